@@ -1,0 +1,43 @@
+#pragma once
+// One fully connected layer, x_k = σ(W x_{k-1} + b), on a batch of B rows at once.
+// Row i of X is sample i, so the lecture's W x becomes X·Wᵀ.
+#include "dmlp/core/activation.hpp"
+
+namespace dmlp {
+
+template <class T>
+struct DenseParams {
+  const T* W;  // (out, in)
+  const T* b;  // (out)
+  int in, out;
+};
+
+template <class T>
+struct DenseGrads {
+  T* dW;  // (out, in), accumulated into
+  T* db;  // (out),     accumulated into
+};
+
+// A(B,out) = σ(X(B,in)·Wᵀ + b)
+template <class T>
+void dense_forward(const DenseParams<T>& p, Activation act, T leaky_slope, int rows, const T* X,
+                   T* A);
+
+// Back-propagation through the layer, in two halves so that the parameter
+// gradient can be sent off before the input gradient is computed.
+//
+// Given dA = ∂L/∂A (B,out), overwritten with dZ = dA ⊙ σ'(z):
+//   dW(out,in) += dZᵀ(out,B)·X(B,in)
+//   db(out)    += Σ_rows dZ
+template <class T>
+void dense_backward_params(const DenseParams<T>& p, Activation act, T leaky_slope, int rows,
+                           const T* X, const T* A, T* dA, const DenseGrads<T>& g);
+// dX(B,in) = dZ(B,out)·W(out,in)
+template <class T>
+void dense_backward_input(const DenseParams<T>& p, int rows, const T* dZ, T* dX);
+
+// db(cols) += Σ_rows M(rows, cols), in row order for every thread count.
+template <class T>
+void add_column_sums(int rows, int cols, const T* M, T* db);
+
+}  // namespace dmlp

@@ -1,0 +1,81 @@
+#pragma once
+// The network: one flat parameter buffer, one flat gradient buffer laid out
+// alike, named per-layer views into both, and the forward and backward passes
+// over preallocated activations.
+#include <span>
+#include <vector>
+
+#include "dmlp/core/aligned_buffer.hpp"
+#include "dmlp/core/dense.hpp"
+#include "dmlp/core/model_spec.hpp"
+
+namespace dmlp {
+
+template <class T>
+class Network {
+ public:
+  explicit Network(ModelSpec spec);  // validates the spec; parameters start at zero
+
+  const ModelSpec& spec() const { return spec_; }
+  const ParameterLayout& layout() const { return layout_; }
+  int num_layers() const { return spec_.num_layers(); }
+
+  std::span<T> params() { return params_.span(); }  // [W_1 b_1 … W_K b_K]
+  std::span<const T> params() const { return params_.span(); }
+  std::span<T> grads() { return grads_.span(); }  // same layout as params
+  std::span<const T> grads() const { return grads_.span(); }
+
+  T* weights(int k) { return params_.data() + layout_.layer(k).weight_offset; }       // W_k (out, in)
+  T* bias(int k) { return params_.data() + layout_.layer(k).bias_offset; }            // b_k (out)
+  T* weight_grad(int k) { return grads_.data() + layout_.layer(k).weight_offset; }    // dW_k (out, in)
+  T* bias_grad(int k) { return grads_.data() + layout_.layer(k).bias_offset; }        // db_k (out)
+  DenseParams<T> layer(int k) const;
+
+  // Backward accumulates into the gradient buffer; this clears it.
+  void zero_grad();
+
+ private:
+  ModelSpec spec_;
+  ParameterLayout layout_;
+  AlignedBuffer<T> params_;
+  AlignedBuffer<T> grads_;
+};
+
+// Activations and back-propagated deltas for up to max_rows rows, allocated once.
+template <class T>
+class Workspace {
+ public:
+  Workspace(const ModelSpec& spec, int max_rows);
+  int max_rows() const { return max_rows_; }
+  T* input() { return activations_[0].data(); }                 // x_0 (rows, d): the batch goes here
+  const T* activation(int k) const { return activations_[k].data(); }  // x_k (rows, r_k), k = 0..K
+  T* activation(int k) { return activations_[k].data(); }
+  const T* output() const { return activations_.back().data(); }  // x_K (rows, outputs)
+  T* output_grad() { return delta_[0].data(); }                   // ∂L/∂x_K (rows, outputs)
+  T* delta(int i) { return delta_[i].data(); }                    // two (rows, max width) buffers
+
+ private:
+  int max_rows_;
+  std::vector<AlignedBuffer<T>> activations_;
+  AlignedBuffer<T> delta_[2];
+};
+
+// Told when a layer's parameter gradient is final during backward, so that
+// communicating it can overlap the rest of back-propagation.
+class GradientObserver {
+ public:
+  virtual ~GradientObserver() = default;
+  virtual void layer_ready(int k) = 0;  // dW_k and db_k are complete
+  virtual void progress() {}            // a chance to push communication along
+};
+
+// x_K = f_K(… f_1(x_0)) for the first `rows` rows of ws.input(); returns x_K.
+template <class T>
+const T* forward(const Network<T>& net, Workspace<T>& ws, int rows);
+
+// Back-propagates ws.output_grad() from layer K down to layer 1, adding each
+// layer's dW_k, db_k into net.grads().
+template <class T>
+void backward(Network<T>& net, Workspace<T>& ws, int rows, GradientObserver* observer = nullptr);
+
+}  // namespace dmlp

@@ -1,0 +1,68 @@
+#pragma once
+// Where training rows come from. A RowSource knows the shape of its data and
+// copies any set of rows, by index, into a batch buffer: from memory, from a
+// generator, or from an HDF5 file.
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace dmlp {
+
+enum class TaskKind { Classification, Regression };
+
+struct DataShape {
+  std::int64_t rows = 0;
+  int features = 0;  // d
+  TaskKind task = TaskKind::Classification;
+  int num_classes = 0;  // classification: labels lie in [0, num_classes)
+  int targets = 0;      // regression: k real targets per row
+  bool is_classification() const { return task == TaskKind::Classification; }
+};
+
+class RowSource {
+ public:
+  virtual ~RowSource() = default;
+  virtual const DataShape& shape() const = 0;
+  virtual std::string name() const = 0;  // for messages: a file path or "synthetic blobs"
+
+  // Copies rows indices[i] into X (count, d) and into labels (count) or
+  // targets (count, k), whichever the task has (the other may be null).
+  virtual void gather(std::span<const std::int64_t> indices, float* X, std::int32_t* labels,
+                      float* targets) const = 0;
+  virtual void gather(std::span<const std::int64_t> indices, double* X, std::int32_t* labels,
+                      double* targets) const = 0;
+};
+
+// Rows held in memory as float32.
+class InMemoryDataset final : public RowSource {
+ public:
+  InMemoryDataset(DataShape shape, std::string name);
+  const DataShape& shape() const override { return shape_; }
+  std::string name() const override { return name_; }
+  void gather(std::span<const std::int64_t> indices, float* X, std::int32_t* labels,
+              float* targets) const override;
+  void gather(std::span<const std::int64_t> indices, double* X, std::int32_t* labels,
+              double* targets) const override;
+
+  std::vector<float>& features() { return features_; }  // (rows, d)
+  std::vector<std::int32_t>& labels() { return labels_; }  // (rows)
+  std::vector<float>& targets() { return targets_; }      // (rows, k)
+  const std::vector<float>& features() const { return features_; }
+  const std::vector<std::int32_t>& labels() const { return labels_; }
+  const std::vector<float>& targets() const { return targets_; }
+
+ private:
+  template <class T>
+  void gather_as(std::span<const std::int64_t> indices, T* X, std::int32_t* labels,
+                 T* targets) const;
+
+  DataShape shape_;
+  std::string name_;
+  std::vector<float> features_;
+  std::vector<std::int32_t> labels_;
+  std::vector<float> targets_;
+};
+
+}  // namespace dmlp

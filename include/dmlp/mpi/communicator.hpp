@@ -1,0 +1,88 @@
+#pragma once
+// An owned MPI communicator whose errors come back as MpiError, with the few
+// collectives dmlp uses, typed through Datatype<T>.
+#include <mpi.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <span>
+#include <string>
+
+#include "dmlp/mpi/environment.hpp"
+#include "dmlp/train/collective.hpp"
+
+namespace dmlp::mpi {
+
+template <class T>
+struct Datatype;
+template <> struct Datatype<float> { static MPI_Datatype get() { return MPI_FLOAT; } };
+template <> struct Datatype<double> { static MPI_Datatype get() { return MPI_DOUBLE; } };
+template <> struct Datatype<std::int32_t> { static MPI_Datatype get() { return MPI_INT32_T; } };
+template <> struct Datatype<std::int64_t> { static MPI_Datatype get() { return MPI_INT64_T; } };
+template <> struct Datatype<std::uint64_t> { static MPI_Datatype get() { return MPI_UINT64_T; } };
+template <> struct Datatype<char> { static MPI_Datatype get() { return MPI_CHAR; } };
+template <> struct Datatype<unsigned char> { static MPI_Datatype get() { return MPI_UNSIGNED_CHAR; } };
+template <class T>
+MPI_Datatype datatype() {
+  return Datatype<T>::get();
+}
+
+// MPI counts are int: larger buffers go in pieces of this many elements.
+inline constexpr std::size_t kMaxCount = std::size_t{1} << 30;
+
+class Communicator {
+ public:
+  static Communicator world();  // a duplicate of MPI_COMM_WORLD that returns errors
+  Communicator(Communicator&& other) noexcept;
+  Communicator& operator=(Communicator&&) = delete;
+  Communicator(const Communicator&) = delete;
+  ~Communicator() noexcept;
+
+  MPI_Comm get() const { return comm_; }
+  int rank() const { return rank_; }
+  int size() const { return size_; }
+
+  Communicator split_shared() const;  // the ranks sharing this rank's node
+  Communicator split(int color, int key) const;
+  void barrier() const;
+
+  template <class T>
+  void allreduce(std::span<T> values, MPI_Op op) const {  // in place
+    for (std::size_t at = 0; at < values.size(); at += kMaxCount)
+      check(MPI_Allreduce(MPI_IN_PLACE, values.data() + at, int(std::min(kMaxCount, values.size() - at)),
+                          datatype<T>(), op, comm_),
+            "MPI_Allreduce");
+  }
+  template <class T>
+  void broadcast(std::span<T> values, int root) const {
+    for (std::size_t at = 0; at < values.size(); at += kMaxCount)
+      check(MPI_Bcast(values.data() + at, int(std::min(kMaxCount, values.size() - at)), datatype<T>(),
+                      root, comm_),
+            "MPI_Bcast");
+  }
+  template <class T>
+  T allreduce_one(T value, MPI_Op op) const {
+    allreduce(std::span<T>(&value, 1), op);
+    return value;
+  }
+
+ private:
+  explicit Communicator(MPI_Comm comm);
+  MPI_Comm comm_ = MPI_COMM_NULL;
+  int rank_ = 0, size_ = 1;
+};
+
+// The training loop's Collective over a Communicator.
+class MpiCollective final : public Collective {
+ public:
+  explicit MpiCollective(const Communicator& comm) : comm_(comm) {}
+  int rank() const override { return comm_.rank(); }
+  int size() const override { return comm_.size(); }
+  void sum(std::span<double> values) override { comm_.allreduce(values, MPI_SUM); }
+  void max(std::span<double> values) override { comm_.allreduce(values, MPI_MAX); }
+
+ private:
+  const Communicator& comm_;
+};
+
+}  // namespace dmlp::mpi

@@ -1,0 +1,48 @@
+#pragma once
+// MPI's lifetime and its errors. Every MPI call's return code goes through
+// check(), which turns a failure into an MpiError carrying MPI_Error_string.
+#include <mpi.h>
+
+#include <stdexcept>
+#include <string>
+
+namespace dmlp::mpi {
+
+class MpiError : public std::runtime_error {
+ public:
+  MpiError(const std::string& what, int code);
+  int code() const { return code_; }
+
+ private:
+  int code_;
+};
+
+// Throws MpiError("<call> failed: <MPI_Error_string>") unless rc == MPI_SUCCESS.
+void check(int rc, const char* call);
+
+// MPI_Init_thread on construction, MPI_Finalize on destruction.
+class Environment {
+ public:
+  // Back-propagation polls the gradient all-reduce from the main thread only;
+  // OpenMP's workers never call MPI. So FUNNELED is all dmlp needs.
+  static constexpr int kRequiredThreadLevel = MPI_THREAD_FUNNELED;
+
+  Environment(int& argc, char**& argv);
+  ~Environment() noexcept;
+  Environment(const Environment&) = delete;
+  Environment& operator=(const Environment&) = delete;
+
+  int thread_level() const { return provided_; }
+  static std::string library_version();  // e.g. "Open MPI v4.1.4"
+
+ private:
+  int provided_ = MPI_THREAD_SINGLE;
+};
+
+bool finalized();
+
+// Ends every rank of the job with `exit_code`: the way out when one rank
+// fails while the others may be inside a collective. Never returns.
+[[noreturn]] void abort_job(int exit_code) noexcept;
+
+}  // namespace dmlp::mpi

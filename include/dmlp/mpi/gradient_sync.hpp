@@ -1,0 +1,52 @@
+#pragma once
+// Sums the flat gradient buffer over ranks during back-propagation.
+//
+// The buffer is [W_1 b_1 … W_K b_K], and backward finishes layers from K down
+// to 1, so the buffer fills from its tail. Buckets are runs of whole layers
+// taken from the tail until they hold at least bucket_bytes; a bucket's
+// MPI_Iallreduce starts the moment its lowest layer is done, and runs while
+// the layers below it are still being back-propagated. finish() waits for all
+// of them before the update. Without overlap, finish() does one blocking
+// MPI_Allreduce over the whole buffer instead.
+#include <cstddef>
+#include <span>
+#include <vector>
+
+#include "dmlp/core/model_spec.hpp"
+#include "dmlp/mpi/communicator.hpp"
+
+namespace dmlp::mpi {
+
+struct Bucket {
+  std::size_t begin = 0, end = 0;  // element range in the flat buffer
+  int lowest_layer = 0;            // the bucket is complete once this layer is
+};
+
+// Buckets for `layout`, in the order backward completes them.
+std::vector<Bucket> make_buckets(const ParameterLayout& layout, std::size_t element_bytes,
+                                 std::size_t bucket_bytes);
+
+template <class T>
+class MpiGradientSync final : public GradientSync<T> {
+ public:
+  MpiGradientSync(const Communicator& comm, const ParameterLayout& layout, double bucket_mb,
+                  bool overlap);
+
+  void begin(std::span<T> grads) override;
+  void layer_ready(int k) override;
+  void progress() override;
+  void finish() override;
+
+  const std::vector<Bucket>& buckets() const { return buckets_; }
+  bool overlap() const { return overlap_; }
+
+ private:
+  const Communicator& comm_;
+  std::vector<Bucket> buckets_;
+  std::vector<MPI_Request> requests_;  // one per bucket, preallocated
+  std::size_t started_ = 0;            // buckets started this step
+  std::span<T> grads_;
+  bool overlap_;
+};
+
+}  // namespace dmlp::mpi

@@ -1,0 +1,28 @@
+#pragma once
+// Where the ranks run, and how many threads each should use.
+//
+// The default is (cores of the node) / (ranks on the node), where the node's
+// cores are the union of its ranks' affinity masks (so a Slurm or mpirun
+// binding is respected), and never more than this rank's own mask.
+#include <string>
+
+#include "dmlp/mpi/communicator.hpp"
+
+namespace dmlp::mpi {
+
+struct Placement {
+  int ranks = 1;           // in the job
+  int nodes = 1;
+  int ranks_on_node = 1;
+  int local_rank = 0;
+  int node_cores = 1;      // union of the node's ranks' affinity masks
+  int own_cores = 1;       // this rank's affinity mask
+  int threads = 1;         // per rank: the chosen count
+  bool threads_defaulted = true;
+  std::string warning;     // set when ranks × threads exceeds the node's cores
+};
+
+// Collective over `world`. requested_threads 0 means "choose".
+Placement discover_placement(const Communicator& world, int requested_threads);
+
+}  // namespace dmlp::mpi

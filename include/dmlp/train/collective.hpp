@@ -1,0 +1,47 @@
+#pragma once
+// What training needs from the other ranks, as interfaces: the training loop
+// stays free of MPI, and a single process plugs in the trivial versions below.
+// src/mpi implements them over MPI.
+#include <span>
+
+#include "dmlp/core/network.hpp"
+
+namespace dmlp {
+
+// Small blocking collectives over all ranks.
+class Collective {
+ public:
+  virtual ~Collective() = default;
+  virtual int rank() const = 0;
+  virtual int size() const = 0;
+  virtual void sum(std::span<double> values) = 0;  // in place: every rank gets the sum
+  virtual void max(std::span<double> values) = 0;  // in place: every rank gets the maximum
+};
+
+// Sums the gradient buffer over ranks during back-propagation.
+// Per step: begin(grads), then layer_ready(k) for k = K-1 … 0 as backward
+// finishes each layer, then finish(); after finish every rank holds Σ_ranks grads.
+template <class T>
+class GradientSync : public GradientObserver {
+ public:
+  virtual void begin(std::span<T> grads) = 0;
+  virtual void finish() = 0;
+};
+
+class SingleProcess final : public Collective {
+ public:
+  int rank() const override { return 0; }
+  int size() const override { return 1; }
+  void sum(std::span<double>) override {}
+  void max(std::span<double>) override {}
+};
+
+template <class T>
+class NoGradientSync final : public GradientSync<T> {
+ public:
+  void begin(std::span<T>) override {}
+  void layer_ready(int) override {}
+  void finish() override {}
+};
+
+}  // namespace dmlp

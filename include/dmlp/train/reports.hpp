@@ -1,0 +1,41 @@
+#pragma once
+// What the training loop reports: per logged step, per epoch, per evaluation.
+#include <cstdint>
+#include <vector>
+
+namespace dmlp {
+
+// Seconds spent in each phase of a step.
+struct PhaseTimes {
+  double data = 0, forward = 0, backward = 0, allreduce_wait = 0, update = 0;
+  double total() const { return data + forward + backward + allreduce_wait + update; }
+};
+
+struct StepReport {
+  std::int64_t step = 0;           // global steps done, counting this one
+  std::int64_t epoch = 0;          // 0-based epoch this step belongs to
+  std::int64_t step_in_epoch = 0;  // steps done in this epoch, counting this one
+  std::int64_t steps_per_epoch = 0;
+  std::int64_t total_steps = 0;    // steps the run will do
+  std::int64_t interval_steps = 0; // steps averaged in this report
+  double loss = 0;                 // mean training loss over those steps (without λΩ)
+  double accuracy = -1;            // fraction correct; < 0 for regression
+  double lr = 0;                   // η_w at this step
+  double samples_per_second = 0;   // over the interval, all ranks together
+  double elapsed_seconds = 0;      // since training started (this process)
+  PhaseTimes phase_max;            // per-step seconds, max over ranks
+  PhaseTimes phase_mean;           // per-step seconds, mean over ranks
+};
+
+struct EvalResult {
+  bool classification = true;
+  std::int64_t rows = 0;
+  double loss = 0;      // mean loss
+  double accuracy = 0;  // classification
+  double mse = 0;       // regression: mean over rows and outputs of (y − y')²
+  double r2 = 0;        // regression: 1 − SSE / SST, pooled over outputs
+  int num_classes = 0;
+  std::vector<std::int64_t> confusion;  // classification: [true class][predicted class]
+};
+
+}  // namespace dmlp

@@ -1,0 +1,103 @@
+#pragma once
+// The data-parallel training loop. Each rank runs forward and backward on its
+// slice of every global batch; the gradient sync sums the slices' gradients,
+// which the loss has already scaled by 1/B, so every rank applies the same
+// update to the same parameters.
+#include <chrono>
+#include <cstdint>
+
+#include "dmlp/core/lr_schedule.hpp"
+#include "dmlp/core/network.hpp"
+#include "dmlp/core/optimizer.hpp"
+#include "dmlp/core/regularizer.hpp"
+#include "dmlp/data/batch_plan.hpp"
+#include "dmlp/data/dataset.hpp"
+#include "dmlp/train/collective.hpp"
+#include "dmlp/train/reports.hpp"
+
+namespace dmlp {
+
+struct TrainConfig {
+  std::int64_t global_batch = 64;  // B, over all ranks
+  std::int64_t epochs = 1;
+  std::int64_t max_steps = 0;      // > 0: stop after this many steps, whatever the epochs
+  bool drop_last = false;
+  std::uint64_t seed = 1;
+  SgdConfig sgd;
+  LrSchedule schedule = LrSchedule::Constant;
+  std::int64_t warmup_steps = 0;
+  Regularization reg;
+  std::int64_t log_every = 100;    // steps between progress reports
+};
+
+// Throws InputError for settings that cannot train on `train` with `ranks` ranks.
+void validate(const TrainConfig& config, const DataShape& train, const ModelSpec& model, int ranks);
+
+// Where training stands; with the parameters and optimizer state, all a restart needs
+// (the data order is a function of (seed, epoch)).
+struct TrainProgress {
+  std::int64_t step = 0;           // global steps done
+  std::int64_t epoch = 0;          // current epoch
+  std::int64_t step_in_epoch = 0;  // steps done in the current epoch
+  std::int64_t samples = 0;        // rows trained on, all ranks together
+};
+
+class TrainingObserver {
+ public:
+  virtual ~TrainingObserver() = default;
+  virtual void on_step(const StepReport&) {}  // every log_every steps, all ranks
+  virtual void on_epoch_end(const StepReport& /*epoch summary*/, const EvalResult* /*test*/) {}
+  virtual void after_step(const TrainProgress&) {}  // every step, all ranks
+  // Asked after every step; must give the same answer on every rank.
+  virtual bool stop_requested(const TrainProgress&) { return false; }
+};
+
+template <class T>
+class Trainer {
+ public:
+  Trainer(Network<T>& net, const RowSource& train, const RowSource* test, TrainConfig config,
+          Collective& comm, GradientSync<T>& sync);
+
+  // Steps until the run is done or the observer asks to stop.
+  void run(TrainingObserver* observer = nullptr);
+  void step();  // one global step
+  bool done() const { return progress_.step >= total_steps_; }
+
+  EvalResult evaluate(const RowSource& data);
+
+  const TrainConfig& config() const { return config_; }
+  std::int64_t total_steps() const { return total_steps_; }
+  std::int64_t steps_per_epoch() const { return plan_.steps_per_epoch(); }
+  std::int64_t max_rows_per_rank() const { return ws_.max_rows(); }
+  TrainProgress& progress() { return progress_; }
+  const TrainProgress& progress() const { return progress_; }
+  Sgd<T>& optimizer() { return optimizer_; }
+  const Sgd<T>& optimizer() const { return optimizer_; }
+  double lr_at(std::int64_t step) const;
+
+ private:
+  struct Tally {  // sums over a span of steps, this rank
+    double loss = 0, correct = 0, rows = 0, steps = 0;
+    PhaseTimes time;
+    std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+  };
+  StepReport reduce_report(Tally& tally);
+
+  Network<T>& net_;
+  const RowSource& train_;
+  const RowSource* test_;
+  TrainConfig config_;
+  Collective& comm_;
+  GradientSync<T>& sync_;
+  Sgd<T> optimizer_;
+  BatchPlan plan_;
+  Workspace<T> ws_;
+  AlignedBuffer<std::int32_t> labels_;  // (max_rows)
+  AlignedBuffer<T> targets_;            // (max_rows, k)
+  TrainProgress progress_;
+  std::int64_t total_steps_ = 0;
+  Tally interval_, epoch_;
+  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+};
+
+}  // namespace dmlp

@@ -1,0 +1,187 @@
+#include "options.hpp"
+
+#include <cmath>
+
+#include "dmlp/core/errors.hpp"
+#include "dmlp/core/lr_schedule.hpp"
+
+namespace dmlp::cli {
+
+void require_positive(double value, const char* option) {
+  if (!(value > 0) || !std::isfinite(value))
+    throw InputError(std::string(option) + " " + format_number(value) + " must be positive");
+}
+
+void ModelOptions::add_to(CLI::App& app) {
+  app.add_option("--layers", layers,
+                 "Layer widths, input first and output last: d,r_1,...,r_K (e.g. 784,256,128,10)");
+  app.add_option("--activation", activation, "Hidden-layer activation: " + activation_names());
+  app.add_option("--output-activation", output_activation,
+                 "Output-layer activation; the losses take logits, so normally identity");
+  app.add_option("--loss", loss,
+                 "softmax-ce (multi-class), bce (binary, logistic regression), mse (regression), "
+                 "hinge (binary, SVM)");
+  app.add_option("--leaky-slope", leaky_slope, "Slope of leaky-relu for negative inputs, in [0,1)");
+}
+
+ModelSpec ModelOptions::spec() const {
+  return make_mlp(parse_widths(layers), parse_activation(activation),
+                  parse_activation(output_activation), parse_loss(loss), leaky_slope);
+}
+
+nlohmann::json ModelOptions::to_json() const {
+  return {{"layers", layers},
+          {"activation", activation},
+          {"output_activation", output_activation},
+          {"loss", loss},
+          {"leaky_slope", leaky_slope}};
+}
+
+void RegularizationOptions::add_to(CLI::App& app) {
+  app.add_option("--lambda", lambda, "Weight lambda of the penalty lambda*Omega(w)");
+  app.add_option("--reg", reg, "Penalty Omega: l2 (sum w^2) or l1 (sum |w|)");
+  app.add_flag("--reg-bias", reg_bias, "Penalise the biases too (by default only the weights)");
+}
+
+Regularization RegularizationOptions::spec() const {
+  if (!(lambda >= 0) || !std::isfinite(lambda))
+    throw InputError("--lambda " + format_number(lambda) + " must be >= 0");
+  return {parse_regularizer(reg), lambda, reg_bias};
+}
+
+void DataOptions::add_to(CLI::App& app) {
+  app.add_option("--synthetic", synthetic,
+                 "Train on a built-in data set: blobs|regression|xor|spirals (widths from --layers)");
+  app.add_option("--samples", samples, "Synthetic training samples");
+  app.add_option("--test-samples", test_samples, "Synthetic test samples (default: samples/5)");
+  app.add_option("--classes", classes,
+                 "Synthetic classes (default: as many as the output layer can tell apart)");
+  app.add_option("--noise", noise, "Synthetic noise level (default: the generator's)");
+  app.add_option("--train", train_file, "Training set, an HDF5 file (see docs/formats.md)");
+  app.add_option("--test", test_file, "Test set, an HDF5 file, evaluated after every epoch");
+  app.add_option("--load", load,
+                 "HDF5 training rows: all (every rank holds the set), stream (each rank reads its "
+                 "rows in chunks), auto (all when the set is under 2 GiB)");
+}
+
+nlohmann::json DataOptions::to_json() const {
+  return {{"synthetic", synthetic}, {"samples", samples}, {"test_samples", test_samples},
+          {"classes", classes},     {"noise", noise},     {"train", train_file},
+          {"test", test_file},      {"load", load}};
+}
+
+void OptimizerOptions::add_to(CLI::App& app) {
+  app.add_option("--lr", lr, "Learning rate eta_w for the weights");
+  app.add_option("--lr-bias", lr_bias, "Learning rate eta_b for the biases (default: --lr)");
+  app.add_option("--momentum", momentum, "Momentum mu, in [0,1); 0 is plain SGD");
+  app.add_flag("--nesterov", nesterov, "Nesterov momentum");
+  app.add_option("--weight-decay", weight_decay, "Weight decay on the weights (biases excluded)");
+  app.add_option("--lr-schedule", schedule, "constant or cosine (decays to 0 at the last step)");
+  app.add_option("--warmup-steps", warmup_steps, "Linear learning-rate warm-up steps");
+}
+
+SgdConfig OptimizerOptions::spec() const {
+  SgdConfig c;
+  c.lr_weights = lr;
+  c.lr_bias = lr_bias == 0 ? lr : lr_bias;
+  c.momentum = momentum;
+  c.nesterov = nesterov;
+  c.weight_decay = weight_decay;
+  validate(c);
+  return c;
+}
+
+void RunOptions::add_to(CLI::App& app) {
+  app.add_option("--batch-size", batch_size, "Global batch B, split over the ranks");
+  app.add_option("--epochs", epochs, "Passes over the training set");
+  app.add_option("--max-steps", max_steps, "Stop after this many steps (0: run all --epochs)");
+  app.add_flag("--drop-last", drop_last, "Drop each epoch's final partial batch");
+  app.add_option("--seed", seed, "Seed of initialisation, data order and synthetic data");
+  app.add_option("--threads", threads,
+                 "Threads per rank (default: cores on the node / ranks on the node)");
+  app.add_option("--precision", precision, "float (training) or double (checks)");
+  app.add_option("--bucket-mb", bucket_mb, "Gradient all-reduce bucket size in MiB");
+  app.add_flag("--no-overlap", no_overlap,
+               "One blocking all-reduce after backward instead of overlapped buckets");
+  app.add_option("--metrics", metrics, "Write one JSON object per logged step and epoch here");
+  app.add_option("--log-every", log_every, "Steps between progress lines");
+}
+
+void CheckpointOptions::add_to(CLI::App& app) {
+  app.add_option("--checkpoint-dir", dir, "Write checkpoints here");
+  app.add_option("--checkpoint-every", every_steps, "Checkpoint every N steps");
+  app.add_option("--checkpoint-every-seconds", every_seconds, "Checkpoint every S seconds");
+  app.add_option("--keep-checkpoints", keep, "Keep the newest K checkpoints");
+  app.add_option("--resume", resume, "Continue from a checkpoint file, or the newest valid one in a directory");
+  app.add_option("--init", init, "Start a fresh run from the parameters of a checkpoint");
+}
+
+nlohmann::json CheckpointOptions::to_json() const {
+  return {{"dir", dir}, {"every_steps", every_steps}, {"every_seconds", every_seconds},
+          {"keep", keep}, {"resume", resume}, {"init", init}};
+}
+
+void TrainOptions::add_to(CLI::App& app) {
+  model.add_to(app);
+  reg.add_to(app);
+  data.add_to(app);
+  optimizer.add_to(app);
+  run.add_to(app);
+  checkpoint.add_to(app);
+}
+
+TrainConfig TrainOptions::config() const {
+  TrainConfig c;
+  c.global_batch = run.batch_size;
+  c.epochs = run.epochs;
+  c.max_steps = run.max_steps;
+  c.drop_last = run.drop_last;
+  c.seed = run.seed;
+  c.sgd = optimizer.spec();
+  c.schedule = parse_lr_schedule(optimizer.schedule);
+  c.warmup_steps = optimizer.warmup_steps;
+  c.reg = reg.spec();
+  c.log_every = run.log_every;
+  return c;
+}
+
+nlohmann::json TrainOptions::to_json() const {
+  const SgdConfig sgd = optimizer.spec();
+  return {{"model", model.to_json()},
+          {"regularization", {{"lambda", reg.lambda}, {"reg", reg.reg}, {"reg_bias", reg.reg_bias}}},
+          {"data", data.to_json()},
+          {"optimizer",
+           {{"lr", sgd.lr_weights},
+            {"lr_bias", sgd.lr_bias},
+            {"momentum", sgd.momentum},
+            {"nesterov", sgd.nesterov},
+            {"weight_decay", sgd.weight_decay},
+            {"lr_schedule", optimizer.schedule},
+            {"warmup_steps", optimizer.warmup_steps}}},
+          {"run",
+           {{"batch_size", run.batch_size},
+            {"epochs", run.epochs},
+            {"max_steps", run.max_steps},
+            {"drop_last", run.drop_last},
+            {"seed", run.seed},
+            {"precision", run.precision},
+            {"bucket_mb", run.bucket_mb},
+            {"overlap", !run.no_overlap},
+            {"threads", run.threads},
+            {"metrics", run.metrics},
+            {"log_every", run.log_every}}},
+          {"checkpoint", checkpoint.to_json()}};
+}
+
+void GradcheckOptions::add_to(CLI::App& app) {
+  model.add_to(app);
+  reg.add_to(app);
+  app.add_option("--batch-size", batch_size, "Rows in the random batch");
+  app.add_option("--seed", seed, "Seed of the random network and batch");
+  app.add_option("--threads", threads, "Threads");
+  app.add_option("--threshold", threshold, "Fail when a layer's relative error exceeds this");
+  app.add_option("--per-layer", per_layer, "Parameters checked per layer (0: all)");
+  app.add_option("--step", step, "Finite-difference step h");
+}
+
+}  // namespace dmlp::cli

@@ -1,0 +1,123 @@
+#pragma once
+// Command-line options, grouped as the subcommands share them, and their
+// translation into the library's specs.
+#include <CLI/CLI.hpp>
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "dmlp/core/model_spec.hpp"
+#include "dmlp/core/regularizer.hpp"
+#include "dmlp/data/synthetic.hpp"
+#include "dmlp/train/trainer.hpp"
+
+namespace dmlp::cli {
+
+struct ModelOptions {
+  std::string layers = "784,256,128,10";
+  std::string activation = "relu";
+  std::string output_activation = "identity";
+  std::string loss = "softmax-ce";
+  double leaky_slope = 0.01;
+
+  void add_to(CLI::App& app);
+  ModelSpec spec() const;  // throws InputError
+  nlohmann::json to_json() const;
+};
+
+struct RegularizationOptions {
+  double lambda = 0.0;
+  std::string reg = "l2";
+  bool reg_bias = false;
+
+  void add_to(CLI::App& app);
+  Regularization spec() const;
+};
+
+struct DataOptions {
+  std::string synthetic;          // blobs|regression|xor|spirals
+  std::int64_t samples = 10000;   // synthetic training rows
+  std::int64_t test_samples = -1; // synthetic test rows; < 0: samples / 5
+  int classes = 0;                // synthetic classes; 0: what the output layer fits
+  double noise = -1;
+  std::string train_file;
+  std::string test_file;
+  std::string load = "auto";      // HDF5: auto|all|stream
+
+  void add_to(CLI::App& app);
+  nlohmann::json to_json() const;
+};
+
+struct OptimizerOptions {
+  double lr = 0.05;
+  double lr_bias = 0;  // 0: same as --lr
+  double momentum = 0.9;
+  bool nesterov = false;
+  double weight_decay = 0;
+  std::string schedule = "constant";
+  std::int64_t warmup_steps = 0;
+
+  void add_to(CLI::App& app);
+  SgdConfig spec() const;
+};
+
+struct RunOptions {
+  std::int64_t batch_size = 128;
+  std::int64_t epochs = 1;
+  std::int64_t max_steps = 0;
+  bool drop_last = false;
+  std::uint64_t seed = 1;
+  int threads = 0;  // 0: cores on the node / ranks on the node
+  std::string precision = "float";
+  double bucket_mb = 1.0;
+  bool no_overlap = false;
+  std::string metrics;
+  std::int64_t log_every = 100;
+
+  void add_to(CLI::App& app);
+};
+
+struct CheckpointOptions {
+  std::string dir;
+  std::int64_t every_steps = 0;
+  double every_seconds = 0;
+  int keep = 3;
+  std::string resume;
+  std::string init;
+
+  void add_to(CLI::App& app);
+  nlohmann::json to_json() const;
+};
+
+struct TrainOptions {
+  ModelOptions model;
+  RegularizationOptions reg;
+  DataOptions data;
+  OptimizerOptions optimizer;
+  RunOptions run;
+  CheckpointOptions checkpoint;
+
+  void add_to(CLI::App& app);
+  TrainConfig config() const;  // throws InputError
+  // Everything that determines the trained parameters, as JSON: hashed to check
+  // that all ranks agree, and stored in checkpoints.
+  nlohmann::json to_json() const;
+};
+
+struct GradcheckOptions {
+  ModelOptions model;
+  RegularizationOptions reg;
+  std::int64_t batch_size = 4;
+  std::uint64_t seed = 1;
+  int threads = 1;
+  double threshold = 1e-6;
+  std::int64_t per_layer = 200;
+  double step = 1e-4;
+
+  void add_to(CLI::App& app);
+};
+
+// Positive-number checks that throw InputError naming the option.
+void require_positive(double value, const char* option);
+
+}  // namespace dmlp::cli

@@ -1,0 +1,184 @@
+#include "progress.hpp"
+
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+
+namespace dmlp::cli {
+namespace {
+nlohmann::json phases_json(const PhaseTimes& t) {
+  return {{"data", t.data},
+          {"forward", t.forward},
+          {"backward", t.backward},
+          {"allreduce_wait", t.allreduce_wait},
+          {"update", t.update}};
+}
+
+nlohmann::json report_json(const char* event, const StepReport& r) {
+  nlohmann::json j = {{"event", event},
+                      {"step", r.step},
+                      {"epoch", r.epoch + 1},
+                      {"loss", r.loss},
+                      {"lr", r.lr},
+                      {"samples_per_s", r.samples_per_second},
+                      {"elapsed_s", r.elapsed_seconds},
+                      {"steps", r.interval_steps},
+                      {"phase_seconds", {{"max", phases_json(r.phase_max)}, {"mean", phases_json(r.phase_mean)}}}};
+  j["accuracy"] = r.accuracy >= 0 ? nlohmann::json(r.accuracy) : nlohmann::json(nullptr);
+  return j;
+}
+
+std::string rate(double samples_per_second) {
+  char text[32];
+  if (samples_per_second >= 1e4)
+    std::snprintf(text, sizeof text, "%.1fk", samples_per_second / 1e3);
+  else
+    std::snprintf(text, sizeof text, "%.0f", samples_per_second);
+  return text;
+}
+}  // namespace
+
+std::string format_duration(double seconds) {
+  const long s = std::lround(std::max(seconds, 0.0));
+  char text[32];
+  if (s >= 3600)
+    std::snprintf(text, sizeof text, "%ld:%02ld:%02ld", s / 3600, s / 60 % 60, s % 60);
+  else
+    std::snprintf(text, sizeof text, "%ld:%02ld", s / 60, s % 60);
+  return text;
+}
+
+std::string format_eval(const EvalResult& e) {
+  char text[96];
+  if (e.classification)
+    std::snprintf(text, sizeof text, "loss %.4f accuracy %.4f", e.loss, e.accuracy);
+  else
+    std::snprintf(text, sizeof text, "mse %.6g r2 %.4f", e.mse, e.r2);
+  return text;
+}
+
+ConsoleReporter::ConsoleReporter(bool root, const std::string& metrics_path,
+                                 std::int64_t total_steps, std::int64_t steps_per_epoch,
+                                 std::int64_t first_step)
+    : root_(root),
+      tty_(root && isatty(STDERR_FILENO)),
+      total_steps_(total_steps),
+      steps_per_epoch_(steps_per_epoch),
+      first_step_(first_step) {
+  if (root_ && !metrics_path.empty()) {
+    metrics_ = std::fopen(metrics_path.c_str(), "a");
+    if (!metrics_) throw std::runtime_error("cannot open --metrics file " + metrics_path + " for writing");
+  }
+}
+
+ConsoleReporter::~ConsoleReporter() {
+  if (metrics_) std::fclose(metrics_);
+}
+
+void ConsoleReporter::write_json(const std::string& line) {
+  if (!metrics_) return;
+  std::fputs(line.c_str(), metrics_);
+  std::fputc('\n', metrics_);
+  std::fflush(metrics_);
+}
+
+void ConsoleReporter::end_bar() {
+  if (bar_drawn_) std::fputc('\n', stderr);
+  bar_drawn_ = false;
+}
+
+void ConsoleReporter::on_step(const StepReport& r) {
+  if (!root_) return;
+  last_ = r;
+  write_json(report_json("step", r).dump());
+  if (tty_) return;  // the bar shows it
+  std::printf("step %lld/%lld  epoch %lld  loss %.4f", static_cast<long long>(r.step),
+              static_cast<long long>(r.total_steps), static_cast<long long>(r.epoch + 1), r.loss);
+  if (r.accuracy >= 0) std::printf("  acc %.4f", r.accuracy);
+  std::printf("  lr %.4g  %s samples/s  %s elapsed\n", r.lr, rate(r.samples_per_second).c_str(),
+              format_duration(r.elapsed_seconds).c_str());
+  std::fflush(stdout);
+}
+
+void ConsoleReporter::on_epoch_end(const StepReport& s, const EvalResult* test) {
+  if (!root_) return;
+  nlohmann::json j = report_json("epoch", s);
+  if (test) {
+    j["test"] = {{"loss", test->loss}};
+    if (test->classification)
+      j["test"]["accuracy"] = test->accuracy;
+    else
+      j["test"]["mse"] = test->mse, j["test"]["r2"] = test->r2;
+  }
+  write_json(j.dump());
+  end_bar();
+  std::printf("epoch %lld done: train loss %.4f", static_cast<long long>(s.epoch + 1), s.loss);
+  if (s.accuracy >= 0) std::printf(" acc %.4f", s.accuracy);
+  if (test) std::printf(" | test %s", format_eval(*test).c_str());
+  std::printf(" | %s samples/s, step %.1f ms (allreduce wait %.1f ms max)\n",
+              rate(s.samples_per_second).c_str(), 1e3 * s.phase_max.total(),
+              1e3 * s.phase_max.allreduce_wait);
+  std::fflush(stdout);
+}
+
+void ConsoleReporter::after_step(const TrainProgress& p) {
+  if (!tty_) return;
+  const auto now = std::chrono::steady_clock::now();
+  if (p.step < total_steps_ && now - last_draw_ < std::chrono::milliseconds(100)) return;
+  last_draw_ = now;
+  draw_bar(p);
+}
+
+void ConsoleReporter::draw_bar(const TrainProgress& p) {
+  const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  const std::int64_t done = p.step - first_step_, left = total_steps_ - p.step;
+  const double eta = done > 0 ? elapsed / double(done) * double(left) : 0;
+  const double fraction = total_steps_ > 0 ? double(p.step) / double(total_steps_) : 1;
+  constexpr int kWidth = 24;
+  const int filled = int(fraction * kWidth);
+  std::string bar(std::size_t(filled), '=');
+  if (filled < kWidth) bar += '>' + std::string(std::size_t(kWidth - filled - 1), ' ');
+  std::fprintf(stderr, "\r\x1b[Kepoch %lld [%s] %3.0f%% step %lld/%lld", static_cast<long long>(p.epoch + 1),
+               bar.c_str(), 100 * fraction, static_cast<long long>(p.step),
+               static_cast<long long>(total_steps_));
+  if (last_.interval_steps > 0) {
+    std::fprintf(stderr, " loss %.4f", last_.loss);
+    if (last_.accuracy >= 0) std::fprintf(stderr, " acc %.4f", last_.accuracy);
+    std::fprintf(stderr, " %s samples/s", rate(last_.samples_per_second).c_str());
+  }
+  std::fprintf(stderr, " ETA %s", format_duration(eta).c_str());
+  std::fflush(stderr);
+  bar_drawn_ = true;
+  (void)steps_per_epoch_;
+}
+
+FailureInjector::FailureInjector(int rank) : rank_(rank) {
+  if (const char* r = std::getenv("DMLP_TEST_FAIL_RANK")) armed_ = std::atoi(r) == rank;
+  if (const char* s = std::getenv("DMLP_TEST_FAIL_STEP")) step_ = std::atoll(s);
+}
+
+void FailureInjector::after_step(const TrainProgress& p) {
+  if (armed_ && p.step >= step_)
+    throw std::runtime_error("injected failure at step " + std::to_string(p.step) +
+                             " (DMLP_TEST_FAIL_RANK=" + std::to_string(rank_) + ")");
+}
+
+void ObserverChain::on_step(const StepReport& r) {
+  for (auto* o : observers_) o->on_step(r);
+}
+void ObserverChain::on_epoch_end(const StepReport& s, const EvalResult* t) {
+  for (auto* o : observers_) o->on_epoch_end(s, t);
+}
+void ObserverChain::after_step(const TrainProgress& p) {
+  for (auto* o : observers_) o->after_step(p);
+}
+bool ObserverChain::stop_requested(const TrainProgress& p) {
+  bool stop = false;
+  for (auto* o : observers_) stop = o->stop_requested(p) || stop;
+  return stop;
+}
+
+}  // namespace dmlp::cli

@@ -1,0 +1,70 @@
+#pragma once
+// What rank 0 shows while training: a live bar when stderr is a terminal, one
+// plain line per report otherwise (batch jobs), and JSON lines for --metrics.
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "dmlp/train/trainer.hpp"
+
+namespace dmlp::cli {
+
+class ConsoleReporter final : public TrainingObserver {
+ public:
+  // Prints and writes only when `root`; metrics_path may be empty.
+  ConsoleReporter(bool root, const std::string& metrics_path, std::int64_t total_steps,
+                  std::int64_t steps_per_epoch, std::int64_t first_step);
+  ~ConsoleReporter() override;
+
+  void on_step(const StepReport& r) override;
+  void on_epoch_end(const StepReport& summary, const EvalResult* test) override;
+  void after_step(const TrainProgress& p) override;
+
+  void write_json(const std::string& line);  // one metrics line, when metrics are on
+  void end_bar();                            // leave the bar's line before other output
+
+ private:
+  void draw_bar(const TrainProgress& p);
+
+  bool root_;
+  bool tty_;
+  std::FILE* metrics_ = nullptr;
+  std::int64_t total_steps_, steps_per_epoch_, first_step_;
+  StepReport last_;
+  bool bar_drawn_ = false;
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::time_point last_draw_{};
+};
+
+// Test hook: DMLP_TEST_FAIL_RANK=r makes rank r throw after step
+// DMLP_TEST_FAIL_STEP (default 1), to prove that one rank's failure ends the job.
+class FailureInjector final : public TrainingObserver {
+ public:
+  explicit FailureInjector(int rank);
+  void after_step(const TrainProgress& p) override;
+
+ private:
+  bool armed_ = false;
+  std::int64_t step_ = 1;
+  int rank_;
+};
+
+// Forwards to several observers; stops when any asks to.
+class ObserverChain final : public TrainingObserver {
+ public:
+  void add(TrainingObserver* o) { observers_.push_back(o); }
+  void on_step(const StepReport& r) override;
+  void on_epoch_end(const StepReport& s, const EvalResult* t) override;
+  void after_step(const TrainProgress& p) override;
+  bool stop_requested(const TrainProgress& p) override;
+
+ private:
+  std::vector<TrainingObserver*> observers_;
+};
+
+std::string format_eval(const EvalResult& e);  // "loss 0.3123 accuracy 0.8912" or "mse … r2 …"
+std::string format_duration(double seconds);  // "1:02:03" or "2:03"
+
+}  // namespace dmlp::cli

@@ -1,0 +1,107 @@
+#include "dmlp/core/activation.hpp"
+
+#include <array>
+#include <cmath>
+
+#include "dmlp/core/errors.hpp"
+#include "dmlp/core/parallel.hpp"
+
+namespace dmlp {
+namespace {
+constexpr std::array<std::pair<std::string_view, Activation>, 5> kNames{{
+    {"identity", Activation::Identity},
+    {"sigmoid", Activation::Sigmoid},
+    {"tanh", Activation::Tanh},
+    {"relu", Activation::Relu},
+    {"leaky-relu", Activation::LeakyRelu},
+}};
+}  // namespace
+
+std::string_view to_string(Activation a) {
+  for (const auto& [name, value] : kNames)
+    if (value == a) return name;
+  return "?";
+}
+
+std::string activation_names() {
+  std::string all;
+  for (const auto& [name, value] : kNames) all += (all.empty() ? "" : "|") + std::string(name);
+  return all;
+}
+
+Activation parse_activation(std::string_view name) {
+  for (const auto& [known, value] : kNames)
+    if (known == name) return value;
+  throw InputError("unknown activation '" + std::string(name) + "' (expected " +
+                   activation_names() + ")");
+}
+
+template <class T>
+T activate(Activation act, T slope, T z) {
+  switch (act) {
+    case Activation::Identity: return z;
+    case Activation::Sigmoid: return T(1) / (T(1) + std::exp(-z));
+    case Activation::Tanh: return std::tanh(z);
+    case Activation::Relu: return z > T(0) ? z : T(0);
+    case Activation::LeakyRelu: return z > T(0) ? z : slope * z;
+  }
+  return z;
+}
+
+template <class T>
+T activation_derivative_from_output(Activation act, T slope, T a) {
+  switch (act) {
+    case Activation::Identity: return T(1);
+    case Activation::Sigmoid: return a * (T(1) - a);
+    case Activation::Tanh: return T(1) - a * a;
+    case Activation::Relu: return a > T(0) ? T(1) : T(0);
+    case Activation::LeakyRelu: return a > T(0) ? T(1) : slope;
+  }
+  return T(1);
+}
+
+template <class T>
+void bias_activation_forward(Activation act, T slope, int rows, int cols, const T* b, T* Z) {
+  const std::size_t n = std::size_t(rows) * cols;
+  // One switch outside the loops keeps each inner loop branch-free and vectorisable.
+  auto apply = [&](auto sigma) {
+#pragma omp parallel for schedule(static) if (n >= kParallelThreshold)
+    for (int r = 0; r < rows; ++r) {
+      T* z = Z + std::size_t(r) * cols;
+      for (int j = 0; j < cols; ++j) z[j] = sigma(z[j] + b[j]);
+    }
+  };
+  switch (act) {
+    case Activation::Identity: apply([](T z) { return z; }); break;
+    case Activation::Sigmoid: apply([](T z) { return T(1) / (T(1) + std::exp(-z)); }); break;
+    case Activation::Tanh: apply([](T z) { return std::tanh(z); }); break;
+    case Activation::Relu: apply([](T z) { return z > T(0) ? z : T(0); }); break;
+    case Activation::LeakyRelu: apply([slope](T z) { return z > T(0) ? z : slope * z; }); break;
+  }
+}
+
+template <class T>
+void activation_backward(Activation act, T slope, std::size_t n, const T* A, T* dA) {
+  auto apply = [&](auto derivative) {
+#pragma omp parallel for schedule(static) if (n >= kParallelThreshold)
+    for (std::size_t i = 0; i < n; ++i) dA[i] *= derivative(A[i]);
+  };
+  switch (act) {
+    case Activation::Identity: return;
+    case Activation::Sigmoid: apply([](T a) { return a * (T(1) - a); }); break;
+    case Activation::Tanh: apply([](T a) { return T(1) - a * a; }); break;
+    case Activation::Relu: apply([](T a) { return a > T(0) ? T(1) : T(0); }); break;
+    case Activation::LeakyRelu: apply([slope](T a) { return a > T(0) ? T(1) : slope; }); break;
+  }
+}
+
+#define DMLP_INSTANTIATE(T)                                                                     \
+  template T activate<T>(Activation, T, T);                                                     \
+  template T activation_derivative_from_output<T>(Activation, T, T);                            \
+  template void bias_activation_forward<T>(Activation, T, int, int, const T*, T*);              \
+  template void activation_backward<T>(Activation, T, std::size_t, const T*, T*);
+DMLP_INSTANTIATE(float)
+DMLP_INSTANTIATE(double)
+#undef DMLP_INSTANTIATE
+
+}  // namespace dmlp

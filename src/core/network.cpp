@@ -1,0 +1,68 @@
+#include "dmlp/core/network.hpp"
+
+#include <algorithm>
+
+namespace dmlp {
+
+template <class T>
+Network<T>::Network(ModelSpec spec)
+    : spec_((validate(spec), std::move(spec))),
+      layout_(spec_),
+      params_(layout_.size()),
+      grads_(layout_.size()) {}
+
+template <class T>
+DenseParams<T> Network<T>::layer(int k) const {
+  const LayerSlots& s = layout_.layer(k);
+  return {params_.data() + s.weight_offset, params_.data() + s.bias_offset, s.in, s.out};
+}
+
+template <class T>
+void Network<T>::zero_grad() {
+  std::fill(grads_.begin(), grads_.end(), T(0));
+}
+
+template <class T>
+Workspace<T>::Workspace(const ModelSpec& spec, int max_rows) : max_rows_(max_rows) {
+  for (int width : spec.widths()) activations_.emplace_back(std::size_t(max_rows) * width);
+  for (auto& d : delta_) d = AlignedBuffer<T>(std::size_t(max_rows) * spec.max_width());
+}
+
+template <class T>
+const T* forward(const Network<T>& net, Workspace<T>& ws, int rows) {
+  const ModelSpec& spec = net.spec();
+  const T slope = T(spec.leaky_slope);
+  for (int k = 0; k < net.num_layers(); ++k)
+    dense_forward(net.layer(k), spec.activations[k], slope, rows, ws.activation(k),
+                  ws.activation(k + 1));
+  return ws.output();
+}
+
+template <class T>
+void backward(Network<T>& net, Workspace<T>& ws, int rows, GradientObserver* observer) {
+  const ModelSpec& spec = net.spec();
+  const T slope = T(spec.leaky_slope);
+  int current = 0;  // ws.delta(current) holds ∂L/∂x_k; it starts as the loss gradient
+  for (int k = net.num_layers() - 1; k >= 0; --k) {
+    T* dA = ws.delta(current);
+    dense_backward_params(net.layer(k), spec.activations[k], slope, rows, ws.activation(k),
+                          ws.activation(k + 1), dA, {net.weight_grad(k), net.bias_grad(k)});
+    if (observer) observer->layer_ready(k);
+    if (k > 0) {
+      dense_backward_input(net.layer(k), rows, dA, ws.delta(1 - current));
+      current = 1 - current;
+      if (observer) observer->progress();
+    }
+  }
+}
+
+#define DMLP_INSTANTIATE(T)                                                           \
+  template class Network<T>;                                                          \
+  template class Workspace<T>;                                                        \
+  template const T* forward<T>(const Network<T>&, Workspace<T>&, int);                \
+  template void backward<T>(Network<T>&, Workspace<T>&, int, GradientObserver*);
+DMLP_INSTANTIATE(float)
+DMLP_INSTANTIATE(double)
+#undef DMLP_INSTANTIATE
+
+}  // namespace dmlp

@@ -1,0 +1,79 @@
+#include "dmlp/core/regularizer.hpp"
+
+#include <cmath>
+
+#include "dmlp/core/errors.hpp"
+#include "dmlp/core/parallel.hpp"
+
+namespace dmlp {
+
+std::string_view to_string(Regularizer r) {
+  switch (r) {
+    case Regularizer::None: return "none";
+    case Regularizer::L2: return "l2";
+    case Regularizer::L1: return "l1";
+  }
+  return "?";
+}
+
+Regularizer parse_regularizer(std::string_view name) {
+  if (name == "none") return Regularizer::None;
+  if (name == "l2") return Regularizer::L2;
+  if (name == "l1") return Regularizer::L1;
+  throw InputError("unknown regulariser '" + std::string(name) + "' (expected l2|l1|none)");
+}
+
+namespace {
+// Calls fn(begin, end) for each parameter range the penalty covers.
+template <class Fn>
+void for_each_penalised_range(const Regularization& reg, const ParameterLayout& layout, Fn fn) {
+  for (const auto& l : layout.layers()) {
+    if (reg.include_bias)
+      fn(l.begin(), l.end());
+    else
+      fn(l.weight_offset, l.weight_offset + l.weight_count());
+  }
+}
+}  // namespace
+
+template <class T>
+double regularization_value(const Regularization& reg, const ParameterLayout& layout, const T* w) {
+  if (!reg.active()) return 0.0;
+  double omega = 0.0;
+  for_each_penalised_range(reg, layout, [&](std::size_t begin, std::size_t end) {
+    for (std::size_t i = begin; i < end; ++i)
+      omega += reg.kind == Regularizer::L2 ? double(w[i]) * double(w[i]) : std::abs(double(w[i]));
+  });
+  return reg.lambda * omega;
+}
+
+template <class T>
+void add_regularization_gradient(const Regularization& reg, const ParameterLayout& layout,
+                                 const T* w, T* g) {
+  if (!reg.active()) return;
+  const T lambda = T(reg.lambda);
+  for_each_penalised_range(reg, layout, [&](std::size_t begin, std::size_t end) {
+    const auto n = std::ptrdiff_t(end - begin);
+    const T* wr = w + begin;
+    T* gr = g + begin;
+    if (reg.kind == Regularizer::L2) {
+#pragma omp parallel for schedule(static) if (std::size_t(n) >= kParallelThreshold)
+      for (std::ptrdiff_t i = 0; i < n; ++i) gr[i] += T(2) * lambda * wr[i];
+    } else {
+#pragma omp parallel for schedule(static) if (std::size_t(n) >= kParallelThreshold)
+      for (std::ptrdiff_t i = 0; i < n; ++i)
+        gr[i] += lambda * T((wr[i] > T(0)) - (wr[i] < T(0)));
+    }
+  });
+}
+
+#define DMLP_INSTANTIATE(T)                                                                    \
+  template double regularization_value<T>(const Regularization&, const ParameterLayout&,       \
+                                          const T*);                                           \
+  template void add_regularization_gradient<T>(const Regularization&, const ParameterLayout&,  \
+                                               const T*, T*);
+DMLP_INSTANTIATE(float)
+DMLP_INSTANTIATE(double)
+#undef DMLP_INSTANTIATE
+
+}  // namespace dmlp

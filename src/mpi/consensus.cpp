@@ -1,0 +1,46 @@
+#include "dmlp/mpi/consensus.hpp"
+
+#include <climits>
+#include <vector>
+
+#include "dmlp/core/errors.hpp"
+
+namespace dmlp::mpi {
+
+std::uint64_t fnv1a(std::span<const unsigned char> bytes, std::uint64_t hash) {
+  for (unsigned char b : bytes) {
+    hash ^= b;
+    hash *= 1099511628211ull;
+  }
+  return hash;
+}
+
+std::optional<RankFailure> first_failure(const Communicator& comm,
+                                         const std::optional<RankFailure>& mine) {
+  const std::int64_t lowest =
+      comm.allreduce_one<std::int64_t>(mine ? comm.rank() : INT_MAX, MPI_MIN);
+  if (lowest == INT_MAX) return std::nullopt;
+  const int root = int(lowest);
+  std::int64_t header[2] = {0, 0};  // message length, exit code
+  if (comm.rank() == root) header[0] = std::int64_t(mine->message.size()), header[1] = mine->exit_code;
+  comm.broadcast(std::span<std::int64_t>(header), root);
+  std::vector<char> text(static_cast<std::size_t>(header[0]));
+  if (comm.rank() == root) text.assign(mine->message.begin(), mine->message.end());
+  comm.broadcast(std::span<char>(text), root);
+  return RankFailure{root, std::string(text.begin(), text.end()), int(header[1])};
+}
+
+void require_same_on_all_ranks(const Communicator& comm, std::string_view text,
+                               std::string_view what) {
+  const auto hash = std::int64_t(fnv1a({reinterpret_cast<const unsigned char*>(text.data()), text.size()}) >> 1);
+  const std::int64_t lo = comm.allreduce_one(hash, MPI_MIN), hi = comm.allreduce_one(hash, MPI_MAX);
+  if (lo != hi) {
+    const std::int64_t first_differing =
+        comm.allreduce_one<std::int64_t>(hash != lo ? comm.rank() : INT_MAX, MPI_MIN);
+    throw InputError("ranks disagree on the " + std::string(what) + ": rank " +
+                     std::to_string(first_differing) + "'s differs from rank 0's; every rank must "
+                     "run the same command line");
+  }
+}
+
+}  // namespace dmlp::mpi

@@ -1,0 +1,56 @@
+#include "dmlp/mpi/environment.hpp"
+
+#include <cstdlib>
+
+namespace dmlp::mpi {
+
+MpiError::MpiError(const std::string& what, int code) : std::runtime_error(what), code_(code) {}
+
+void check(int rc, const char* call) {
+  if (rc == MPI_SUCCESS) return;
+  char text[MPI_MAX_ERROR_STRING];
+  int length = 0;
+  if (MPI_Error_string(rc, text, &length) != MPI_SUCCESS) length = 0;
+  throw MpiError(std::string(call) + " failed: " +
+                     (length > 0 ? std::string(text, std::size_t(length)) : "MPI error " + std::to_string(rc)),
+                 rc);
+}
+
+Environment::Environment(int& argc, char**& argv) {
+  check(MPI_Init_thread(&argc, &argv, kRequiredThreadLevel, &provided_), "MPI_Init_thread");
+  // Errors on MPI_COMM_WORLD itself (and the communicators dup'ed from it) come back as codes.
+  check(MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN), "MPI_Comm_set_errhandler");
+  if (provided_ < kRequiredThreadLevel)
+    throw MpiError("MPI provides thread level " + std::to_string(provided_) +
+                       ", below the MPI_THREAD_FUNNELED dmlp needs",
+                   MPI_ERR_OTHER);
+}
+
+Environment::~Environment() noexcept {
+  if (!finalized()) MPI_Finalize();
+}
+
+std::string Environment::library_version() {
+  char text[MPI_MAX_LIBRARY_VERSION_STRING];
+  int length = 0;
+  MPI_Get_library_version(text, &length);
+  std::string version(text, std::size_t(length));
+  // Open MPI appends build details after the first comma.
+  if (const auto cut = version.find_first_of(",\n"); cut != std::string::npos) version.resize(cut);
+  return version;
+}
+
+bool finalized() {
+  int done = 0;
+  MPI_Finalized(&done);
+  return done != 0;
+}
+
+void abort_job(int exit_code) noexcept {
+  int initialised = 0;
+  MPI_Initialized(&initialised);
+  if (initialised && !finalized()) MPI_Abort(MPI_COMM_WORLD, exit_code);
+  std::_Exit(exit_code);
+}
+
+}  // namespace dmlp::mpi

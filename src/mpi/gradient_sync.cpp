@@ -1,0 +1,75 @@
+#include "dmlp/mpi/gradient_sync.hpp"
+
+#include <algorithm>
+
+namespace dmlp::mpi {
+
+std::vector<Bucket> make_buckets(const ParameterLayout& layout, std::size_t element_bytes,
+                                 std::size_t bucket_bytes) {
+  std::vector<Bucket> buckets;
+  const auto& layers = layout.layers();
+  Bucket open{layers.back().end(), layers.back().end(), 0};
+  for (int k = int(layers.size()) - 1; k >= 0; --k) {
+    open.begin = layers[k].begin();
+    open.lowest_layer = k;
+    const bool full = (open.end - open.begin) * element_bytes >= bucket_bytes;
+    // MPI counts are int: a bucket never exceeds kMaxCount elements unless one layer does.
+    const bool next_overflows = k > 0 && open.end - layers[k - 1].begin() > kMaxCount;
+    if (full || next_overflows || k == 0) {
+      buckets.push_back(open);
+      open = Bucket{open.begin, open.begin, 0};
+    }
+  }
+  return buckets;
+}
+
+template <class T>
+MpiGradientSync<T>::MpiGradientSync(const Communicator& comm, const ParameterLayout& layout,
+                                    double bucket_mb, bool overlap)
+    : comm_(comm),
+      buckets_(make_buckets(layout, sizeof(T), std::size_t(std::max(bucket_mb, 0.0) * 1024 * 1024))),
+      requests_(buckets_.size(), MPI_REQUEST_NULL),
+      overlap_(overlap) {}
+
+template <class T>
+void MpiGradientSync<T>::begin(std::span<T> grads) {
+  grads_ = grads;
+  started_ = 0;
+}
+
+template <class T>
+void MpiGradientSync<T>::layer_ready(int k) {
+  if (!overlap_ || comm_.size() == 1) return;
+  if (started_ < buckets_.size() && buckets_[started_].lowest_layer == k) {
+    const Bucket& b = buckets_[started_];
+    check(MPI_Iallreduce(MPI_IN_PLACE, grads_.data() + b.begin, int(b.end - b.begin),
+                         datatype<T>(), MPI_SUM, comm_.get(), &requests_[started_]),
+          "MPI_Iallreduce");
+    ++started_;
+  }
+  progress();
+}
+
+template <class T>
+void MpiGradientSync<T>::progress() {
+  // Open MPI advances non-blocking collectives only inside MPI calls.
+  if (started_ == 0) return;
+  int all_done = 0;
+  check(MPI_Testall(int(started_), requests_.data(), &all_done, MPI_STATUSES_IGNORE),
+        "MPI_Testall");
+}
+
+template <class T>
+void MpiGradientSync<T>::finish() {
+  if (comm_.size() == 1) return;
+  if (overlap_) {
+    check(MPI_Waitall(int(started_), requests_.data(), MPI_STATUSES_IGNORE), "MPI_Waitall");
+  } else {
+    comm_.allreduce(grads_, MPI_SUM);
+  }
+}
+
+template class MpiGradientSync<float>;
+template class MpiGradientSync<double>;
+
+}  // namespace dmlp::mpi

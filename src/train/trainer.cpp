@@ -1,0 +1,256 @@
+#include "dmlp/train/trainer.hpp"
+
+#include <algorithm>
+#include <numeric>
+#include <string>
+
+#include "dmlp/core/errors.hpp"
+#include "dmlp/core/loss.hpp"
+
+namespace dmlp {
+namespace {
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point& mark) {
+  const auto now = Clock::now();
+  const double s = std::chrono::duration<double>(now - mark).count();
+  mark = now;
+  return s;
+}
+}  // namespace
+
+void validate(const TrainConfig& c, const DataShape& train, const ModelSpec& model, int ranks) {
+  if (c.global_batch <= 0)
+    throw InputError("--batch-size " + std::to_string(c.global_batch) + " must be positive");
+  if (c.epochs <= 0) throw InputError("--epochs " + std::to_string(c.epochs) + " must be positive");
+  if (c.max_steps < 0)
+    throw InputError("--max-steps " + std::to_string(c.max_steps) + " must be >= 0");
+  if (c.log_every <= 0)
+    throw InputError("--log-every " + std::to_string(c.log_every) + " must be positive");
+  if (c.warmup_steps < 0)
+    throw InputError("--warmup-steps " + std::to_string(c.warmup_steps) + " must be >= 0");
+  validate(c.sgd);
+  if (c.reg.lambda < 0) throw InputError("--lambda must be >= 0");
+  if (train.rows <= 0) throw InputError("the training set is empty");
+  if (train.rows < ranks)
+    throw InputError("the training set has " + std::to_string(train.rows) +
+                     " samples, fewer than the " + std::to_string(ranks) + " ranks");
+  if (c.drop_last && train.rows < c.global_batch)
+    throw InputError("--drop-last with --batch-size " + std::to_string(c.global_batch) +
+                     " leaves no batch: the training set has " + std::to_string(train.rows) +
+                     " samples");
+  if (train.features != model.inputs())
+    throw InputError("the model takes " + std::to_string(model.inputs()) +
+                     " inputs (first --layers width) but the data has " +
+                     std::to_string(train.features) + " features");
+  if (train.is_classification() != is_classification(model.loss))
+    throw InputError("loss " + std::string(to_string(model.loss)) + " does not fit " +
+                     (train.is_classification() ? "classification" : "regression") + " data");
+  if (train.is_classification()) {
+    const int classes = num_classes_for_output(model.loss, model.outputs());
+    if (train.num_classes > classes)
+      throw InputError("the data has " + std::to_string(train.num_classes) +
+                       " classes but the model's output (" + std::to_string(model.outputs()) +
+                       " with " + std::string(to_string(model.loss)) + ") fits " +
+                       std::to_string(classes));
+  } else if (train.targets != model.outputs()) {
+    throw InputError("the data has " + std::to_string(train.targets) +
+                     " targets per row but the model has " + std::to_string(model.outputs()) +
+                     " outputs (last --layers width)");
+  }
+}
+
+template <class T>
+Trainer<T>::Trainer(Network<T>& net, const RowSource& train, const RowSource* test,
+                    TrainConfig config, Collective& comm, GradientSync<T>& sync)
+    : net_(net),
+      train_(train),
+      test_(test),
+      config_((validate(config, train.shape(), net.spec(), comm.size()), config)),
+      comm_(comm),
+      sync_(sync),
+      optimizer_(config_.sgd, net.layout()),
+      plan_(train.shape().rows, config_.global_batch, config_.drop_last, config_.seed),
+      ws_(net.spec(), int(shard(config_.global_batch, comm.size(), 0).count)),
+      labels_(std::size_t(ws_.max_rows())),
+      targets_(std::size_t(ws_.max_rows()) * net.spec().outputs()) {
+  total_steps_ = config_.max_steps > 0 ? config_.max_steps
+                                       : config_.epochs * plan_.steps_per_epoch();
+  if (test_) validate(config_, test_->shape(), net.spec(), 1);
+}
+
+template <class T>
+double Trainer<T>::lr_at(std::int64_t step) const {
+  return config_.sgd.lr_weights *
+         lr_factor(config_.schedule, step, total_steps_, config_.warmup_steps);
+}
+
+template <class T>
+void Trainer<T>::step() {
+  Clock::time_point mark = Clock::now();
+  PhaseTimes t;
+
+  // data: this rank's slice of the global batch
+  plan_.shuffle(progress_.epoch);
+  const std::int64_t batch = plan_.batch_rows(progress_.step_in_epoch);
+  const auto rows = plan_.rank_rows(progress_.step_in_epoch, comm_.size(), comm_.rank());
+  const int n = int(rows.size());
+  train_.gather(rows, ws_.input(), labels_.data(), targets_.data());
+  t.data = seconds_since(mark);
+
+  // forward and loss: ∂L/∂x_K = (1/B)·∂ℓ/∂x_K for this rank's rows
+  const ModelSpec& spec = net_.spec();
+  const T* output = forward(net_, ws_, n);
+  const LossSums sums =
+      loss_forward_backward(spec.loss, n, spec.outputs(), output, Targets<T>{labels_.data(), targets_.data()},
+                            batch_mean_scale<T>(batch), ws_.output_grad());
+  t.forward = seconds_since(mark);
+
+  // backward, each layer's gradient sum started as soon as it is ready
+  net_.zero_grad();
+  sync_.begin(net_.grads());
+  backward(net_, ws_, n, &sync_);
+  t.backward = seconds_since(mark);
+  sync_.finish();
+  t.allreduce_wait = seconds_since(mark);
+
+  // update: the same on every rank
+  add_regularization_gradient(config_.reg, net_.layout(), net_.params().data(), net_.grads().data());
+  optimizer_.step(net_.params(), net_.grads(), lr_at(progress_.step) / config_.sgd.lr_weights);
+  t.update = seconds_since(mark);
+
+  for (Tally* tally : {&interval_, &epoch_}) {
+    tally->loss += sums.loss;
+    tally->correct += sums.correct;
+    tally->rows += double(batch);
+    tally->steps += 1;
+    tally->time.data += t.data;
+    tally->time.forward += t.forward;
+    tally->time.backward += t.backward;
+    tally->time.allreduce_wait += t.allreduce_wait;
+    tally->time.update += t.update;
+  }
+  ++progress_.step;
+  ++progress_.step_in_epoch;
+  progress_.samples += batch;
+}
+
+template <class T>
+StepReport Trainer<T>::reduce_report(Tally& tally) {
+  const double seconds = seconds_since(tally.start);
+  // One sum and one max over ranks carry everything the report needs.
+  double sums[7] = {tally.loss,          tally.correct,        tally.time.data,
+                    tally.time.forward,  tally.time.backward,  tally.time.allreduce_wait,
+                    tally.time.update};
+  double maxes[5] = {tally.time.data, tally.time.forward, tally.time.backward,
+                     tally.time.allreduce_wait, tally.time.update};
+  comm_.sum(sums);
+  comm_.max(maxes);
+  const double steps = std::max(tally.steps, 1.0), ranks = comm_.size();
+  StepReport r;
+  r.step = progress_.step;
+  r.epoch = progress_.epoch;
+  r.step_in_epoch = progress_.step_in_epoch;
+  r.steps_per_epoch = plan_.steps_per_epoch();
+  r.total_steps = total_steps_;
+  r.interval_steps = std::int64_t(tally.steps);
+  r.loss = sums[0] / steps;
+  r.accuracy = train_.shape().is_classification() && tally.rows > 0 ? sums[1] / tally.rows : -1;
+  r.lr = lr_at(std::max<std::int64_t>(progress_.step - 1, 0));
+  r.samples_per_second = seconds > 0 ? tally.rows / seconds : 0;
+  r.elapsed_seconds = std::chrono::duration<double>(Clock::now() - started_).count();
+  r.phase_max = {maxes[0] / steps, maxes[1] / steps, maxes[2] / steps, maxes[3] / steps,
+                 maxes[4] / steps};
+  r.phase_mean = {sums[2] / steps / ranks, sums[3] / steps / ranks, sums[4] / steps / ranks,
+                  sums[5] / steps / ranks, sums[6] / steps / ranks};
+  tally = Tally{};
+  return r;
+}
+
+template <class T>
+void Trainer<T>::run(TrainingObserver* observer) {
+  started_ = Clock::now();
+  interval_ = Tally{};
+  epoch_ = Tally{};
+  while (!done()) {
+    step();
+    const bool epoch_end = progress_.step_in_epoch == plan_.steps_per_epoch();
+    if (progress_.step % config_.log_every == 0 || done() || epoch_end) {
+      const StepReport report = reduce_report(interval_);
+      if (observer) observer->on_step(report);
+    }
+    if (epoch_end) {
+      const StepReport summary = reduce_report(epoch_);
+      EvalResult test;
+      if (test_) test = evaluate(*test_);
+      if (observer) observer->on_epoch_end(summary, test_ ? &test : nullptr);
+      ++progress_.epoch;
+      progress_.step_in_epoch = 0;
+    }
+    if (observer) {
+      observer->after_step(progress_);
+      if (observer->stop_requested(progress_)) break;
+    }
+  }
+}
+
+template <class T>
+EvalResult Trainer<T>::evaluate(const RowSource& data) {
+  const DataShape& shape = data.shape();
+  const ModelSpec& spec = net_.spec();
+  const int k = spec.outputs();
+  EvalResult result;
+  result.classification = shape.is_classification();
+  result.rows = shape.rows;
+  result.num_classes = result.classification ? num_classes_for_output(spec.loss, k) : 0;
+  const int classes = result.num_classes;
+
+  // Sums over this rank's slice: [loss, correct, SSE, Σy(k), Σy²(k), confusion(c·c)]
+  const std::size_t confusion_at = 3 + 2 * std::size_t(k);
+  std::vector<double> sums(confusion_at + std::size_t(classes) * classes, 0.0);
+  const Slice mine = shard(shape.rows, comm_.size(), comm_.rank());
+  std::vector<std::int64_t> indices(std::size_t(ws_.max_rows()));
+  const T scale = batch_mean_scale<T>(shape.rows);
+  for (std::int64_t first = 0; first < mine.count; first += ws_.max_rows()) {
+    const int n = int(std::min<std::int64_t>(ws_.max_rows(), mine.count - first));
+    std::iota(indices.begin(), indices.begin() + n, mine.begin + first);
+    data.gather({indices.data(), std::size_t(n)}, ws_.input(), labels_.data(), targets_.data());
+    const T* y = forward(net_, ws_, n);
+    const LossSums s = loss_forward_backward(spec.loss, n, k, y,
+                                             Targets<T>{labels_.data(), targets_.data()}, scale,
+                                             static_cast<T*>(nullptr));
+    sums[0] += s.loss;
+    sums[1] += s.correct;
+    for (int r = 0; r < n; ++r) {
+      const T* yr = y + std::size_t(r) * k;
+      if (result.classification) {
+        sums[confusion_at + std::size_t(labels_[r]) * classes + predicted_class(spec.loss, k, yr)] += 1;
+      } else {
+        for (int j = 0; j < k; ++j) {
+          const double target = targets_[std::size_t(r) * k + j], diff = double(yr[j]) - target;
+          sums[2] += diff * diff;
+          sums[3 + j] += target;
+          sums[3 + k + j] += target * target;
+        }
+      }
+    }
+  }
+  comm_.sum(sums);
+
+  const double rows = double(shape.rows);
+  result.loss = sums[0];
+  if (result.classification) {
+    result.accuracy = sums[1] / rows;
+    result.confusion.assign(sums.begin() + confusion_at, sums.end());
+  } else {
+    double sst = 0;
+    for (int j = 0; j < k; ++j) sst += sums[3 + k + j] - sums[3 + j] * sums[3 + j] / rows;
+    result.mse = sums[2] / (rows * k);
+    result.r2 = sst > 0 ? 1.0 - sums[2] / sst : 0.0;
+  }
+  return result;
+}
+
+template class Trainer<float>;
+template class Trainer<double>;
+
+}  // namespace dmlp
