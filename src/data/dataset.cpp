@@ -1,6 +1,10 @@
 #include "dmlp/data/dataset.hpp"
 
 #include <algorithm>
+#include <cmath>
+#include <string>
+
+#include "dmlp/core/errors.hpp"
 
 namespace dmlp {
 
@@ -10,6 +14,22 @@ InMemoryDataset::InMemoryDataset(DataShape shape, std::string name)
       features_(std::size_t(shape.rows) * shape.features),
       labels_(shape.is_classification() ? std::size_t(shape.rows) : 0),
       targets_(shape.is_classification() ? 0 : std::size_t(shape.rows) * shape.targets) {}
+
+void InMemoryDataset::validate() const {
+  const std::size_t d = std::size_t(shape_.features);
+  for (std::size_t r = 0; r < labels_.size(); ++r)
+    if (labels_[r] < 0 || labels_[r] >= shape_.num_classes)
+      throw InputError(name_ + ": label " + std::to_string(labels_[r]) + " at row " + std::to_string(r) +
+                       " is outside [0, " + std::to_string(shape_.num_classes) + ")");
+  for (std::size_t i = 0; i < features_.size(); ++i)
+    if (!std::isfinite(features_[i]))
+      throw InputError(name_ + ": feature " + std::to_string(i % d) + " of row " + std::to_string(i / d) +
+                       " is " + (std::isnan(features_[i]) ? "NaN" : "infinite"));
+  for (std::size_t i = 0; i < targets_.size(); ++i)
+    if (!std::isfinite(targets_[i]))
+      throw InputError(name_ + ": target " + std::to_string(i % std::size_t(shape_.targets)) + " of row " +
+                       std::to_string(i / std::size_t(shape_.targets)) + " is not finite");
+}
 
 template <class T>
 void InMemoryDataset::gather_as(std::span<const std::int64_t> indices, T* X, std::int32_t* labels,

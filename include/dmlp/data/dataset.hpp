@@ -46,6 +46,10 @@ class InMemoryDataset final : public RowSource {
   void gather(std::span<const std::int64_t> indices, double* X, std::int32_t* labels,
               double* targets) const override;
 
+  // Throws InputError naming the first row with a label outside
+  // [0, num_classes) or a feature or target that is NaN or infinite.
+  void validate() const;
+
   std::vector<float>& features() { return features_; }  // (rows, d)
   std::vector<std::int32_t>& labels() { return labels_; }  // (rows)
   std::vector<float>& targets() { return targets_; }      // (rows, k)

@@ -1,0 +1,32 @@
+# Bad input: one clear line naming the problem, exit code 2, alone or under mpirun.
+source "$(dirname "$0")/lib.sh"
+
+blobs=(train --synthetic blobs --samples 200 --epochs 1)
+expect_exit 2 "width 0 in '784,0,10' must be positive" -- "$DMLP" "${blobs[@]}" --layers 784,0,10
+expect_exit 2 "'x' in '20,x,3' is not an integer" -- "$DMLP" "${blobs[@]}" --layers 20,x,3
+expect_exit 2 "needs at least 2 widths" -- "$DMLP" "${blobs[@]}" --layers 20
+expect_exit 2 "unknown activation 'relu6'" -- "$DMLP" "${blobs[@]}" --layers 20,3 --activation relu6
+expect_exit 2 "unknown loss 'crossentropy'" -- "$DMLP" "${blobs[@]}" --layers 20,3 --loss crossentropy
+expect_exit 2 "hinge needs 1 output.*10" -- "$DMLP" "${blobs[@]}" --layers 20,10 --loss hinge
+expect_exit 2 "bce needs 1 output" -- "$DMLP" "${blobs[@]}" --layers 20,3 --loss bce
+expect_exit 2 "--lr -0.5 must be positive" -- "$DMLP" "${blobs[@]}" --layers 20,3 --lr -0.5
+expect_exit 2 "--lr-bias -1 must be positive" -- "$DMLP" "${blobs[@]}" --layers 20,3 --lr-bias -1
+expect_exit 2 "--batch-size 0 must be positive" -- "$DMLP" "${blobs[@]}" --layers 20,3 --batch-size 0
+expect_exit 2 "--epochs 0 must be positive" -- "$DMLP" train --synthetic blobs --layers 20,3 --epochs 0
+expect_exit 2 "--samples -5 must be positive" -- "$DMLP" train --synthetic blobs --layers 20,3 --samples -5
+expect_exit 2 "data has 12 classes.*fits 10" -- "$DMLP" "${blobs[@]}" --layers 20,10 --classes 12
+expect_exit 2 "xor needs at least 2 inputs" -- "$DMLP" train --synthetic xor --layers 1,4,2 --samples 100
+expect_exit 2 "does not fit regression data" -- "$DMLP" train --synthetic regression --layers 5,2 --samples 100
+expect_exit 2 "no training data" -- "$DMLP" train --layers 20,3
+expect_exit 2 "The following argument was not expected: --bogus|--bogus" -- "$DMLP" train --bogus
+expect_exit 2 "unknown synthetic data set 'moons'" -- "$DMLP" train --synthetic moons --layers 2,2
+# the same under mpirun: every rank stops, one line is printed
+expect_exit 2 "^\[rank 0\] error: --layers: width 0" -- "$MPIEXEC" -np 2 "$DMLP" "${blobs[@]}" --layers 784,0,10
+out=$("$MPIEXEC" -np 3 "$DMLP" "${blobs[@]}" --layers 20,3 --lr 0 2>&1)
+count=$(grep -c "error: --lr 0 must be positive" <<<"$out")
+[ "$count" -eq 1 ] && pass "3 ranks print the error once" || fail "error printed $count times by 3 ranks"
+# gradcheck: exits non-zero when the error is above its threshold
+expect_exit 0 "PASSED" -- "$DMLP" gradcheck --layers 4,6,5,3 --activation sigmoid --batch-size 3
+expect_exit 1 "FAILED" -- "$DMLP" gradcheck --layers 4,6,5,3 --activation sigmoid --batch-size 3 --threshold 1e-30
+expect_exit 0 "Usage|usage" -- "$DMLP" train --help
+finish

@@ -1,0 +1,33 @@
+# Helpers for the command-line tests. Each test script: bash SCRIPT DMLP MPIEXEC
+set -u
+DMLP=$1
+MPIEXEC=${2:-mpiexec}
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+failures=0
+
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+pass() { echo "ok:   $*"; }
+
+# expect_exit CODE PATTERN -- COMMAND...: the command exits with CODE and its
+# output (stdout and stderr) matches the extended regex PATTERN.
+expect_exit() {
+  local code=$1 pattern=$2
+  shift 3
+  local out rc
+  out=$("$@" 2>&1)
+  rc=$?
+  if [ "$rc" -ne "$code" ]; then
+    fail "exit $rc, expected $code: $*"; echo "$out" | tail -5 | sed 's/^/      /'; return
+  fi
+  if ! grep -Eq -- "$pattern" <<<"$out"; then
+    fail "output lacks /$pattern/: $*"; echo "$out" | tail -5 | sed 's/^/      /'; return
+  fi
+  pass "exit $code /$pattern/: ${*:2}"
+}
+
+finish() {
+  if [ "$failures" -ne 0 ]; then echo "$failures failed"; exit 1; fi
+  echo "all passed"
+}

@@ -1,0 +1,36 @@
+# What a user sees: the start-up summary, plain progress lines without a TTY,
+# the metrics file, the final line; and the no-hidden-layer models.
+source "$(dirname "$0")/lib.sh"
+
+out=$("$MPIEXEC" -np 2 "$DMLP" train --synthetic blobs --layers 20,32,5 --samples 2000 --epochs 2 \
+      --batch-size 50 --log-every 10 --metrics "$WORK/m.jsonl" 2>&1)
+rc=$?
+[ "$rc" -eq 0 ] && pass "2-rank training ran" || { fail "exit $rc"; echo "$out" | tail; }
+for pattern in "Open MPI" "2 ranks on 1 node" "threads +1 per rank" "openmp build" "20-32-5, relu hidden" \
+               "837 parameters" "global 50, per rank 25" "bucket" "^step 10/80 +epoch 1 +loss [0-9.]+ +acc" \
+               "^epoch 2 done: train loss .* test loss [0-9.]+ accuracy" "^finished: 80 steps"; do
+  grep -Eq -- "$pattern" <<<"$out" && pass "output has /$pattern/" || fail "output lacks /$pattern/"
+done
+lines=$(wc -l < "$WORK/m.jsonl")
+[ "$lines" -eq 11 ] && pass "metrics: 8 step + 2 epoch + 1 final lines" || fail "metrics has $lines lines"
+python3 - "$WORK/m.jsonl" <<'PY' && pass "metrics lines are JSON with phase times" || fail "metrics content"
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+steps = [r for r in rows if r["event"] == "step"]
+epochs = [r for r in rows if r["event"] == "epoch"]
+assert len(steps) == 8 and len(epochs) == 2, (len(steps), len(epochs))
+for r in steps + epochs:
+    for key in ("loss", "accuracy", "lr", "samples_per_s"):
+        assert isinstance(r[key], float), key
+    for stat in ("max", "mean"):
+        assert set(r["phase_seconds"][stat]) == {"data", "forward", "backward", "allreduce_wait", "update"}
+        assert r["phase_seconds"]["max"]["backward"] >= r["phase_seconds"]["mean"]["backward"]
+assert 0.0 <= epochs[-1]["test"]["accuracy"] <= 1.0
+PY
+
+# Linear regression, logistic regression and the SVM: --layers d,1 with no hidden layer.
+expect_exit 0 "test mse [0-9.e-]+ r2 0\.9" -- "$DMLP" train --synthetic regression --layers 10,1 --loss mse \
+  --samples 2000 --epochs 5 --batch-size 32 --lr 0.05
+expect_exit 0 "test loss [0-9.]+ accuracy" -- "$DMLP" train --synthetic blobs --layers 10,1 --loss bce --samples 2000 --epochs 3
+expect_exit 0 "test loss [0-9.]+ accuracy" -- "$DMLP" train --synthetic blobs --layers 10,1 --loss hinge --samples 2000 --epochs 3
+finish

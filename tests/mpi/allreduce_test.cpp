@@ -1,0 +1,57 @@
+// The gradient sum over ranks, against closed forms.
+#include <catch2/catch.hpp>
+
+#include "dmlp/mpi/gradient_sync.hpp"
+
+using namespace dmlp;
+
+namespace {
+const mpi::Communicator& world() {
+  static const mpi::Communicator comm = mpi::Communicator::world();
+  return comm;
+}
+}  // namespace
+
+TEST_CASE("buckets cover the buffer from its tail, in whole layers", "[allreduce]") {
+  const ParameterLayout layout(make_mlp({784, 1024, 1024, 10}, Activation::Relu, Activation::Identity,
+                                        Loss::SoftmaxCrossEntropy));
+  const auto buckets = mpi::make_buckets(layout, 4, 1 << 20);
+  REQUIRE(buckets.size() == 2);  // {layer 3 + layer 2} at >= 1 MiB, then layer 1
+  CHECK(buckets[0].end == layout.size());
+  CHECK(buckets[0].begin == layout.layer(1).begin());
+  CHECK(buckets[0].lowest_layer == 1);
+  CHECK(buckets[1].begin == 0);
+  CHECK(buckets[1].end == buckets[0].begin);
+  CHECK(mpi::make_buckets(layout, 4, 0).size() == 3);           // one per layer
+  CHECK(mpi::make_buckets(layout, 4, std::size_t(1) << 30).size() == 1);  // one for all
+}
+
+TEST_CASE("rank-dependent gradients sum to the closed form", "[allreduce]") {
+  const ModelSpec spec = make_mlp({30, 40, 20, 3}, Activation::Relu, Activation::Identity, Loss::SoftmaxCrossEntropy);
+  const int P = world().size(), r = world().rank();
+  for (bool overlap : {true, false})
+    for (double bucket_mb : {0.0, 0.002, 10.0}) {
+      Network<double> net(spec);
+      mpi::MpiGradientSync<double> sync(world(), net.layout(), bucket_mb, overlap);
+      // g_i on rank r = (r + 1)·(i + 1): the sum is (i + 1)·P(P + 1)/2.
+      for (std::size_t i = 0; i < net.grads().size(); ++i) net.grads()[i] = double(r + 1) * double(i + 1);
+      sync.begin(net.grads());
+      for (int k = spec.num_layers() - 1; k >= 0; --k) sync.layer_ready(k);
+      sync.finish();
+      INFO((overlap ? "overlapped" : "blocking") << ", bucket " << bucket_mb << " MiB, P = " << P);
+      for (std::size_t i = 0; i < net.grads().size(); ++i)
+        REQUIRE(net.grads()[i] == double(i + 1) * P * (P + 1) / 2);
+    }
+}
+
+TEST_CASE("metric sums and maxima over ranks", "[allreduce]") {
+  mpi::MpiCollective collective(world());
+  const int P = world().size(), r = world().rank();
+  double values[2] = {double(r), 1.0};
+  collective.sum(values);
+  CHECK(values[0] == P * (P - 1) / 2.0);
+  CHECK(values[1] == P);
+  double largest[1] = {double(r) * 2};
+  collective.max(largest);
+  CHECK(largest[0] == 2.0 * (P - 1));
+}

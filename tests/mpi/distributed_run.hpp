@@ -1,0 +1,79 @@
+#pragma once
+// Training the same model on one process and on all ranks, for comparison.
+#include <vector>
+
+#include "dmlp/core/init.hpp"
+#include "dmlp/data/synthetic.hpp"
+#include "dmlp/mpi/gradient_sync.hpp"
+#include "dmlp/train/trainer.hpp"
+
+namespace dmlp::test {
+
+struct RunSettings {
+  std::int64_t rows = 300;
+  std::int64_t batch = 48;
+  std::int64_t steps = 30;
+  bool drop_last = false;
+  bool overlap = true;
+  double bucket_mb = 0.001;  // small: several buckets even for a small model
+};
+
+inline ModelSpec equivalence_model() {
+  return make_mlp({20, 32, 16, 5}, Activation::Relu, Activation::Identity, Loss::SoftmaxCrossEntropy);
+}
+
+inline TrainConfig equivalence_config(const RunSettings& s) {
+  TrainConfig c;
+  c.global_batch = s.batch;
+  c.max_steps = s.steps;
+  c.drop_last = s.drop_last;
+  c.seed = 17;
+  c.sgd = {.lr_weights = 0.05, .lr_bias = 0.05, .momentum = 0.9};
+  c.reg = {Regularizer::L2, 1e-4, false};
+  c.log_every = 1000;
+  return c;
+}
+
+inline std::unique_ptr<InMemoryDataset> equivalence_data(const RunSettings& s) {
+  return make_synthetic({SyntheticKind::Blobs, 20, 5, 17, 1.0}, 0, s.rows);
+}
+
+// One process alone, as if P = 1.
+template <class T>
+std::vector<T> train_alone(const RunSettings& s) {
+  const auto data = equivalence_data(s);
+  Network<T> net(equivalence_model());
+  initialize_parameters(net, 17);
+  SingleProcess collective;
+  NoGradientSync<T> sync;
+  Trainer<T> trainer(net, *data, nullptr, equivalence_config(s), collective, sync);
+  trainer.run();
+  return {net.params().begin(), net.params().end()};
+}
+
+// All ranks of `comm` together; rank 0 initialises and broadcasts.
+template <class T>
+std::vector<T> train_together(const mpi::Communicator& comm, const RunSettings& s) {
+  const auto data = equivalence_data(s);
+  Network<T> net(equivalence_model());
+  if (comm.rank() == 0) initialize_parameters(net, 17);
+  comm.broadcast(net.params(), 0);
+  mpi::MpiCollective collective(comm);
+  mpi::MpiGradientSync<T> sync(comm, net.layout(), s.bucket_mb, s.overlap);
+  Trainer<T> trainer(net, *data, nullptr, equivalence_config(s), collective, sync);
+  trainer.run();
+  return {net.params().begin(), net.params().end()};
+}
+
+// max |a − b| / max |b|
+template <class T>
+double relative_difference(const std::vector<T>& a, const std::vector<T>& b) {
+  double diff = 0, scale = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    diff = std::max(diff, std::abs(double(a[i]) - double(b[i])));
+    scale = std::max(scale, std::abs(double(b[i])));
+  }
+  return diff / scale;
+}
+
+}  // namespace dmlp::test

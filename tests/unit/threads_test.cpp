@@ -1,0 +1,41 @@
+// Results do not depend on the thread count.
+#include <catch2/catch.hpp>
+#include <omp.h>
+
+#include "dmlp/data/synthetic.hpp"
+#include "dmlp/train/threads.hpp"
+#include "train_fixture.hpp"
+
+using namespace dmlp;
+
+namespace {
+std::vector<float> train_with_threads(int threads) {
+  set_threads(threads);
+  const auto data = make_synthetic({SyntheticKind::Blobs, 64, 10, 5, -1}, 0, 1024);
+  TrainConfig config;
+  config.global_batch = 256;  // 256 x 256 activations: past the OpenMP threshold
+  config.max_steps = 8;
+  config.sgd = {.lr_weights = 0.05, .lr_bias = 0.05, .momentum = 0.9};
+  config.reg = {Regularizer::L2, 1e-3, false};
+  test::LocalRun<float> run(make_mlp({64, 256, 256, 10}, Activation::Relu, Activation::Identity,
+                                     Loss::SoftmaxCrossEntropy),
+                            *data, config);
+  run.trainer.run();
+  return {run.net.params().begin(), run.net.params().end()};
+}
+}  // namespace
+
+TEST_CASE("1 and 2 threads give the same parameters within 1e-6 relative", "[threads]") {
+  const std::vector<float> one = train_with_threads(1);
+  REQUIRE(omp_get_max_threads() == 1);
+  const std::vector<float> two = train_with_threads(2);
+  REQUIRE(omp_get_max_threads() == 2);
+  double diff = 0, scale = 0;
+  for (std::size_t i = 0; i < one.size(); ++i) {
+    diff = std::max(diff, double(std::abs(one[i] - two[i])));
+    scale = std::max(scale, double(std::abs(one[i])));
+  }
+  INFO("max |difference| " << diff << ", max |parameter| " << scale);
+  CHECK(diff / scale <= 1e-6);
+  set_threads(1);
+}
