@@ -60,38 +60,50 @@ T activation_derivative_from_output(Activation act, T slope, T a) {
   return T(1);
 }
 
+namespace {
+// The loops live in plain function templates, not in lambdas: GCC 12 miscompiles
+// an OpenMP region inside a lambda that captures by reference.
+template <class T, class Sigma>
+void bias_then(int rows, int cols, const T* b, T* Z, Sigma sigma) {
+  const std::size_t n = std::size_t(rows) * cols;
+#pragma omp parallel for schedule(static) if (n >= kParallelThreshold)
+  for (int r = 0; r < rows; ++r) {
+    T* z = Z + std::size_t(r) * cols;
+    for (int j = 0; j < cols; ++j) z[j] = sigma(z[j] + b[j]);
+  }
+}
+
+template <class T, class Derivative>
+void times_derivative(std::size_t n, const T* A, T* dA, Derivative derivative) {
+#pragma omp parallel for schedule(static) if (n >= kParallelThreshold)
+  for (std::size_t i = 0; i < n; ++i) dA[i] *= derivative(A[i]);
+}
+}  // namespace
+
 template <class T>
 void bias_activation_forward(Activation act, T slope, int rows, int cols, const T* b, T* Z) {
-  const std::size_t n = std::size_t(rows) * cols;
   // One switch outside the loops keeps each inner loop branch-free and vectorisable.
-  auto apply = [&](auto sigma) {
-#pragma omp parallel for schedule(static) if (n >= kParallelThreshold)
-    for (int r = 0; r < rows; ++r) {
-      T* z = Z + std::size_t(r) * cols;
-      for (int j = 0; j < cols; ++j) z[j] = sigma(z[j] + b[j]);
-    }
-  };
   switch (act) {
-    case Activation::Identity: apply([](T z) { return z; }); break;
-    case Activation::Sigmoid: apply([](T z) { return T(1) / (T(1) + std::exp(-z)); }); break;
-    case Activation::Tanh: apply([](T z) { return std::tanh(z); }); break;
-    case Activation::Relu: apply([](T z) { return z > T(0) ? z : T(0); }); break;
-    case Activation::LeakyRelu: apply([slope](T z) { return z > T(0) ? z : slope * z; }); break;
+    case Activation::Identity: bias_then(rows, cols, b, Z, [](T z) { return z; }); break;
+    case Activation::Sigmoid: bias_then(rows, cols, b, Z, [](T z) { return T(1) / (T(1) + std::exp(-z)); }); break;
+    case Activation::Tanh: bias_then(rows, cols, b, Z, [](T z) { return std::tanh(z); }); break;
+    case Activation::Relu: bias_then(rows, cols, b, Z, [](T z) { return z > T(0) ? z : T(0); }); break;
+    case Activation::LeakyRelu:
+      bias_then(rows, cols, b, Z, [slope](T z) { return z > T(0) ? z : slope * z; });
+      break;
   }
 }
 
 template <class T>
 void activation_backward(Activation act, T slope, std::size_t n, const T* A, T* dA) {
-  auto apply = [&](auto derivative) {
-#pragma omp parallel for schedule(static) if (n >= kParallelThreshold)
-    for (std::size_t i = 0; i < n; ++i) dA[i] *= derivative(A[i]);
-  };
   switch (act) {
     case Activation::Identity: return;
-    case Activation::Sigmoid: apply([](T a) { return a * (T(1) - a); }); break;
-    case Activation::Tanh: apply([](T a) { return T(1) - a * a; }); break;
-    case Activation::Relu: apply([](T a) { return a > T(0) ? T(1) : T(0); }); break;
-    case Activation::LeakyRelu: apply([slope](T a) { return a > T(0) ? T(1) : slope; }); break;
+    case Activation::Sigmoid: times_derivative(n, A, dA, [](T a) { return a * (T(1) - a); }); break;
+    case Activation::Tanh: times_derivative(n, A, dA, [](T a) { return T(1) - a * a; }); break;
+    case Activation::Relu: times_derivative(n, A, dA, [](T a) { return a > T(0) ? T(1) : T(0); }); break;
+    case Activation::LeakyRelu:
+      times_derivative(n, A, dA, [slope](T a) { return a > T(0) ? T(1) : slope; });
+      break;
   }
 }
 

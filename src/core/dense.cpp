@@ -19,7 +19,8 @@ void dense_forward(const DenseParams<T>& p, Activation act, T leaky_slope, int r
 }
 
 template <class T>
-void add_column_sums(int rows, int cols, const T* M, T* db) {
+void column_sums(int rows, int cols, const T* M, T* db, GradMode mode) {
+  if (mode == GradMode::Overwrite) std::fill_n(db, cols, T(0));
   constexpr int kColumnBlock = 64;
   const int blocks = (cols + kColumnBlock - 1) / kColumnBlock;
 #pragma omp parallel for schedule(static) if (std::size_t(rows) * cols >= kParallelThreshold)
@@ -35,15 +36,22 @@ void add_column_sums(int rows, int cols, const T* M, T* db) {
 template <class T>
 void dense_backward_params(const DenseParams<T>& p, Activation act, T leaky_slope, int rows,
                            const T* X, const T* A, T* dA, const DenseGrads<T>& g) {
-  if (rows == 0) return;
+  if (rows == 0) {  // an empty shard contributes nothing
+    if (g.mode == GradMode::Overwrite) {
+      std::fill_n(g.dW, std::size_t(p.out) * p.in, T(0));
+      std::fill_n(g.db, p.out, T(0));
+    }
+    return;
+  }
   // dZ(B,out) = dA ⊙ σ'(Z)
   activation_backward(act, leaky_slope, std::size_t(rows) * p.out, A, dA);
   const T* dZ = dA;
-  // dW(out,in) += dZᵀ(out,B)·X(B,in)
-  blas::gemm<T>(blas::Op::T, blas::Op::N, p.out, p.in, rows, T(1), dZ, p.out, X, p.in, T(1), g.dW,
+  const T beta = g.mode == GradMode::Accumulate ? T(1) : T(0);
+  // dW(out,in) (+)= dZᵀ(out,B)·X(B,in)
+  blas::gemm<T>(blas::Op::T, blas::Op::N, p.out, p.in, rows, T(1), dZ, p.out, X, p.in, beta, g.dW,
                 p.in);
-  // db(out) += Σ_rows dZ
-  add_column_sums(rows, p.out, dZ, g.db);
+  // db(out) (+)= Σ_rows dZ
+  column_sums(rows, p.out, dZ, g.db, g.mode);
 }
 
 template <class T>
@@ -59,7 +67,7 @@ void dense_backward_input(const DenseParams<T>& p, int rows, const T* dZ, T* dX)
   template void dense_backward_params<T>(const DenseParams<T>&, Activation, T, int, const T*,   \
                                          const T*, T*, const DenseGrads<T>&);                   \
   template void dense_backward_input<T>(const DenseParams<T>&, int, const T*, T*);              \
-  template void add_column_sums<T>(int, int, const T*, T*);
+  template void column_sums<T>(int, int, const T*, T*, GradMode);
 DMLP_INSTANTIATE(float)
 DMLP_INSTANTIATE(double)
 #undef DMLP_INSTANTIATE

@@ -52,7 +52,8 @@ void add_regularization_gradient(const Regularization& reg, const ParameterLayou
                                  const T* w, T* g) {
   if (!reg.active()) return;
   const T lambda = T(reg.lambda);
-  for_each_penalised_range(reg, layout, [&](std::size_t begin, std::size_t end) {
+  for (const auto& l : layout.layers()) {
+    const std::size_t begin = l.weight_offset, end = reg.include_bias ? l.end() : l.bias_offset;
     const auto n = std::ptrdiff_t(end - begin);
     const T* wr = w + begin;
     T* gr = g + begin;
@@ -61,10 +62,9 @@ void add_regularization_gradient(const Regularization& reg, const ParameterLayou
       for (std::ptrdiff_t i = 0; i < n; ++i) gr[i] += T(2) * lambda * wr[i];
     } else {
 #pragma omp parallel for schedule(static) if (std::size_t(n) >= kParallelThreshold)
-      for (std::ptrdiff_t i = 0; i < n; ++i)
-        gr[i] += lambda * T((wr[i] > T(0)) - (wr[i] < T(0)));
+      for (std::ptrdiff_t i = 0; i < n; ++i) gr[i] += lambda * T((wr[i] > T(0)) - (wr[i] < T(0)));
     }
-  });
+  }
 }
 
 #define DMLP_INSTANTIATE(T)                                                                    \

@@ -89,6 +89,10 @@ void Trainer<T>::step() {
   Clock::time_point mark = Clock::now();
   PhaseTimes t;
 
+  if (progress_.step_in_epoch >= plan_.steps_per_epoch()) {  // the previous step ended an epoch
+    ++progress_.epoch;
+    progress_.step_in_epoch = 0;
+  }
   // data: this rank's slice of the global batch
   plan_.shuffle(progress_.epoch);
   const std::int64_t batch = plan_.batch_rows(progress_.step_in_epoch);
@@ -105,10 +109,10 @@ void Trainer<T>::step() {
                             batch_mean_scale<T>(batch), ws_.output_grad());
   t.forward = seconds_since(mark);
 
-  // backward, each layer's gradient sum started as soon as it is ready
-  net_.zero_grad();
+  // backward, each layer's gradient sum started as soon as it is ready; the
+  // gradients overwrite the previous step's, which spares a pass zeroing them
   sync_.begin(net_.grads());
-  backward(net_, ws_, n, &sync_);
+  backward(net_, ws_, n, &sync_, GradMode::Overwrite);
   t.backward = seconds_since(mark);
   sync_.finish();
   t.allreduce_wait = seconds_since(mark);
@@ -118,6 +122,7 @@ void Trainer<T>::step() {
   optimizer_.step(net_.params(), net_.grads(), lr_at(progress_.step) / config_.sgd.lr_weights);
   t.update = seconds_since(mark);
 
+  last_step_ = t;
   for (Tally* tally : {&interval_, &epoch_}) {
     tally->loss += sums.loss;
     tally->correct += sums.correct;
@@ -183,8 +188,6 @@ void Trainer<T>::run(TrainingObserver* observer) {
       EvalResult test;
       if (test_) test = evaluate(*test_);
       if (observer) observer->on_epoch_end(summary, test_ ? &test : nullptr);
-      ++progress_.epoch;
-      progress_.step_in_epoch = 0;
     }
     if (observer) {
       observer->after_step(progress_);

@@ -12,10 +12,15 @@ struct DenseParams {
   int in, out;
 };
 
+// Whether back-propagation adds to the gradient buffer or replaces its contents.
+// Replacing saves the training step a separate pass that zeroes the buffer.
+enum class GradMode { Accumulate, Overwrite };
+
 template <class T>
 struct DenseGrads {
-  T* dW;  // (out, in), accumulated into
-  T* db;  // (out),     accumulated into
+  T* dW;  // (out, in)
+  T* db;  // (out)
+  GradMode mode = GradMode::Accumulate;
 };
 
 // A(B,out) = σ(X(B,in)·Wᵀ + b)
@@ -27,8 +32,9 @@ void dense_forward(const DenseParams<T>& p, Activation act, T leaky_slope, int r
 // gradient can be sent off before the input gradient is computed.
 //
 // Given dA = ∂L/∂A (B,out), overwritten with dZ = dA ⊙ σ'(z):
-//   dW(out,in) += dZᵀ(out,B)·X(B,in)
-//   db(out)    += Σ_rows dZ
+//   dW(out,in) (+)= dZᵀ(out,B)·X(B,in)
+//   db(out)    (+)= Σ_rows dZ
+// adding or replacing as g.mode says.
 template <class T>
 void dense_backward_params(const DenseParams<T>& p, Activation act, T leaky_slope, int rows,
                            const T* X, const T* A, T* dA, const DenseGrads<T>& g);
@@ -36,8 +42,8 @@ void dense_backward_params(const DenseParams<T>& p, Activation act, T leaky_slop
 template <class T>
 void dense_backward_input(const DenseParams<T>& p, int rows, const T* dZ, T* dX);
 
-// db(cols) += Σ_rows M(rows, cols), in row order for every thread count.
+// db(cols) (+)= Σ_rows M(rows, cols), in row order for every thread count.
 template <class T>
-void add_column_sums(int rows, int cols, const T* M, T* db);
+void column_sums(int rows, int cols, const T* M, T* db, GradMode mode);
 
 }  // namespace dmlp

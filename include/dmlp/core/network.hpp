@@ -74,8 +74,10 @@ template <class T>
 const T* forward(const Network<T>& net, Workspace<T>& ws, int rows);
 
 // Back-propagates ws.output_grad() from layer K down to layer 1, adding each
-// layer's dW_k, db_k into net.grads().
+// layer's dW_k, db_k into net.grads() (or, with GradMode::Overwrite, storing
+// them there, as if zero_grad() had run first).
 template <class T>
-void backward(Network<T>& net, Workspace<T>& ws, int rows, GradientObserver* observer = nullptr);
+void backward(Network<T>& net, Workspace<T>& ws, int rows, GradientObserver* observer = nullptr,
+              GradMode mode = GradMode::Accumulate);
 
 }  // namespace dmlp

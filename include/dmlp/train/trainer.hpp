@@ -37,8 +37,9 @@ void validate(const TrainConfig& config, const DataShape& train, const ModelSpec
 // (the data order is a function of (seed, epoch)).
 struct TrainProgress {
   std::int64_t step = 0;           // global steps done
-  std::int64_t epoch = 0;          // current epoch
-  std::int64_t step_in_epoch = 0;  // steps done in the current epoch
+  std::int64_t epoch = 0;          // epoch of the last step (0-based)
+  std::int64_t step_in_epoch = 0;  // steps done in that epoch; the next step starts a new
+                                   // epoch once this reaches steps_per_epoch
   std::int64_t samples = 0;        // rows trained on, all ranks together
 };
 
@@ -74,6 +75,7 @@ class Trainer {
   Sgd<T>& optimizer() { return optimizer_; }
   const Sgd<T>& optimizer() const { return optimizer_; }
   double lr_at(std::int64_t step) const;
+  const PhaseTimes& last_step_times() const { return last_step_; }
 
  private:
   struct Tally {  // sums over a span of steps, this rank
@@ -97,6 +99,7 @@ class Trainer {
   TrainProgress progress_;
   std::int64_t total_steps_ = 0;
   Tally interval_, epoch_;
+  PhaseTimes last_step_;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 };
 

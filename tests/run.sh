@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The whole test suite from a clean clone: installs what is missing, builds
+# with warnings as errors, runs every test, then builds and runs them again
+# under AddressSanitizer + UBSan.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash launch/setup.sh
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+jobs=$(nproc)
+for preset in ci sanitize; do
+  echo "=== $preset: configure, build, test"
+  cmake --preset "$preset"
+  cmake --build --preset "$preset" -j "$jobs"
+  ctest --preset "$preset"
+done
