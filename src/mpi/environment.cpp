@@ -1,5 +1,7 @@
 #include "dmlp/mpi/environment.hpp"
 
+#include <stdlib.h>
+
 #include <cstdlib>
 
 namespace dmlp::mpi {
@@ -17,6 +19,10 @@ void check(int rc, const char* call) {
 }
 
 Environment::Environment(int& argc, char**& argv) {
+  // Open MPI's non-blocking all-reduce (libnbc) picks a binomial tree by
+  // default, which here took 2.2 ms for a 4 MB gradient at 2 ranks against
+  // 0.7 ms with its ring. Users keep the last word through the environment.
+  setenv("OMPI_MCA_coll_libnbc_iallreduce_algorithm", "1", /*overwrite=*/0);
   check(MPI_Init_thread(&argc, &argv, kRequiredThreadLevel, &provided_), "MPI_Init_thread");
   // Errors on MPI_COMM_WORLD itself (and the communicators dup'ed from it) come back as codes.
   check(MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN), "MPI_Comm_set_errhandler");

@@ -36,7 +36,12 @@ Placement discover_placement(const Communicator& world, int requested_threads) {
   // Every rank reports whether its node is oversubscribed; rank 0 prints it.
   const int over = p.ranks_on_node * p.threads > p.node_cores ? 1 : 0;
   const int worst = int(world.allreduce_one<std::int64_t>(over, MPI_MAX));
-  if (worst)
+  if (p.threads > p.own_cores)
+    p.warning = "warning: " + std::to_string(p.threads) + " threads per rank but each rank is bound to " +
+                std::to_string(p.own_cores) + " core" + (p.own_cores == 1 ? "" : "s") +
+                "; bind ranks to more cores (mpirun --map-by slot:PE=" + std::to_string(p.threads) +
+                ", srun --cpus-per-task=" + std::to_string(p.threads) + ") or lower --threads";
+  else if (worst)
     p.warning = "warning: ranks x threads exceeds the cores on at least one node (here " +
                 std::to_string(p.ranks_on_node) + " ranks x " + std::to_string(p.threads) +
                 " threads on " + std::to_string(p.node_cores) +

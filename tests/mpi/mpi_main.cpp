@@ -3,9 +3,10 @@
 #include <catch2/catch.hpp>
 #include <mpi.h>
 
+#include "dmlp/mpi/environment.hpp"
+
 int main(int argc, char** argv) {
-  int provided = 0;
-  MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
+  dmlp::mpi::Environment environment(argc, argv);  // as dmlp itself starts MPI
   int rank = 0;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   Catch::Session session;
@@ -13,6 +14,5 @@ int main(int argc, char** argv) {
   if (failed == 0) failed = session.run();
   int any_failed = 0;
   MPI_Allreduce(&failed, &any_failed, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
-  MPI_Finalize();
   return any_failed ? 1 : 0;
 }
