@@ -8,47 +8,17 @@
 #include "dmlp/mpi/gradient_sync.hpp"
 #include "dmlp/mpi/placement.hpp"
 #include "dmlp/train/threads.hpp"
+#include "data_sources.hpp"
 #include "progress.hpp"
 
 namespace dmlp::cli {
 namespace {
-
-struct DataSets {
-  std::unique_ptr<RowSource> train;
-  std::unique_ptr<RowSource> test;
-};
-
-DataSets load_data(const DataOptions& o, const ModelSpec& spec, std::uint64_t seed) {
-  DataSets sets;
-  if (o.synthetic.empty()) throw InputError("no training data: give --synthetic KIND or --train FILE");
-  require_positive(double(o.samples), "--samples");
-  SyntheticSpec s;
-  s.kind = parse_synthetic_kind(o.synthetic);
-  s.features = spec.inputs();
-  s.outputs = s.kind == SyntheticKind::Regression
-                  ? spec.outputs()
-                  : (o.classes > 0 ? o.classes : std::max(2, num_classes_for_output(spec.loss, spec.outputs())));
-  s.seed = seed;
-  s.noise = o.noise;
-  const std::int64_t test_rows = o.test_samples >= 0 ? o.test_samples : o.samples / 5;
-  sets.train = make_synthetic(s, 0, o.samples);
-  if (test_rows > 0) sets.test = make_synthetic(s, o.samples, test_rows);
-  return sets;
-}
-
-std::string describe_data(const RowSource& d) {
-  const DataShape& s = d.shape();
-  return d.name() + ", " + std::to_string(s.rows) + " x " + std::to_string(s.features) +
-         (s.is_classification() ? ", " + std::to_string(s.num_classes) + " classes"
-                                : ", " + std::to_string(s.targets) + " targets");
-}
 
 template <class T>
 int train_as(const mpi::Communicator& world, const TrainOptions& o) {
   const bool root = world.rank() == 0;
   ModelSpec spec;
   TrainConfig config;
-  DataSets data;
   std::string config_text;
   collectively(world, [&] {
     spec = o.model.spec();
@@ -56,13 +26,13 @@ int train_as(const mpi::Communicator& world, const TrainOptions& o) {
     config_text = o.to_json().dump();
     if (o.run.bucket_mb < 0) throw InputError("--bucket-mb must be >= 0");
     if (o.run.threads < 0) throw InputError("--threads must be positive");
-    data = load_data(o.data, spec, config.seed);
   });
-  try {
+  try {  // before anything else collective: ranks that disagree would call different collectives
     mpi::require_same_on_all_ranks(world, config_text, "configuration");
   } catch (const InputError& e) {
     throw JobFailure{{0, e.what(), kExitInputError}};
   }
+  DataSets data = open_training_data(o.data, spec, config.seed, world);
 
   const mpi::Placement placement = mpi::discover_placement(world, o.run.threads);
   set_threads(placement.threads);
@@ -94,8 +64,9 @@ int train_as(const mpi::Communicator& world, const TrainOptions& o) {
     std::printf("  blas       %s\n", threading_summary().c_str());
     std::printf("  model      %s; %zu parameters, %s\n", spec.describe().c_str(), net.layout().size(),
                 sizeof(T) == 4 ? "float32" : "float64");
-    std::printf("  data       train: %s\n", describe_data(*data.train).c_str());
-    if (data.test) std::printf("             test:  %s\n", describe_data(*data.test).c_str());
+    std::printf("  data       train: %s (%s)\n", describe_data(*data.train).c_str(), data.train_mode.c_str());
+    if (data.test)
+      std::printf("             test:  %s (%s)\n", describe_data(*data.test).c_str(), data.test_mode.c_str());
     std::printf("  batch      global %lld, per rank %lld", static_cast<long long>(config.global_batch),
                 static_cast<long long>(first.count));
     if (last.count != first.count) std::printf("-%lld", static_cast<long long>(last.count));

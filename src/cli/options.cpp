@@ -184,4 +184,37 @@ void GradcheckOptions::add_to(CLI::App& app) {
   app.add_option("--step", step, "Finite-difference step h");
 }
 
+void ConvertIdxOptions::add_to(CLI::App& app) {
+  app.add_option("--images", images, "IDX3 image file (.gz or raw), e.g. train-images-idx3-ubyte.gz")->required();
+  app.add_option("--labels", labels, "IDX1 label file (.gz or raw)")->required();
+  app.add_option("--out", out, "HDF5 data set to write")->required();
+  app.add_option("--compression", compression, "Deflate level 0-9");
+}
+
+void ConvertCsvOptions::add_to(CLI::App& app) {
+  app.add_option("--in", in, "CSV file: one row per sample, numeric columns")->required();
+  app.add_option("--out", out, "HDF5 data set to write")->required();
+  app.add_flag("--header", header, "The first line names the columns");
+  app.add_option("--delimiter", delimiter, "Column separator");
+  app.add_option("--label-column", label_column,
+                 "Classification: 0-based column holding the integer class (-1: the last column)");
+  app.add_option("--target-columns", target_columns,
+                 "Regression: 0-based columns holding the targets, e.g. 3 or 3,4 (instead of a label)");
+  app.add_option("--num-classes", num_classes, "Number of classes (default: largest label + 1)");
+  app.add_option("--compression", compression, "Deflate level 0-9");
+}
+
+void SynthOptions::add_to(CLI::App& app) {
+  app.add_option("--kind", kind, "blobs|regression|xor|spirals");
+  app.add_option("--rows", rows, "Training rows");
+  app.add_option("--features", features, "Features per row (d)");
+  app.add_option("--classes", classes, "Classes (blobs, spirals; xor has 2)");
+  app.add_option("--targets", targets, "Targets per row (regression)");
+  app.add_option("--seed", seed, "Seed: the same seed gives the same rows");
+  app.add_option("--noise", noise, "Noise level (default: the generator's)");
+  app.add_option("--out", out, "HDF5 file for the training rows")->required();
+  app.add_option("--test-rows", test_rows, "Rows for a test set, disjoint from the training rows");
+  app.add_option("--test-out", test_out, "HDF5 file for the test rows");
+}
+
 }  // namespace dmlp::cli

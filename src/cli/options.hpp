@@ -117,6 +117,40 @@ struct GradcheckOptions {
   void add_to(CLI::App& app);
 };
 
+struct ConvertIdxOptions {
+  std::string images;  // IDX3 ubyte images, gzipped or raw
+  std::string labels;  // IDX1 ubyte labels, gzipped or raw
+  std::string out;
+  int compression = 4;
+  void add_to(CLI::App& app);
+};
+
+struct ConvertCsvOptions {
+  std::string in;
+  std::string out;
+  bool header = false;
+  char delimiter = ',';
+  int label_column = -1;       // classification: this column holds the class (-1: the last)
+  std::string target_columns;  // regression: these columns (e.g. "3,4") are targets
+  int num_classes = 0;         // 0: largest label + 1
+  int compression = 4;
+  void add_to(CLI::App& app);
+};
+
+struct SynthOptions {
+  std::string kind = "blobs";
+  std::int64_t rows = 10000;
+  int features = 2;
+  int classes = 2;
+  int targets = 1;
+  std::uint64_t seed = 1;
+  double noise = -1;
+  std::string out;
+  std::int64_t test_rows = 0;
+  std::string test_out;
+  void add_to(CLI::App& app);
+};
+
 // Positive-number checks that throw InputError naming the option.
 void require_positive(double value, const char* option);
 

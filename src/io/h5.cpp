@@ -1,1 +1,309 @@
-// placeholder
+#include "dmlp/io/h5.hpp"
+
+#include <algorithm>
+
+namespace dmlp::h5 {
+
+void silence_automatic_error_printing() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
+
+std::string error_stack_text() {
+  std::string text;
+  H5Ewalk2(
+      H5E_DEFAULT, H5E_WALK_DOWNWARD,
+      [](unsigned, const H5E_error2_t* e, void* out) -> herr_t {
+        auto& s = *static_cast<std::string*>(out);
+        if (e->desc && *e->desc) s += (s.empty() ? "" : "; ") + std::string(e->desc);
+        return 0;
+      },
+      &text);
+  H5Eclear2(H5E_DEFAULT);
+  return text.empty() ? "HDF5 reported an error" : text;
+}
+
+hid_t check(hid_t id, const std::string& what) {
+  if (id < 0) throw H5Error(what + ": " + error_stack_text());
+  return id;
+}
+
+template <> hid_t memory_type<float>() { return H5T_NATIVE_FLOAT; }
+template <> hid_t memory_type<double>() { return H5T_NATIVE_DOUBLE; }
+template <> hid_t memory_type<std::int32_t>() { return H5T_NATIVE_INT32; }
+template <> hid_t memory_type<std::int64_t>() { return H5T_NATIVE_INT64; }
+template <> hid_t memory_type<std::uint64_t>() { return H5T_NATIVE_UINT64; }
+template <> hid_t memory_type<std::uint8_t>() { return H5T_NATIVE_UINT8; }
+
+bool is_hdf5(const std::string& path) {
+  const htri_t answer = H5Fis_hdf5(path.c_str());
+  H5Eclear2(H5E_DEFAULT);
+  return answer > 0;
+}
+
+namespace {
+PropertyList access_list(MPI_Comm comm) {
+  PropertyList fapl(check(H5Pcreate(H5P_FILE_ACCESS), "H5Pcreate"));
+  if (comm != MPI_COMM_NULL) check(H5Pset_fapl_mpio(fapl.get(), comm, MPI_INFO_NULL), "H5Pset_fapl_mpio");
+  return fapl;
+}
+}  // namespace
+
+File open_read(const std::string& path, MPI_Comm comm) {
+  const PropertyList fapl = access_list(comm);
+  return File(check(H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl.get()), "cannot open " + path));
+}
+
+File open_write(const std::string& path, MPI_Comm comm) {
+  const PropertyList fapl = access_list(comm);
+  return File(check(H5Fopen(path.c_str(), H5F_ACC_RDWR, fapl.get()), "cannot open " + path + " for writing"));
+}
+
+File create(const std::string& path, MPI_Comm comm) {
+  const PropertyList fapl = access_list(comm);
+  return File(check(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()), "cannot create " + path));
+}
+
+bool exists(hid_t location, const std::string& name) {
+  // Check each path component, as H5Lexists requires.
+  std::size_t pos = name.front() == '/' ? 1 : 0;
+  while (true) {
+    const std::size_t slash = name.find('/', pos);
+    const std::string prefix = name.substr(0, slash);
+    const htri_t found = H5Lexists(location, prefix.c_str(), H5P_DEFAULT);
+    if (found <= 0) {
+      H5Eclear2(H5E_DEFAULT);
+      return false;
+    }
+    if (slash == std::string::npos) return true;
+    pos = slash + 1;
+  }
+}
+
+Dataset open_dataset(hid_t file, const std::string& name) {
+  return Dataset(check(H5Dopen2(file, name.c_str(), H5P_DEFAULT), "cannot open dataset " + name));
+}
+
+Group create_group(hid_t location, const std::string& name) {
+  return Group(check(H5Gcreate2(location, name.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+                     "cannot create group " + name));
+}
+
+std::vector<hsize_t> shape(hid_t dataset) {
+  const Dataspace space(check(H5Dget_space(dataset), "H5Dget_space"));
+  const int rank = check(H5Sget_simple_extent_ndims(space.get()), "H5Sget_simple_extent_ndims");
+  std::vector<hsize_t> dims(std::size_t(std::max(rank, 0)));
+  check(H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr), "H5Sget_simple_extent_dims");
+  return dims;
+}
+
+std::string ElementType::describe() const {
+  const std::string bits = std::to_string(8 * bytes);
+  switch (kind) {
+    case ElementKind::Float: return "float" + bits;
+    case ElementKind::Integer: return (is_signed ? "int" : "uint") + bits;
+    case ElementKind::Other: return "a non-numeric type";
+  }
+  return "?";
+}
+
+ElementType element_type(hid_t dataset) {
+  const Datatype type(check(H5Dget_type(dataset), "H5Dget_type"));
+  ElementType t;
+  t.bytes = H5Tget_size(type.get());
+  switch (H5Tget_class(type.get())) {
+    case H5T_FLOAT: t.kind = ElementKind::Float; break;
+    case H5T_INTEGER:
+      t.kind = ElementKind::Integer;
+      t.is_signed = H5Tget_sign(type.get()) == H5T_SGN_2;
+      break;
+    default: t.kind = ElementKind::Other; break;
+  }
+  return t;
+}
+
+Dataset create_dataset(hid_t location, const std::string& name, hid_t file_type,
+                       std::span<const hsize_t> dims) {
+  const Dataspace space(check(H5Screate_simple(int(dims.size()), dims.data(), nullptr), "H5Screate_simple"));
+  return Dataset(check(H5Dcreate2(location, name.c_str(), file_type, space.get(), H5P_DEFAULT, H5P_DEFAULT,
+                                  H5P_DEFAULT),
+                       "cannot create dataset " + name));
+}
+
+template <class T>
+void write_dataset(hid_t location, const std::string& name, std::span<const hsize_t> dims, const T* data,
+                   int compression_level) {
+  const Dataspace space(check(H5Screate_simple(int(dims.size()), dims.data(), nullptr), "H5Screate_simple"));
+  const PropertyList dcpl(check(H5Pcreate(H5P_DATASET_CREATE), "H5Pcreate"));
+  hsize_t elements = 1;
+  for (hsize_t d : dims) elements *= d;
+  if (compression_level > 0 && elements > 0) {
+    // Chunks of whole rows, about 1 MiB each.
+    std::vector<hsize_t> chunk(dims.begin(), dims.end());
+    const hsize_t row = elements / std::max<hsize_t>(dims[0], 1) * sizeof(T);
+    chunk[0] = std::clamp<hsize_t>((1u << 20) / std::max<hsize_t>(row, 1), 1, dims[0]);
+    check(H5Pset_chunk(dcpl.get(), int(chunk.size()), chunk.data()), "H5Pset_chunk");
+    check(H5Pset_deflate(dcpl.get(), unsigned(compression_level)), "H5Pset_deflate");
+  }
+  const Dataset set(check(H5Dcreate2(location, name.c_str(), memory_type<T>(), space.get(), H5P_DEFAULT,
+                                     dcpl.get(), H5P_DEFAULT),
+                          "cannot create dataset " + name));
+  if (elements > 0)
+    check(H5Dwrite(set.get(), memory_type<T>(), H5S_ALL, H5S_ALL, H5P_DEFAULT, data), "cannot write dataset " + name);
+}
+
+namespace {
+// The file space of `dataset` with rows [first, first + count) selected.
+Dataspace row_selection(hid_t dataset, hsize_t first, hsize_t count, hsize_t& row_elements) {
+  Dataspace space(check(H5Dget_space(dataset), "H5Dget_space"));
+  const int rank = H5Sget_simple_extent_ndims(space.get());
+  hsize_t dims[2] = {0, 1};
+  check(H5Sget_simple_extent_dims(space.get(), dims, nullptr), "H5Sget_simple_extent_dims");
+  row_elements = rank == 2 ? dims[1] : 1;
+  if (count == 0) {
+    check(H5Sselect_none(space.get()), "H5Sselect_none");
+  } else {
+    const hsize_t start[2] = {first, 0}, extent[2] = {count, row_elements};
+    check(H5Sselect_hyperslab(space.get(), H5S_SELECT_SET, start, nullptr, extent, nullptr), "H5Sselect_hyperslab");
+  }
+  return space;
+}
+
+PropertyList transfer_list(bool collective) {
+  PropertyList dxpl(check(H5Pcreate(H5P_DATASET_XFER), "H5Pcreate"));
+  if (collective) check(H5Pset_dxpl_mpio(dxpl.get(), H5FD_MPIO_COLLECTIVE), "H5Pset_dxpl_mpio");
+  return dxpl;
+}
+}  // namespace
+
+template <class T>
+void read_rows(hid_t dataset, hsize_t first, hsize_t count, T* out, bool collective) {
+  hsize_t row = 0;
+  const Dataspace file_space = row_selection(dataset, first, count, row);
+  const hsize_t elements = std::max<hsize_t>(count * row, 1);
+  const Dataspace memory(check(H5Screate_simple(1, &elements, nullptr), "H5Screate_simple"));
+  if (count == 0) check(H5Sselect_none(memory.get()), "H5Sselect_none");
+  const PropertyList dxpl = transfer_list(collective);
+  check(H5Dread(dataset, memory_type<T>(), memory.get(), file_space.get(), dxpl.get(), out), "cannot read rows");
+}
+
+template <class T>
+void read_row_set(hid_t dataset, std::span<const std::int64_t> rows, T* out) {
+  if (rows.empty()) return;
+  Dataspace space(check(H5Dget_space(dataset), "H5Dget_space"));
+  const int rank = H5Sget_simple_extent_ndims(space.get());
+  hsize_t dims[2] = {0, 1};
+  check(H5Sget_simple_extent_dims(space.get(), dims, nullptr), "H5Sget_simple_extent_dims");
+  const hsize_t row_elements = rank == 2 ? dims[1] : 1;
+  // Runs of consecutive rows become one hyperslab each.
+  bool first = true;
+  for (std::size_t i = 0; i < rows.size();) {
+    std::size_t j = i + 1;
+    while (j < rows.size() && rows[j] == rows[j - 1] + 1) ++j;
+    const hsize_t start[2] = {hsize_t(rows[i]), 0}, extent[2] = {hsize_t(j - i), row_elements};
+    check(H5Sselect_hyperslab(space.get(), first ? H5S_SELECT_SET : H5S_SELECT_OR, start, nullptr, extent, nullptr),
+          "H5Sselect_hyperslab");
+    first = false;
+    i = j;
+  }
+  const hsize_t elements = rows.size() * row_elements;
+  const Dataspace memory(check(H5Screate_simple(1, &elements, nullptr), "H5Screate_simple"));
+  check(H5Dread(dataset, memory_type<T>(), memory.get(), space.get(), H5P_DEFAULT, out), "cannot read rows");
+}
+
+template <class T>
+void write_rows(hid_t dataset, hsize_t first, hsize_t count, const T* rows, bool collective) {
+  hsize_t row = 0;
+  const Dataspace file_space = row_selection(dataset, first, count, row);
+  const hsize_t elements = std::max<hsize_t>(count * row, 1);
+  const Dataspace memory(check(H5Screate_simple(1, &elements, nullptr), "H5Screate_simple"));
+  if (count == 0) check(H5Sselect_none(memory.get()), "H5Sselect_none");
+  const PropertyList dxpl = transfer_list(collective);
+  check(H5Dwrite(dataset, memory_type<T>(), memory.get(), file_space.get(), dxpl.get(), rows), "cannot write rows");
+}
+
+template <class T>
+void write_attribute(hid_t object, const std::string& name, T value) {
+  const Dataspace space(check(H5Screate(H5S_SCALAR), "H5Screate"));
+  const Attribute attr(check(H5Acreate2(object, name.c_str(), memory_type<T>(), space.get(), H5P_DEFAULT, H5P_DEFAULT),
+                             "cannot create attribute " + name));
+  check(H5Awrite(attr.get(), memory_type<T>(), &value), "cannot write attribute " + name);
+}
+
+template <class T>
+void write_attribute(hid_t object, const std::string& name, std::span<const T> values) {
+  const hsize_t n = values.size();
+  const Dataspace space(check(H5Screate_simple(1, &n, nullptr), "H5Screate_simple"));
+  const Attribute attr(check(H5Acreate2(object, name.c_str(), memory_type<T>(), space.get(), H5P_DEFAULT, H5P_DEFAULT),
+                             "cannot create attribute " + name));
+  check(H5Awrite(attr.get(), memory_type<T>(), values.data()), "cannot write attribute " + name);
+}
+
+void write_attribute(hid_t object, const std::string& name, const std::string& value) {
+  const Datatype type(check(H5Tcopy(H5T_C_S1), "H5Tcopy"));
+  check(H5Tset_size(type.get(), std::max<std::size_t>(value.size(), 1)), "H5Tset_size");
+  check(H5Tset_cset(type.get(), H5T_CSET_UTF8), "H5Tset_cset");
+  const Dataspace space(check(H5Screate(H5S_SCALAR), "H5Screate"));
+  const Attribute attr(check(H5Acreate2(object, name.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT),
+                             "cannot create attribute " + name));
+  const std::string padded = value.empty() ? std::string(1, '\0') : value;
+  check(H5Awrite(attr.get(), type.get(), padded.data()), "cannot write attribute " + name);
+}
+
+bool has_attribute(hid_t object, const std::string& name) {
+  const htri_t found = H5Aexists(object, name.c_str());
+  if (found < 0) H5Eclear2(H5E_DEFAULT);
+  return found > 0;
+}
+
+template <class T>
+T read_attribute(hid_t object, const std::string& name) {
+  const Attribute attr(check(H5Aopen(object, name.c_str(), H5P_DEFAULT), "cannot open attribute " + name));
+  T value{};
+  check(H5Aread(attr.get(), memory_type<T>(), &value), "cannot read attribute " + name);
+  return value;
+}
+
+template <class T>
+std::vector<T> read_array_attribute(hid_t object, const std::string& name) {
+  const Attribute attr(check(H5Aopen(object, name.c_str(), H5P_DEFAULT), "cannot open attribute " + name));
+  const Dataspace space(check(H5Aget_space(attr.get()), "H5Aget_space"));
+  const hssize_t n = H5Sget_simple_extent_npoints(space.get());
+  std::vector<T> values(std::size_t(std::max<hssize_t>(n, 0)));
+  if (!values.empty()) check(H5Aread(attr.get(), memory_type<T>(), values.data()), "cannot read attribute " + name);
+  return values;
+}
+
+std::string read_string_attribute(hid_t object, const std::string& name) {
+  const Attribute attr(check(H5Aopen(object, name.c_str(), H5P_DEFAULT), "cannot open attribute " + name));
+  const Datatype stored(check(H5Aget_type(attr.get()), "H5Aget_type"));
+  if (H5Tget_class(stored.get()) != H5T_STRING) throw H5Error("attribute " + name + " is not a string");
+  if (H5Tis_variable_str(stored.get()) > 0) {
+    char* text = nullptr;
+    const Datatype type(check(H5Tget_native_type(stored.get(), H5T_DIR_DEFAULT), "H5Tget_native_type"));
+    check(H5Aread(attr.get(), type.get(), &text), "cannot read attribute " + name);
+    std::string value = text ? text : "";
+    H5free_memory(text);
+    return value;
+  }
+  std::string value(H5Tget_size(stored.get()), '\0');
+  check(H5Aread(attr.get(), stored.get(), value.data()), "cannot read attribute " + name);
+  value.resize(std::min(value.size(), value.find('\0')));
+  return value;
+}
+
+#define DMLP_INSTANTIATE(T)                                                                          \
+  template void write_dataset<T>(hid_t, const std::string&, std::span<const hsize_t>, const T*, int); \
+  template void read_rows<T>(hid_t, hsize_t, hsize_t, T*, bool);                                     \
+  template void read_row_set<T>(hid_t, std::span<const std::int64_t>, T*);                           \
+  template void write_rows<T>(hid_t, hsize_t, hsize_t, const T*, bool);                              \
+  template void write_attribute<T>(hid_t, const std::string&, T);                                    \
+  template void write_attribute<T>(hid_t, const std::string&, std::span<const T>);                   \
+  template T read_attribute<T>(hid_t, const std::string&);                                           \
+  template std::vector<T> read_array_attribute<T>(hid_t, const std::string&);
+DMLP_INSTANTIATE(float)
+DMLP_INSTANTIATE(double)
+DMLP_INSTANTIATE(std::int32_t)
+DMLP_INSTANTIATE(std::int64_t)
+DMLP_INSTANTIATE(std::uint64_t)
+DMLP_INSTANTIATE(std::uint8_t)
+#undef DMLP_INSTANTIATE
+
+}  // namespace dmlp::h5

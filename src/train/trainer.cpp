@@ -60,8 +60,8 @@ void validate(const TrainConfig& c, const DataShape& train, const ModelSpec& mod
 }
 
 template <class T>
-Trainer<T>::Trainer(Network<T>& net, const RowSource& train, const RowSource* test,
-                    TrainConfig config, Collective& comm, GradientSync<T>& sync)
+Trainer<T>::Trainer(Network<T>& net, RowSource& train, RowSource* test, TrainConfig config,
+                    Collective& comm, GradientSync<T>& sync)
     : net_(net),
       train_(train),
       test_(test),
@@ -76,6 +76,24 @@ Trainer<T>::Trainer(Network<T>& net, const RowSource& train, const RowSource* te
   total_steps_ = config_.max_steps > 0 ? config_.max_steps
                                        : config_.epochs * plan_.steps_per_epoch();
   if (test_) validate(config_, test_->shape(), net.spec(), 1);
+  if (train_.read_ahead_rows() > 0)
+    upcoming_.reserve(std::size_t(std::max<std::int64_t>(train_.read_ahead_rows(), ws_.max_rows())));
+}
+
+template <class T>
+void Trainer<T>::read_ahead() {
+  // Tell a streaming source the rows of the next steps, as many as its read-ahead holds.
+  if (read_ahead_epoch_ == progress_.epoch && progress_.step_in_epoch < read_ahead_until_) return;
+  const std::int64_t steps = std::max<std::int64_t>(1, train_.read_ahead_rows() / ws_.max_rows());
+  const std::int64_t until = std::min(progress_.step_in_epoch + steps, plan_.steps_per_epoch());
+  upcoming_.clear();
+  for (std::int64_t s = progress_.step_in_epoch; s < until; ++s) {
+    const auto rows = plan_.rank_rows(s, comm_.size(), comm_.rank());
+    upcoming_.insert(upcoming_.end(), rows.begin(), rows.end());
+  }
+  train_.read_ahead(upcoming_);
+  read_ahead_epoch_ = progress_.epoch;
+  read_ahead_until_ = until;
 }
 
 template <class T>
@@ -95,6 +113,7 @@ void Trainer<T>::step() {
   }
   // data: this rank's slice of the global batch
   plan_.shuffle(progress_.epoch);
+  if (train_.read_ahead_rows() > 0) read_ahead();
   const std::int64_t batch = plan_.batch_rows(progress_.step_in_epoch);
   const auto rows = plan_.rank_rows(progress_.step_in_epoch, comm_.size(), comm_.rank());
   const int n = int(rows.size());
@@ -197,7 +216,7 @@ void Trainer<T>::run(TrainingObserver* observer) {
 }
 
 template <class T>
-EvalResult Trainer<T>::evaluate(const RowSource& data) {
+EvalResult Trainer<T>::evaluate(RowSource& data) {
   const DataShape& shape = data.shape();
   const ModelSpec& spec = net_.spec();
   const int k = spec.outputs();

@@ -28,7 +28,7 @@ struct LocalRun {
   SingleProcess collective;
   NoGradientSync<T> sync;
   Trainer<T> trainer;
-  LocalRun(const ModelSpec& spec, const RowSource& train, const TrainConfig& config)
+  LocalRun(const ModelSpec& spec, RowSource& train, const TrainConfig& config)
       : net(spec), trainer((initialize_parameters(net, config.seed), net), train, nullptr, config, collective, sync) {}
 };
 

@@ -33,6 +33,11 @@ class RowSource {
                       float* targets) const = 0;
   virtual void gather(std::span<const std::int64_t> indices, double* X, std::int32_t* labels,
                       double* targets) const = 0;
+
+  // Sources that read from storage ask to be told, `read_ahead_rows()` rows at a
+  // time, which rows this rank will gather next; in-memory sources need not.
+  virtual std::int64_t read_ahead_rows() const { return 0; }
+  virtual void read_ahead(std::span<const std::int64_t> /*rows*/) {}
 };
 
 // Rows held in memory as float32.

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "dmlp/mpi/environment.hpp"
 #include "dmlp/train/collective.hpp"
@@ -59,6 +60,18 @@ class Communicator {
       check(MPI_Bcast(values.data() + at, int(std::min(kMaxCount, values.size() - at)), datatype<T>(),
                       root, comm_),
             "MPI_Bcast");
+  }
+  // Every rank contributes rows [displs[r], displs[r] + counts[r]) of `rows`,
+  // each `width` elements, and receives everyone's: an in-place Allgatherv
+  // counted in rows, so that no count exceeds an int for any realistic set.
+  template <class T>
+  void allgather_rows(T* rows, int width, const std::vector<int>& counts, const std::vector<int>& displs) const {
+    MPI_Datatype row = MPI_DATATYPE_NULL;
+    check(MPI_Type_contiguous(width, datatype<T>(), &row), "MPI_Type_contiguous");
+    check(MPI_Type_commit(&row), "MPI_Type_commit");
+    const int rc = MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, rows, counts.data(), displs.data(), row, comm_);
+    MPI_Type_free(&row);
+    check(rc, "MPI_Allgatherv");
   }
   template <class T>
   T allreduce_one(T value, MPI_Op op) const {

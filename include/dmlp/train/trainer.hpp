@@ -56,15 +56,15 @@ class TrainingObserver {
 template <class T>
 class Trainer {
  public:
-  Trainer(Network<T>& net, const RowSource& train, const RowSource* test, TrainConfig config,
-          Collective& comm, GradientSync<T>& sync);
+  Trainer(Network<T>& net, RowSource& train, RowSource* test, TrainConfig config, Collective& comm,
+          GradientSync<T>& sync);
 
   // Steps until the run is done or the observer asks to stop.
   void run(TrainingObserver* observer = nullptr);
   void step();  // one global step
   bool done() const { return progress_.step >= total_steps_; }
 
-  EvalResult evaluate(const RowSource& data);
+  EvalResult evaluate(RowSource& data);
 
   const TrainConfig& config() const { return config_; }
   std::int64_t total_steps() const { return total_steps_; }
@@ -84,10 +84,11 @@ class Trainer {
     std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
   };
   StepReport reduce_report(Tally& tally);
+  void read_ahead();
 
   Network<T>& net_;
-  const RowSource& train_;
-  const RowSource* test_;
+  RowSource& train_;
+  RowSource* test_;
   TrainConfig config_;
   Collective& comm_;
   GradientSync<T>& sync_;
@@ -96,6 +97,8 @@ class Trainer {
   Workspace<T> ws_;
   AlignedBuffer<std::int32_t> labels_;  // (max_rows)
   AlignedBuffer<T> targets_;            // (max_rows, k)
+  std::vector<std::int64_t> upcoming_;  // rows announced to a streaming source
+  std::int64_t read_ahead_epoch_ = -1, read_ahead_until_ = 0;  // steps [.., until) announced
   TrainProgress progress_;
   std::int64_t total_steps_ = 0;
   Tally interval_, epoch_;

@@ -1,0 +1,91 @@
+#pragma once
+// Data sets in HDF5 (docs/formats.md):
+//   /features  [n, d]  float32 (or float64), or uint8 with `scale` and `offset`
+//                      attributes (value = scale · stored + offset)
+//   /labels    [n]     int32, attribute num_classes      (classification)
+//   /targets   [n, k]  float32                           (regression)
+//   root attributes    dmlp_format = "dataset", format_version = 1
+//
+// Reading validates as it goes and throws InputError naming the file, the
+// dataset, what was expected and what was found.
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "dmlp/data/dataset.hpp"
+#include "dmlp/io/h5.hpp"
+#include "dmlp/mpi/communicator.hpp"
+
+namespace dmlp {
+
+inline constexpr int kDatasetFormatVersion = 1;
+
+struct DatasetFileInfo {
+  std::string path;
+  DataShape shape;
+  h5::ElementType feature_type;
+  double scale = 1.0, offset = 0.0;  // applied to stored features
+  bool has_targets_or_labels = true;  // false: features only (prediction inputs)
+  std::size_t float_bytes() const { return std::size_t(shape.rows) * shape.features * sizeof(float); }
+};
+
+// Reads and checks the metadata. Collective over `comm` when it is not
+// MPI_COMM_NULL; `require_answers` demands /labels or /targets.
+DatasetFileInfo inspect_dataset_file(const std::string& path, MPI_Comm comm, bool require_answers = true);
+
+// Loads the whole set on every rank: each rank reads 1/P of the rows with
+// collective MPI-IO and checks them, then the ranks exchange their parts.
+// Collective; a bad row on any rank throws InputError on every rank.
+std::unique_ptr<InMemoryDataset> load_dataset(const DatasetFileInfo& info, const mpi::Communicator& comm);
+
+// Reads rows on demand from its own serial handle on the file: a rank reads
+// only the rows it trains on, a chunk of upcoming rows at a time, and checks
+// each row as it arrives.
+class StreamingDataset final : public RowSource {
+ public:
+  StreamingDataset(DatasetFileInfo info, std::int64_t chunk_rows);
+  const DataShape& shape() const override { return info_.shape; }
+  std::string name() const override { return info_.path; }
+  std::int64_t read_ahead_rows() const override { return chunk_rows_; }
+  void read_ahead(std::span<const std::int64_t> rows) override;
+  void gather(std::span<const std::int64_t> indices, float* X, std::int32_t* labels,
+              float* targets) const override;
+  void gather(std::span<const std::int64_t> indices, double* X, std::int32_t* labels,
+              double* targets) const override;
+
+ private:
+  template <class T>
+  void gather_as(std::span<const std::int64_t> indices, T* X, std::int32_t* labels, T* targets) const;
+  void stage(std::span<const std::int64_t> sorted_rows) const;
+
+  DatasetFileInfo info_;
+  std::int64_t chunk_rows_;
+  h5::File file_;
+  h5::Dataset features_, answers_;
+  // The staged rows, ascending, and their data.
+  mutable std::vector<std::int64_t> staged_rows_;
+  mutable std::vector<float> staged_features_, staged_targets_;
+  mutable std::vector<std::int32_t> staged_labels_;
+  mutable std::vector<std::int64_t> scratch_;
+};
+
+// Checks `count` rows as read: finite features and targets, labels in range. The
+// rows are file rows row_ids[i], or first_row + i when row_ids is empty.
+void check_rows(const DatasetFileInfo& info, std::int64_t count, std::int64_t first_row,
+                std::span<const std::int64_t> row_ids, const float* features, const std::int32_t* labels,
+                const float* targets);
+
+// Writes a data set file (serially).
+struct DatasetWriteOptions {
+  int compression_level = 4;
+};
+void write_dataset_file(const std::string& path, std::int64_t rows, int features, const float* X,
+                        const std::int32_t* labels, int num_classes, const float* targets, int target_width,
+                        const DatasetWriteOptions& options = {});
+void write_dataset_file_u8(const std::string& path, std::int64_t rows, int features, const std::uint8_t* X,
+                           double scale, double offset, const std::int32_t* labels, int num_classes,
+                           const DatasetWriteOptions& options = {});
+
+}  // namespace dmlp

@@ -1,0 +1,1 @@
+// CSV reader: see include/dmlp/io/csv.hpp

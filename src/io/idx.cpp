@@ -1,0 +1,1 @@
+// IDX reader: see include/dmlp/io/idx.hpp
