@@ -9,10 +9,76 @@
 #include "dmlp/mpi/placement.hpp"
 #include "dmlp/train/threads.hpp"
 #include "data_sources.hpp"
+#include "checkpoint_io.hpp"
+#include "checkpointing.hpp"
 #include "progress.hpp"
 
 namespace dmlp::cli {
 namespace {
+
+// Every key of the flattened JSON whose value differs between a and b.
+std::vector<std::string> differing_keys(const nlohmann::json& a, const nlohmann::json& b) {
+  const nlohmann::json fa = a.flatten(), fb = b.flatten();
+  std::vector<std::string> keys;
+  for (const auto& [key, value] : fa.items())
+    if (!fb.contains(key) || fb[key] != value) keys.push_back(key);
+  for (const auto& [key, value] : fb.items())
+    if (!fa.contains(key)) keys.push_back(key);
+  return keys;
+}
+
+// Settings that may change between a run and its resumption without changing the result.
+bool free_to_change(const std::string& key) {
+  for (const char* prefix : {"/run/threads", "/run/metrics", "/run/log_every", "/run/epochs", "/run/max_steps",
+                             "/checkpoint/", "/run/bucket_mb", "/run/overlap", "/data/load"})
+    if (key.rfind(prefix, 0) == 0) return true;
+  return false;
+}
+
+// Puts the starting parameters (and, resuming, the optimizer state and
+// progress) on every rank: fresh from the seed on rank 0, from --init, or from
+// --resume. Returns warnings for rank 0 to print.
+template <class T>
+std::vector<std::string> start_state(const mpi::Communicator& world, const TrainOptions& o, Network<T>& net,
+                                     Trainer<T>& trainer, const TrainConfig& config) {
+  std::vector<std::string> warnings;
+  const std::string source = !o.checkpoint.resume.empty() ? o.checkpoint.resume : o.checkpoint.init;
+  if (source.empty()) {
+    // Rank 0 draws the parameters; everyone gets its bytes.
+    if (world.rank() == 0) initialize_parameters(net, config.seed);
+    world.broadcast(net.params(), 0);
+    return warnings;
+  }
+  std::vector<T> params, velocity;
+  const bool resume = !o.checkpoint.resume.empty();
+  const CheckpointMeta meta = resume ? load_resume_checkpoint<T>(world, source, params, velocity)
+                                     : load_checkpoint<T>(world, source, params);
+  collectively(world, [&] {
+    if (model_to_json(meta.spec) != model_to_json(net.spec()))
+      throw InputError(meta.path + " holds the model " + meta.spec.describe() + ", but the options describe " +
+                       net.spec().describe() + "; give the same --layers, --activation and --loss");
+  });
+  std::copy(params.begin(), params.end(), net.params().begin());
+  if (!resume) {
+    warnings.push_back("starting at step 0 from the parameters of " + meta.path);
+    return warnings;
+  }
+  const auto v = trainer.optimizer().velocity();
+  if (!v.empty() && velocity.size() == v.size())
+    std::copy(velocity.begin(), velocity.end(), v.begin());
+  else if (!v.empty())
+    warnings.push_back(meta.path + " holds no momentum state: the velocity starts at zero");
+  trainer.progress() = meta.progress;
+  warnings.push_back("resuming from " + meta.path + " at step " + std::to_string(meta.progress.step));
+  if (meta.ranks != world.size())
+    warnings.push_back(meta.path + " was written by " + std::to_string(meta.ranks) + " ranks and this run has " +
+                       std::to_string(world.size()) + ": results match to rounding, not bit for bit");
+  std::string changed;
+  for (const auto& key : differing_keys(meta.config, o.to_json()))
+    if (!free_to_change(key)) changed += (changed.empty() ? "" : ", ") + key;
+  if (!changed.empty()) warnings.push_back("settings differ from the checkpoint's: " + changed);
+  return warnings;
+}
 
 template <class T>
 int train_as(const mpi::Communicator& world, const TrainOptions& o) {
@@ -26,6 +92,7 @@ int train_as(const mpi::Communicator& world, const TrainOptions& o) {
     config_text = o.to_json().dump();
     if (o.run.bucket_mb < 0) throw InputError("--bucket-mb must be >= 0");
     if (o.run.threads < 0) throw InputError("--threads must be positive");
+    prepare_checkpoint_dir(o.checkpoint, world.rank());
   });
   try {  // before anything else collective: ranks that disagree would call different collectives
     mpi::require_same_on_all_ranks(world, config_text, "configuration");
@@ -45,9 +112,7 @@ int train_as(const mpi::Communicator& world, const TrainOptions& o) {
     trainer = std::make_unique<Trainer<T>>(net, *data.train, data.test.get(), config, collective, sync);
   });
 
-  // Rank 0 draws the parameters; everyone gets its bytes and proves it.
-  if (root) initialize_parameters(net, config.seed);
-  world.broadcast(net.params(), 0);
+  const std::vector<std::string> warnings = start_state(world, o, net, *trainer, config);
   mpi::require_identical<T>(world, net.params(), "initial parameters");
 
   if (root) {
@@ -82,6 +147,12 @@ int train_as(const mpi::Communicator& world, const TrainOptions& o) {
       std::printf(", %s lambda %g%s", std::string(to_string(config.reg.kind)).c_str(), config.reg.lambda,
                   config.reg.include_bias ? " (biases too)" : "");
     std::printf("\n");
+    if (!o.checkpoint.dir.empty())
+      std::printf("  checkpoint %s%s%s, keep %d; SIGTERM or SIGUSR1 saves and stops\n", o.checkpoint.dir.c_str(),
+                  o.checkpoint.every_steps > 0 ? (", every " + std::to_string(o.checkpoint.every_steps) + " steps").c_str() : "",
+                  o.checkpoint.every_seconds > 0 ? (", every " + format_number(o.checkpoint.every_seconds) + " s").c_str() : "",
+                  o.checkpoint.keep);
+    for (const auto& w : warnings) std::printf("warning: %s\n", w.c_str());
     if (!placement.warning.empty()) std::printf("%s\n", placement.warning.c_str());
     if (const std::string w = blas_threading_warning(); !w.empty()) std::printf("%s\n", w.c_str());
     std::fflush(stdout);
@@ -93,10 +164,24 @@ int train_as(const mpi::Communicator& world, const TrainOptions& o) {
   ObserverChain observers;
   observers.add(&reporter);
   observers.add(&injector);
+  std::optional<CheckpointWriter<T>> checkpoints;
+  if (!o.checkpoint.dir.empty()) {
+    checkpoints.emplace(world, o.checkpoint, *trainer, net, o.to_json(), config.seed);
+    observers.add(&*checkpoints);
+    catch_stop_signals();
+  }
   const auto started = std::chrono::steady_clock::now();
   const std::int64_t first_samples = trainer->progress().samples;
   trainer->run(&observers);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  if (checkpoints) checkpoints->save(trainer->progress());
+  if (stop_signal() != 0 || (checkpoints && !trainer->done())) {
+    if (root)
+      std::printf("stopped at step %lld of %lld on a signal; resume with --resume %s\n",
+                  static_cast<long long>(trainer->progress().step), static_cast<long long>(trainer->total_steps()),
+                  o.checkpoint.dir.c_str());
+    return 0;
+  }
 
   EvalResult test;
   if (data.test) test = trainer->evaluate(*data.test);

@@ -19,6 +19,12 @@ void Commands::add_to(CLI::App& app) {
   convert_csv.add_to(*convert_csv_app);
   synth_app = app.add_subcommand("synth", "Write a synthetic data set (blobs, regression, xor, spirals) to HDF5");
   synth.add_to(*synth_app);
+  eval_app = app.add_subcommand("eval", "Evaluate a checkpoint on a data set: loss, accuracy, confusion matrix, or MSE and R2");
+  eval.add_to(*eval_app);
+  predict_app = app.add_subcommand("predict", "Write a checkpoint's outputs for a data set to HDF5");
+  predict.add_to(*predict_app);
+  inspect_app = app.add_subcommand("inspect", "Show a checkpoint's metadata, layers and parameter count; verify its checksum");
+  inspect.add_to(*inspect_app);
 }
 
 int Commands::run(const mpi::Communicator& world) const {
@@ -27,6 +33,9 @@ int Commands::run(const mpi::Communicator& world) const {
   if (convert_idx_app->parsed()) return run_convert_idx(world, convert_idx);
   if (convert_csv_app->parsed()) return run_convert_csv(world, convert_csv);
   if (synth_app->parsed()) return run_synth(world, synth);
+  if (eval_app->parsed()) return run_eval(world, eval);
+  if (predict_app->parsed()) return run_predict(world, predict);
+  if (inspect_app->parsed()) return run_inspect(world, inspect);
   return 0;
 }
 

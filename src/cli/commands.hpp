@@ -12,6 +12,9 @@ int run_gradcheck(const mpi::Communicator& world, const GradcheckOptions& option
 int run_convert_idx(const mpi::Communicator& world, const ConvertIdxOptions& options);
 int run_convert_csv(const mpi::Communicator& world, const ConvertCsvOptions& options);
 int run_synth(const mpi::Communicator& world, const SynthOptions& options);
+int run_eval(const mpi::Communicator& world, const EvalOptions& options);
+int run_predict(const mpi::Communicator& world, const PredictOptions& options);
+int run_inspect(const mpi::Communicator& world, const InspectOptions& options);
 
 struct Commands {
   TrainOptions train;
@@ -19,12 +22,18 @@ struct Commands {
   ConvertIdxOptions convert_idx;
   ConvertCsvOptions convert_csv;
   SynthOptions synth;
+  EvalOptions eval;
+  PredictOptions predict;
+  InspectOptions inspect;
 
   CLI::App* train_app = nullptr;
   CLI::App* gradcheck_app = nullptr;
   CLI::App* convert_idx_app = nullptr;
   CLI::App* convert_csv_app = nullptr;
   CLI::App* synth_app = nullptr;
+  CLI::App* eval_app = nullptr;
+  CLI::App* predict_app = nullptr;
+  CLI::App* inspect_app = nullptr;
 
   void add_to(CLI::App& app);
   int run(const mpi::Communicator& world) const;

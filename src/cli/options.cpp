@@ -204,6 +204,29 @@ void ConvertCsvOptions::add_to(CLI::App& app) {
   app.add_option("--compression", compression, "Deflate level 0-9");
 }
 
+void EvalOptions::add_to(CLI::App& app) {
+  app.add_option("--checkpoint", checkpoint, "Checkpoint file to evaluate")->required();
+  app.add_option("--data", data, "HDF5 data set with labels or targets")->required();
+  app.add_flag("--json", json, "Print one JSON object instead of text");
+  app.add_option("--batch-size", batch_size, "Rows per forward pass");
+  app.add_option("--load", load, "auto|all|stream, as for dmlp train");
+  app.add_option("--threads", threads, "Threads per rank (default: cores on the node / ranks on the node)");
+}
+
+void PredictOptions::add_to(CLI::App& app) {
+  app.add_option("--checkpoint", checkpoint, "Checkpoint file")->required();
+  app.add_option("--data", data, "HDF5 data set; /features is all it needs")->required();
+  app.add_option("--out", out, "HDF5 file to write: /outputs [rows, outputs], /predicted_class [rows]")->required();
+  app.add_option("--batch-size", batch_size, "Rows per forward pass");
+  app.add_option("--load", load, "auto|all|stream, as for dmlp train");
+  app.add_option("--threads", threads, "Threads per rank (default: cores on the node / ranks on the node)");
+}
+
+void InspectOptions::add_to(CLI::App& app) {
+  app.add_option("file", file, "Checkpoint file")->required();
+  app.add_option("--compare", compare, "A second checkpoint: report how far its parameters are from the first's");
+}
+
 void SynthOptions::add_to(CLI::App& app) {
   app.add_option("--kind", kind, "blobs|regression|xor|spirals");
   app.add_option("--rows", rows, "Training rows");

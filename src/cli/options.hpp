@@ -151,6 +151,32 @@ struct SynthOptions {
   void add_to(CLI::App& app);
 };
 
+struct EvalOptions {
+  std::string checkpoint;
+  std::string data;
+  bool json = false;
+  std::int64_t batch_size = 1024;  // rows per forward pass
+  std::string load = "auto";
+  int threads = 0;
+  void add_to(CLI::App& app);
+};
+
+struct PredictOptions {
+  std::string checkpoint;
+  std::string data;
+  std::string out;
+  std::int64_t batch_size = 1024;
+  std::string load = "auto";
+  int threads = 0;
+  void add_to(CLI::App& app);
+};
+
+struct InspectOptions {
+  std::string file;
+  std::string compare;
+  void add_to(CLI::App& app);
+};
+
 // Positive-number checks that throw InputError naming the option.
 void require_positive(double value, const char* option);
 

@@ -35,7 +35,12 @@ DatasetFileInfo inspect_dataset_file(const std::string& path, MPI_Comm comm, boo
   if (!h5::is_hdf5(path))
     bad(path, "not an HDF5 file (expected a data set as docs/formats.md describes; convert CSV or IDX files "
               "with dmlp convert)");
-  const h5::File file = h5::open_read(path, comm);
+  h5::File file;
+  try {
+    file = h5::open_read(path, comm);
+  } catch (const h5::H5Error& e) {  // a damaged file is bad input, not a failure of ours
+    bad(path, std::string("cannot be read as HDF5 (damaged or truncated?): ") + e.what());
+  }
   const hid_t f = file.get();
   DatasetFileInfo info;
   info.path = path;

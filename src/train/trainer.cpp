@@ -18,7 +18,8 @@ double seconds_since(Clock::time_point& mark) {
 }
 }  // namespace
 
-void validate(const TrainConfig& c, const DataShape& train, const ModelSpec& model, int ranks) {
+void validate(const TrainConfig& c, const DataShape& train, const ModelSpec& model, int ranks,
+              const std::string& data_name) {
   if (c.global_batch <= 0)
     throw InputError("--batch-size " + std::to_string(c.global_batch) + " must be positive");
   if (c.epochs <= 0) throw InputError("--epochs " + std::to_string(c.epochs) + " must be positive");
@@ -30,32 +31,32 @@ void validate(const TrainConfig& c, const DataShape& train, const ModelSpec& mod
     throw InputError("--warmup-steps " + std::to_string(c.warmup_steps) + " must be >= 0");
   validate(c.sgd);
   if (c.reg.lambda < 0) throw InputError("--lambda must be >= 0");
-  if (train.rows <= 0) throw InputError("the training set is empty");
+  if (train.rows <= 0) throw InputError(data_name + " is empty");
   if (train.rows < ranks)
-    throw InputError("the training set has " + std::to_string(train.rows) +
-                     " samples, fewer than the " + std::to_string(ranks) + " ranks");
+    throw InputError(data_name + " has " + std::to_string(train.rows) + " samples, fewer than the " +
+                     std::to_string(ranks) + " ranks; expected at least one sample per rank");
   if (c.drop_last && train.rows < c.global_batch)
-    throw InputError("--drop-last with --batch-size " + std::to_string(c.global_batch) +
-                     " leaves no batch: the training set has " + std::to_string(train.rows) +
-                     " samples");
-  if (train.features != model.inputs())
-    throw InputError("the model takes " + std::to_string(model.inputs()) +
-                     " inputs (first --layers width) but the data has " +
-                     std::to_string(train.features) + " features");
-  if (train.is_classification() != is_classification(model.loss))
+    throw InputError("--drop-last with --batch-size " + std::to_string(c.global_batch) + " leaves no batch: " +
+                     data_name + " has " + std::to_string(train.rows) + " samples");
+  check_data_fits_model(train, model, data_name);
+}
+
+void check_data_fits_model(const DataShape& data, const ModelSpec& model, const std::string& data_name) {
+  if (data.features != model.inputs())
+    throw InputError("the model takes " + std::to_string(model.inputs()) + " inputs (first --layers width) but " +
+                     data_name + " has " + std::to_string(data.features) + " features");
+  if (data.is_classification() != is_classification(model.loss))
     throw InputError("loss " + std::string(to_string(model.loss)) + " does not fit " +
-                     (train.is_classification() ? "classification" : "regression") + " data");
-  if (train.is_classification()) {
+                     (data.is_classification() ? "classification" : "regression") + " data (" + data_name + ")");
+  if (data.is_classification()) {
     const int classes = num_classes_for_output(model.loss, model.outputs());
-    if (train.num_classes > classes)
-      throw InputError("the data has " + std::to_string(train.num_classes) +
-                       " classes but the model's output (" + std::to_string(model.outputs()) +
-                       " with " + std::string(to_string(model.loss)) + ") fits " +
+    if (data.num_classes > classes)
+      throw InputError(data_name + " has " + std::to_string(data.num_classes) + " classes but the model's output (" +
+                       std::to_string(model.outputs()) + " with " + std::string(to_string(model.loss)) + ") fits " +
                        std::to_string(classes));
-  } else if (train.targets != model.outputs()) {
-    throw InputError("the data has " + std::to_string(train.targets) +
-                     " targets per row but the model has " + std::to_string(model.outputs()) +
-                     " outputs (last --layers width)");
+  } else if (data.targets != model.outputs()) {
+    throw InputError(data_name + " has " + std::to_string(data.targets) + " targets per row but the model has " +
+                     std::to_string(model.outputs()) + " outputs (last --layers width)");
   }
 }
 
@@ -65,7 +66,7 @@ Trainer<T>::Trainer(Network<T>& net, RowSource& train, RowSource* test, TrainCon
     : net_(net),
       train_(train),
       test_(test),
-      config_((validate(config, train.shape(), net.spec(), comm.size()), config)),
+      config_((validate(config, train.shape(), net.spec(), comm.size(), train.name()), config)),
       comm_(comm),
       sync_(sync),
       optimizer_(config_.sgd, net.layout()),
@@ -75,7 +76,7 @@ Trainer<T>::Trainer(Network<T>& net, RowSource& train, RowSource* test, TrainCon
       targets_(std::size_t(ws_.max_rows()) * net.spec().outputs()) {
   total_steps_ = config_.max_steps > 0 ? config_.max_steps
                                        : config_.epochs * plan_.steps_per_epoch();
-  if (test_) validate(config_, test_->shape(), net.spec(), 1);
+  if (test_) check_data_fits_model(test_->shape(), net.spec(), test_->name());
   if (train_.read_ahead_rows() > 0)
     upcoming_.reserve(std::size_t(std::max<std::int64_t>(train_.read_ahead_rows(), ws_.max_rows())));
 }
@@ -217,8 +218,13 @@ void Trainer<T>::run(TrainingObserver* observer) {
 
 template <class T>
 EvalResult Trainer<T>::evaluate(RowSource& data) {
+  return dmlp::evaluate(net_, data, comm_, ws_.max_rows());
+}
+
+template <class T>
+EvalResult evaluate(const Network<T>& net, RowSource& data, Collective& comm, int chunk_rows) {
   const DataShape& shape = data.shape();
-  const ModelSpec& spec = net_.spec();
+  const ModelSpec& spec = net.spec();
   const int k = spec.outputs();
   EvalResult result;
   result.classification = shape.is_classification();
@@ -226,29 +232,31 @@ EvalResult Trainer<T>::evaluate(RowSource& data) {
   result.num_classes = result.classification ? num_classes_for_output(spec.loss, k) : 0;
   const int classes = result.num_classes;
 
+  Workspace<T> ws(spec, chunk_rows);
+  std::vector<std::int32_t> labels(static_cast<std::size_t>(chunk_rows));
+  std::vector<T> targets(std::size_t(chunk_rows) * k);
   // Sums over this rank's slice: [loss, correct, SSE, Σy(k), Σy²(k), confusion(c·c)]
   const std::size_t confusion_at = 3 + 2 * std::size_t(k);
   std::vector<double> sums(confusion_at + std::size_t(classes) * classes, 0.0);
-  const Slice mine = shard(shape.rows, comm_.size(), comm_.rank());
-  std::vector<std::int64_t> indices(std::size_t(ws_.max_rows()));
+  const Slice mine = shard(shape.rows, comm.size(), comm.rank());
+  std::vector<std::int64_t> indices(static_cast<std::size_t>(chunk_rows));
   const T scale = batch_mean_scale<T>(shape.rows);
-  for (std::int64_t first = 0; first < mine.count; first += ws_.max_rows()) {
-    const int n = int(std::min<std::int64_t>(ws_.max_rows(), mine.count - first));
+  for (std::int64_t first = 0; first < mine.count; first += chunk_rows) {
+    const int n = int(std::min<std::int64_t>(chunk_rows, mine.count - first));
     std::iota(indices.begin(), indices.begin() + n, mine.begin + first);
-    data.gather({indices.data(), std::size_t(n)}, ws_.input(), labels_.data(), targets_.data());
-    const T* y = forward(net_, ws_, n);
-    const LossSums s = loss_forward_backward(spec.loss, n, k, y,
-                                             Targets<T>{labels_.data(), targets_.data()}, scale,
+    data.gather({indices.data(), std::size_t(n)}, ws.input(), labels.data(), targets.data());
+    const T* y = forward(net, ws, n);
+    const LossSums s = loss_forward_backward(spec.loss, n, k, y, Targets<T>{labels.data(), targets.data()}, scale,
                                              static_cast<T*>(nullptr));
     sums[0] += s.loss;
     sums[1] += s.correct;
     for (int r = 0; r < n; ++r) {
       const T* yr = y + std::size_t(r) * k;
       if (result.classification) {
-        sums[confusion_at + std::size_t(labels_[r]) * classes + predicted_class(spec.loss, k, yr)] += 1;
+        sums[confusion_at + std::size_t(labels[std::size_t(r)]) * classes + predicted_class(spec.loss, k, yr)] += 1;
       } else {
         for (int j = 0; j < k; ++j) {
-          const double target = targets_[std::size_t(r) * k + j], diff = double(yr[j]) - target;
+          const double target = targets[std::size_t(r) * k + j], diff = double(yr[j]) - target;
           sums[2] += diff * diff;
           sums[3 + j] += target;
           sums[3 + k + j] += target * target;
@@ -256,13 +264,13 @@ EvalResult Trainer<T>::evaluate(RowSource& data) {
       }
     }
   }
-  comm_.sum(sums);
+  comm.sum(sums);
 
   const double rows = double(shape.rows);
   result.loss = sums[0];
   if (result.classification) {
     result.accuracy = sums[1] / rows;
-    result.confusion.assign(sums.begin() + confusion_at, sums.end());
+    result.confusion.assign(sums.begin() + std::ptrdiff_t(confusion_at), sums.end());
   } else {
     double sst = 0;
     for (int j = 0; j < k; ++j) sst += sums[3 + k + j] - sums[3 + j] * sums[3 + j] / rows;
@@ -272,6 +280,8 @@ EvalResult Trainer<T>::evaluate(RowSource& data) {
   return result;
 }
 
+template EvalResult evaluate<float>(const Network<float>&, RowSource&, Collective&, int);
+template EvalResult evaluate<double>(const Network<double>&, RowSource&, Collective&, int);
 template class Trainer<float>;
 template class Trainer<double>;
 

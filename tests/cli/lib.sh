@@ -21,7 +21,7 @@ expect_exit() {
   if [ "$rc" -ne "$code" ]; then
     fail "exit $rc, expected $code: $*"; echo "$out" | tail -5 | sed 's/^/      /'; return
   fi
-  if ! grep -Eq -- "$pattern" <<<"$out"; then
+  if ! grep -Eq -- "$pattern" <<<"$(tr '\n' ' ' <<<"$out")" && ! grep -Eq -- "$pattern" <<<"$out"; then
     fail "output lacks /$pattern/: $*"; echo "$out" | tail -5 | sed 's/^/      /'; return
   fi
   pass "exit $code /$pattern/: ${*:2}"

@@ -73,6 +73,12 @@ class Communicator {
     MPI_Type_free(&row);
     check(rc, "MPI_Allgatherv");
   }
+  void broadcast(std::string& text, int root) const {
+    std::int64_t length = std::int64_t(text.size());
+    broadcast(std::span<std::int64_t>(&length, 1), root);
+    text.resize(std::size_t(length));
+    broadcast(std::span<char>(text.data(), text.size()), root);
+  }
   template <class T>
   T allreduce_one(T value, MPI_Op op) const {
     allreduce(std::span<T>(&value, 1), op);

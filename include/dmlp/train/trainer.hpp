@@ -31,7 +31,16 @@ struct TrainConfig {
 };
 
 // Throws InputError for settings that cannot train on `train` with `ranks` ranks.
-void validate(const TrainConfig& config, const DataShape& train, const ModelSpec& model, int ranks);
+void validate(const TrainConfig& config, const DataShape& train, const ModelSpec& model, int ranks,
+              const std::string& data_name = "the training set");
+// Throws InputError unless the model can read the data: input width, and the
+// output fitting the classes or targets.
+void check_data_fits_model(const DataShape& data, const ModelSpec& model, const std::string& data_name);
+
+// Distributed evaluation: rank r of the collective takes a contiguous slice of
+// `data`, `chunk_rows` rows at a time, and the sums are all-reduced.
+template <class T>
+EvalResult evaluate(const Network<T>& net, RowSource& data, Collective& comm, int chunk_rows);
 
 // Where training stands; with the parameters and optimizer state, all a restart needs
 // (the data order is a function of (seed, epoch)).

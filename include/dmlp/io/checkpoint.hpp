@@ -1,0 +1,64 @@
+#pragma once
+// Checkpoints: parameters, optimizer state, where training stands and how it
+// was configured, in one HDF5 file (layout in docs/formats.md). Written to a
+// temporary name, flushed to disk and renamed, so a crash never leaves half a
+// checkpoint under a checkpoint's name; verified by checksum on load.
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "dmlp/core/model_spec.hpp"
+#include "dmlp/train/trainer.hpp"
+
+namespace dmlp {
+
+inline constexpr int kCheckpointFormatVersion = 1;
+
+nlohmann::json model_to_json(const ModelSpec& spec);
+ModelSpec model_from_json(const nlohmann::json& j);  // throws InputError
+
+struct CheckpointMeta {
+  std::string path;
+  int format_version = 0;
+  std::string dmlp_version;
+  std::string precision;  // "float32" or "float64"
+  ModelSpec spec;
+  nlohmann::json config;  // dmlp train's effective configuration
+  int ranks = 0;          // P that wrote it
+  TrainProgress progress;
+  std::uint64_t seed = 0;
+  std::uint64_t parameters_checksum = 0;
+  bool has_velocity = false;
+  std::uint64_t velocity_checksum = 0;
+};
+
+struct CheckpointState {
+  const nlohmann::json& config;
+  int ranks;
+  std::uint64_t seed;
+  const TrainProgress& progress;
+};
+
+// Writes `path` atomically: DIR/.NAME.tmp-PID, fsync, rename, fsync DIR.
+template <class T>
+void write_checkpoint(const std::string& path, const Network<T>& net, std::span<const T> velocity,
+                      const CheckpointState& state);
+
+// Reads and checks the metadata; throws InputError naming the file and the problem.
+CheckpointMeta read_checkpoint_meta(const std::string& path);
+
+// Reads the parameters (and the velocity, when `velocity` is not empty and the
+// file has one) and verifies their checksums; throws InputError on a mismatch.
+template <class T>
+void read_checkpoint_arrays(const CheckpointMeta& meta, std::span<T> params, std::span<T> velocity);
+
+// "ckpt-000000050.h5" for step 50.
+std::string checkpoint_file_name(std::int64_t step);
+// The checkpoints in `dir`, newest (highest step) first.
+std::vector<std::string> checkpoints_in(const std::string& dir);
+// Deletes all but the newest `keep` checkpoints in `dir`.
+void prune_checkpoints(const std::string& dir, int keep);
+
+}  // namespace dmlp

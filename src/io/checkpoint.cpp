@@ -1,0 +1,263 @@
+#include "dmlp/io/checkpoint.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <regex>
+
+#include "dmlp/core/errors.hpp"
+#include "dmlp/io/h5.hpp"
+#include "dmlp/mpi/consensus.hpp"
+
+namespace dmlp {
+namespace fs = std::filesystem;
+
+nlohmann::json model_to_json(const ModelSpec& spec) {
+  nlohmann::json activations = nlohmann::json::array();
+  for (Activation a : spec.activations) activations.push_back(std::string(to_string(a)));
+  return {{"widths", spec.widths()},
+          {"activations", activations},
+          {"loss", std::string(to_string(spec.loss))},
+          {"leaky_slope", spec.leaky_slope}};
+}
+
+ModelSpec model_from_json(const nlohmann::json& j) {
+  try {
+    const auto widths = j.at("widths").get<std::vector<int>>();
+    ModelSpec spec;
+    for (std::size_t k = 0; k + 1 < widths.size(); ++k) spec.layers.push_back({widths[k], widths[k + 1]});
+    for (const auto& a : j.at("activations")) spec.activations.push_back(parse_activation(a.get<std::string>()));
+    spec.loss = parse_loss(j.at("loss").get<std::string>());
+    spec.leaky_slope = j.at("leaky_slope").get<double>();
+    validate(spec);
+    return spec;
+  } catch (const nlohmann::json::exception& e) {
+    throw InputError(std::string("the model description is incomplete: ") + e.what());
+  }
+}
+
+namespace {
+[[noreturn]] void system_failure(const std::string& what, const std::string& path) {
+  throw std::runtime_error(what + " " + path + ": " + std::strerror(errno));
+}
+
+void fsync_path(const std::string& path, int flags) {
+  const int fd = ::open(path.c_str(), flags);
+  if (fd < 0) system_failure("cannot open", path);
+  const int rc = ::fsync(fd);
+  ::close(fd);
+  if (rc != 0) system_failure("cannot fsync", path);
+}
+
+std::string layer_path(const char* group, int k, const char* what) {
+  return std::string(group) + "/layer" + std::to_string(k + 1) + "/" + what;
+}
+
+template <class T>
+void write_layers(hid_t file, const char* group, const ParameterLayout& layout, const T* flat) {
+  h5::create_group(file, group);
+  for (int k = 0; k < int(layout.layers().size()); ++k) {
+    const LayerSlots& s = layout.layer(k);
+    h5::create_group(file, std::string(group) + "/layer" + std::to_string(k + 1));
+    const hsize_t w[2] = {hsize_t(s.out), hsize_t(s.in)}, b[1] = {hsize_t(s.out)};
+    h5::write_dataset<T>(file, layer_path(group, k, "W"), w, flat + s.weight_offset);
+    h5::write_dataset<T>(file, layer_path(group, k, "b"), b, flat + s.bias_offset);
+  }
+}
+
+template <class Stored>
+std::vector<Stored> read_layers(hid_t file, const char* group, const ParameterLayout& layout, const std::string& path) {
+  std::vector<Stored> flat(layout.size());
+  for (int k = 0; k < int(layout.layers().size()); ++k) {
+    const LayerSlots& s = layout.layer(k);
+    for (const char* what : {"W", "b"}) {
+      const std::string name = layer_path(group, k, what);
+      if (!h5::exists(file, name)) throw InputError(path + ": no dataset /" + name + "; the checkpoint is incomplete");
+      const h5::Dataset set = h5::open_dataset(file, name);
+      const auto dims = h5::shape(set.get());
+      const bool is_w = what[0] == 'W';
+      const std::vector<hsize_t> expected = is_w ? std::vector<hsize_t>{hsize_t(s.out), hsize_t(s.in)}
+                                                 : std::vector<hsize_t>{hsize_t(s.out)};
+      if (dims != expected)
+        throw InputError(path + ": dataset /" + name + " has the wrong shape for the model it describes");
+      h5::read_rows(set.get(), 0, dims[0], flat.data() + (is_w ? s.weight_offset : s.bias_offset));
+    }
+  }
+  return flat;
+}
+
+template <class Stored>
+std::uint64_t checksum_of(const std::vector<Stored>& flat) {
+  return mpi::checksum<Stored>(flat);
+}
+}  // namespace
+
+template <class T>
+void write_checkpoint(const std::string& path, const Network<T>& net, std::span<const T> velocity,
+                      const CheckpointState& state) {
+  const fs::path final_path(path);
+  const fs::path dir = final_path.has_parent_path() ? final_path.parent_path() : fs::path(".");
+  const std::string tmp = (dir / ("." + final_path.filename().string() + ".tmp-" + std::to_string(::getpid()))).string();
+  try {
+    {
+      const h5::File file = h5::create(tmp);
+      const hid_t f = file.get();
+      h5::write_attribute(f, "dmlp_format", std::string("checkpoint"));
+      h5::write_attribute<std::int64_t>(f, "format_version", kCheckpointFormatVersion);
+      h5::write_attribute(f, "dmlp_version", std::string(DMLP_VERSION));
+      h5::write_attribute(f, "precision", std::string(sizeof(T) == 4 ? "float32" : "float64"));
+      h5::write_attribute(f, "model", model_to_json(net.spec()).dump());
+      h5::write_attribute(f, "config", state.config.dump());
+      h5::write_attribute<std::int64_t>(f, "ranks", state.ranks);
+      h5::write_attribute<std::int64_t>(f, "step", state.progress.step);
+      h5::write_attribute<std::int64_t>(f, "epoch", state.progress.epoch);
+      h5::write_attribute<std::int64_t>(f, "step_in_epoch", state.progress.step_in_epoch);
+      h5::write_attribute<std::int64_t>(f, "samples", state.progress.samples);
+      h5::write_attribute<std::uint64_t>(f, "seed", state.seed);
+      // The data order is Philox4x32-10 keyed by (seed, epoch): this is its whole state.
+      h5::write_attribute(f, "rng", nlohmann::json{{"generator", "philox4x32-10"},
+                                                   {"seed", state.seed},
+                                                   {"epoch", state.progress.epoch},
+                                                   {"step_in_epoch", state.progress.step_in_epoch}}
+                                        .dump());
+      h5::write_attribute<std::uint64_t>(f, "parameters_fnv1a64", mpi::checksum<T>(net.params()));
+      write_layers(f, "parameters", net.layout(), net.params().data());
+      if (!velocity.empty()) {
+        h5::write_attribute<std::uint64_t>(f, "velocity_fnv1a64", mpi::checksum<T>(velocity));
+        h5::create_group(f, "optimizer");
+        write_layers(f, "optimizer/velocity", net.layout(), velocity.data());
+      }
+    }
+    fsync_path(tmp, O_RDONLY);
+    if (std::rename(tmp.c_str(), path.c_str()) != 0) system_failure("cannot rename " + tmp + " to", path);
+    fsync_path(dir.string(), O_RDONLY | O_DIRECTORY);
+  } catch (...) {
+    std::error_code ignored;
+    fs::remove(tmp, ignored);
+    throw;
+  }
+}
+
+CheckpointMeta read_checkpoint_meta(const std::string& path) {
+  if (!fs::exists(path)) throw InputError(path + ": no such checkpoint");
+  if (!h5::is_hdf5(path)) throw InputError(path + ": not an HDF5 file, so not a dmlp checkpoint");
+  h5::File file;
+  try {
+    file = h5::open_read(path);
+  } catch (const h5::H5Error& e) {
+    throw InputError(path + ": cannot be read as HDF5 (damaged or truncated?): " + e.what());
+  }
+  const hid_t f = file.get();
+  CheckpointMeta m;
+  m.path = path;
+  auto require = [&](const char* name) {
+    if (!h5::has_attribute(f, name)) throw InputError(path + ": attribute " + name + " is missing; not a dmlp checkpoint");
+  };
+  require("dmlp_format");
+  if (h5::read_string_attribute(f, "dmlp_format") != "checkpoint")
+    throw InputError(path + ": dmlp_format is '" + h5::read_string_attribute(f, "dmlp_format") + "'; expected 'checkpoint'");
+  require("format_version");
+  m.format_version = int(h5::read_attribute<std::int64_t>(f, "format_version"));
+  if (m.format_version != kCheckpointFormatVersion)
+    throw InputError(path + ": checkpoint format_version " + std::to_string(m.format_version) + "; expected " +
+                     std::to_string(kCheckpointFormatVersion));
+  for (const char* name : {"dmlp_version", "precision", "model", "config", "ranks", "step", "epoch", "step_in_epoch",
+                           "samples", "seed", "parameters_fnv1a64"})
+    require(name);
+  m.dmlp_version = h5::read_string_attribute(f, "dmlp_version");
+  m.precision = h5::read_string_attribute(f, "precision");
+  if (m.precision != "float32" && m.precision != "float64")
+    throw InputError(path + ": precision '" + m.precision + "'; expected float32 or float64");
+  try {
+    m.spec = model_from_json(nlohmann::json::parse(h5::read_string_attribute(f, "model")));
+    m.config = nlohmann::json::parse(h5::read_string_attribute(f, "config"));
+  } catch (const nlohmann::json::exception& e) {
+    throw InputError(path + ": the model or config attribute is not valid JSON: " + e.what());
+  } catch (const InputError& e) {
+    throw InputError(path + ": " + e.what());
+  }
+  m.ranks = int(h5::read_attribute<std::int64_t>(f, "ranks"));
+  m.progress.step = h5::read_attribute<std::int64_t>(f, "step");
+  m.progress.epoch = h5::read_attribute<std::int64_t>(f, "epoch");
+  m.progress.step_in_epoch = h5::read_attribute<std::int64_t>(f, "step_in_epoch");
+  m.progress.samples = h5::read_attribute<std::int64_t>(f, "samples");
+  m.seed = h5::read_attribute<std::uint64_t>(f, "seed");
+  m.parameters_checksum = h5::read_attribute<std::uint64_t>(f, "parameters_fnv1a64");
+  m.has_velocity = h5::has_attribute(f, "velocity_fnv1a64");
+  if (m.has_velocity) m.velocity_checksum = h5::read_attribute<std::uint64_t>(f, "velocity_fnv1a64");
+  return m;
+}
+
+namespace {
+template <class Stored, class T>
+void read_and_verify(hid_t f, const CheckpointMeta& meta, const char* group, std::uint64_t expected, std::span<T> out,
+                     const char* what) {
+  const ParameterLayout layout(meta.spec);
+  const std::vector<Stored> flat = read_layers<Stored>(f, group, layout, meta.path);
+  const std::uint64_t actual = checksum_of(flat);
+  if (actual != expected) {
+    char text[160];
+    std::snprintf(text, sizeof text, ": %s checksum mismatch (stored %016llx, computed %016llx): the file is damaged",
+                  what, static_cast<unsigned long long>(expected), static_cast<unsigned long long>(actual));
+    throw InputError(meta.path + text);
+  }
+  std::copy(flat.begin(), flat.end(), out.begin());
+}
+}  // namespace
+
+template <class T>
+void read_checkpoint_arrays(const CheckpointMeta& meta, std::span<T> params, std::span<T> velocity) {
+  const h5::File file = h5::open_read(meta.path);
+  const bool stored_float = meta.precision == "float32";
+  auto read = [&](const char* group, std::uint64_t checksum, std::span<T> out, const char* what) {
+    if (stored_float)
+      read_and_verify<float>(file.get(), meta, group, checksum, out, what);
+    else
+      read_and_verify<double>(file.get(), meta, group, checksum, out, what);
+  };
+  read("parameters", meta.parameters_checksum, params, "parameter");
+  if (!velocity.empty() && meta.has_velocity) read("optimizer/velocity", meta.velocity_checksum, velocity, "velocity");
+}
+
+std::string checkpoint_file_name(std::int64_t step) {
+  char name[48];
+  std::snprintf(name, sizeof name, "ckpt-%09lld.h5", static_cast<long long>(step));
+  return name;
+}
+
+std::vector<std::string> checkpoints_in(const std::string& dir) {
+  std::vector<std::pair<std::int64_t, std::string>> found;
+  const std::regex pattern(R"(ckpt-(\d+)\.h5)");
+  std::error_code error;
+  for (const auto& entry : fs::directory_iterator(dir, error)) {
+    std::smatch m;
+    const std::string name = entry.path().filename().string();
+    if (entry.is_regular_file() && std::regex_match(name, m, pattern))
+      found.emplace_back(std::stoll(m[1].str()), entry.path().string());
+  }
+  std::sort(found.begin(), found.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+  std::vector<std::string> paths;
+  for (auto& [step, p] : found) paths.push_back(std::move(p));
+  return paths;
+}
+
+void prune_checkpoints(const std::string& dir, int keep) {
+  const auto all = checkpoints_in(dir);
+  for (std::size_t i = std::size_t(std::max(keep, 1)); i < all.size(); ++i) {
+    std::error_code ignored;
+    fs::remove(all[i], ignored);
+  }
+}
+
+template void write_checkpoint<float>(const std::string&, const Network<float>&, std::span<const float>,
+                                      const CheckpointState&);
+template void write_checkpoint<double>(const std::string&, const Network<double>&, std::span<const double>,
+                                       const CheckpointState&);
+template void read_checkpoint_arrays<float>(const CheckpointMeta&, std::span<float>, std::span<float>);
+template void read_checkpoint_arrays<double>(const CheckpointMeta&, std::span<double>, std::span<double>);
+
+}  // namespace dmlp

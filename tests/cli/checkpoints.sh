@@ -1,0 +1,85 @@
+# Checkpoints: bitwise resume at the same P, resume at another P within the
+# equivalence tolerance, fallback past damaged checkpoints, --init, stopping on
+# a signal, and the eval / predict / inspect commands.
+source "$(dirname "$0")/lib.sh"
+MAKE_FILES=$3
+"$MAKE_FILES" "$WORK" > /dev/null
+"$DMLP" synth --kind blobs --rows 1200 --features 10 --classes 4 --seed 3 --out "$WORK/train.h5" \
+  --test-rows 300 --test-out "$WORK/test.h5" > /dev/null
+common=(--train "$WORK/train.h5" --test "$WORK/test.h5" --layers 10,16,4 --batch-size 32 --momentum 0.9
+        --lr-schedule cosine --max-steps 100 --log-every 1000)
+run() { local np=$1; shift; timeout 120 "$MPIEXEC" -np "$np" "$DMLP" train "${common[@]}" "$@"; }
+relative() { sed -n 's/.*relative to max |parameter| \([0-9.e+-]*\).*/\1/p'; }
+
+run 2 --checkpoint-dir "$WORK/a" --checkpoint-every 50 > "$WORK/a.out" 2>&1 && pass "100 steps, checkpoints at 50 and 100" || fail "first run"
+[ -f "$WORK/a/ckpt-000000050.h5" ] && [ -f "$WORK/a/ckpt-000000100.h5" ] && pass "both files there" || fail "checkpoints missing"
+ls -a "$WORK/a" | grep -q tmp && fail "a temporary file was left behind" || pass "no temporary files left"
+
+run 2 --checkpoint-dir "$WORK/b" --resume "$WORK/a/ckpt-000000050.h5" > "$WORK/b.out" 2>&1
+expect_exit 0 "bitwise identical" -- "$DMLP" inspect "$WORK/a/ckpt-000000100.h5" --compare "$WORK/b/ckpt-000000100.h5"
+
+for np in 1 3; do
+  out=$(run $np --checkpoint-dir "$WORK/p$np" --resume "$WORK/a/ckpt-000000050.h5" 2>&1)
+  grep -q "written by 2 ranks and this run has $np" <<<"$out" && pass "P=$np: warned about the rank count" || fail "P=$np: no warning"
+  rel=$("$DMLP" inspect "$WORK/a/ckpt-000000100.h5" --compare "$WORK/p$np/ckpt-000000100.h5" | relative)
+  python3 -c "import sys; sys.exit(0 if float('$rel') <= 1e-5 else 1)" && pass "P=$np resume within 1e-5 ($rel)" \
+    || fail "P=$np resume differs by $rel"
+done
+
+# Damaged checkpoints: --resume DIR falls back to the newest good one, naming the bad ones.
+cp -r "$WORK/a" "$WORK/d"
+head -c 3000 "$WORK/a/ckpt-000000100.h5" > "$WORK/d/ckpt-000000100.h5"
+cp "$WORK/a/ckpt-000000050.h5" "$WORK/d/ckpt-000000075.h5"
+offset=$(h5dump -p -H -d /parameters/layer1/W "$WORK/d/ckpt-000000075.h5" | sed -n 's/.*OFFSET \([0-9]*\).*/\1/p')
+printf '\x7f\x7f\x7f\x7f' | dd of="$WORK/d/ckpt-000000075.h5" bs=1 seek="$((offset + 40))" conv=notrunc status=none
+expect_exit 2 "ckpt-000000075.h5: parameter checksum mismatch .*the file is damaged" -- "$DMLP" inspect "$WORK/d/ckpt-000000075.h5"
+expect_exit 2 "ckpt-000000100.h5: .*" -- "$DMLP" inspect "$WORK/d/ckpt-000000100.h5"
+out=$(run 2 --checkpoint-dir "$WORK/d" --resume "$WORK/d" 2>&1)
+grep -q "warning: skipping checkpoint .*ckpt-000000100.h5" <<<"$out" && pass "named the truncated checkpoint" || fail "no warning for the truncated one"
+grep -q "warning: skipping checkpoint .*ckpt-000000075.h5: parameter checksum mismatch" <<<"$out" && pass "named the altered checkpoint" || fail "no warning for the altered one"
+grep -q "resuming from .*ckpt-000000050.h5 at step 50" <<<"$out" && pass "fell back to step 50" || fail "did not fall back"
+expect_exit 0 "bitwise identical" -- "$DMLP" inspect "$WORK/a/ckpt-000000100.h5" --compare "$WORK/d/ckpt-000000100.h5"
+expect_exit 2 "ckpt-000000075.h5: parameter checksum mismatch" -- run 2 --resume "$WORK/d/ckpt-000000075.h5"
+expect_exit 2 "nothing-here: no such checkpoint" -- run 2 --resume "$WORK/b/nothing-here"
+mkdir -p "$WORK/empty"
+expect_exit 2 "no checkpoints \(ckpt-\*.h5\)" -- run 2 --resume "$WORK/empty"
+expect_exit 2 "holds the model 10-16-4.* but the options describe 10-32-4" -- \
+  timeout 60 "$MPIEXEC" -np 2 "$DMLP" train --train "$WORK/train.h5" --layers 10,32,4 --resume "$WORK/a/ckpt-000000050.h5"
+
+# --init: a fresh run from stored parameters
+expect_exit 0 "starting at step 0 from the parameters of.*finished: 20 steps" -- timeout 60 "$MPIEXEC" -np 2 "$DMLP" train \
+  --train "$WORK/train.h5" --layers 10,16,4 --max-steps 20 --init "$WORK/a/ckpt-000000100.h5"
+
+# A signal (as a batch system sends before the wall-time limit) saves and stops cleanly.
+"$MPIEXEC" -np 2 "$DMLP" train --synthetic blobs --layers 10,64,4 --samples 200000 --epochs 100 \
+  --batch-size 64 --log-every 1000000 --checkpoint-dir "$WORK/s" > "$WORK/s.out" 2>&1 &
+launcher=$!
+for _ in $(seq 50); do grep -q "^  checkpoint" "$WORK/s.out" 2>/dev/null && break; sleep 0.2; done
+sleep 1
+kill -USR1 "$launcher"
+wait "$launcher"
+rc=$?
+[ "$rc" -eq 0 ] && pass "stopped on SIGUSR1 with exit 0" || fail "exit $rc after SIGUSR1"
+grep -q "stopped at step [0-9]* of [0-9]* on a signal" "$WORK/s.out" && pass "said where it stopped" || fail "no stop message"
+ls "$WORK/s"/ckpt-*.h5 > /dev/null 2>&1 && pass "saved a checkpoint" || fail "no checkpoint after the signal"
+
+# eval: the same numbers at any rank count; predict and inspect
+e1=$("$DMLP" eval --checkpoint "$WORK/a/ckpt-000000100.h5" --data "$WORK/test.h5" --json)
+e3=$(timeout 60 "$MPIEXEC" -np 3 "$DMLP" eval --checkpoint "$WORK/a/ckpt-000000100.h5" --data "$WORK/test.h5" --json --batch-size 7)
+python3 - "$e1" "$e3" <<'PY' && pass "eval: 1 and 3 ranks agree" || fail "eval differs: $e1 / $e3"
+import json, sys
+a, b = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+assert a["confusion"] == b["confusion"] and a["rows"] == b["rows"] == 300
+assert abs(a["loss"] - b["loss"]) < 1e-6 and abs(a["accuracy"] - b["accuracy"]) < 1e-12
+assert abs(sum(map(sum, a["confusion"])) - 300) == 0
+PY
+final=$(grep "^finished" "$WORK/a.out" | sed 's/.*accuracy \([0-9.]*\).*/\1/')
+python3 -c "import json,sys; a=json.loads('''$e1'''); sys.exit(0 if abs(a['accuracy']-float('$final'))<1e-4 else 1)" \
+  && pass "eval matches the accuracy training reported" || fail "eval accuracy differs from $final"
+expect_exit 0 "confusion matrix" -- "$DMLP" eval --checkpoint "$WORK/a/ckpt-000000100.h5" --data "$WORK/test.h5"
+expect_exit 0 "wrote .*pred.h5: 300 rows x 4 outputs" -- timeout 60 "$MPIEXEC" -np 2 "$DMLP" predict \
+  --checkpoint "$WORK/a/ckpt-000000100.h5" --data "$WORK/test.h5" --out "$WORK/pred.h5"
+h5ls "$WORK/pred.h5" | grep -q "outputs *Dataset {300, 4}" && pass "predictions have the right shape" || fail "predictions shape"
+expect_exit 0 "parameters  244 float32, checksum [0-9a-f]{16} verified" -- "$DMLP" inspect "$WORK/a/ckpt-000000100.h5"
+expect_exit 2 "good.h5: attribute dmlp_format is missing; not a dmlp checkpoint|dmlp_format" -- "$DMLP" inspect "$WORK/good.h5"
+finish

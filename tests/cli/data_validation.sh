@@ -1,0 +1,43 @@
+# Bad data files: one clear message naming the file, the dataset, what was
+# expected and what was found; exit code 2; every rank stops; no hang.
+source "$(dirname "$0")/lib.sh"
+MAKE_FILES=$3
+"$MAKE_FILES" "$WORK" > /dev/null || { fail "could not write the test files"; finish; }
+echo "not HDF5" > "$WORK/notes.txt"
+head -c 1500 "$WORK/good.h5" > "$WORK/truncated.h5"
+
+train() { timeout 60 "$MPIEXEC" -np 2 "$DMLP" train --train "$@" --layers 4,8,3 --epochs 1 --batch-size 8; }
+
+expect_exit 0 "finished: 5 steps" -- train "$WORK/good.h5"
+expect_exit 2 "nope.h5: no such file" -- train "$WORK/nope.h5"
+expect_exit 2 "no_features.h5: no dataset /features" -- train "$WORK/no_features.h5"
+expect_exit 2 "features_3d.h5: dataset /features has shape \[40, 2, 2\]; expected 2 dimensions" -- train "$WORK/features_3d.h5"
+expect_exit 2 "features_int64.h5: dataset /features has type int64; expected float32, float64 or uint8" -- train "$WORK/features_int64.h5"
+expect_exit 2 "float_labels.h5: dataset /labels has type float32; expected an integer type" -- train "$WORK/float_labels.h5"
+expect_exit 2 "short_labels.h5: dataset /features has 40 rows but /labels has 39; expected the same number" -- train "$WORK/short_labels.h5"
+expect_exit 2 "no_num_classes.h5: dataset /labels has no num_classes attribute" -- train "$WORK/no_num_classes.h5"
+expect_exit 2 "label_too_big.h5: dataset /labels row 17 holds 7; expected a class in \[0, 3\)" -- train "$WORK/label_too_big.h5"
+expect_exit 2 "label_negative.h5: dataset /labels row 5 holds -1; expected a class in \[0, 3\)" -- train "$WORK/label_negative.h5"
+expect_exit 2 "nan_feature.h5: dataset /features row 23 column 2 is NaN; expected finite values" -- train "$WORK/nan_feature.h5"
+expect_exit 2 "inf_feature.h5: dataset /features row 31 column 0 is infinite" -- train "$WORK/inf_feature.h5"
+# streamed, a row is checked by the rank that reads it
+expect_exit 2 "nan_feature.h5: dataset /features row 23 column 2 is NaN" -- train "$WORK/nan_feature.h5" --load stream
+expect_exit 2 "label_too_big.h5: dataset /labels row 17 holds 7" -- train "$WORK/label_too_big.h5" --load stream
+expect_exit 2 "empty.h5: dataset /features has 0 rows; expected at least 1" -- train "$WORK/empty.h5"
+expect_exit 2 "no_answers.h5: has neither /labels \(classification\) nor /targets" -- train "$WORK/no_answers.h5"
+expect_exit 2 "one_row.h5 has 1 samples, fewer than the 2 ranks" -- train "$WORK/one_row.h5"
+expect_exit 2 "notes.txt: not an HDF5 file" -- train "$WORK/notes.txt"
+expect_exit 2 "truncated.h5: cannot be read as HDF5 \(damaged or truncated\?\)" -- train "$WORK/truncated.h5"
+expect_exit 2 "takes 5 inputs .*good.h5 has 4 features" -- timeout 60 "$MPIEXEC" -np 2 "$DMLP" train --train "$WORK/good.h5" --layers 5,8,3
+expect_exit 2 "good.h5 has 3 classes but the model's output \(2 with softmax-ce\) fits 2" -- \
+  timeout 60 "$MPIEXEC" -np 2 "$DMLP" train --train "$WORK/good.h5" --layers 4,8,2
+expect_exit 2 "test.*nan_feature.h5: dataset /features row 23|nan_feature.h5: dataset /features row 23" -- \
+  timeout 60 "$MPIEXEC" -np 2 "$DMLP" train --train "$WORK/good.h5" --test "$WORK/nan_feature.h5" --layers 4,8,3
+# messages are printed once, by one rank
+out=$(train "$WORK/label_too_big.h5" 2>&1)
+[ "$(grep -c 'row 17 holds 7' <<<"$out")" -eq 1 ] && pass "printed once" || fail "printed $(grep -c 'row 17' <<<"$out") times"
+# in memory and streamed, the same training
+a=$("$DMLP" train --train "$WORK/good.h5" --layers 4,8,3 --epochs 3 --batch-size 8 --load all | grep finished)
+b=$("$DMLP" train --train "$WORK/good.h5" --layers 4,8,3 --epochs 3 --batch-size 8 --load stream | grep finished)
+[ "${a#*samples/s}" = "${b#*samples/s}" ] && pass "streamed and in-memory training agree" || fail "differ: $a / $b"
+finish

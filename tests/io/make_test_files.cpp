@@ -1,0 +1,89 @@
+// Writes the small HDF5 files the data-validation tests feed to dmlp: one good
+// set and one file for each way a set can be wrong.
+//   dmlp_make_test_files DIR
+#include <cmath>
+#include <cstdio>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "dmlp/io/dataset_file.hpp"
+#include "dmlp/io/h5.hpp"
+
+using namespace dmlp;
+
+namespace {
+constexpr int kRows = 40, kFeatures = 4, kClasses = 3;
+
+std::vector<float> features() {
+  std::vector<float> X(std::size_t(kRows) * kFeatures);
+  for (std::size_t i = 0; i < X.size(); ++i) X[i] = float(std::sin(double(i)));
+  return X;
+}
+std::vector<std::int32_t> labels() {
+  std::vector<std::int32_t> y(kRows);
+  for (int i = 0; i < kRows; ++i) y[std::size_t(i)] = i % kClasses;
+  return y;
+}
+
+// A file with /features and /labels as given, plus whatever `extra` adds.
+template <class F, class L>
+void write(const std::string& path, const std::vector<hsize_t>& fdims, const std::vector<F>& X,
+           const std::vector<hsize_t>& ldims, const std::vector<L>& y, long long num_classes = kClasses) {
+  const h5::File file = h5::create(path);
+  h5::write_dataset<F>(file.get(), "features", fdims, X.data());
+  if (!ldims.empty()) {
+    h5::write_dataset<L>(file.get(), "labels", ldims, y.data());
+    if (num_classes >= 0) {
+      const h5::Dataset set = h5::open_dataset(file.get(), "labels");
+      h5::write_attribute<std::int64_t>(set.get(), "num_classes", num_classes);
+    }
+  }
+  h5::write_attribute<std::int64_t>(file.get(), "format_version", 1);
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 2) {
+    std::fprintf(stderr, "usage: %s DIR\n", argv[0]);
+    return 2;
+  }
+  h5::silence_automatic_error_printing();
+  const std::string dir = argv[1];
+  const auto X = features();
+  const auto y = labels();
+  const hsize_t n = kRows, d = kFeatures;
+  write_dataset_file(dir + "/good.h5", kRows, kFeatures, X.data(), y.data(), kClasses, nullptr, 0);
+  write(dir + "/features_3d.h5", {n, 2, 2}, X, {n}, y);
+  {
+    const h5::File file = h5::create(dir + "/features_int64.h5");
+    std::vector<std::int64_t> Xi(X.size(), 1);
+    h5::write_dataset<std::int64_t>(file.get(), "features", std::vector<hsize_t>{n, d}, Xi.data());
+    h5::write_dataset<std::int32_t>(file.get(), "labels", std::vector<hsize_t>{n}, y.data());
+  }
+  write(dir + "/short_labels.h5", {n, d}, X, {n - 1}, y);
+  write<float, float>(dir + "/float_labels.h5", {n, d}, X, {n}, std::vector<float>(kRows, 1.0f));
+  write(dir + "/no_num_classes.h5", {n, d}, X, {n}, y, -1);
+  auto big = y;
+  big[17] = 7;
+  write(dir + "/label_too_big.h5", {n, d}, X, {n}, big);
+  auto negative = y;
+  negative[5] = -1;
+  write(dir + "/label_negative.h5", {n, d}, X, {n}, negative);
+  auto nan = X;
+  nan[std::size_t(23) * kFeatures + 2] = std::numeric_limits<float>::quiet_NaN();
+  write(dir + "/nan_feature.h5", {n, d}, nan, {n}, y);
+  auto inf = X;
+  inf[std::size_t(31) * kFeatures] = std::numeric_limits<float>::infinity();
+  write(dir + "/inf_feature.h5", {n, d}, inf, {n}, y);
+  write<float, std::int32_t>(dir + "/empty.h5", {0, d}, {}, {0}, {});
+  write<float, std::int32_t>(dir + "/no_answers.h5", {n, d}, X, {}, {});
+  write<float, std::int32_t>(dir + "/one_row.h5", {1, d}, std::vector<float>(X.begin(), X.begin() + kFeatures), {1},
+                             {0});
+  {
+    const h5::File file = h5::create(dir + "/no_features.h5");
+    h5::write_dataset<std::int32_t>(file.get(), "labels", std::vector<hsize_t>{n}, y.data());
+  }
+  std::printf("wrote the test files to %s\n", dir.c_str());
+  return 0;
+}
