@@ -30,7 +30,7 @@ std::vector<std::string> differing_keys(const nlohmann::json& a, const nlohmann:
 // Settings that may change between a run and its resumption without changing the result.
 bool free_to_change(const std::string& key) {
   for (const char* prefix : {"/run/threads", "/run/metrics", "/run/log_every", "/run/epochs", "/run/max_steps",
-                             "/checkpoint/", "/run/bucket_mb", "/run/overlap", "/data/load"})
+                             "/checkpoint/", "/run/bucket_mb", "/run/overlap", "/data/load", "/data/read_ahead_mb"})
     if (key.rfind(prefix, 0) == 0) return true;
   return false;
 }

@@ -7,7 +7,6 @@
 
 namespace dmlp::cli {
 namespace {
-constexpr std::size_t kStreamChunkBytes = std::size_t(64) << 20;
 
 DataSets synthetic_sets(const DataOptions& o, const ModelSpec& spec, std::uint64_t seed) {
   require_positive(double(o.samples), "--samples");
@@ -29,9 +28,10 @@ DataSets synthetic_sets(const DataOptions& o, const ModelSpec& spec, std::uint64
 }  // namespace
 
 std::unique_ptr<RowSource> open_data_file(const std::string& path, const std::string& load, bool require_answers,
-                                          const mpi::Communicator& world, std::string* mode) {
+                                          const mpi::Communicator& world, std::string* mode, double read_ahead_mb) {
   if (load != "auto" && load != "all" && load != "stream")
     collectively(world, [&] { throw InputError("--load '" + load + "' (expected auto|all|stream)"); });
+  if (!(read_ahead_mb > 0)) collectively(world, [&] { require_positive(read_ahead_mb, "--read-ahead-mb"); });
   collectively(world, [&] {
     if (path.empty()) throw InputError("no data file given");
     // Every rank looks for itself: a path missing on one node is caught here, before any collective open.
@@ -46,10 +46,11 @@ std::unique_ptr<RowSource> open_data_file(const std::string& path, const std::st
       source = load_dataset(info, world);
     } else {
       const std::size_t row_bytes = std::size_t(info.shape.features) * sizeof(float);
-      source = std::make_unique<StreamingDataset>(info, std::int64_t(kStreamChunkBytes / row_bytes));
+      const auto rows = std::int64_t(read_ahead_mb * double(1 << 20) / double(row_bytes));
+      source = std::make_unique<StreamingDataset>(info, std::max<std::int64_t>(rows, 1));
     }
   });
-  if (mode) *mode = all ? "in memory" : "streamed in 64 MiB chunks";
+  if (mode) *mode = all ? "in memory" : "streamed, reading " + format_number(read_ahead_mb) + " MiB ahead";
   return source;
 }
 
@@ -64,8 +65,9 @@ DataSets open_training_data(const DataOptions& o, const ModelSpec& spec, std::ui
   }
   if (o.train_file.empty())
     collectively(world, [] { throw InputError("no training data: give --train FILE or --synthetic KIND"); });
-  sets.train = open_data_file(o.train_file, o.load, true, world, &sets.train_mode);
-  if (!o.test_file.empty()) sets.test = open_data_file(o.test_file, o.load, true, world, &sets.test_mode);
+  sets.train = open_data_file(o.train_file, o.load, true, world, &sets.train_mode, o.read_ahead_mb);
+  if (!o.test_file.empty())
+    sets.test = open_data_file(o.test_file, o.load, true, world, &sets.test_mode, o.read_ahead_mb);
   return sets;
 }
 

@@ -27,7 +27,8 @@ DataSets open_training_data(const DataOptions& options, const ModelSpec& spec, s
 
 // One HDF5 set for evaluation or prediction; labels optional when !require_answers.
 std::unique_ptr<RowSource> open_data_file(const std::string& path, const std::string& load, bool require_answers,
-                                          const mpi::Communicator& world, std::string* mode = nullptr);
+                                          const mpi::Communicator& world, std::string* mode = nullptr,
+                                          double read_ahead_mb = 256);
 
 std::string describe_data(const RowSource& d);
 

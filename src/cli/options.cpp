@@ -61,13 +61,15 @@ void DataOptions::add_to(CLI::App& app) {
   app.add_option("--test", test_file, "Test set, an HDF5 file, evaluated after every epoch");
   app.add_option("--load", load,
                  "HDF5 training rows: all (every rank holds the set), stream (each rank reads its "
-                 "rows in chunks), auto (all when the set is under 2 GiB)");
+                 "rows, a read-ahead at a time), auto (all when its features take at most 1 GiB as float32)");
+  app.add_option("--read-ahead-mb", read_ahead_mb,
+                 "Streamed sets: how many upcoming rows (in MiB of float32) each rank reads at once");
 }
 
 nlohmann::json DataOptions::to_json() const {
   return {{"synthetic", synthetic}, {"samples", samples}, {"test_samples", test_samples},
           {"classes", classes},     {"noise", noise},     {"train", train_file},
-          {"test", test_file},      {"load", load}};
+          {"test", test_file},      {"load", load},       {"read_ahead_mb", read_ahead_mb}};
 }
 
 void OptimizerOptions::add_to(CLI::App& app) {

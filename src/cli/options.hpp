@@ -43,6 +43,7 @@ struct DataOptions {
   std::string train_file;
   std::string test_file;
   std::string load = "auto";      // HDF5: auto|all|stream
+  double read_ahead_mb = 256;     // streamed: rows read ahead, as float32
 
   void add_to(CLI::App& app);
   nlohmann::json to_json() const;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <type_traits>
 
 #include "dmlp/core/errors.hpp"
 #include "dmlp/data/batch_plan.hpp"
@@ -174,29 +175,81 @@ StreamingDataset::StreamingDataset(DatasetFileInfo info, std::int64_t chunk_rows
   features_ = h5::open_dataset(file_.get(), "features");
   if (info_.has_targets_or_labels)
     answers_ = h5::open_dataset(file_.get(), info_.shape.is_classification() ? "labels" : "targets");
+  // Blocks: the storage chunks when the dataset has them, else 1 MiB of rows.
+  const std::size_t row_bytes = std::size_t(info_.shape.features) * sizeof(float);
+  block_rows_ = std::max<std::int64_t>(1, std::int64_t((std::size_t(1) << 20) / row_bytes));
+  {
+    const h5::PropertyList dcpl(h5::check(H5Dget_create_plist(features_.get()), "H5Dget_create_plist"));
+    if (H5Pget_layout(dcpl.get()) == H5D_CHUNKED) {
+      hsize_t chunk[2] = {1, 1};
+      h5::check(H5Pget_chunk(dcpl.get(), 2, chunk), "H5Pget_chunk");
+      block_rows_ = std::int64_t(chunk[0]);
+      compressed_blocks_ = true;
+    }
+  }
   const std::size_t n = std::size_t(chunk_rows_);
   staged_rows_.reserve(n);
   scratch_.reserve(n);
   staged_features_.reserve(n * std::size_t(info_.shape.features));
   staged_labels_.reserve(n);
   staged_targets_.reserve(n * std::size_t(std::max(info_.shape.targets, 0)));
+  block_features_.reserve(std::size_t(block_rows_) * std::size_t(info_.shape.features));
+  block_bytes_.reserve(std::size_t(block_rows_) * std::size_t(info_.shape.features));
+  block_labels_.reserve(std::size_t(block_rows_));
+  block_targets_.reserve(std::size_t(block_rows_) * std::size_t(std::max(info_.shape.targets, 0)));
+}
+
+template <class V, class Out>
+void StreamingDataset::read_rows_into(hid_t dataset, std::span<const std::int64_t> rows, std::size_t width, Out* out,
+                                      std::vector<V>& block) const {
+  // Rows travel as stored (V) and are converted here, so only wanted rows are converted.
+  const bool integer_features = info_.feature_type.kind == h5::ElementKind::Integer && width == std::size_t(info_.shape.features) &&
+                                std::is_same_v<V, std::uint8_t>;
+  const float scale = integer_features ? float(info_.scale) : 1.0f, offset = integer_features ? float(info_.offset) : 0.0f;
+  auto convert = [&](const V* from, Out* to) {
+    for (std::size_t c = 0; c < width; ++c) to[c] = integer_features ? Out(scale * float(from[c]) + offset) : Out(from[c]);
+  };
+  const std::int64_t total = info_.shape.rows;
+  for (std::size_t i = 0; i < rows.size();) {
+    const std::int64_t first = rows[i] / block_rows_ * block_rows_;
+    const std::int64_t count = std::min(block_rows_, total - first);
+    std::size_t end = i;
+    while (end < rows.size() && rows[end] < first + count) ++end;
+    // Dense, or stored compressed (where any read decodes the whole chunk): read the block once.
+    const bool whole_block = compressed_blocks_ || std::int64_t(end - i) * 8 >= count;
+    for (std::size_t j = i; j < end;) {
+      std::size_t run = j + 1;
+      while (!whole_block && run < end && rows[run] == rows[run - 1] + 1) ++run;
+      const std::int64_t from = whole_block ? first : rows[j];
+      const std::int64_t n = whole_block ? count : std::int64_t(run - j);
+      block.resize(std::size_t(n) * width);
+      h5::read_rows(dataset, hsize_t(from), hsize_t(n), block.data());
+      const std::size_t last = whole_block ? end : run;
+      for (std::size_t r = j; r < last; ++r) convert(block.data() + std::size_t(rows[r] - from) * width, out + r * width);
+      j = last;
+    }
+    i = end;
+  }
 }
 
 void StreamingDataset::stage(std::span<const std::int64_t> sorted_rows) const {
   const std::size_t n = sorted_rows.size(), d = std::size_t(info_.shape.features);
   staged_rows_.assign(sorted_rows.begin(), sorted_rows.end());
   staged_features_.resize(n * d);
-  h5::read_row_set(features_.get(), sorted_rows, staged_features_.data());
-  apply_scale(info_, staged_features_.data(), n * d);
+  if (info_.feature_type.kind == h5::ElementKind::Integer)
+    read_rows_into(features_.get(), sorted_rows, d, staged_features_.data(), block_bytes_);
+  else
+    read_rows_into(features_.get(), sorted_rows, d, staged_features_.data(), block_features_);
   const std::int32_t* labels = nullptr;
   const float* targets = nullptr;
   if (answers_ && info_.shape.is_classification()) {
     staged_labels_.resize(n);
-    h5::read_row_set(answers_.get(), sorted_rows, staged_labels_.data());
+    read_rows_into(answers_.get(), sorted_rows, 1, staged_labels_.data(), block_labels_);
     labels = staged_labels_.data();
   } else if (answers_) {
-    staged_targets_.resize(n * std::size_t(info_.shape.targets));
-    h5::read_row_set(answers_.get(), sorted_rows, staged_targets_.data());
+    const std::size_t k = std::size_t(info_.shape.targets);
+    staged_targets_.resize(n * k);
+    read_rows_into(answers_.get(), sorted_rows, k, staged_targets_.data(), block_targets_);
     targets = staged_targets_.data();
   }
   check_rows(info_, std::int64_t(n), 0, sorted_rows, staged_features_.data(), labels, targets);

@@ -173,48 +173,31 @@ PropertyList transfer_list(bool collective) {
 }
 }  // namespace
 
+namespace {
+// A memory space shaped like the selected rows, so that HDF5 copies whole rows
+// instead of mapping element by element between differently shaped spaces.
+Dataspace rows_in_memory(hsize_t count, hsize_t row_elements, bool two_d) {
+  const hsize_t dims[2] = {std::max<hsize_t>(count, 1), row_elements};
+  Dataspace memory(check(H5Screate_simple(two_d ? 2 : 1, dims, nullptr), "H5Screate_simple"));
+  if (count == 0) check(H5Sselect_none(memory.get()), "H5Sselect_none");
+  return memory;
+}
+}  // namespace
+
 template <class T>
 void read_rows(hid_t dataset, hsize_t first, hsize_t count, T* out, bool collective) {
   hsize_t row = 0;
   const Dataspace file_space = row_selection(dataset, first, count, row);
-  const hsize_t elements = std::max<hsize_t>(count * row, 1);
-  const Dataspace memory(check(H5Screate_simple(1, &elements, nullptr), "H5Screate_simple"));
-  if (count == 0) check(H5Sselect_none(memory.get()), "H5Sselect_none");
+  const Dataspace memory = rows_in_memory(count, row, H5Sget_simple_extent_ndims(file_space.get()) == 2);
   const PropertyList dxpl = transfer_list(collective);
   check(H5Dread(dataset, memory_type<T>(), memory.get(), file_space.get(), dxpl.get(), out), "cannot read rows");
-}
-
-template <class T>
-void read_row_set(hid_t dataset, std::span<const std::int64_t> rows, T* out) {
-  if (rows.empty()) return;
-  Dataspace space(check(H5Dget_space(dataset), "H5Dget_space"));
-  const int rank = H5Sget_simple_extent_ndims(space.get());
-  hsize_t dims[2] = {0, 1};
-  check(H5Sget_simple_extent_dims(space.get(), dims, nullptr), "H5Sget_simple_extent_dims");
-  const hsize_t row_elements = rank == 2 ? dims[1] : 1;
-  // Runs of consecutive rows become one hyperslab each.
-  bool first = true;
-  for (std::size_t i = 0; i < rows.size();) {
-    std::size_t j = i + 1;
-    while (j < rows.size() && rows[j] == rows[j - 1] + 1) ++j;
-    const hsize_t start[2] = {hsize_t(rows[i]), 0}, extent[2] = {hsize_t(j - i), row_elements};
-    check(H5Sselect_hyperslab(space.get(), first ? H5S_SELECT_SET : H5S_SELECT_OR, start, nullptr, extent, nullptr),
-          "H5Sselect_hyperslab");
-    first = false;
-    i = j;
-  }
-  const hsize_t elements = rows.size() * row_elements;
-  const Dataspace memory(check(H5Screate_simple(1, &elements, nullptr), "H5Screate_simple"));
-  check(H5Dread(dataset, memory_type<T>(), memory.get(), space.get(), H5P_DEFAULT, out), "cannot read rows");
 }
 
 template <class T>
 void write_rows(hid_t dataset, hsize_t first, hsize_t count, const T* rows, bool collective) {
   hsize_t row = 0;
   const Dataspace file_space = row_selection(dataset, first, count, row);
-  const hsize_t elements = std::max<hsize_t>(count * row, 1);
-  const Dataspace memory(check(H5Screate_simple(1, &elements, nullptr), "H5Screate_simple"));
-  if (count == 0) check(H5Sselect_none(memory.get()), "H5Sselect_none");
+  const Dataspace memory = rows_in_memory(count, row, H5Sget_simple_extent_ndims(file_space.get()) == 2);
   const PropertyList dxpl = transfer_list(collective);
   check(H5Dwrite(dataset, memory_type<T>(), memory.get(), file_space.get(), dxpl.get(), rows), "cannot write rows");
 }
@@ -292,7 +275,6 @@ std::string read_string_attribute(hid_t object, const std::string& name) {
 #define DMLP_INSTANTIATE(T)                                                                          \
   template void write_dataset<T>(hid_t, const std::string&, std::span<const hsize_t>, const T*, int); \
   template void read_rows<T>(hid_t, hsize_t, hsize_t, T*, bool);                                     \
-  template void read_row_set<T>(hid_t, std::span<const std::int64_t>, T*);                           \
   template void write_rows<T>(hid_t, hsize_t, hsize_t, const T*, bool);                              \
   template void write_attribute<T>(hid_t, const std::string&, T);                                    \
   template void write_attribute<T>(hid_t, const std::string&, std::span<const T>);                   \

@@ -42,7 +42,9 @@ std::unique_ptr<InMemoryDataset> load_dataset(const DatasetFileInfo& info, const
 
 // Reads rows on demand from its own serial handle on the file: a rank reads
 // only the rows it trains on, a chunk of upcoming rows at a time, and checks
-// each row as it arrives.
+// each row as it arrives. The file is read in blocks of rows (the dataset's
+// storage chunks, or 1 MiB where it has none): a block holding many wanted
+// rows is read whole, once; from a sparse block only the wanted rows are read.
 class StreamingDataset final : public RowSource {
  public:
   StreamingDataset(DatasetFileInfo info, std::int64_t chunk_rows);
@@ -59,6 +61,9 @@ class StreamingDataset final : public RowSource {
   template <class T>
   void gather_as(std::span<const std::int64_t> indices, T* X, std::int32_t* labels, T* targets) const;
   void stage(std::span<const std::int64_t> sorted_rows) const;
+  template <class V, class Out>
+  void read_rows_into(hid_t dataset, std::span<const std::int64_t> sorted_rows, std::size_t width, Out* out,
+                      std::vector<V>& block) const;
 
   DatasetFileInfo info_;
   std::int64_t chunk_rows_;
@@ -69,6 +74,11 @@ class StreamingDataset final : public RowSource {
   mutable std::vector<float> staged_features_, staged_targets_;
   mutable std::vector<std::int32_t> staged_labels_;
   mutable std::vector<std::int64_t> scratch_;
+  std::int64_t block_rows_ = 1;
+  bool compressed_blocks_ = false;  // chunked storage: any read of a block decodes all of it
+  mutable std::vector<float> block_features_, block_targets_;
+  mutable std::vector<std::uint8_t> block_bytes_;  // uint8 features, as stored
+  mutable std::vector<std::int32_t> block_labels_;
 };
 
 // Checks `count` rows as read: finite features and targets, labels in range. The

@@ -107,10 +107,6 @@ Dataset create_dataset(hid_t location, const std::string& name, hid_t file_type,
 // converting to T. `collective` selects collective MPI-IO transfer.
 template <class T>
 void read_rows(hid_t dataset, hsize_t first, hsize_t count, T* out, bool collective = false);
-// Reads the rows listed in `sorted_rows` (ascending, no repeats) into consecutive
-// places of `out`, as one union-of-hyperslabs selection.
-template <class T>
-void read_row_set(hid_t dataset, std::span<const std::int64_t> sorted_rows, T* out);
 // Writes `count` rows at `first` (collective when asked); count may be 0.
 template <class T>
 void write_rows(hid_t dataset, hsize_t first, hsize_t count, const T* rows, bool collective);
