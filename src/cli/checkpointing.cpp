@@ -36,13 +36,19 @@ void catch_stop_signals() {
   sigaction(SIGUSR1, &action, nullptr);
 }
 
-int stop_signal() { return g_stop_signal; }
 
 template <class T>
 CheckpointWriter<T>::CheckpointWriter(const mpi::Communicator& world, const CheckpointOptions& options,
                                       Trainer<T>& trainer, const Network<T>& net, nlohmann::json config,
                                       std::uint64_t seed)
-    : world_(world), options_(options), trainer_(trainer), net_(net), config_(std::move(config)), seed_(seed) {}
+    : world_(world), options_(options), trainer_(trainer), net_(net), config_(std::move(config)), seed_(seed) {
+  if (world_.rank() != 0) return;
+  const auto moved = set_aside_checkpoints_after(options_.dir, trainer_.progress().step);
+  if (!moved.empty())
+    std::printf("warning: %zu checkpoint%s in %s from past step %lld (an abandoned run) renamed to *.superseded\n",
+                moved.size(), moved.size() == 1 ? "" : "s", options_.dir.c_str(),
+                static_cast<long long>(trainer_.progress().step));
+}
 
 template <class T>
 std::string CheckpointWriter<T>::save(const TrainProgress& p) {

@@ -18,7 +18,6 @@ void prepare_checkpoint_dir(const CheckpointOptions& o, int rank);
 
 // SIGTERM and SIGUSR1 set a flag instead of killing the process.
 void catch_stop_signals();
-int stop_signal();  // 0, or the signal that arrived
 
 template <class T>
 class CheckpointWriter final : public TrainingObserver {

@@ -10,6 +10,7 @@
 #include "commands.hpp"
 #include "data_sources.hpp"
 #include "dmlp/io/h5.hpp"
+#include "dmlp/mpi/consensus.hpp"
 #include "dmlp/mpi/placement.hpp"
 #include "dmlp/train/threads.hpp"
 
@@ -138,12 +139,15 @@ int run_predict(const mpi::Communicator& world, const PredictOptions& o) {
   const std::filesystem::path out(o.out);
   std::string tmp = (out.parent_path() / ("." + out.filename().string() + ".tmp")).string();
   world.broadcast(tmp, 0);
-  collectively(world, [&] {
-    const h5::File file = h5::create(tmp, world.get());
+  h5::File file;  // outlives a failure, whose handler aborts before a collective close could hang
+  mpi::or_abort(world, [&] {  // collective file I/O: a failure on one rank ends the job
+    file = h5::create(tmp, world.get());
     const hsize_t rows = hsize_t(data->shape().rows);
     const hsize_t dims[2] = {rows, hsize_t(k)};
-    const h5::Dataset out_set = h5::create_dataset(file.get(), "outputs", H5T_NATIVE_FLOAT, dims);
-    h5::write_rows(out_set.get(), hsize_t(mine.begin), hsize_t(mine.count), outputs.data(), true);
+    {
+      const h5::Dataset out_set = h5::create_dataset(file.get(), "outputs", H5T_NATIVE_FLOAT, dims);
+      h5::write_rows(out_set.get(), hsize_t(mine.begin), hsize_t(mine.count), outputs.data(), true);
+    }
     if (classify) {
       const h5::Dataset cls = h5::create_dataset(file.get(), "predicted_class", H5T_NATIVE_INT32, std::span(dims, 1));
       h5::write_rows(cls.get(), hsize_t(mine.begin), hsize_t(mine.count), predicted.data(), true);
@@ -153,6 +157,7 @@ int run_predict(const mpi::Communicator& world, const PredictOptions& o) {
     h5::write_attribute(file.get(), "checkpoint", meta.path);
     h5::write_attribute(file.get(), "data", o.data);
     h5::write_attribute(file.get(), "model", model_to_json(meta.spec).dump());
+    file.close();
   });
   collectively(world, [&] {
     if (world.rank() == 0 && std::rename(tmp.c_str(), o.out.c_str()) != 0)

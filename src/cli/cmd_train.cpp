@@ -29,8 +29,8 @@ std::vector<std::string> differing_keys(const nlohmann::json& a, const nlohmann:
 
 // Settings that may change between a run and its resumption without changing the result.
 bool free_to_change(const std::string& key) {
-  for (const char* prefix : {"/run/threads", "/run/metrics", "/run/log_every", "/run/epochs", "/run/max_steps",
-                             "/checkpoint/", "/run/bucket_mb", "/run/overlap", "/data/load", "/data/read_ahead_mb"})
+  for (const char* prefix : {"/run/threads", "/run/metrics", "/run/log_every", "/checkpoint/", "/run/bucket_mb",
+                             "/run/overlap", "/data/load", "/data/read_ahead_mb"})
     if (key.rfind(prefix, 0) == 0) return true;
   return false;
 }
@@ -158,8 +158,11 @@ int train_as(const mpi::Communicator& world, const TrainOptions& o) {
     std::fflush(stdout);
   }
 
-  ConsoleReporter reporter(root, o.run.metrics, trainer->total_steps(), trainer->steps_per_epoch(),
-                           trainer->progress().step);
+  std::optional<ConsoleReporter> console;  // opens --metrics on rank 0, which may fail there alone
+  collectively(world, [&] {
+    console.emplace(root, o.run.metrics, trainer->total_steps(), trainer->steps_per_epoch(), trainer->progress().step);
+  });
+  ConsoleReporter& reporter = *console;
   FailureInjector injector(world.rank());
   ObserverChain observers;
   observers.add(&reporter);
@@ -172,10 +175,10 @@ int train_as(const mpi::Communicator& world, const TrainOptions& o) {
   }
   const auto started = std::chrono::steady_clock::now();
   const std::int64_t first_samples = trainer->progress().samples;
-  trainer->run(&observers);
+  const bool stopped = trainer->run(&observers);  // the ranks agreed on stopping
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   if (checkpoints) checkpoints->save(trainer->progress());
-  if (stop_signal() != 0 || (checkpoints && !trainer->done())) {
+  if (stopped) {
     if (root)
       std::printf("stopped at step %lld of %lld on a signal; resume with --resume %s\n",
                   static_cast<long long>(trainer->progress().step), static_cast<long long>(trainer->total_steps()),

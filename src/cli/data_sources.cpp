@@ -4,6 +4,7 @@
 #include "dmlp/core/errors.hpp"
 #include "dmlp/data/synthetic.hpp"
 #include "dmlp/io/dataset_file.hpp"
+#include "dmlp/mpi/consensus.hpp"
 
 namespace dmlp::cli {
 namespace {
@@ -32,19 +33,25 @@ std::unique_ptr<RowSource> open_data_file(const std::string& path, const std::st
   if (load != "auto" && load != "all" && load != "stream")
     collectively(world, [&] { throw InputError("--load '" + load + "' (expected auto|all|stream)"); });
   if (!(read_ahead_mb > 0)) collectively(world, [&] { require_positive(read_ahead_mb, "--read-ahead-mb"); });
+  // Every rank reads the metadata for itself, serially: a path missing on one
+  // node is caught here, before any collective file access.
+  DatasetFileInfo info;
   collectively(world, [&] {
     if (path.empty()) throw InputError("no data file given");
-    // Every rank looks for itself: a path missing on one node is caught here, before any collective open.
-    (void)inspect_dataset_file(path, MPI_COMM_NULL, require_answers);
+    info = inspect_dataset_file(path, MPI_COMM_NULL, require_answers);
   });
-  DatasetFileInfo info;
-  collectively(world, [&] { info = inspect_dataset_file(path, world.get(), require_answers); });
   const bool all = load == "all" || (load == "auto" && info.float_bytes() <= kLoadAllLimitBytes);
   std::unique_ptr<RowSource> source;
-  collectively(world, [&] {
-    if (all) {
+  if (all) {
+    // load_dataset agrees on bad rows itself (InputError on every rank) and aborts on I/O errors.
+    try {
       source = load_dataset(info, world);
-    } else {
+    } catch (const InputError& e) {
+      throw JobFailure{{0, e.what(), kExitInputError}};
+    }
+  }
+  collectively(world, [&] {
+    if (!all) {
       const std::size_t row_bytes = std::size_t(info.shape.features) * sizeof(float);
       const auto rows = std::int64_t(read_ahead_mb * double(1 << 20) / double(row_bytes));
       source = std::make_unique<StreamingDataset>(info, std::max<std::int64_t>(rows, 1));

@@ -6,6 +6,7 @@
 
 #include "app.hpp"
 #include "commands.hpp"
+#include "dmlp/io/h5.hpp"
 #include "dmlp/mpi/environment.hpp"
 
 namespace dmlp::cli {
@@ -53,12 +54,15 @@ int main(int argc, char** argv) {
     cli::report_error(0, e.what());
     return kExitFailure;
   }
+  h5::silence_automatic_error_printing();  // HDF5's errors reach us as exceptions
   int rank = 0, ranks = 1;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   MPI_Comm_size(MPI_COMM_WORLD, &ranks);
+  // Declared outside the try, so that a failing rank aborts before freeing it.
+  std::optional<mpi::Communicator> world;
   try {
-    const auto world = mpi::Communicator::world();
-    return cli::dispatch(world, argc, argv);
+    world.emplace(mpi::Communicator::world());
+    return cli::dispatch(*world, argc, argv);
   } catch (const cli::JobFailure& f) {
     // Every rank got here together: print once, leave cleanly.
     if (rank == f.failure.rank) cli::report_error(rank, f.failure.message);

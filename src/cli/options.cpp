@@ -78,7 +78,7 @@ void OptimizerOptions::add_to(CLI::App& app) {
   app.add_option("--momentum", momentum, "Momentum mu, in [0,1); 0 is plain SGD");
   app.add_flag("--nesterov", nesterov, "Nesterov momentum");
   app.add_option("--weight-decay", weight_decay, "Weight decay on the weights (biases excluded)");
-  app.add_option("--lr-schedule", schedule, "constant or cosine (decays to 0 at the last step)");
+  app.add_option("--lr-schedule", schedule, "constant or cosine (from --lr down towards 0 over the run)");
   app.add_option("--warmup-steps", warmup_steps, "Linear learning-rate warm-up steps");
 }
 

@@ -104,7 +104,7 @@ void write_checkpoint(const std::string& path, const Network<T>& net, std::span<
   const std::string tmp = (dir / ("." + final_path.filename().string() + ".tmp-" + std::to_string(::getpid()))).string();
   try {
     {
-      const h5::File file = h5::create(tmp);
+      h5::File file = h5::create(tmp);
       const hid_t f = file.get();
       h5::write_attribute(f, "dmlp_format", std::string("checkpoint"));
       h5::write_attribute<std::int64_t>(f, "format_version", kCheckpointFormatVersion);
@@ -131,6 +131,7 @@ void write_checkpoint(const std::string& path, const Network<T>& net, std::span<
         h5::create_group(f, "optimizer");
         write_layers(f, "optimizer/velocity", net.layout(), velocity.data());
       }
+      file.close();
     }
     fsync_path(tmp, O_RDONLY);
     if (std::rename(tmp.c_str(), path.c_str()) != 0) system_failure("cannot rename " + tmp + " to", path);
@@ -231,7 +232,7 @@ std::string checkpoint_file_name(std::int64_t step) {
 
 std::vector<std::string> checkpoints_in(const std::string& dir) {
   std::vector<std::pair<std::int64_t, std::string>> found;
-  const std::regex pattern(R"(ckpt-(\d+)\.h5)");
+  const std::regex pattern(R"(ckpt-(\d{1,18})\.h5)");
   std::error_code error;
   for (const auto& entry : fs::directory_iterator(dir, error)) {
     std::smatch m;
@@ -243,6 +244,18 @@ std::vector<std::string> checkpoints_in(const std::string& dir) {
   std::vector<std::string> paths;
   for (auto& [step, p] : found) paths.push_back(std::move(p));
   return paths;
+}
+
+std::vector<std::string> set_aside_checkpoints_after(const std::string& dir, std::int64_t step) {
+  std::vector<std::string> moved;
+  for (const auto& path : checkpoints_in(dir)) {
+    const std::string name = fs::path(path).filename().string();
+    if (std::stoll(name.substr(5, name.size() - 8)) <= step) continue;  // "ckpt-" NNN ".h5"
+    std::error_code error;
+    fs::rename(path, path + ".superseded", error);
+    if (!error) moved.push_back(path);
+  }
+  return moved;
 }
 
 void prune_checkpoints(const std::string& dir, int keep) {

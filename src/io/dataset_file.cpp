@@ -139,14 +139,18 @@ std::unique_ptr<InMemoryDataset> load_dataset(const DatasetFileInfo& info, const
   const bool answers = info.has_targets_or_labels;
   std::int32_t* labels = answers && !data->labels().empty() ? data->labels().data() + mine.begin : nullptr;
   float* targets = answers && !data->targets().empty() ? data->targets().data() + std::size_t(mine.begin) * k : nullptr;
-  {
-    // Each rank reads its slab, all together (collective MPI-IO), then closes.
-    const h5::File file = h5::open_read(info.path, comm.get());
+  // Each rank reads its slab, all together (collective MPI-IO), then closes. An
+  // I/O error here strikes one rank inside collectives: it ends the job, with
+  // the file still open (closing it is collective too).
+  h5::File file;
+  mpi::or_abort(comm, [&] {
+    file = h5::open_read(info.path, comm.get());
     h5::read_rows(h5::open_dataset(file.get(), "features").get(), hsize_t(mine.begin), hsize_t(mine.count), X, true);
     if (labels) h5::read_rows(h5::open_dataset(file.get(), "labels").get(), hsize_t(mine.begin), hsize_t(mine.count), labels, true);
     if (targets)
       h5::read_rows(h5::open_dataset(file.get(), "targets").get(), hsize_t(mine.begin), hsize_t(mine.count), targets, true);
-  }
+    file.close();
+  });
   apply_scale(info, X, std::size_t(mine.count) * d);
   std::optional<mpi::RankFailure> failure;
   try {
@@ -183,8 +187,10 @@ StreamingDataset::StreamingDataset(DatasetFileInfo info, std::int64_t chunk_rows
     if (H5Pget_layout(dcpl.get()) == H5D_CHUNKED) {
       hsize_t chunk[2] = {1, 1};
       h5::check(H5Pget_chunk(dcpl.get(), 2, chunk), "H5Pget_chunk");
-      block_rows_ = std::int64_t(chunk[0]);
-      compressed_blocks_ = true;
+      // Whole chunks, up to 64 MiB: a file stored as one huge chunk must still stream.
+      const auto cap = std::max<std::int64_t>(1, std::int64_t((std::size_t(64) << 20) / row_bytes));
+      block_rows_ = std::min(std::int64_t(chunk[0]), cap);
+      compressed_blocks_ = H5Pget_nfilters(dcpl.get()) > 0;
     }
   }
   const std::size_t n = std::size_t(chunk_rows_);
@@ -308,22 +314,26 @@ void write_answers(hid_t f, std::int64_t rows, const std::int32_t* labels, int n
 void write_dataset_file(const std::string& path, std::int64_t rows, int features, const float* X,
                         const std::int32_t* labels, int num_classes, const float* targets, int target_width,
                         const DatasetWriteOptions& options) {
-  const h5::File file = h5::create(path);
+  h5::File file = h5::create(path);
   const hsize_t dims[2] = {hsize_t(rows), hsize_t(features)};
   h5::write_dataset<float>(file.get(), "features", dims, X, options.compression_level);
   write_answers(file.get(), rows, labels, num_classes, targets, target_width, options.compression_level);
+  file.close();
 }
 
 void write_dataset_file_u8(const std::string& path, std::int64_t rows, int features, const std::uint8_t* X,
                            double scale, double offset, const std::int32_t* labels, int num_classes,
                            const DatasetWriteOptions& options) {
-  const h5::File file = h5::create(path);
+  h5::File file = h5::create(path);
   const hsize_t dims[2] = {hsize_t(rows), hsize_t(features)};
   h5::write_dataset<std::uint8_t>(file.get(), "features", dims, X, options.compression_level);
-  const h5::Dataset set = h5::open_dataset(file.get(), "features");
-  h5::write_attribute<double>(set.get(), "scale", scale);
-  h5::write_attribute<double>(set.get(), "offset", offset);
+  {
+    const h5::Dataset set = h5::open_dataset(file.get(), "features");
+    h5::write_attribute<double>(set.get(), "scale", scale);
+    h5::write_attribute<double>(set.get(), "offset", offset);
+  }
   write_answers(file.get(), rows, labels, num_classes, nullptr, 0, options.compression_level);
+  file.close();
 }
 
 }  // namespace dmlp

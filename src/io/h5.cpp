@@ -25,6 +25,11 @@ hid_t check(hid_t id, const std::string& what) {
   return id;
 }
 
+hid_t check(hid_t id, const char* what) {
+  if (id < 0) throw H5Error(std::string(what) + ": " + error_stack_text());
+  return id;
+}
+
 template <> hid_t memory_type<float>() { return H5T_NATIVE_FLOAT; }
 template <> hid_t memory_type<double>() { return H5T_NATIVE_DOUBLE; }
 template <> hid_t memory_type<std::int32_t>() { return H5T_NATIVE_INT32; }

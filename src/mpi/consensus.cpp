@@ -1,6 +1,7 @@
 #include "dmlp/mpi/consensus.hpp"
 
 #include <climits>
+#include <cstdio>
 #include <vector>
 
 #include "dmlp/core/errors.hpp"
@@ -13,6 +14,12 @@ std::uint64_t fnv1a(std::span<const unsigned char> bytes, std::uint64_t hash) {
     hash *= 1099511628211ull;
   }
   return hash;
+}
+
+void report_and_abort(const Communicator& comm, const std::exception& e) {
+  std::fprintf(stderr, "[rank %d] error: %s\n", comm.rank(), e.what());
+  std::fflush(stderr);
+  abort_job(dynamic_cast<const InputError*>(&e) ? kExitInputError : kExitFailure);
 }
 
 std::optional<RankFailure> first_failure(const Communicator& comm,

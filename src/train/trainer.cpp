@@ -192,7 +192,7 @@ StepReport Trainer<T>::reduce_report(Tally& tally) {
 }
 
 template <class T>
-void Trainer<T>::run(TrainingObserver* observer) {
+bool Trainer<T>::run(TrainingObserver* observer) {
   started_ = Clock::now();
   interval_ = Tally{};
   epoch_ = Tally{};
@@ -211,9 +211,10 @@ void Trainer<T>::run(TrainingObserver* observer) {
     }
     if (observer) {
       observer->after_step(progress_);
-      if (observer->stop_requested(progress_)) break;
+      if (observer->stop_requested(progress_)) return !done();
     }
   }
+  return false;
 }
 
 template <class T>

@@ -14,7 +14,7 @@ expect_exit 2 "--lr-bias -1 must be positive" -- "$DMLP" "${blobs[@]}" --layers 
 expect_exit 2 "--batch-size 0 must be positive" -- "$DMLP" "${blobs[@]}" --layers 20,3 --batch-size 0
 expect_exit 2 "--epochs 0 must be positive" -- "$DMLP" train --synthetic blobs --layers 20,3 --epochs 0
 expect_exit 2 "--samples -5 must be positive" -- "$DMLP" train --synthetic blobs --layers 20,3 --samples -5
-expect_exit 2 "data has 12 classes.*fits 10" -- "$DMLP" "${blobs[@]}" --layers 20,10 --classes 12
+expect_exit 2 "has 12 classes.*fits 10" -- "$DMLP" "${blobs[@]}" --layers 20,10 --classes 12
 expect_exit 2 "xor needs at least 2 inputs" -- "$DMLP" train --synthetic xor --layers 1,4,2 --samples 100
 expect_exit 2 "does not fit regression data" -- "$DMLP" train --synthetic regression --layers 5,2 --samples 100
 expect_exit 2 "no training data" -- "$DMLP" train --layers 20,3

@@ -38,8 +38,10 @@ out=$(run 2 --checkpoint-dir "$WORK/d" --resume "$WORK/d" 2>&1)
 grep -q "warning: skipping checkpoint .*ckpt-000000100.h5" <<<"$out" && pass "named the truncated checkpoint" || fail "no warning for the truncated one"
 grep -q "warning: skipping checkpoint .*ckpt-000000075.h5: parameter checksum mismatch" <<<"$out" && pass "named the altered checkpoint" || fail "no warning for the altered one"
 grep -q "resuming from .*ckpt-000000050.h5 at step 50" <<<"$out" && pass "fell back to step 50" || fail "did not fall back"
+grep -q "2 checkpoints .* renamed to \*.superseded" <<<"$out" && [ -f "$WORK/d/ckpt-000000075.h5.superseded" ] \
+  && pass "set the later, damaged checkpoints aside" || fail "later checkpoints not set aside"
 expect_exit 0 "bitwise identical" -- "$DMLP" inspect "$WORK/a/ckpt-000000100.h5" --compare "$WORK/d/ckpt-000000100.h5"
-expect_exit 2 "ckpt-000000075.h5: parameter checksum mismatch" -- run 2 --resume "$WORK/d/ckpt-000000075.h5"
+expect_exit 2 "ckpt-000000075.h5.superseded: parameter checksum mismatch" -- run 2 --resume "$WORK/d/ckpt-000000075.h5.superseded"
 expect_exit 2 "nothing-here: no such checkpoint" -- run 2 --resume "$WORK/b/nothing-here"
 mkdir -p "$WORK/empty"
 expect_exit 2 "no checkpoints \(ckpt-\*.h5\)" -- run 2 --resume "$WORK/empty"

@@ -60,5 +60,9 @@ std::string checkpoint_file_name(std::int64_t step);
 std::vector<std::string> checkpoints_in(const std::string& dir);
 // Deletes all but the newest `keep` checkpoints in `dir`.
 void prune_checkpoints(const std::string& dir, int keep);
+// Renames the checkpoints in `dir` past `step` to NAME.superseded, so that a run
+// restarted from an earlier point neither prunes its own new checkpoints nor
+// later resumes from the abandoned ones. Returns the paths set aside.
+std::vector<std::string> set_aside_checkpoints_after(const std::string& dir, std::int64_t step);
 
 }  // namespace dmlp

@@ -27,6 +27,7 @@ std::string error_stack_text();
 
 // Returns id, or throws H5Error("<what>: <HDF5's error stack>") when it is negative.
 hid_t check(hid_t id, const std::string& what);
+hid_t check(hid_t id, const char* what);  // no string is built unless it fails
 
 template <herr_t (*Close)(hid_t)>
 class Handle {
@@ -47,6 +48,12 @@ class Handle {
 
   hid_t get() const { return id_; }
   explicit operator bool() const { return id_ >= 0; }
+  // Closes now and reports failure, which for a file means its last writes
+  // (metadata included) may not have reached storage.
+  void close() {
+    const hid_t id = std::exchange(id_, H5I_INVALID_HID);
+    if (id >= 0 && Close(id) < 0) throw H5Error("closing an HDF5 object failed: " + error_stack_text());
+  }
   void reset() noexcept {
     if (id_ >= 0) Close(id_);
     id_ = H5I_INVALID_HID;

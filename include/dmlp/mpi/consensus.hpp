@@ -31,6 +31,21 @@ struct RankFailure {
 std::optional<RankFailure> first_failure(const Communicator& comm,
                                          const std::optional<RankFailure>& mine);
 
+// For code that runs collectives which can fail on one rank alone (collective
+// file I/O): a failure there cannot be agreed on, so it ends the job. Runs fn;
+// on an exception prints "[rank r] error: ..." and aborts every rank (exit 2
+// for InputError, else 1). In a single process it rethrows instead.
+void report_and_abort(const Communicator& comm, const std::exception& e);
+template <class Fn>
+void or_abort(const Communicator& comm, Fn&& fn) {
+  try {
+    fn();
+  } catch (const std::exception& e) {
+    if (comm.size() == 1) throw;
+    report_and_abort(comm, e);
+  }
+}
+
 // Collective. Throws InputError on every rank unless all ranks passed the same text.
 void require_same_on_all_ranks(const Communicator& comm, std::string_view text,
                                std::string_view what);

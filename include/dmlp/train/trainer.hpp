@@ -68,8 +68,8 @@ class Trainer {
   Trainer(Network<T>& net, RowSource& train, RowSource* test, TrainConfig config, Collective& comm,
           GradientSync<T>& sync);
 
-  // Steps until the run is done or the observer asks to stop.
-  void run(TrainingObserver* observer = nullptr);
+  // Steps until the run is done or the observer asks to stop; returns true when it stopped early.
+  bool run(TrainingObserver* observer = nullptr);
   void step();  // one global step
   bool done() const { return progress_.step >= total_steps_; }
 
