@@ -29,7 +29,7 @@ std::vector<std::string> differing_keys(const nlohmann::json& a, const nlohmann:
 
 // Settings that may change between a run and its resumption without changing the result.
 bool free_to_change(const std::string& key) {
-  for (const char* prefix : {"/run/threads", "/run/metrics", "/run/log_every", "/checkpoint/", "/run/bucket_mb",
+  for (const char* prefix : {"/run/threads", "/run/metrics", "/run/log_every", "/run/progress", "/checkpoint/", "/run/bucket_mb",
                              "/run/overlap", "/data/load", "/data/read_ahead_mb"})
     if (key.rfind(prefix, 0) == 0) return true;
   return false;
@@ -160,7 +160,8 @@ int train_as(const mpi::Communicator& world, const TrainOptions& o) {
 
   std::optional<ConsoleReporter> console;  // opens --metrics on rank 0, which may fail there alone
   collectively(world, [&] {
-    console.emplace(root, o.run.metrics, trainer->total_steps(), trainer->steps_per_epoch(), trainer->progress().step);
+    console.emplace(root, ConsoleReporter::want_bar(o.run.progress), o.run.metrics, trainer->total_steps(),
+                    trainer->steps_per_epoch(), trainer->progress().step);
   });
   ConsoleReporter& reporter = *console;
   FailureInjector injector(world.rank());

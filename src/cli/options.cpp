@@ -107,6 +107,8 @@ void RunOptions::add_to(CLI::App& app) {
                "One blocking all-reduce after backward instead of overlapped buckets");
   app.add_option("--metrics", metrics, "Write one JSON object per logged step and epoch here");
   app.add_option("--log-every", log_every, "Steps between progress lines");
+  app.add_option("--progress", progress,
+                 "auto (a live bar when stderr is a terminal, else lines), bar (also under mpirun), lines");
 }
 
 void CheckpointOptions::add_to(CLI::App& app) {
@@ -171,7 +173,8 @@ nlohmann::json TrainOptions::to_json() const {
             {"overlap", !run.no_overlap},
             {"threads", run.threads},
             {"metrics", run.metrics},
-            {"log_every", run.log_every}}},
+            {"log_every", run.log_every},
+            {"progress", run.progress}}},
           {"checkpoint", checkpoint.to_json()}};
 }
 

@@ -74,6 +74,7 @@ struct RunOptions {
   bool no_overlap = false;
   std::string metrics;
   std::int64_t log_every = 100;
+  std::string progress = "auto";
 
   void add_to(CLI::App& app);
 };

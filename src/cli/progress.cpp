@@ -7,6 +7,8 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
+#include "dmlp/core/errors.hpp"
+
 namespace dmlp::cli {
 namespace {
 nlohmann::json phases_json(const PhaseTimes& t) {
@@ -60,11 +62,18 @@ std::string format_eval(const EvalResult& e) {
   return text;
 }
 
-ConsoleReporter::ConsoleReporter(bool root, const std::string& metrics_path,
+bool ConsoleReporter::want_bar(const std::string& progress) {
+  if (progress == "auto") return isatty(STDERR_FILENO) != 0;
+  if (progress == "bar") return true;
+  if (progress == "lines") return false;
+  throw InputError("--progress '" + progress + "' (expected auto|bar|lines)");
+}
+
+ConsoleReporter::ConsoleReporter(bool root, bool bar, const std::string& metrics_path,
                                  std::int64_t total_steps, std::int64_t steps_per_epoch,
                                  std::int64_t first_step)
     : root_(root),
-      tty_(root && isatty(STDERR_FILENO)),
+      tty_(root && bar),
       total_steps_(total_steps),
       steps_per_epoch_(steps_per_epoch),
       first_step_(first_step) {

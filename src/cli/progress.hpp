@@ -13,9 +13,14 @@ namespace dmlp::cli {
 
 class ConsoleReporter final : public TrainingObserver {
  public:
-  // Prints and writes only when `root`; metrics_path may be empty.
-  ConsoleReporter(bool root, const std::string& metrics_path, std::int64_t total_steps,
+  // Prints and writes only when `root`; metrics_path may be empty. `bar`: draw
+  // the live bar (true), print lines (false).
+  ConsoleReporter(bool root, bool bar, const std::string& metrics_path, std::int64_t total_steps,
                   std::int64_t steps_per_epoch, std::int64_t first_step);
+
+  // --progress auto|bar|lines: auto draws the bar when stderr is a terminal,
+  // which under mpirun it never is (mpirun forwards output through pipes).
+  static bool want_bar(const std::string& progress);  // throws InputError
   ~ConsoleReporter() override;
 
   void on_step(const StepReport& r) override;
