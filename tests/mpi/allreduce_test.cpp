@@ -2,15 +2,11 @@
 #include <catch2/catch.hpp>
 
 #include "dmlp/mpi/gradient_sync.hpp"
+#include "world.hpp"
 
 using namespace dmlp;
 
-namespace {
-const mpi::Communicator& world() {
-  static const mpi::Communicator comm = mpi::Communicator::world();
-  return comm;
-}
-}  // namespace
+using test::world;
 
 TEST_CASE("buckets cover the buffer from its tail, in whole layers", "[allreduce]") {
   const ParameterLayout layout(make_mlp({784, 1024, 1024, 10}, Activation::Relu, Activation::Identity,

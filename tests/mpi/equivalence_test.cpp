@@ -5,15 +5,11 @@
 
 #include "distributed_run.hpp"
 #include "dmlp/mpi/consensus.hpp"
+#include "world.hpp"
 
 using namespace dmlp;
 
-namespace {
-const mpi::Communicator& world() {
-  static const mpi::Communicator comm = mpi::Communicator::world();
-  return comm;
-}
-}  // namespace
+using test::world;
 
 TEST_CASE("P ranks reach the parameters of one process (float 1e-5, double 1e-12)", "[equivalence]") {
   const test::RunSettings s;  // 30 steps, SGD with momentum, B = 48
