@@ -56,11 +56,6 @@ File open_read(const std::string& path, MPI_Comm comm) {
   return File(check(H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl.get()), "cannot open " + path));
 }
 
-File open_write(const std::string& path, MPI_Comm comm) {
-  const PropertyList fapl = access_list(comm);
-  return File(check(H5Fopen(path.c_str(), H5F_ACC_RDWR, fapl.get()), "cannot open " + path + " for writing"));
-}
-
 File create(const std::string& path, MPI_Comm comm) {
   const PropertyList fapl = access_list(comm);
   return File(check(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()), "cannot create " + path));
@@ -215,15 +210,6 @@ void write_attribute(hid_t object, const std::string& name, T value) {
   check(H5Awrite(attr.get(), memory_type<T>(), &value), "cannot write attribute " + name);
 }
 
-template <class T>
-void write_attribute(hid_t object, const std::string& name, std::span<const T> values) {
-  const hsize_t n = values.size();
-  const Dataspace space(check(H5Screate_simple(1, &n, nullptr), "H5Screate_simple"));
-  const Attribute attr(check(H5Acreate2(object, name.c_str(), memory_type<T>(), space.get(), H5P_DEFAULT, H5P_DEFAULT),
-                             "cannot create attribute " + name));
-  check(H5Awrite(attr.get(), memory_type<T>(), values.data()), "cannot write attribute " + name);
-}
-
 void write_attribute(hid_t object, const std::string& name, const std::string& value) {
   const Datatype type(check(H5Tcopy(H5T_C_S1), "H5Tcopy"));
   check(H5Tset_size(type.get(), std::max<std::size_t>(value.size(), 1)), "H5Tset_size");
@@ -249,16 +235,6 @@ T read_attribute(hid_t object, const std::string& name) {
   return value;
 }
 
-template <class T>
-std::vector<T> read_array_attribute(hid_t object, const std::string& name) {
-  const Attribute attr(check(H5Aopen(object, name.c_str(), H5P_DEFAULT), "cannot open attribute " + name));
-  const Dataspace space(check(H5Aget_space(attr.get()), "H5Aget_space"));
-  const hssize_t n = H5Sget_simple_extent_npoints(space.get());
-  std::vector<T> values(std::size_t(std::max<hssize_t>(n, 0)));
-  if (!values.empty()) check(H5Aread(attr.get(), memory_type<T>(), values.data()), "cannot read attribute " + name);
-  return values;
-}
-
 std::string read_string_attribute(hid_t object, const std::string& name) {
   const Attribute attr(check(H5Aopen(object, name.c_str(), H5P_DEFAULT), "cannot open attribute " + name));
   const Datatype stored(check(H5Aget_type(attr.get()), "H5Aget_type"));
@@ -282,9 +258,7 @@ std::string read_string_attribute(hid_t object, const std::string& name) {
   template void read_rows<T>(hid_t, hsize_t, hsize_t, T*, bool);                                     \
   template void write_rows<T>(hid_t, hsize_t, hsize_t, const T*, bool);                              \
   template void write_attribute<T>(hid_t, const std::string&, T);                                    \
-  template void write_attribute<T>(hid_t, const std::string&, std::span<const T>);                   \
-  template T read_attribute<T>(hid_t, const std::string&);                                           \
-  template std::vector<T> read_array_attribute<T>(hid_t, const std::string&);
+  template T read_attribute<T>(hid_t, const std::string&);
 DMLP_INSTANTIATE(float)
 DMLP_INSTANTIATE(double)
 DMLP_INSTANTIATE(std::int32_t)

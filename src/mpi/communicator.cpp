@@ -30,12 +30,5 @@ Communicator Communicator::split_shared() const {
   return Communicator(node);
 }
 
-Communicator Communicator::split(int color, int key) const {
-  MPI_Comm part = MPI_COMM_NULL;
-  check(MPI_Comm_split(comm_, color, key, &part), "MPI_Comm_split");
-  return Communicator(part);
-}
-
-void Communicator::barrier() const { check(MPI_Barrier(comm_), "MPI_Barrier"); }
 
 }  // namespace dmlp::mpi

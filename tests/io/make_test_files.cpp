@@ -1,12 +1,15 @@
 // Writes the small HDF5 files the data-validation tests feed to dmlp: one good
-// set and one file for each way a set can be wrong.
-//   dmlp_make_test_files DIR
+// set and one file for each way a set can be wrong. Then it reads each back
+// and checks that it holds what was meant, so that a fixture that failed to
+// carry its defect cannot make a validation test pass for the wrong reason.
+//   dmlp_make_test_files DIR      (exit 1 and FAIL lines when a check fails)
 #include <cmath>
 #include <cstdio>
 #include <limits>
 #include <string>
 #include <vector>
 
+#include "dmlp/core/errors.hpp"
 #include "dmlp/io/dataset_file.hpp"
 #include "dmlp/io/h5.hpp"
 
@@ -84,6 +87,37 @@ int main(int argc, char** argv) {
     const h5::File file = h5::create(dir + "/no_features.h5");
     h5::write_dataset<std::int32_t>(file.get(), "labels", std::vector<hsize_t>{n}, y.data());
   }
-  std::printf("wrote the test files to %s\n", dir.c_str());
+
+  // Read back: the good set and the row-level cases pass the metadata checks
+  // with the intended shape; each metadata case is refused for its own reason.
+  int failures = 0;
+  auto check = [&](bool ok, const std::string& what) {
+    if (!ok) std::printf("FAIL: %s\n", what.c_str());
+    failures += ok ? 0 : 1;
+  };
+  for (const char* name : {"good", "label_too_big", "label_negative", "nan_feature", "inf_feature"}) {
+    const auto info = inspect_dataset_file(dir + "/" + name + ".h5", MPI_COMM_NULL);
+    check(info.shape.rows == kRows && info.shape.features == kFeatures && info.shape.num_classes == kClasses,
+          std::string(name) + ".h5 reads back as " + std::to_string(kRows) + " x " + std::to_string(kFeatures));
+  }
+  const std::pair<const char*, const char*> refused[] = {
+      {"features_3d", "expected 2 dimensions"}, {"features_int64", "has type int64"},
+      {"short_labels", "has 39"},               {"float_labels", "expected an integer type"},
+      {"no_num_classes", "no num_classes"},     {"empty", "has 0 rows"},
+      {"no_answers", "neither /labels"},        {"no_features", "no dataset /features"}};
+  for (const auto& [name, reason] : refused) {
+    std::string message;
+    try {
+      inspect_dataset_file(dir + "/" + name + ".h5", MPI_COMM_NULL);
+    } catch (const InputError& e) {
+      message = e.what();
+    }
+    check(message.find(reason) != std::string::npos,
+          std::string(name) + ".h5 is refused with '" + reason + "', got '" + message + "'");
+  }
+  const auto one = inspect_dataset_file(dir + "/one_row.h5", MPI_COMM_NULL);
+  check(one.shape.rows == 1, "one_row.h5 holds one row");
+  if (failures) return 1;
+  std::printf("wrote and checked the test files in %s\n", dir.c_str());
   return 0;
 }

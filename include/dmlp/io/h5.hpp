@@ -80,8 +80,6 @@ bool is_hdf5(const std::string& path);
 
 // Opens for reading: with MPI-IO on `comm` (collective) when given, else serially.
 File open_read(const std::string& path, MPI_Comm comm = MPI_COMM_NULL);
-// Opens for writing with MPI-IO on `comm` (collective); the file must exist.
-File open_write(const std::string& path, MPI_Comm comm);
 // Creates (truncating) a file for serial writing, or with MPI-IO on `comm` (collective).
 File create(const std::string& path, MPI_Comm comm = MPI_COMM_NULL);
 
@@ -122,13 +120,9 @@ void write_rows(hid_t dataset, hsize_t first, hsize_t count, const T* rows, bool
 template <class T>
 void write_attribute(hid_t object, const std::string& name, T value);
 void write_attribute(hid_t object, const std::string& name, const std::string& value);
-template <class T>
-void write_attribute(hid_t object, const std::string& name, std::span<const T> values);
 bool has_attribute(hid_t object, const std::string& name);
 template <class T>
 T read_attribute(hid_t object, const std::string& name);
 std::string read_string_attribute(hid_t object, const std::string& name);
-template <class T>
-std::vector<T> read_array_attribute(hid_t object, const std::string& name);
 
 }  // namespace dmlp::h5

@@ -44,8 +44,6 @@ class Communicator {
   int size() const { return size_; }
 
   Communicator split_shared() const;  // the ranks sharing this rank's node
-  Communicator split(int color, int key) const;
-  void barrier() const;
 
   template <class T>
   void allreduce(std::span<T> values, MPI_Op op) const {  // in place
