@@ -11,7 +11,7 @@
 
 #include "dmlp/core/errors.hpp"
 #include "dmlp/io/h5.hpp"
-#include "dmlp/mpi/consensus.hpp"
+#include "dmlp/core/checksum.hpp"
 
 namespace dmlp {
 namespace fs = std::filesystem;
@@ -92,7 +92,7 @@ std::vector<Stored> read_layers(hid_t file, const char* group, const ParameterLa
 
 template <class Stored>
 std::uint64_t checksum_of(const std::vector<Stored>& flat) {
-  return mpi::checksum<Stored>(flat);
+  return checksum<Stored>(flat);
 }
 }  // namespace
 
@@ -124,10 +124,10 @@ void write_checkpoint(const std::string& path, const Network<T>& net, std::span<
                                                    {"epoch", state.progress.epoch},
                                                    {"step_in_epoch", state.progress.step_in_epoch}}
                                         .dump());
-      h5::write_attribute<std::uint64_t>(f, "parameters_fnv1a64", mpi::checksum<T>(net.params()));
+      h5::write_attribute<std::uint64_t>(f, "parameters_fnv1a64", checksum<T>(net.params()));
       write_layers(f, "parameters", net.layout(), net.params().data());
       if (!velocity.empty()) {
-        h5::write_attribute<std::uint64_t>(f, "velocity_fnv1a64", mpi::checksum<T>(velocity));
+        h5::write_attribute<std::uint64_t>(f, "velocity_fnv1a64", checksum<T>(velocity));
         h5::create_group(f, "optimizer");
         write_layers(f, "optimizer/velocity", net.layout(), velocity.data());
       }
@@ -163,9 +163,9 @@ CheckpointMeta read_checkpoint_meta(const std::string& path) {
     throw InputError(path + ": dmlp_format is '" + h5::read_string_attribute(f, "dmlp_format") + "'; expected 'checkpoint'");
   require("format_version");
   m.format_version = int(h5::read_attribute<std::int64_t>(f, "format_version"));
-  if (m.format_version != kCheckpointFormatVersion)
+  if (m.format_version < kOldestReadableCheckpointFormat || m.format_version > kCheckpointFormatVersion)
     throw InputError(path + ": checkpoint format_version " + std::to_string(m.format_version) + "; expected " +
-                     std::to_string(kCheckpointFormatVersion));
+                     std::to_string(kOldestReadableCheckpointFormat) + " to " + std::to_string(kCheckpointFormatVersion));
   for (const char* name : {"dmlp_version", "precision", "model", "config", "ranks", "step", "epoch", "step_in_epoch",
                            "samples", "seed", "parameters_fnv1a64"})
     require(name);

@@ -8,14 +8,6 @@
 
 namespace dmlp::mpi {
 
-std::uint64_t fnv1a(std::span<const unsigned char> bytes, std::uint64_t hash) {
-  for (unsigned char b : bytes) {
-    hash ^= b;
-    hash *= 1099511628211ull;
-  }
-  return hash;
-}
-
 void report_and_abort(const Communicator& comm, const std::exception& e) {
   std::fprintf(stderr, "[rank %d] error: %s\n", comm.rank(), e.what());
   std::fflush(stderr);
@@ -39,7 +31,7 @@ std::optional<RankFailure> first_failure(const Communicator& comm,
 
 void require_same_on_all_ranks(const Communicator& comm, std::string_view text,
                                std::string_view what) {
-  const auto hash = std::int64_t(fnv1a({reinterpret_cast<const unsigned char*>(text.data()), text.size()}) >> 1);
+  const auto hash = std::int64_t(checksum(text) >> 1);
   const std::int64_t lo = comm.allreduce_one(hash, MPI_MIN), hi = comm.allreduce_one(hash, MPI_MAX);
   if (lo != hi) {
     const std::int64_t first_differing =

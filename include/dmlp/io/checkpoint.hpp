@@ -10,11 +10,15 @@
 #include <vector>
 
 #include "dmlp/core/model_spec.hpp"
-#include "dmlp/train/trainer.hpp"
+#include "dmlp/core/network.hpp"
+#include "dmlp/train/progress.hpp"
 
 namespace dmlp {
 
-inline constexpr int kCheckpointFormatVersion = 1;
+// 2: the `config` attribute holds the run layer's configuration (run/config.hpp,
+// docs/formats.md). Version 1 files still load; their config is not compared on resume.
+inline constexpr int kCheckpointFormatVersion = 2;
+inline constexpr int kOldestReadableCheckpointFormat = 1;
 
 nlohmann::json model_to_json(const ModelSpec& spec);
 ModelSpec model_from_json(const nlohmann::json& j);  // throws InputError
@@ -25,7 +29,7 @@ struct CheckpointMeta {
   std::string dmlp_version;
   std::string precision;  // "float32" or "float64"
   ModelSpec spec;
-  nlohmann::json config;  // dmlp train's effective configuration
+  nlohmann::json config;  // the run configuration (run::to_json), opaque here
   int ranks = 0;          // P that wrote it
   TrainProgress progress;
   std::uint64_t seed = 0;

@@ -9,16 +9,10 @@
 #include <string>
 #include <string_view>
 
+#include "dmlp/core/checksum.hpp"
 #include "dmlp/mpi/communicator.hpp"
 
 namespace dmlp::mpi {
-
-// FNV-1a, 64-bit, over raw bytes.
-std::uint64_t fnv1a(std::span<const unsigned char> bytes, std::uint64_t hash = 14695981039346656037ull);
-template <class T>
-std::uint64_t checksum(std::span<const T> values) {
-  return fnv1a({reinterpret_cast<const unsigned char*>(values.data()), values.size_bytes()});
-}
 
 struct RankFailure {
   int rank;

@@ -13,6 +13,7 @@
 #include "dmlp/data/batch_plan.hpp"
 #include "dmlp/data/dataset.hpp"
 #include "dmlp/train/collective.hpp"
+#include "dmlp/train/progress.hpp"
 #include "dmlp/train/reports.hpp"
 
 namespace dmlp {
@@ -41,16 +42,6 @@ void check_data_fits_model(const DataShape& data, const ModelSpec& model, const 
 // `data`, `chunk_rows` rows at a time, and the sums are all-reduced.
 template <class T>
 EvalResult evaluate(const Network<T>& net, RowSource& data, Collective& comm, int chunk_rows);
-
-// Where training stands; with the parameters and optimizer state, all a restart needs
-// (the data order is a function of (seed, epoch)).
-struct TrainProgress {
-  std::int64_t step = 0;           // global steps done
-  std::int64_t epoch = 0;          // epoch of the last step (0-based)
-  std::int64_t step_in_epoch = 0;  // steps done in that epoch; the next step starts a new
-                                   // epoch once this reaches steps_per_epoch
-  std::int64_t samples = 0;        // rows trained on, all ranks together
-};
 
 class TrainingObserver {
  public:

@@ -1,0 +1,16 @@
+#pragma once
+// Where training stands; with the parameters and optimizer state, all a restart
+// needs (the data order is a function of (seed, epoch)).
+#include <cstdint>
+
+namespace dmlp {
+
+struct TrainProgress {
+  std::int64_t step = 0;           // global steps done
+  std::int64_t epoch = 0;          // epoch of the last step (0-based)
+  std::int64_t step_in_epoch = 0;  // steps done in that epoch; the next step starts a new
+                                   // epoch once this reaches steps_per_epoch
+  std::int64_t samples = 0;        // rows trained on, all ranks together
+};
+
+}  // namespace dmlp

@@ -1,0 +1,1 @@
+// placeholder: split out of dataset_file.cpp
