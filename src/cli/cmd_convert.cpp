@@ -3,11 +3,11 @@
 #include <cstdio>
 #include <filesystem>
 
-#include "app.hpp"
 #include "commands.hpp"
 #include "dmlp/io/csv.hpp"
 #include "dmlp/io/dataset_file.hpp"
 #include "dmlp/io/idx.hpp"
+#include "dmlp/mpi/consensus.hpp"
 
 namespace dmlp::cli {
 namespace {
@@ -49,12 +49,12 @@ CsvLayout csv_layout(const ConvertCsvOptions& o) {
 }  // namespace
 
 int run_convert_idx(const mpi::Communicator& world, const ConvertIdxOptions& o) {
-  collectively(world, [&] {
+  mpi::collectively(world, [&] {
     check_compression(o.compression);
     if (world.rank() == 0) check_output_directory(o.out);
   });
   // One reader and writer; the other ranks, if any, wait for it.
-  collectively(world, [&] {
+  mpi::collectively(world, [&] {
     if (world.rank() != 0) return;
     const IdxDataset set = read_idx_dataset(o.images, o.labels);
     const std::vector<std::int32_t> labels(set.labels.begin(), set.labels.end());
@@ -74,12 +74,12 @@ int run_convert_idx(const mpi::Communicator& world, const ConvertIdxOptions& o) 
 
 int run_convert_csv(const mpi::Communicator& world, const ConvertCsvOptions& o) {
   CsvLayout layout;
-  collectively(world, [&] {
+  mpi::collectively(world, [&] {
     layout = csv_layout(o);
     check_compression(o.compression);
     if (world.rank() == 0) check_output_directory(o.out);
   });
-  collectively(world, [&] {
+  mpi::collectively(world, [&] {
     if (world.rank() != 0) return;
     const CsvDataset set = read_csv_dataset(o.in, layout);
     const DataShape& s = set.shape;

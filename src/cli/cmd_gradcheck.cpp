@@ -1,11 +1,11 @@
 // dmlp gradcheck: back-propagation against finite differences, in double.
 #include <cstdio>
 
-#include "app.hpp"
 #include "commands.hpp"
 #include "dmlp/core/gradcheck.hpp"
 #include "dmlp/core/init.hpp"
 #include "dmlp/core/rng.hpp"
+#include "dmlp/mpi/consensus.hpp"
 #include "dmlp/train/threads.hpp"
 
 namespace dmlp::cli {
@@ -13,7 +13,7 @@ namespace dmlp::cli {
 int run_gradcheck(const mpi::Communicator& world, const GradcheckOptions& o) {
   ModelSpec spec;
   Regularization reg;
-  collectively(world, [&] {
+  mpi::collectively(world, [&] {
     spec = o.model.spec();
     reg = o.reg.spec();
     require_positive(double(o.batch_size), "--batch-size");

@@ -1,0 +1,64 @@
+// dmlp inspect: a checkpoint's metadata, layers and checksums; --compare: how
+// far a second checkpoint's parameters are from the first's.
+#include <cinttypes>
+#include <cmath>
+#include <cstdio>
+
+#include "commands.hpp"
+#include "dmlp/mpi/consensus.hpp"
+#include "dmlp/run/checkpoint_load.hpp"
+
+namespace dmlp::cli {
+namespace {
+
+void print_meta(const CheckpointMeta& m) {
+  const ParameterLayout layout(m.spec);
+  std::printf("checkpoint  %s\n", m.path.c_str());
+  std::printf("format      dmlp checkpoint, format_version %d, written by dmlp %s on %d rank%s\n", m.format_version,
+              m.dmlp_version.c_str(), m.ranks, m.ranks == 1 ? "" : "s");
+  std::printf("model       %s\n", m.spec.describe().c_str());
+  for (int k = 0; k < m.spec.num_layers(); ++k) {
+    const LayerSlots& s = layout.layer(k);
+    std::printf("  layer %d   W %d x %d, b %d, %s (%zu parameters)\n", k + 1, s.out, s.in, s.out,
+                std::string(to_string(m.spec.activations[std::size_t(k)])).c_str(), s.end() - s.begin());
+  }
+  std::printf("parameters  %zu %s, checksum %016" PRIx64 " verified\n", layout.size(), m.precision.c_str(),
+              m.parameters_checksum);
+  std::printf("optimizer   %s\n", m.has_velocity ? "momentum velocity stored, checksum verified" : "no state (plain SGD)");
+  std::printf("progress    step %lld, epoch %lld (%lld steps into it), %lld samples seen\n",
+              static_cast<long long>(m.progress.step), static_cast<long long>(m.progress.epoch + 1),
+              static_cast<long long>(m.progress.step_in_epoch), static_cast<long long>(m.progress.samples));
+  std::printf("data order  philox4x32-10, seed %llu\n", static_cast<unsigned long long>(m.seed));
+  std::printf("config      %s\n", m.config.dump().c_str());
+}
+
+}  // namespace
+
+int run_inspect(const mpi::Communicator& world, const InspectOptions& o) {
+  std::vector<double> params, velocity;
+  const CheckpointMeta m = run::load_checkpoint<double>(world, o.file, params, &velocity);
+  std::vector<double> other;
+  CheckpointMeta other_meta;
+  if (!o.compare.empty()) {
+    other_meta = run::load_checkpoint<double>(world, o.compare, other);
+    mpi::collectively(world, [&] {
+      if (other.size() != params.size())
+        throw InputError(o.compare + " holds a different model (" + other_meta.spec.describe() + ") than " + o.file +
+                         " (" + m.spec.describe() + ")");
+    });
+  }
+  if (world.rank() != 0) return 0;
+  print_meta(m);
+  if (o.compare.empty()) return 0;
+  double diff = 0, scale = 0;
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    diff = std::max(diff, std::abs(params[i] - other[i]));
+    scale = std::max(scale, std::abs(params[i]));
+  }
+  std::printf("compared    %s: %s; max |difference| %.3g, relative to max |parameter| %.3g\n", o.compare.c_str(),
+              other_meta.parameters_checksum == m.parameters_checksum && diff == 0 ? "bitwise identical" : "different",
+              diff, scale > 0 ? diff / scale : 0.0);
+  return 0;
+}
+
+}  // namespace dmlp::cli

@@ -1,10 +1,10 @@
 // dmlp synth: synthetic data sets to HDF5.
 #include <cstdio>
 
-#include "app.hpp"
 #include "commands.hpp"
 #include "dmlp/data/synthetic.hpp"
 #include "dmlp/io/dataset_file.hpp"
+#include "dmlp/mpi/consensus.hpp"
 
 namespace dmlp::cli {
 namespace {
@@ -18,7 +18,7 @@ void write_set(const InMemoryDataset& d, const std::string& path) {
 
 int run_synth(const mpi::Communicator& world, const SynthOptions& o) {
   SyntheticSpec spec;
-  collectively(world, [&] {
+  mpi::collectively(world, [&] {
     spec.kind = parse_synthetic_kind(o.kind);
     spec.features = o.features;
     spec.outputs = spec.kind == SyntheticKind::Regression ? o.targets : (spec.kind == SyntheticKind::Xor ? 2 : o.classes);
@@ -30,7 +30,7 @@ int run_synth(const mpi::Communicator& world, const SynthOptions& o) {
     if (o.test_rows > 0 && o.test_out.empty()) throw InputError("--test-rows needs --test-out FILE");
   });
   // One writer; the other ranks, if any, wait for it.
-  collectively(world, [&] {
+  mpi::collectively(world, [&] {
     if (world.rank() != 0) return;
     write_set(*make_synthetic(spec, 0, o.rows), o.out);
     if (o.test_rows > 0) write_set(*make_synthetic(spec, o.rows, o.test_rows), o.test_out);

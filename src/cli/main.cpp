@@ -1,26 +1,23 @@
 // dmlp: data-parallel MLP training over MPI. See README.md.
 #include <CLI/CLI.hpp>
 #include <cstdio>
-#include <iostream>
 #include <optional>
 
-#include "app.hpp"
 #include "commands.hpp"
 #include "dmlp/io/h5.hpp"
+#include "dmlp/mpi/consensus.hpp"
 #include "dmlp/mpi/environment.hpp"
 
 namespace dmlp::cli {
+namespace {
 
-void report_error(int rank, const std::string& message) {
-  std::fprintf(stderr, "[rank %d] error: %s\n", rank, message.c_str());
+void print_failure(const mpi::RankFailure& failure) {
+  std::fprintf(stderr, "%s\n", mpi::format_failure(failure).c_str());
   std::fflush(stderr);
 }
 
-namespace {
-
 int dispatch(const mpi::Communicator& world, int argc, char** argv) {
-  CLI::App app{"dmlp " DMLP_VERSION ": data-parallel training of multi-layer perceptrons with MPI",
-               "dmlp"};
+  CLI::App app{"dmlp " DMLP_VERSION ": data-parallel training of multi-layer perceptrons with MPI", "dmlp"};
   app.option_defaults()->always_capture_default();
   app.require_subcommand(1);
   app.set_version_flag("--version", DMLP_VERSION);
@@ -28,7 +25,7 @@ int dispatch(const mpi::Communicator& world, int argc, char** argv) {
   commands.add_to(app);
 
   int help_exit = -1;
-  collectively(world, [&] {
+  mpi::collectively(world, [&] {
     try {
       app.parse(argc, argv);
     } catch (const CLI::Success& e) {  // --help, --version
@@ -47,31 +44,30 @@ int dispatch(const mpi::Communicator& world, int argc, char** argv) {
 
 int main(int argc, char** argv) {
   using namespace dmlp;
+  mpi::set_failure_reporter(cli::print_failure);
   std::optional<mpi::Environment> environment;
   try {
     environment.emplace(argc, argv);
   } catch (const std::exception& e) {
-    cli::report_error(0, e.what());
+    mpi::report_failure(mpi::failure_of(e, 0));
     return kExitFailure;
   }
   h5::silence_automatic_error_printing();  // HDF5's errors reach us as exceptions
-  int rank = 0, ranks = 1;
-  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-  MPI_Comm_size(MPI_COMM_WORLD, &ranks);
+  const int rank = environment->world_rank();
   // Declared outside the try, so that a failing rank aborts before freeing it.
   std::optional<mpi::Communicator> world;
   try {
     world.emplace(mpi::Communicator::world());
     return cli::dispatch(*world, argc, argv);
-  } catch (const cli::JobFailure& f) {
-    // Every rank got here together: print once, leave cleanly.
-    if (rank == f.failure.rank) cli::report_error(rank, f.failure.message);
-    return f.failure.exit_code;
+  } catch (const mpi::JobFailure& f) {
+    // Every rank got here together: the failing rank reports, all leave cleanly.
+    if (rank == f.rank()) mpi::report_failure(f.failure());
+    return f.exit_code();
   } catch (const std::exception& e) {
     // This rank alone failed; the others may be waiting in a collective.
-    const int code = dynamic_cast<const InputError*>(&e) ? kExitInputError : kExitFailure;
-    cli::report_error(rank, e.what());
-    if (ranks > 1) mpi::abort_job(code);
-    return code;
+    const mpi::RankFailure failure = mpi::failure_of(e, rank);
+    mpi::report_failure(failure);
+    if (environment->world_size() > 1) mpi::abort_job(failure.exit_code);
+    return failure.exit_code;
   }
 }

@@ -7,11 +7,6 @@
 
 namespace dmlp::cli {
 
-void require_positive(double value, const char* option) {
-  if (!(value > 0) || !std::isfinite(value))
-    throw InputError(std::string(option) + " " + format_number(value) + " must be positive");
-}
-
 void ModelOptions::add_to(CLI::App& app) {
   app.add_option("--layers", layers,
                  "Layer widths, input first and output last: d,r_1,...,r_K (e.g. 784,256,128,10)");
@@ -27,14 +22,6 @@ void ModelOptions::add_to(CLI::App& app) {
 ModelSpec ModelOptions::spec() const {
   return make_mlp(parse_widths(layers), parse_activation(activation),
                   parse_activation(output_activation), parse_loss(loss), leaky_slope);
-}
-
-nlohmann::json ModelOptions::to_json() const {
-  return {{"layers", layers},
-          {"activation", activation},
-          {"output_activation", output_activation},
-          {"loss", loss},
-          {"leaky_slope", leaky_slope}};
 }
 
 void RegularizationOptions::add_to(CLI::App& app) {
@@ -66,11 +53,16 @@ void DataOptions::add_to(CLI::App& app) {
                  "Streamed sets: how many upcoming rows (in MiB of float32) each rank reads at once");
 }
 
-nlohmann::json DataOptions::to_json() const {
-  return {{"synthetic", synthetic}, {"samples", samples}, {"test_samples", test_samples},
-          {"classes", classes},     {"noise", noise},     {"train", train_file},
-          {"test", test_file},      {"load", load},       {"read_ahead_mb", read_ahead_mb}};
+run::DataConfig DataOptions::spec() const {
+  run::DataConfig d;
+  if (!synthetic.empty())
+    d.synthetic = run::SyntheticData{parse_synthetic_kind(synthetic), samples, test_samples, classes, noise};
+  d.train_file = train_file;
+  d.test_file = test_file;
+  return d;
 }
+
+run::LoadingConfig DataOptions::loading() const { return {run::parse_load_mode(load), read_ahead_mb}; }
 
 void OptimizerOptions::add_to(CLI::App& app) {
   app.add_option("--lr", lr, "Learning rate eta_w for the weights");
@@ -120,10 +112,7 @@ void CheckpointOptions::add_to(CLI::App& app) {
   app.add_option("--init", init, "Start a fresh run from the parameters of a checkpoint");
 }
 
-nlohmann::json CheckpointOptions::to_json() const {
-  return {{"dir", dir}, {"every_steps", every_steps}, {"every_seconds", every_seconds},
-          {"keep", keep}, {"resume", resume}, {"init", init}};
-}
+run::CheckpointPolicy CheckpointOptions::policy() const { return {dir, every_steps, every_seconds, keep}; }
 
 void TrainOptions::add_to(CLI::App& app) {
   model.add_to(app);
@@ -134,48 +123,25 @@ void TrainOptions::add_to(CLI::App& app) {
   checkpoint.add_to(app);
 }
 
-TrainConfig TrainOptions::config() const {
-  TrainConfig c;
-  c.global_batch = run.batch_size;
-  c.epochs = run.epochs;
-  c.max_steps = run.max_steps;
-  c.drop_last = run.drop_last;
-  c.seed = run.seed;
-  c.sgd = optimizer.spec();
-  c.schedule = parse_lr_schedule(optimizer.schedule);
-  c.warmup_steps = optimizer.warmup_steps;
-  c.reg = reg.spec();
-  c.log_every = run.log_every;
+run::RunConfig TrainOptions::config() const {
+  run::RunConfig c;
+  c.model = model.spec();
+  TrainConfig& t = c.training;
+  t.global_batch = run.batch_size;
+  t.epochs = run.epochs;
+  t.max_steps = run.max_steps;
+  t.drop_last = run.drop_last;
+  t.seed = run.seed;
+  t.sgd = optimizer.spec();
+  t.schedule = parse_lr_schedule(optimizer.schedule);
+  t.warmup_steps = optimizer.warmup_steps;
+  t.reg = reg.spec();
+  t.log_every = run.log_every;
+  c.data = data.spec();
+  c.precision = run::parse_precision(run.precision);
+  c.execution = {run.threads, run.bucket_mb, !run.no_overlap, data.loading(), checkpoint.policy()};
+  c.start = {checkpoint.resume, checkpoint.init};
   return c;
-}
-
-nlohmann::json TrainOptions::to_json() const {
-  const SgdConfig sgd = optimizer.spec();
-  return {{"model", model.to_json()},
-          {"regularization", {{"lambda", reg.lambda}, {"reg", reg.reg}, {"reg_bias", reg.reg_bias}}},
-          {"data", data.to_json()},
-          {"optimizer",
-           {{"lr", sgd.lr_weights},
-            {"lr_bias", sgd.lr_bias},
-            {"momentum", sgd.momentum},
-            {"nesterov", sgd.nesterov},
-            {"weight_decay", sgd.weight_decay},
-            {"lr_schedule", optimizer.schedule},
-            {"warmup_steps", optimizer.warmup_steps}}},
-          {"run",
-           {{"batch_size", run.batch_size},
-            {"epochs", run.epochs},
-            {"max_steps", run.max_steps},
-            {"drop_last", run.drop_last},
-            {"seed", run.seed},
-            {"precision", run.precision},
-            {"bucket_mb", run.bucket_mb},
-            {"overlap", !run.no_overlap},
-            {"threads", run.threads},
-            {"metrics", run.metrics},
-            {"log_every", run.log_every},
-            {"progress", run.progress}}},
-          {"checkpoint", checkpoint.to_json()}};
 }
 
 void GradcheckOptions::add_to(CLI::App& app) {

@@ -1,14 +1,14 @@
 #pragma once
 // Command-line options, grouped as the subcommands share them, and their
-// translation into the library's specs.
+// translation into the library's configuration (run/config.hpp).
 #include <CLI/CLI.hpp>
 #include <cstdint>
-#include <nlohmann/json.hpp>
 #include <string>
 
 #include "dmlp/core/model_spec.hpp"
 #include "dmlp/core/regularizer.hpp"
 #include "dmlp/data/synthetic.hpp"
+#include "dmlp/run/config.hpp"
 #include "dmlp/train/trainer.hpp"
 
 namespace dmlp::cli {
@@ -22,7 +22,6 @@ struct ModelOptions {
 
   void add_to(CLI::App& app);
   ModelSpec spec() const;  // throws InputError
-  nlohmann::json to_json() const;
 };
 
 struct RegularizationOptions {
@@ -46,7 +45,8 @@ struct DataOptions {
   double read_ahead_mb = 256;     // streamed: rows read ahead, as float32
 
   void add_to(CLI::App& app);
-  nlohmann::json to_json() const;
+  run::DataConfig spec() const;  // throws InputError
+  run::LoadingConfig loading() const;
 };
 
 struct OptimizerOptions {
@@ -88,7 +88,7 @@ struct CheckpointOptions {
   std::string init;
 
   void add_to(CLI::App& app);
-  nlohmann::json to_json() const;
+  run::CheckpointPolicy policy() const;
 };
 
 struct TrainOptions {
@@ -100,10 +100,7 @@ struct TrainOptions {
   CheckpointOptions checkpoint;
 
   void add_to(CLI::App& app);
-  TrainConfig config() const;  // throws InputError
-  // Everything that determines the trained parameters, as JSON: hashed to check
-  // that all ranks agree, and stored in checkpoints.
-  nlohmann::json to_json() const;
+  run::RunConfig config() const;  // throws InputError
 };
 
 struct GradcheckOptions {
@@ -178,8 +175,5 @@ struct InspectOptions {
   std::string compare;
   void add_to(CLI::App& app);
 };
-
-// Positive-number checks that throw InputError naming the option.
-void require_positive(double value, const char* option);
 
 }  // namespace dmlp::cli

@@ -94,6 +94,30 @@ void ConsoleReporter::write_json(const std::string& line) {
   std::fflush(metrics_);
 }
 
+void ConsoleReporter::report_final(const run::RunOutcome& outcome) {
+  end_bar();
+  std::printf("finished: %lld steps in %.2f s, %.0f samples/s", static_cast<long long>(outcome.progress.step),
+              outcome.seconds, outcome.seconds > 0 ? double(outcome.samples) / outcome.seconds : 0.0);
+  if (outcome.test) std::printf("; test %s", format_eval(*outcome.test).c_str());
+  std::printf("\n");
+  std::fflush(stdout);
+  nlohmann::json j = {{"event", "final"}, {"steps", outcome.progress.step}, {"seconds", outcome.seconds}};
+  if (const auto& t = outcome.test) j["test"] = {{"loss", t->loss}, {"accuracy", t->accuracy}, {"mse", t->mse}, {"r2", t->r2}};
+  write_json(j.dump());
+}
+
+void ConsoleLog::note(const std::string& text) {
+  if (!root_) return;
+  std::printf("%s\n", text.c_str());
+  std::fflush(stdout);
+}
+
+void ConsoleLog::warning(const std::string& text) {
+  if (!root_) return;
+  std::printf("warning: %s\n", text.c_str());
+  std::fflush(stdout);
+}
+
 void ConsoleReporter::end_bar() {
   if (bar_drawn_) std::fputc('\n', stderr);
   bar_drawn_ = false;
@@ -173,21 +197,6 @@ void FailureInjector::after_step(const TrainProgress& p) {
   if (armed_ && p.step >= step_)
     throw std::runtime_error("injected failure at step " + std::to_string(p.step) +
                              " (DMLP_TEST_FAIL_RANK=" + std::to_string(rank_) + ")");
-}
-
-void ObserverChain::on_step(const StepReport& r) {
-  for (auto* o : observers_) o->on_step(r);
-}
-void ObserverChain::on_epoch_end(const StepReport& s, const EvalResult* t) {
-  for (auto* o : observers_) o->on_epoch_end(s, t);
-}
-void ObserverChain::after_step(const TrainProgress& p) {
-  for (auto* o : observers_) o->after_step(p);
-}
-bool ObserverChain::stop_requested(const TrainProgress& p) {
-  bool stop = false;
-  for (auto* o : observers_) stop = o->stop_requested(p) || stop;
-  return stop;
 }
 
 }  // namespace dmlp::cli

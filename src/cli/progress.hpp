@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "dmlp/run/log.hpp"
+#include "dmlp/run/training_run.hpp"
 #include "dmlp/train/trainer.hpp"
 
 namespace dmlp::cli {
@@ -27,6 +29,7 @@ class ConsoleReporter final : public TrainingObserver {
   void on_epoch_end(const StepReport& summary, const EvalResult* test) override;
   void after_step(const TrainProgress& p) override;
 
+  void report_final(const run::RunOutcome& outcome);  // the "finished: …" line and the final metrics line
   void write_json(const std::string& line);  // one metrics line, when metrics are on
   void end_bar();                            // leave the bar's line before other output
 
@@ -43,6 +46,17 @@ class ConsoleReporter final : public TrainingObserver {
   std::chrono::steady_clock::time_point last_draw_{};
 };
 
+// The run's notes and warnings, printed by rank 0 on stdout.
+class ConsoleLog final : public run::RunLog {
+ public:
+  explicit ConsoleLog(bool root) : root_(root) {}
+  void note(const std::string& text) override;
+  void warning(const std::string& text) override;
+
+ private:
+  bool root_;
+};
+
 // Test hook: DMLP_TEST_FAIL_RANK=r makes rank r throw after step
 // DMLP_TEST_FAIL_STEP (default 1), to prove that one rank's failure ends the job.
 class FailureInjector final : public TrainingObserver {
@@ -54,19 +68,6 @@ class FailureInjector final : public TrainingObserver {
   bool armed_ = false;
   std::int64_t step_ = 1;
   int rank_;
-};
-
-// Forwards to several observers; stops when any asks to.
-class ObserverChain final : public TrainingObserver {
- public:
-  void add(TrainingObserver* o) { observers_.push_back(o); }
-  void on_step(const StepReport& r) override;
-  void on_epoch_end(const StepReport& s, const EvalResult* t) override;
-  void after_step(const TrainProgress& p) override;
-  bool stop_requested(const TrainProgress& p) override;
-
- private:
-  std::vector<TrainingObserver*> observers_;
 };
 
 std::string format_eval(const EvalResult& e);  // "loss 0.3123 accuracy 0.8912" or "mse … r2 …"

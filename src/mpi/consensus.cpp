@@ -1,23 +1,39 @@
 #include "dmlp/mpi/consensus.hpp"
 
 #include <climits>
-#include <cstdio>
 #include <vector>
 
-#include "dmlp/core/errors.hpp"
-
 namespace dmlp::mpi {
+namespace {
+FailureReporter& installed_reporter() {
+  static FailureReporter reporter;
+  return reporter;
+}
+}  // namespace
 
-void report_and_abort(const Communicator& comm, const std::exception& e) {
-  std::fprintf(stderr, "[rank %d] error: %s\n", comm.rank(), e.what());
-  std::fflush(stderr);
-  abort_job(dynamic_cast<const InputError*>(&e) ? kExitInputError : kExitFailure);
+std::string format_failure(const RankFailure& failure) {
+  return "[rank " + std::to_string(failure.rank) + "] error: " + failure.message;
 }
 
-std::optional<RankFailure> first_failure(const Communicator& comm,
-                                         const std::optional<RankFailure>& mine) {
-  const std::int64_t lowest =
-      comm.allreduce_one<std::int64_t>(mine ? comm.rank() : INT_MAX, MPI_MIN);
+RankFailure failure_of(const std::exception& e, int rank) {
+  if (const auto* agreed = dynamic_cast<const JobFailure*>(&e)) return agreed->failure();
+  return {rank, e.what(), dynamic_cast<const InputError*>(&e) ? kExitInputError : kExitFailure};
+}
+
+void set_failure_reporter(FailureReporter reporter) { installed_reporter() = std::move(reporter); }
+
+void report_failure(const RankFailure& failure) {
+  if (installed_reporter()) installed_reporter()(failure);
+}
+
+void report_and_abort(const Communicator& comm, const std::exception& e) {
+  const RankFailure failure = failure_of(e, comm.rank());
+  report_failure(failure);
+  abort_job(failure.exit_code);
+}
+
+std::optional<RankFailure> first_failure(const Communicator& comm, const std::optional<RankFailure>& mine) {
+  const std::int64_t lowest = comm.allreduce_one<std::int64_t>(mine ? comm.rank() : INT_MAX, MPI_MIN);
   if (lowest == INT_MAX) return std::nullopt;
   const int root = int(lowest);
   std::int64_t header[2] = {0, 0};  // message length, exit code
@@ -29,16 +45,14 @@ std::optional<RankFailure> first_failure(const Communicator& comm,
   return RankFailure{root, std::string(text.begin(), text.end()), int(header[1])};
 }
 
-void require_same_on_all_ranks(const Communicator& comm, std::string_view text,
-                               std::string_view what) {
+void require_same_on_all_ranks(const Communicator& comm, std::string_view text, std::string_view what) {
   const auto hash = std::int64_t(checksum(text) >> 1);
   const std::int64_t lo = comm.allreduce_one(hash, MPI_MIN), hi = comm.allreduce_one(hash, MPI_MAX);
   if (lo != hi) {
     const std::int64_t first_differing =
         comm.allreduce_one<std::int64_t>(hash != lo ? comm.rank() : INT_MAX, MPI_MIN);
-    throw InputError("ranks disagree on the " + std::string(what) + ": rank " +
-                     std::to_string(first_differing) + "'s differs from rank 0's; every rank must "
-                     "run the same command line");
+    throw InputError("ranks disagree on the " + std::string(what) + ": rank " + std::to_string(first_differing) +
+                     "'s differs from rank 0's; every rank must run the same command line");
   }
 }
 

@@ -30,6 +30,8 @@ Environment::Environment(int& argc, char**& argv) {
     throw MpiError("MPI provides thread level " + std::to_string(provided_) +
                        ", below the MPI_THREAD_FUNNELED dmlp needs",
                    MPI_ERR_OTHER);
+  check(MPI_Comm_rank(MPI_COMM_WORLD, &world_rank_), "MPI_Comm_rank");
+  check(MPI_Comm_size(MPI_COMM_WORLD, &world_size_), "MPI_Comm_size");
 }
 
 Environment::~Environment() noexcept {

@@ -1,0 +1,140 @@
+#include "dmlp/run/checkpoint_load.hpp"
+
+#include <filesystem>
+
+#include "dmlp/core/errors.hpp"
+#include "dmlp/mpi/consensus.hpp"
+
+namespace dmlp::run {
+namespace {
+
+// Rank 0's metadata, sent to all: the text parts as strings, the numbers in one message.
+struct MetaNumbers {
+  std::int64_t format_version, ranks, step, epoch, step_in_epoch, samples;
+  std::uint64_t seed, parameters_checksum, velocity_checksum;
+  std::int64_t has_velocity;
+};
+
+void broadcast_meta(const mpi::Communicator& world, CheckpointMeta& m) {
+  std::string model = world.rank() == 0 ? model_to_json(m.spec).dump() : std::string();
+  std::string config = world.rank() == 0 ? m.config.dump() : std::string();
+  world.broadcast(model, 0);
+  world.broadcast(config, 0);
+  world.broadcast(m.path, 0);
+  world.broadcast(m.precision, 0);
+  world.broadcast(m.dmlp_version, 0);
+  MetaNumbers n{m.format_version,     m.ranks, m.progress.step, m.progress.epoch, m.progress.step_in_epoch,
+                m.progress.samples,   m.seed,  m.parameters_checksum, m.velocity_checksum, m.has_velocity};
+  world.broadcast(std::span<unsigned char>(reinterpret_cast<unsigned char*>(&n), sizeof n), 0);
+  if (world.rank() == 0) return;
+  m.spec = model_from_json(nlohmann::json::parse(model));
+  m.config = nlohmann::json::parse(config);
+  m.format_version = int(n.format_version);
+  m.ranks = int(n.ranks);
+  m.progress = {n.step, n.epoch, n.step_in_epoch, n.samples};
+  m.seed = n.seed;
+  m.parameters_checksum = n.parameters_checksum;
+  m.velocity_checksum = n.velocity_checksum;
+  m.has_velocity = n.has_velocity != 0;
+}
+
+template <class T>
+void read_on_root(const std::string& path, CheckpointMeta& meta, std::vector<T>& params, std::vector<T>* velocity) {
+  meta = read_checkpoint_meta(path);
+  const std::size_t n = ParameterLayout(meta.spec).size();
+  params.assign(n, T(0));
+  if (velocity) velocity->assign(meta.has_velocity ? n : 0, T(0));
+  read_checkpoint_arrays<T>(meta, params, velocity ? std::span<T>(*velocity) : std::span<T>());
+}
+
+template <class T>
+void share(const mpi::Communicator& world, CheckpointMeta& meta, std::vector<T>& params, std::vector<T>* velocity) {
+  broadcast_meta(world, meta);
+  const std::size_t n = ParameterLayout(meta.spec).size();
+  params.resize(n);
+  world.broadcast(std::span<T>(params), 0);
+  if (velocity) {
+    velocity->resize(meta.has_velocity ? n : 0);
+    world.broadcast(std::span<T>(*velocity), 0);
+  }
+}
+
+}  // namespace
+
+template <class T>
+CheckpointMeta load_checkpoint(const mpi::Communicator& world, const std::string& path, std::vector<T>& params,
+                               std::vector<T>* velocity) {
+  CheckpointMeta meta;
+  mpi::collectively(world, [&] {
+    if (world.rank() == 0) read_on_root(path, meta, params, velocity);
+  });
+  share(world, meta, params, velocity);
+  return meta;
+}
+
+Network<float> load_network(const mpi::Communicator& world, const std::string& path, CheckpointMeta& meta) {
+  std::vector<float> params;
+  meta = load_checkpoint<float>(world, path, params);
+  Network<float> net(meta.spec);
+  std::copy(params.begin(), params.end(), net.params().begin());
+  return net;
+}
+
+template <class T>
+CheckpointMeta load_resume_checkpoint(const mpi::Communicator& world, const std::string& dir_or_file,
+                                      std::vector<T>& params, std::vector<T>& velocity, RunLog& log) {
+  if (!std::filesystem::is_directory(dir_or_file)) return load_checkpoint(world, dir_or_file, params, &velocity);
+  CheckpointMeta meta;
+  mpi::collectively(world, [&] {
+    if (world.rank() != 0) return;
+    const auto candidates = checkpoints_in(dir_or_file);
+    if (candidates.empty())
+      throw InputError("--resume " + dir_or_file + ": no checkpoints (ckpt-*.h5) in this directory");
+    for (const auto& path : candidates) {
+      try {
+        read_on_root(path, meta, params, &velocity);
+        return;
+      } catch (const std::exception& e) {
+        log.warning("skipping checkpoint " + path + ": " + e.what());
+      }
+    }
+    throw InputError("--resume " + dir_or_file + ": none of its " + std::to_string(candidates.size()) +
+                     " checkpoints could be read");
+  });
+  share(world, meta, params, &velocity);
+  return meta;
+}
+
+void check_init(const CheckpointMeta& meta, const ModelSpec& model) {
+  if (model_to_json(meta.spec) != model_to_json(model))
+    throw InputError(meta.path + " holds the model " + meta.spec.describe() + ", but the options describe " +
+                     model.describe() + "; give the same --layers, --activation and --loss");
+}
+
+std::vector<std::string> check_resume(const CheckpointMeta& meta, const RunConfig& config, int ranks) {
+  check_init(meta, config.model);
+  std::vector<std::string> warnings;
+  if (meta.ranks != ranks)
+    warnings.push_back(meta.path + " was written by " + std::to_string(meta.ranks) + " ranks and this run has " +
+                       std::to_string(ranks) + ": results match to rounding, not bit for bit");
+  if (meta.format_version < 2) {
+    warnings.push_back(meta.path + " has checkpoint format " + std::to_string(meta.format_version) +
+                       ", whose settings are not compared with this run's");
+    return warnings;
+  }
+  std::string changed;
+  for (const auto& key : result_settings_differing(meta.config, config)) changed += (changed.empty() ? "" : ", ") + key;
+  if (!changed.empty()) warnings.push_back("settings differ from the checkpoint's: " + changed);
+  return warnings;
+}
+
+template CheckpointMeta load_checkpoint<float>(const mpi::Communicator&, const std::string&, std::vector<float>&,
+                                               std::vector<float>*);
+template CheckpointMeta load_checkpoint<double>(const mpi::Communicator&, const std::string&, std::vector<double>&,
+                                                std::vector<double>*);
+template CheckpointMeta load_resume_checkpoint<float>(const mpi::Communicator&, const std::string&,
+                                                      std::vector<float>&, std::vector<float>&, RunLog&);
+template CheckpointMeta load_resume_checkpoint<double>(const mpi::Communicator&, const std::string&,
+                                                       std::vector<double>&, std::vector<double>&, RunLog&);
+
+}  // namespace dmlp::run

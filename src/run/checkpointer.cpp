@@ -1,0 +1,82 @@
+#include "dmlp/run/checkpointer.hpp"
+
+#include <csignal>
+#include <filesystem>
+
+#include "dmlp/core/errors.hpp"
+#include "dmlp/io/checkpoint.hpp"
+#include "dmlp/mpi/consensus.hpp"
+
+namespace dmlp::run {
+namespace {
+volatile std::sig_atomic_t g_stop_signal = 0;
+extern "C" void on_stop_signal(int signal) { g_stop_signal = signal; }
+}  // namespace
+
+void prepare_checkpoint_dir(const CheckpointPolicy& policy, const mpi::Communicator& world) {
+  mpi::collectively(world, [&] {
+    if (policy.dir.empty() || world.rank() != 0) return;
+    std::error_code error;
+    std::filesystem::create_directories(policy.dir, error);
+    if (error || !std::filesystem::is_directory(policy.dir))
+      throw InputError("--checkpoint-dir " + policy.dir + ": cannot create the directory (" + error.message() + ")");
+  });
+}
+
+void catch_stop_signals() {
+  struct sigaction action {};
+  action.sa_handler = on_stop_signal;
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = SA_RESTART;
+  sigaction(SIGTERM, &action, nullptr);
+  sigaction(SIGUSR1, &action, nullptr);
+}
+
+template <class T>
+Checkpointer<T>::Checkpointer(const mpi::Communicator& world, CheckpointPolicy policy, Trainer<T>& trainer,
+                              const Network<T>& net, nlohmann::json config, RunLog& log)
+    : world_(world), policy_(std::move(policy)), trainer_(trainer), net_(net), config_(std::move(config)), log_(log) {
+  if (world_.rank() != 0) return;
+  const auto moved = set_aside_checkpoints_after(policy_.dir, trainer_.progress().step);
+  if (!moved.empty())
+    log_.warning(std::to_string(moved.size()) + " checkpoint" + (moved.size() == 1 ? "" : "s") + " in " + policy_.dir +
+                 " from past step " + std::to_string(trainer_.progress().step) +
+                 " (an abandoned run) renamed to *.superseded");
+}
+
+template <class T>
+std::string Checkpointer<T>::save(const TrainProgress& p) {
+  const std::string path = (std::filesystem::path(policy_.dir) / checkpoint_file_name(p.step)).string();
+  if (saved_step_ == p.step) return path;
+  // Every rank holds the same state; rank 0 alone writes it.
+  if (world_.rank() == 0) {
+    write_checkpoint<T>(path, net_, trainer_.optimizer().velocity(),
+                        CheckpointState{config_, world_.size(), trainer_.config().seed, p});
+    prune_checkpoints(policy_.dir, policy_.keep);
+    log_.note("checkpoint " + path + " written (step " + std::to_string(p.step) + ")");
+  }
+  saved_step_ = p.step;
+  last_save_ = std::chrono::steady_clock::now();
+  return path;
+}
+
+template <class T>
+void Checkpointer<T>::after_step(const TrainProgress& p) {
+  const bool by_steps = policy_.every_steps > 0 && p.step % policy_.every_steps == 0;
+  // Only rank 0 writes, so its clock alone decides.
+  const bool by_time = world_.rank() == 0 && policy_.every_seconds > 0 &&
+                       std::chrono::steady_clock::now() - last_save_ >=
+                           std::chrono::duration<double>(policy_.every_seconds);
+  if (by_steps || by_time) save(p);
+}
+
+template <class T>
+bool Checkpointer<T>::stop_requested(const TrainProgress&) {
+  // A signal reaches the ranks at slightly different moments: they agree each step.
+  return world_.allreduce_one<std::int64_t>(g_stop_signal, MPI_MAX) != 0;
+}
+
+template class Checkpointer<float>;
+template class Checkpointer<double>;
+
+}  // namespace dmlp::run

@@ -1,0 +1,107 @@
+#include "dmlp/run/config.hpp"
+
+#include <cmath>
+
+#include "dmlp/core/errors.hpp"
+#include "dmlp/core/name_table.hpp"
+#include "dmlp/io/checkpoint.hpp"
+
+namespace dmlp::run {
+namespace {
+constexpr NameTable<Precision, 2> kPrecisions{"--precision", {{{Precision::Float, "float"}, {Precision::Double, "double"}}}};
+constexpr NameTable<LoadMode, 3> kLoadModes{
+    "--load", {{{LoadMode::Auto, "auto"}, {LoadMode::All, "all"}, {LoadMode::Stream, "stream"}}}};
+
+void validate(const CheckpointPolicy& c) {
+  if (c.every_steps < 0) throw InputError("--checkpoint-every " + std::to_string(c.every_steps) + " must be >= 0");
+  if (!(c.every_seconds >= 0)) throw InputError("--checkpoint-every-seconds must be >= 0");
+  if (c.keep < 1) throw InputError("--keep-checkpoints " + std::to_string(c.keep) + " must be at least 1");
+  if ((c.every_steps > 0 || c.every_seconds > 0) && c.dir.empty())
+    throw InputError("--checkpoint-every and --checkpoint-every-seconds need --checkpoint-dir");
+}
+
+void validate(const DataConfig& d, const LoadingConfig& loading) {
+  if (d.synthetic && !d.train_file.empty()) throw InputError("give --synthetic or --train, not both");
+  if (!d.synthetic && d.train_file.empty()) throw InputError("no training data: give --train FILE or --synthetic KIND");
+  if (d.synthetic) require_positive(double(d.synthetic->samples), "--samples");
+  if (!d.synthetic) require_positive(loading.read_ahead_mb, "--read-ahead-mb");
+}
+
+nlohmann::json data_json(const DataConfig& d) {
+  nlohmann::json synthetic = nullptr;
+  if (const auto& s = d.synthetic)
+    synthetic = {{"kind", std::string(to_string(s->kind))},
+                 {"samples", s->samples},
+                 {"test_samples", s->test_samples},
+                 {"classes", s->classes},
+                 {"noise", s->noise}};
+  return {{"synthetic", synthetic}, {"train", d.train_file}, {"test", d.test_file}};
+}
+
+nlohmann::json execution_json(const ExecutionConfig& e, const TrainConfig& t) {
+  const CheckpointPolicy& c = e.checkpoint;
+  return {{"threads", e.threads},
+          {"bucket_mb", e.bucket_mb},
+          {"overlap", e.overlap},
+          {"load", std::string(to_string(e.loading.mode))},
+          {"read_ahead_mb", e.loading.read_ahead_mb},
+          {"log_every", t.log_every},
+          {"checkpoint",
+           {{"dir", c.dir}, {"every_steps", c.every_steps}, {"every_seconds", c.every_seconds}, {"keep", c.keep}}}};
+}
+}  // namespace
+
+Precision parse_precision(std::string_view name) { return kPrecisions.parse(name); }
+std::string_view to_string(Precision p) { return kPrecisions.name(p); }
+LoadMode parse_load_mode(std::string_view name) { return kLoadModes.parse(name); }
+std::string_view to_string(LoadMode m) { return kLoadModes.name(m); }
+
+void validate(const RunConfig& c) {
+  validate(c.model);
+  validate(c.training.sgd);
+  validate(c.execution.checkpoint);
+  validate(c.data, c.execution.loading);
+  if (!(c.execution.bucket_mb >= 0) || !std::isfinite(c.execution.bucket_mb))
+    throw InputError("--bucket-mb must be >= 0");
+  if (c.execution.threads < 0) throw InputError("--threads must be positive");
+  if (!c.start.resume.empty() && !c.start.init.empty()) throw InputError("give --resume or --init, not both");
+}
+
+nlohmann::json to_json(const RunConfig& c) {
+  const TrainConfig& t = c.training;
+  return {{"model", model_to_json(c.model)},
+          {"regularization",
+           {{"penalty", std::string(to_string(t.reg.kind))}, {"lambda", t.reg.lambda}, {"include_bias", t.reg.include_bias}}},
+          {"optimizer",
+           {{"lr_weights", t.sgd.lr_weights},
+            {"lr_bias", t.sgd.lr_bias},
+            {"momentum", t.sgd.momentum},
+            {"nesterov", t.sgd.nesterov},
+            {"weight_decay", t.sgd.weight_decay},
+            {"schedule", std::string(to_string(t.schedule))},
+            {"warmup_steps", t.warmup_steps}}},
+          {"training",
+           {{"global_batch", t.global_batch},
+            {"epochs", t.epochs},
+            {"max_steps", t.max_steps},
+            {"drop_last", t.drop_last},
+            {"seed", t.seed},
+            {"precision", std::string(to_string(c.precision))}}},
+          {"data", data_json(c.data)},
+          {"execution", execution_json(c.execution, t)}};
+}
+
+std::vector<std::string> result_settings_differing(const nlohmann::json& stored, const RunConfig& config) {
+  nlohmann::json a = stored.is_object() ? stored : nlohmann::json::object(), b = to_json(config);
+  a.erase("execution");
+  b.erase("execution");
+  const nlohmann::json fa = a.flatten(), fb = b.flatten();
+  std::vector<std::string> keys;
+  for (const auto& [key, value] : fa.items())
+    if (!fb.contains(key) || fb[key] != value) keys.push_back(key);
+  for (const auto& [key, value] : fb.items())
+    if (!fa.contains(key)) keys.push_back(key);
+  return keys;
+}
+
+}  // namespace dmlp::run

@@ -1,0 +1,79 @@
+#include "dmlp/run/data_sources.hpp"
+
+#include <algorithm>
+
+#include "dmlp/core/errors.hpp"
+#include "dmlp/data/synthetic.hpp"
+#include "dmlp/io/dataset_file.hpp"
+#include "dmlp/mpi/consensus.hpp"
+
+namespace dmlp::run {
+namespace {
+
+TrainingData synthetic_sets(const SyntheticData& d, const ModelSpec& model, std::uint64_t seed) {
+  SyntheticSpec s;
+  s.kind = d.kind;
+  s.features = model.inputs();
+  s.outputs = s.kind == SyntheticKind::Regression
+                  ? model.outputs()
+                  : (d.classes > 0 ? d.classes : std::max(2, num_classes_for_output(model.loss, model.outputs())));
+  s.seed = seed;
+  s.noise = d.noise;
+  TrainingData sets;
+  const std::int64_t test_rows = d.test_samples >= 0 ? d.test_samples : d.samples / 5;
+  sets.train = {make_synthetic(s, 0, d.samples), "generated"};
+  if (test_rows > 0) sets.test = {make_synthetic(s, d.samples, test_rows), "generated"};
+  return sets;
+}
+
+}  // namespace
+
+OpenedData open_data_file(const std::string& path, const LoadingConfig& loading, bool require_answers,
+                          const mpi::Communicator& world) {
+  // Every rank reads the metadata for itself, serially: a path missing on one
+  // node is caught here, before any collective file access.
+  DatasetFileInfo info;
+  mpi::collectively(world, [&] {
+    if (path.empty()) throw InputError("no data file given");
+    if (!(loading.read_ahead_mb > 0))
+      throw InputError("--read-ahead-mb " + format_number(loading.read_ahead_mb) + " must be positive");
+    info = inspect_dataset_file(path, MPI_COMM_NULL, require_answers);
+  });
+  const bool all = loading.mode == LoadMode::All ||
+                   (loading.mode == LoadMode::Auto && info.float_bytes() <= kLoadAllLimitBytes);
+  OpenedData opened;
+  if (all) {
+    // load_dataset agrees on bad rows itself (InputError on every rank) and aborts on I/O errors.
+    opened.rows = mpi::all_fail_alike([&] { return load_dataset(info, world); });
+    opened.mode = "in memory";
+    return opened;
+  }
+  mpi::collectively(world, [&] {
+    const std::size_t row_bytes = std::size_t(info.shape.features) * sizeof(float);
+    const auto rows = std::int64_t(loading.read_ahead_mb * double(1 << 20) / double(row_bytes));
+    opened.rows = std::make_unique<StreamingDataset>(info, std::max<std::int64_t>(rows, 1));
+  });
+  opened.mode = "streamed, reading " + format_number(loading.read_ahead_mb) + " MiB ahead";
+  return opened;
+}
+
+TrainingData open_training_data(const DataConfig& data, const LoadingConfig& loading, const ModelSpec& model,
+                                std::uint64_t seed, const mpi::Communicator& world) {
+  TrainingData sets;
+  if (data.synthetic) {
+    mpi::collectively(world, [&] { sets = synthetic_sets(*data.synthetic, model, seed); });
+    return sets;
+  }
+  sets.train = open_data_file(data.train_file, loading, true, world);
+  if (!data.test_file.empty()) sets.test = open_data_file(data.test_file, loading, true, world);
+  return sets;
+}
+
+std::string describe_data(const RowSource& d) {
+  const DataShape& s = d.shape();
+  return d.name() + ", " + std::to_string(s.rows) + " x " + std::to_string(s.features) +
+         (s.is_classification() ? ", " + std::to_string(s.num_classes) + " classes"
+                                : ", " + std::to_string(s.targets) + " targets");
+}
+
+}  // namespace dmlp::run

@@ -1,0 +1,71 @@
+// The start-up summary: what a person checks before trusting a run's numbers.
+#include <cstdarg>
+#include <cstdio>
+
+#include "dmlp/core/errors.hpp"
+#include "dmlp/run/training_run.hpp"
+
+namespace dmlp::run {
+namespace {
+
+// printf into a std::string.
+[[gnu::format(printf, 2, 3)]] void append(std::string& out, const char* format, ...) {
+  va_list args, again;
+  va_start(args, format);
+  va_copy(again, args);
+  const int length = std::vsnprintf(nullptr, 0, format, args);
+  va_end(args);
+  const std::size_t at = out.size();
+  out.resize(at + std::size_t(length) + 1);
+  std::vsnprintf(out.data() + at, std::size_t(length) + 1, format, again);
+  va_end(again);
+  out.resize(at + std::size_t(length));
+}
+
+const char* plural(long long n) { return n == 1 ? "" : "s"; }
+
+}  // namespace
+
+std::string format_summary(const RunDescription& d) {
+  const RunConfig& c = d.config;
+  const TrainConfig& t = c.training;
+  const mpi::Placement& p = d.placement;
+  std::string out;
+  append(out, "dmlp %s\n", DMLP_VERSION);
+  append(out, "  mpi        %s; %d rank%s on %d node%s\n", d.mpi_library.c_str(), p.ranks, plural(p.ranks), p.nodes,
+         plural(p.nodes));
+  const std::string threads_origin =
+      p.threads_defaulted ? " (" + std::to_string(p.node_cores) + " cores / " + std::to_string(p.ranks_on_node) +
+                                " ranks on the node)"
+                          : " (--threads)";
+  append(out, "  threads    %d per rank%s\n", p.threads, threads_origin.c_str());
+  append(out, "  blas       %s\n", d.threading.c_str());
+  append(out, "  model      %s; %zu parameters, %s\n", c.model.describe().c_str(), d.parameters,
+         c.precision == Precision::Float ? "float32" : "float64");
+  append(out, "  data       train: %s (%s)\n", d.train.text.c_str(), d.train.mode.c_str());
+  if (d.test) append(out, "             test:  %s (%s)\n", d.test->text.c_str(), d.test->mode.c_str());
+  append(out, "  batch      global %lld, per rank %lld", static_cast<long long>(t.global_batch),
+         static_cast<long long>(d.per_rank_batch_max));
+  if (d.per_rank_batch_min != d.per_rank_batch_max) append(out, "-%lld", static_cast<long long>(d.per_rank_batch_min));
+  append(out, "; %lld steps per epoch, %lld steps\n", static_cast<long long>(d.steps_per_epoch),
+         static_cast<long long>(d.total_steps));
+  append(out, "  allreduce  %zu bucket%s (--bucket-mb %g), %s\n", d.buckets, plural(static_cast<long long>(d.buckets)),
+         c.execution.bucket_mb,
+         c.execution.overlap ? "overlapped with backward" : "one blocking call after backward");
+  append(out, "  optimizer  SGD lr %g (bias %g), momentum %g%s, %s schedule", t.sgd.lr_weights, t.sgd.lr_bias,
+         t.sgd.momentum, t.sgd.nesterov ? " nesterov" : "", std::string(to_string(t.schedule)).c_str());
+  if (t.reg.active())
+    append(out, ", %s lambda %g%s", std::string(to_string(t.reg.kind)).c_str(), t.reg.lambda,
+           t.reg.include_bias ? " (biases too)" : "");
+  out += "\n";
+  if (const CheckpointPolicy& k = c.execution.checkpoint; !k.dir.empty()) {
+    append(out, "  checkpoint %s", k.dir.c_str());
+    if (k.every_steps > 0) append(out, ", every %lld steps", static_cast<long long>(k.every_steps));
+    if (k.every_seconds > 0) append(out, ", every %s s", format_number(k.every_seconds).c_str());
+    append(out, ", keep %d; SIGTERM or SIGUSR1 saves and stops\n", k.keep);
+  }
+  for (const auto& w : d.warnings) out += "warning: " + w + "\n";
+  return out;
+}
+
+}  // namespace dmlp::run

@@ -1,0 +1,173 @@
+#include "dmlp/run/training_run.hpp"
+
+#include <chrono>
+
+#include "dmlp/core/init.hpp"
+#include "dmlp/mpi/consensus.hpp"
+#include "dmlp/mpi/gradient_sync.hpp"
+#include "dmlp/run/checkpoint_load.hpp"
+#include "dmlp/run/checkpointer.hpp"
+#include "dmlp/run/data_sources.hpp"
+#include "dmlp/train/threads.hpp"
+
+namespace dmlp::run {
+
+class TrainingRun::Impl {
+ public:
+  virtual ~Impl() = default;
+  virtual RunOutcome run(TrainingObserver* observer) = 0;
+  virtual std::vector<double> parameters() const = 0;
+  RunDescription description;
+};
+
+namespace {
+
+std::string without_warning_prefix(const std::string& text) {
+  constexpr std::string_view prefix = "warning: ";
+  return text.starts_with(prefix) ? text.substr(prefix.size()) : text;
+}
+
+template <class T>
+class Run final : public TrainingRun::Impl {
+ public:
+  Run(const mpi::Communicator& world, const RunConfig& config, RunLog& log, TrainingData data,
+      const mpi::Placement& placement)
+      : world_(world),
+        config_(config),
+        log_(log),
+        data_(std::move(data)),
+        net_(config.model),
+        collective_(world),
+        sync_(world, net_.layout(), config.execution.bucket_mb, config.execution.overlap) {
+    mpi::collectively(world_, [&] {
+      trainer_ = std::make_unique<Trainer<T>>(net_, *data_.train.rows, data_.test.rows.get(), config_.training,
+                                              collective_, sync_);
+    });
+    std::vector<std::string> warnings = start();
+    mpi::require_identical<T>(world_, net_.params(), "initial parameters");
+    describe(placement, std::move(warnings));
+  }
+
+  RunOutcome run(TrainingObserver* observer) override {
+    ObserverChain observers;
+    observers.add(observer);
+    std::optional<Checkpointer<T>> checkpoints;
+    if (!config_.execution.checkpoint.dir.empty()) {
+      checkpoints.emplace(world_, config_.execution.checkpoint, *trainer_, net_, to_json(config_), log_);
+      observers.add(&*checkpoints);
+      catch_stop_signals();
+    }
+    RunOutcome outcome;
+    const auto started = std::chrono::steady_clock::now();
+    const std::int64_t first_samples = trainer_->progress().samples;
+    outcome.stopped = trainer_->run(&observers);  // the ranks agreed on stopping
+    outcome.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    outcome.samples = trainer_->progress().samples - first_samples;
+    outcome.progress = trainer_->progress();
+    if (checkpoints) checkpoints->save(trainer_->progress());
+    if (!outcome.stopped && data_.test.rows) outcome.test = trainer_->evaluate(*data_.test.rows);
+    return outcome;
+  }
+
+  std::vector<double> parameters() const override { return {net_.params().begin(), net_.params().end()}; }
+
+ private:
+  // Puts the starting parameters (and, resuming, the optimizer state and
+  // progress) on every rank: fresh from the seed on rank 0, from --init, or
+  // from --resume. Returns warnings.
+  std::vector<std::string> start() {
+    const StartFrom& from = config_.start;
+    if (from.resume.empty() && from.init.empty()) {
+      // Rank 0 draws the parameters; everyone gets its bytes.
+      if (world_.rank() == 0) initialize_parameters(net_, config_.training.seed);
+      world_.broadcast(net_.params(), 0);
+      return {};
+    }
+    std::vector<T> params, velocity;
+    const bool resume = !from.resume.empty();
+    const CheckpointMeta meta = resume ? load_resume_checkpoint<T>(world_, from.resume, params, velocity, log_)
+                                       : load_checkpoint<T>(world_, from.init, params);
+    std::vector<std::string> warnings;
+    mpi::collectively(world_, [&] {
+      if (resume)
+        warnings = check_resume(meta, config_, world_.size());
+      else
+        check_init(meta, config_.model);
+    });
+    std::copy(params.begin(), params.end(), net_.params().begin());
+    if (!resume) return {"starting at step 0 from the parameters of " + meta.path};
+    const auto v = trainer_->optimizer().velocity();
+    if (!v.empty() && velocity.size() == v.size())
+      std::copy(velocity.begin(), velocity.end(), v.begin());
+    else if (!v.empty())
+      warnings.insert(warnings.begin(), meta.path + " holds no momentum state: the velocity starts at zero");
+    trainer_->progress() = meta.progress;
+    warnings.insert(warnings.begin(), "resuming from " + meta.path + " at step " + std::to_string(meta.progress.step));
+    return warnings;
+  }
+
+  void describe(const mpi::Placement& placement, std::vector<std::string> warnings) {
+    RunDescription& d = description;
+    d.mpi_library = mpi::Environment::library_version();
+    d.placement = placement;
+    d.threading = threading_summary();
+    d.config = config_;
+    d.parameters = net_.layout().size();
+    d.train = {describe_data(*data_.train.rows), data_.train.mode};
+    if (data_.test.rows) d.test = DataDescription{describe_data(*data_.test.rows), data_.test.mode};
+    const std::int64_t batch = config_.training.global_batch;
+    d.per_rank_batch_max = shard(batch, world_.size(), 0).count;
+    d.per_rank_batch_min = shard(batch, world_.size(), world_.size() - 1).count;
+    d.steps_per_epoch = trainer_->steps_per_epoch();
+    d.total_steps = trainer_->total_steps();
+    d.first_step = trainer_->progress().step;
+    d.buckets = sync_.buckets().size();
+    d.warnings = std::move(warnings);
+    for (const std::string& w : {placement.warning, blas_threading_warning()})
+      if (!w.empty()) d.warnings.push_back(without_warning_prefix(w));
+  }
+
+  const mpi::Communicator& world_;
+  RunConfig config_;
+  RunLog& log_;
+  TrainingData data_;
+  Network<T> net_;
+  mpi::MpiCollective collective_;
+  mpi::MpiGradientSync<T> sync_;
+  std::unique_ptr<Trainer<T>> trainer_;
+};
+
+}  // namespace
+
+TrainingRun::TrainingRun(const mpi::Communicator& world, const RunConfig& config, RunLog& log) {
+  std::string config_text;
+  mpi::collectively(world, [&] {
+    validate(config);
+    config_text = to_json(config).dump();
+  });
+  // Before anything else collective: ranks that disagree would call different collectives.
+  mpi::all_fail_alike([&] { mpi::require_same_on_all_ranks(world, config_text, "configuration"); });
+  prepare_checkpoint_dir(config.execution.checkpoint, world);
+  TrainingData data = open_training_data(config.data, config.execution.loading, config.model, config.training.seed, world);
+  const mpi::Placement placement = place_threads(world, config.execution.threads);
+  if (config.precision == Precision::Double)
+    impl_ = std::make_unique<Run<double>>(world, config, log, std::move(data), placement);
+  else
+    impl_ = std::make_unique<Run<float>>(world, config, log, std::move(data), placement);
+}
+
+TrainingRun::~TrainingRun() = default;
+
+mpi::Placement place_threads(const mpi::Communicator& world, int requested) {
+  const mpi::Placement placement = mpi::discover_placement(world, requested);
+  set_threads(placement.threads);
+  return placement;
+}
+
+const RunDescription& TrainingRun::description() const { return impl_->description; }
+
+RunOutcome TrainingRun::run(TrainingObserver* observer) { return impl_->run(observer); }
+
+std::vector<double> TrainingRun::parameters() const { return impl_->parameters(); }
+
+}  // namespace dmlp::run

@@ -6,6 +6,7 @@
 
 #include "dmlp/core/errors.hpp"
 #include "dmlp/core/loss.hpp"
+#include "dmlp/train/forward_rows.hpp"
 
 namespace dmlp {
 namespace {
@@ -15,6 +16,9 @@ double seconds_since(Clock::time_point& mark) {
   const double s = std::chrono::duration<double>(now - mark).count();
   mark = now;
   return s;
+}
+PhaseTimes divided(const PhaseTimes& t, double d) {
+  return {t.data / d, t.forward / d, t.backward / d, t.allreduce_wait / d, t.update / d};
 }
 }  // namespace
 
@@ -163,13 +167,14 @@ template <class T>
 StepReport Trainer<T>::reduce_report(Tally& tally) {
   const double seconds = seconds_since(tally.start);
   // One sum and one max over ranks carry everything the report needs.
-  double sums[7] = {tally.loss,          tally.correct,        tally.time.data,
-                    tally.time.forward,  tally.time.backward,  tally.time.allreduce_wait,
-                    tally.time.update};
-  double maxes[5] = {tally.time.data, tally.time.forward, tally.time.backward,
-                     tally.time.allreduce_wait, tally.time.update};
-  comm_.sum(sums);
-  comm_.max(maxes);
+  struct Sums {
+    double loss, correct;
+    PhaseTimes time;
+  } sums{tally.loss, tally.correct, tally.time};
+  PhaseTimes maxes = tally.time;
+  static_assert(sizeof(Sums) == 7 * sizeof(double) && sizeof(PhaseTimes) == 5 * sizeof(double));
+  comm_.sum({reinterpret_cast<double*>(&sums), 7});
+  comm_.max({reinterpret_cast<double*>(&maxes), 5});
   const double steps = std::max(tally.steps, 1.0), ranks = comm_.size();
   StepReport r;
   r.step = progress_.step;
@@ -178,15 +183,13 @@ StepReport Trainer<T>::reduce_report(Tally& tally) {
   r.steps_per_epoch = plan_.steps_per_epoch();
   r.total_steps = total_steps_;
   r.interval_steps = std::int64_t(tally.steps);
-  r.loss = sums[0] / steps;
-  r.accuracy = train_.shape().is_classification() && tally.rows > 0 ? sums[1] / tally.rows : -1;
+  r.loss = sums.loss / steps;
+  r.accuracy = train_.shape().is_classification() && tally.rows > 0 ? sums.correct / tally.rows : -1;
   r.lr = lr_at(std::max<std::int64_t>(progress_.step - 1, 0));
   r.samples_per_second = seconds > 0 ? tally.rows / seconds : 0;
   r.elapsed_seconds = std::chrono::duration<double>(Clock::now() - started_).count();
-  r.phase_max = {maxes[0] / steps, maxes[1] / steps, maxes[2] / steps, maxes[3] / steps,
-                 maxes[4] / steps};
-  r.phase_mean = {sums[2] / steps / ranks, sums[3] / steps / ranks, sums[4] / steps / ranks,
-                  sums[5] / steps / ranks, sums[6] / steps / ranks};
+  r.phase_max = divided(maxes, steps);
+  r.phase_mean = divided(divided(sums.time, steps), ranks);
   tally = Tally{};
   return r;
 }
@@ -222,6 +225,27 @@ EvalResult Trainer<T>::evaluate(RowSource& data) {
   return dmlp::evaluate(net_, data, comm_, ws_.max_rows());
 }
 
+namespace {
+// One rank's evaluation sums, in one buffer so that one all-reduce adds them all.
+class EvalSums {
+ public:
+  EvalSums(int outputs, int classes)
+      : outputs_(std::size_t(outputs)), values_(3 + 2 * outputs_ + std::size_t(classes) * std::size_t(classes)) {}
+  double& loss() { return values_[0]; }
+  double& correct() { return values_[1]; }
+  double& squared_error() { return values_[2]; }                       // Σ (y − y')²
+  double* target_sum() { return &values_[3]; }                         // Σ y, per output
+  double* target_square_sum() { return &values_[3 + outputs_]; }       // Σ y², per output
+  double* confusion() { return values_.data() + 3 + 2 * outputs_; }    // (classes, classes)
+  std::span<double> all() { return values_; }
+  std::span<double> confusion_cells() { return all().subspan(3 + 2 * outputs_); }
+
+ private:
+  std::size_t outputs_;
+  std::vector<double> values_;
+};
+}  // namespace
+
 template <class T>
 EvalResult evaluate(const Network<T>& net, RowSource& data, Collective& comm, int chunk_rows) {
   const DataShape& shape = data.shape();
@@ -233,50 +257,42 @@ EvalResult evaluate(const Network<T>& net, RowSource& data, Collective& comm, in
   result.num_classes = result.classification ? num_classes_for_output(spec.loss, k) : 0;
   const int classes = result.num_classes;
 
-  Workspace<T> ws(spec, chunk_rows);
-  std::vector<std::int32_t> labels(static_cast<std::size_t>(chunk_rows));
-  std::vector<T> targets(std::size_t(chunk_rows) * k);
-  // Sums over this rank's slice: [loss, correct, SSE, Σy(k), Σy²(k), confusion(c·c)]
-  const std::size_t confusion_at = 3 + 2 * std::size_t(k);
-  std::vector<double> sums(confusion_at + std::size_t(classes) * classes, 0.0);
-  const Slice mine = shard(shape.rows, comm.size(), comm.rank());
-  std::vector<std::int64_t> indices(static_cast<std::size_t>(chunk_rows));
+  EvalSums sums(k, classes);
   const T scale = batch_mean_scale<T>(shape.rows);
-  for (std::int64_t first = 0; first < mine.count; first += chunk_rows) {
-    const int n = int(std::min<std::int64_t>(chunk_rows, mine.count - first));
-    std::iota(indices.begin(), indices.begin() + n, mine.begin + first);
-    data.gather({indices.data(), std::size_t(n)}, ws.input(), labels.data(), targets.data());
-    const T* y = forward(net, ws, n);
-    const LossSums s = loss_forward_backward(spec.loss, n, k, y, Targets<T>{labels.data(), targets.data()}, scale,
-                                             static_cast<T*>(nullptr));
-    sums[0] += s.loss;
-    sums[1] += s.correct;
-    for (int r = 0; r < n; ++r) {
-      const T* yr = y + std::size_t(r) * k;
-      if (result.classification) {
-        sums[confusion_at + std::size_t(labels[std::size_t(r)]) * classes + predicted_class(spec.loss, k, yr)] += 1;
-      } else {
-        for (int j = 0; j < k; ++j) {
-          const double target = targets[std::size_t(r) * k + j], diff = double(yr[j]) - target;
-          sums[2] += diff * diff;
-          sums[3 + j] += target;
-          sums[3 + k + j] += target * target;
-        }
-      }
-    }
-  }
-  comm.sum(sums);
+  ForwardRows<T> rows(net, chunk_rows);
+  rows.run(data, shard(shape.rows, comm.size(), comm.rank()),
+           [&](std::int64_t, int n, const T* y, const std::int32_t* labels, const T* targets) {
+             const LossSums s = loss_forward_backward(spec.loss, n, k, y, Targets<T>{labels, targets}, scale,
+                                                      static_cast<T*>(nullptr));
+             sums.loss() += s.loss;
+             sums.correct() += s.correct;
+             for (int r = 0; r < n; ++r) {
+               const T* yr = y + std::size_t(r) * k;
+               if (result.classification) {
+                 sums.confusion()[std::size_t(labels[r]) * classes + predicted_class(spec.loss, k, yr)] += 1;
+                 continue;
+               }
+               for (int j = 0; j < k; ++j) {
+                 const double target = targets[std::size_t(r) * k + j], diff = double(yr[j]) - target;
+                 sums.squared_error() += diff * diff;
+                 sums.target_sum()[j] += target;
+                 sums.target_square_sum()[j] += target * target;
+               }
+             }
+           });
+  comm.sum(sums.all());
 
-  const double rows = double(shape.rows);
-  result.loss = sums[0];
+  const double n = double(shape.rows);
+  result.loss = sums.loss();
   if (result.classification) {
-    result.accuracy = sums[1] / rows;
-    result.confusion.assign(sums.begin() + std::ptrdiff_t(confusion_at), sums.end());
+    result.accuracy = sums.correct() / n;
+    const auto cells = sums.confusion_cells();
+    result.confusion.assign(cells.begin(), cells.end());
   } else {
     double sst = 0;
-    for (int j = 0; j < k; ++j) sst += sums[3 + k + j] - sums[3 + j] * sums[3 + j] / rows;
-    result.mse = sums[2] / (rows * k);
-    result.r2 = sst > 0 ? 1.0 - sums[2] / sst : 0.0;
+    for (int j = 0; j < k; ++j) sst += sums.target_square_sum()[j] - sums.target_sum()[j] * sums.target_sum()[j] / n;
+    result.mse = sums.squared_error() / (n * k);
+    result.r2 = sst > 0 ? 1.0 - sums.squared_error() / sst : 0.0;
   }
   return result;
 }

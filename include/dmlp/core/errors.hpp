@@ -1,5 +1,6 @@
 #pragma once
 // The error types and what each means for the exit code.
+#include <cmath>
 #include <cstdio>
 #include <stdexcept>
 #include <string>
@@ -18,6 +19,12 @@ inline std::string format_number(double value) {
   char text[32];
   std::snprintf(text, sizeof text, "%g", value);
   return text;
+}
+
+// Throws InputError("<option> <value> must be positive") unless value > 0 and finite.
+inline void require_positive(double value, const char* option) {
+  if (!(value > 0) || !std::isfinite(value))
+    throw InputError(std::string(option) + " " + format_number(value) + " must be positive");
 }
 
 inline constexpr int kExitInputError = 2;

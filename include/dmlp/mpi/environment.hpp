@@ -33,10 +33,14 @@ class Environment {
   Environment& operator=(const Environment&) = delete;
 
   int thread_level() const { return provided_; }
+  // This process's place in MPI_COMM_WORLD, known before any communicator is made.
+  int world_rank() const { return world_rank_; }
+  int world_size() const { return world_size_; }
   static std::string library_version();  // e.g. "Open MPI v4.1.4"
 
  private:
   int provided_ = MPI_THREAD_SINGLE;
+  int world_rank_ = 0, world_size_ = 1;
 };
 
 bool finalized();

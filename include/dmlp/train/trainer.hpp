@@ -5,6 +5,7 @@
 // update to the same parameters.
 #include <chrono>
 #include <cstdint>
+#include <vector>
 
 #include "dmlp/core/lr_schedule.hpp"
 #include "dmlp/core/network.hpp"
@@ -51,6 +52,32 @@ class TrainingObserver {
   virtual void after_step(const TrainProgress&) {}  // every step, all ranks
   // Asked after every step; must give the same answer on every rank.
   virtual bool stop_requested(const TrainProgress&) { return false; }
+};
+
+// Forwards to several observers; stops when any asks to (every one is asked,
+// since an observer's answer may be collective).
+class ObserverChain final : public TrainingObserver {
+ public:
+  void add(TrainingObserver* o) {
+    if (o) observers_.push_back(o);
+  }
+  void on_step(const StepReport& r) override {
+    for (auto* o : observers_) o->on_step(r);
+  }
+  void on_epoch_end(const StepReport& s, const EvalResult* t) override {
+    for (auto* o : observers_) o->on_epoch_end(s, t);
+  }
+  void after_step(const TrainProgress& p) override {
+    for (auto* o : observers_) o->after_step(p);
+  }
+  bool stop_requested(const TrainProgress& p) override {
+    bool stop = false;
+    for (auto* o : observers_) stop = o->stop_requested(p) || stop;
+    return stop;
+  }
+
+ private:
+  std::vector<TrainingObserver*> observers_;
 };
 
 template <class T>

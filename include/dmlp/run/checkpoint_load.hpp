@@ -1,0 +1,39 @@
+#pragma once
+// Loading checkpoints in a job: rank 0 reads and verifies, every rank receives
+// the result; with a directory, the newest checkpoint that loads.
+#include <string>
+#include <vector>
+
+#include "dmlp/io/checkpoint.hpp"
+#include "dmlp/mpi/communicator.hpp"
+#include "dmlp/run/config.hpp"
+#include "dmlp/run/log.hpp"
+
+namespace dmlp::run {
+
+// Collective. Rank 0 reads `path` (metadata and parameters, checksums
+// verified); every rank returns the metadata and the parameters as T, and the
+// velocity when asked for. Throws mpi::JobFailure on every rank when the file
+// is not a good checkpoint.
+template <class T>
+CheckpointMeta load_checkpoint(const mpi::Communicator& world, const std::string& path, std::vector<T>& params,
+                               std::vector<T>* velocity = nullptr);
+
+// Collective. The network a checkpoint holds, on every rank, in float; its
+// metadata goes to `meta`.
+Network<float> load_network(const mpi::Communicator& world, const std::string& path, CheckpointMeta& meta);
+
+// Collective. A directory: its newest checkpoint that loads, with a warning
+// (rank 0's log) for each newer one that does not. A file: that file.
+template <class T>
+CheckpointMeta load_resume_checkpoint(const mpi::Communicator& world, const std::string& dir_or_file,
+                                      std::vector<T>& params, std::vector<T>& velocity, RunLog& log);
+
+// Can a run with this configuration, at `ranks` ranks, continue from `meta`?
+// Throws InputError when the model differs; returns the warnings otherwise
+// (another rank count, settings that change the result, an older format).
+std::vector<std::string> check_resume(const CheckpointMeta& meta, const RunConfig& config, int ranks);
+// The same for starting fresh from its parameters (--init): the model must match.
+void check_init(const CheckpointMeta& meta, const ModelSpec& model);
+
+}  // namespace dmlp::run

@@ -1,0 +1,48 @@
+#pragma once
+// Checkpoints during training: every N steps and/or every S seconds, at the
+// end, and when the job is told to stop (SIGTERM or SIGUSR1, as Slurm and PBS
+// send before a wall-time limit): then every rank agrees to stop after the
+// current step, and the state is saved. Keeps the newest K files.
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "dmlp/mpi/communicator.hpp"
+#include "dmlp/run/config.hpp"
+#include "dmlp/run/log.hpp"
+#include "dmlp/train/trainer.hpp"
+
+namespace dmlp::run {
+
+// Collective. Creates the directory (rank 0); failures are agreed.
+void prepare_checkpoint_dir(const CheckpointPolicy& policy, const mpi::Communicator& world);
+
+// From now on SIGTERM and SIGUSR1 set a flag instead of ending the process.
+void catch_stop_signals();
+
+template <class T>
+class Checkpointer final : public TrainingObserver {
+ public:
+  // Sets aside (renames to *.superseded) checkpoints in the directory past the
+  // trainer's current step: an abandoned run's, which would otherwise be pruned
+  // wrongly or resumed from later.
+  Checkpointer(const mpi::Communicator& world, CheckpointPolicy policy, Trainer<T>& trainer, const Network<T>& net,
+               nlohmann::json config, RunLog& log);
+
+  void after_step(const TrainProgress& p) override;
+  bool stop_requested(const TrainProgress& p) override;  // collective: the ranks agree
+  // Writes the state now unless this step is already saved; returns the path.
+  std::string save(const TrainProgress& p);
+
+ private:
+  const mpi::Communicator& world_;
+  CheckpointPolicy policy_;
+  Trainer<T>& trainer_;
+  const Network<T>& net_;
+  nlohmann::json config_;
+  RunLog& log_;
+  std::int64_t saved_step_ = -1;
+  std::chrono::steady_clock::time_point last_save_ = std::chrono::steady_clock::now();
+};
+
+}  // namespace dmlp::run

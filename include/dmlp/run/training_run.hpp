@@ -1,0 +1,78 @@
+#pragma once
+// A whole training run on every rank of a communicator: the configuration is
+// checked, the data opened, threads placed, the network built and started
+// (fresh, from a checkpoint's parameters, or resumed), then trained with
+// checkpoints as the policy says. Everything is collective; failures are
+// agreed (mpi::JobFailure) or end the job. Nothing is printed: the run
+// describes itself (description()) and reports through the program's log and
+// observers.
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "dmlp/mpi/communicator.hpp"
+#include "dmlp/mpi/placement.hpp"
+#include "dmlp/run/config.hpp"
+#include "dmlp/run/log.hpp"
+#include "dmlp/train/trainer.hpp"
+
+namespace dmlp::run {
+
+struct DataDescription {
+  std::string text;  // describe_data(): "train.h5, 60000 x 784, 10 classes"
+  std::string mode;  // "in memory", "streamed, …", "generated"
+};
+
+// Everything the start-up summary shows.
+struct RunDescription {
+  std::string mpi_library;  // "Open MPI v4.1.4"
+  mpi::Placement placement;
+  std::string threading;    // threading_summary(): BLAS build, kernels, thread counts
+  RunConfig config;         // as given, after validation
+  std::size_t parameters = 0;
+  DataDescription train;
+  std::optional<DataDescription> test;
+  std::int64_t per_rank_batch_min = 0, per_rank_batch_max = 0;
+  std::int64_t steps_per_epoch = 0, total_steps = 0;
+  std::int64_t first_step = 0;  // > 0 when resumed
+  std::size_t buckets = 0;      // gradient all-reduce buckets
+  std::vector<std::string> warnings;
+};
+
+struct RunOutcome {
+  bool stopped = false;            // stopped on a signal, after its checkpoint
+  TrainProgress progress;
+  double seconds = 0;              // training time (this process)
+  std::int64_t samples = 0;        // rows trained on in this run, all ranks together
+  std::optional<EvalResult> test;  // the final evaluation, when there is a test set and the run finished
+};
+
+class TrainingRun {
+ public:
+  TrainingRun(const mpi::Communicator& world, const RunConfig& config, RunLog& log);
+  ~TrainingRun();
+  TrainingRun(const TrainingRun&) = delete;
+  TrainingRun& operator=(const TrainingRun&) = delete;
+
+  const RunDescription& description() const;
+  // Trains until done or until an agreed stop (a signal, with checkpoints on,
+  // or the observer); checkpoints by the policy and at the end.
+  RunOutcome run(TrainingObserver* observer = nullptr);
+  // The flat parameters now, as float64 (every rank holds the same).
+  std::vector<double> parameters() const;
+
+  class Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+// Collective. Places this rank's threads (requested 0: the node's cores / its
+// ranks) and sets OpenMP's and BLAS's counts.
+mpi::Placement place_threads(const mpi::Communicator& world, int requested);
+
+// The start-up summary, one line per aspect, e.g. "  model      784-256-10, …".
+std::string format_summary(const RunDescription& description);
+
+}  // namespace dmlp::run
