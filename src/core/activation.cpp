@@ -1,40 +1,20 @@
 #include "dmlp/core/activation.hpp"
 
-#include <array>
 #include <cmath>
 
-#include "dmlp/core/errors.hpp"
+#include "dmlp/core/name_table.hpp"
 #include "dmlp/core/parallel.hpp"
 
 namespace dmlp {
 namespace {
-constexpr std::array<std::pair<std::string_view, Activation>, 5> kNames{{
-    {"identity", Activation::Identity},
-    {"sigmoid", Activation::Sigmoid},
-    {"tanh", Activation::Tanh},
-    {"relu", Activation::Relu},
-    {"leaky-relu", Activation::LeakyRelu},
-}};
+constexpr NameTable<Activation, 5> kActivationNames{
+    "activation", {{{Activation::Identity, "identity"}, {Activation::Sigmoid, "sigmoid"}, {Activation::Tanh, "tanh"},
+                    {Activation::Relu, "relu"}, {Activation::LeakyRelu, "leaky-relu"}}}};
 }  // namespace
 
-std::string_view to_string(Activation a) {
-  for (const auto& [name, value] : kNames)
-    if (value == a) return name;
-  return "?";
-}
-
-std::string activation_names() {
-  std::string all;
-  for (const auto& [name, value] : kNames) all += (all.empty() ? "" : "|") + std::string(name);
-  return all;
-}
-
-Activation parse_activation(std::string_view name) {
-  for (const auto& [known, value] : kNames)
-    if (known == name) return value;
-  throw InputError("unknown activation '" + std::string(name) + "' (expected " +
-                   activation_names() + ")");
-}
+std::string_view to_string(Activation a) { return kActivationNames.name(a); }
+Activation parse_activation(std::string_view name) { return kActivationNames.parse(name); }
+std::string activation_names() { return kActivationNames.choices(); }
 
 template <class T>
 T activate(Activation act, T slope, T z) {

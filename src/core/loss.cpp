@@ -5,35 +5,19 @@
 #include <cmath>
 
 #include "dmlp/core/errors.hpp"
+#include "dmlp/core/name_table.hpp"
 #include "dmlp/core/parallel.hpp"
 
 namespace dmlp {
 namespace {
-constexpr std::array<std::pair<std::string_view, Loss>, 4> kNames{{
-    {"softmax-ce", Loss::SoftmaxCrossEntropy},
-    {"bce", Loss::BinaryCrossEntropy},
-    {"mse", Loss::SquaredError},
-    {"hinge", Loss::Hinge},
-}};
+constexpr NameTable<Loss, 4> kLossNames{
+    "loss", {{{Loss::SoftmaxCrossEntropy, "softmax-ce"}, {Loss::BinaryCrossEntropy, "bce"}, {Loss::SquaredError, "mse"},
+              {Loss::Hinge, "hinge"}}}};
 }  // namespace
 
-std::string_view to_string(Loss l) {
-  for (const auto& [name, value] : kNames)
-    if (value == l) return name;
-  return "?";
-}
-
-std::string loss_names() {
-  std::string all;
-  for (const auto& [name, value] : kNames) all += (all.empty() ? "" : "|") + std::string(name);
-  return all;
-}
-
-Loss parse_loss(std::string_view name) {
-  for (const auto& [known, value] : kNames)
-    if (known == name) return value;
-  throw InputError("unknown loss '" + std::string(name) + "' (expected " + loss_names() + ")");
-}
+std::string_view to_string(Loss l) { return kLossNames.name(l); }
+Loss parse_loss(std::string_view name) { return kLossNames.parse(name); }
+std::string loss_names() { return kLossNames.choices(); }
 
 bool is_classification(Loss l) { return l != Loss::SquaredError; }
 

@@ -1,20 +1,19 @@
 #include "dmlp/core/lr_schedule.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <numbers>
-#include <string>
 
-#include "dmlp/core/errors.hpp"
+#include "dmlp/core/name_table.hpp"
 
 namespace dmlp {
+namespace {
+constexpr NameTable<LrSchedule, 2> kLrScheduleNames{
+    "--lr-schedule", {{{LrSchedule::Constant, "constant"}, {LrSchedule::Cosine, "cosine"}}}};
+}  // namespace
 
-LrSchedule parse_lr_schedule(std::string_view name) {
-  if (name == "constant") return LrSchedule::Constant;
-  if (name == "cosine") return LrSchedule::Cosine;
-  throw InputError("unknown --lr-schedule '" + std::string(name) + "' (expected constant|cosine)");
-}
-
-std::string_view to_string(LrSchedule s) { return s == LrSchedule::Cosine ? "cosine" : "constant"; }
+LrSchedule parse_lr_schedule(std::string_view name) { return kLrScheduleNames.parse(name); }
+std::string_view to_string(LrSchedule s) { return kLrScheduleNames.name(s); }
 
 double lr_factor(LrSchedule schedule, std::int64_t step, std::int64_t total_steps,
                  std::int64_t warmup_steps) {

@@ -2,26 +2,17 @@
 
 #include <cmath>
 
-#include "dmlp/core/errors.hpp"
+#include "dmlp/core/name_table.hpp"
 #include "dmlp/core/parallel.hpp"
 
 namespace dmlp {
+namespace {
+constexpr NameTable<Regularizer, 3> kRegularizerNames{
+    "regulariser", {{{Regularizer::L2, "l2"}, {Regularizer::L1, "l1"}, {Regularizer::None, "none"}}}};
+}  // namespace
 
-std::string_view to_string(Regularizer r) {
-  switch (r) {
-    case Regularizer::None: return "none";
-    case Regularizer::L2: return "l2";
-    case Regularizer::L1: return "l1";
-  }
-  return "?";
-}
-
-Regularizer parse_regularizer(std::string_view name) {
-  if (name == "none") return Regularizer::None;
-  if (name == "l2") return Regularizer::L2;
-  if (name == "l1") return Regularizer::L1;
-  throw InputError("unknown regulariser '" + std::string(name) + "' (expected l2|l1|none)");
-}
+std::string_view to_string(Regularizer r) { return kRegularizerNames.name(r); }
+Regularizer parse_regularizer(std::string_view name) { return kRegularizerNames.parse(name); }
 
 namespace {
 // Calls fn(begin, end) for each parameter range the penalty covers.

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "dmlp/core/errors.hpp"
+#include "dmlp/core/name_table.hpp"
 #include "dmlp/core/rng.hpp"
 
 namespace dmlp {
@@ -21,26 +22,14 @@ double default_noise(SyntheticKind kind) {
   }
   return 0.0;
 }
+
+constexpr NameTable<SyntheticKind, 4> kSyntheticKindNames{
+    "synthetic data set", {{{SyntheticKind::Blobs, "blobs"}, {SyntheticKind::Regression, "regression"},
+                            {SyntheticKind::Xor, "xor"}, {SyntheticKind::Spirals, "spirals"}}}};
 }  // namespace
 
-SyntheticKind parse_synthetic_kind(std::string_view name) {
-  if (name == "blobs") return SyntheticKind::Blobs;
-  if (name == "regression") return SyntheticKind::Regression;
-  if (name == "xor") return SyntheticKind::Xor;
-  if (name == "spirals") return SyntheticKind::Spirals;
-  throw InputError("unknown synthetic data set '" + std::string(name) +
-                   "' (expected blobs|regression|xor|spirals)");
-}
-
-std::string_view to_string(SyntheticKind kind) {
-  switch (kind) {
-    case SyntheticKind::Blobs: return "blobs";
-    case SyntheticKind::Regression: return "regression";
-    case SyntheticKind::Xor: return "xor";
-    case SyntheticKind::Spirals: return "spirals";
-  }
-  return "?";
-}
+SyntheticKind parse_synthetic_kind(std::string_view name) { return kSyntheticKindNames.parse(name); }
+std::string_view to_string(SyntheticKind kind) { return kSyntheticKindNames.name(kind); }
 
 void validate(const SyntheticSpec& spec) {
   const std::string name(to_string(spec.kind));

@@ -7,7 +7,6 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <regex>
 
 #include "dmlp/core/errors.hpp"
 #include "dmlp/io/h5.hpp"
@@ -230,15 +229,29 @@ std::string checkpoint_file_name(std::int64_t step) {
   return name;
 }
 
+std::optional<std::int64_t> checkpoint_step(std::string_view file_name) {
+  constexpr std::string_view kPrefix = "ckpt-", kSuffix = ".h5";
+  constexpr std::size_t kMaxDigits = 18;  // any 18 digits fit an int64
+  if (file_name.size() <= kPrefix.size() + kSuffix.size() || !file_name.starts_with(kPrefix) ||
+      !file_name.ends_with(kSuffix))
+    return std::nullopt;
+  const std::string_view digits = file_name.substr(kPrefix.size(), file_name.size() - kPrefix.size() - kSuffix.size());
+  if (digits.size() > kMaxDigits) return std::nullopt;
+  std::int64_t step = 0;
+  for (const char c : digits) {
+    if (c < '0' || c > '9') return std::nullopt;
+    step = step * 10 + (c - '0');
+  }
+  return step;
+}
+
 std::vector<std::string> checkpoints_in(const std::string& dir) {
   std::vector<std::pair<std::int64_t, std::string>> found;
-  const std::regex pattern(R"(ckpt-(\d{1,18})\.h5)");
   std::error_code error;
   for (const auto& entry : fs::directory_iterator(dir, error)) {
-    std::smatch m;
-    const std::string name = entry.path().filename().string();
-    if (entry.is_regular_file() && std::regex_match(name, m, pattern))
-      found.emplace_back(std::stoll(m[1].str()), entry.path().string());
+    if (!entry.is_regular_file()) continue;
+    if (const auto step = checkpoint_step(entry.path().filename().string()))
+      found.emplace_back(*step, entry.path().string());
   }
   std::sort(found.begin(), found.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
   std::vector<std::string> paths;
@@ -249,8 +262,7 @@ std::vector<std::string> checkpoints_in(const std::string& dir) {
 std::vector<std::string> set_aside_checkpoints_after(const std::string& dir, std::int64_t step) {
   std::vector<std::string> moved;
   for (const auto& path : checkpoints_in(dir)) {
-    const std::string name = fs::path(path).filename().string();
-    if (std::stoll(name.substr(5, name.size() - 8)) <= step) continue;  // "ckpt-" NNN ".h5"
+    if (*checkpoint_step(fs::path(path).filename().string()) <= step) continue;  // checkpoints_in parsed it
     std::error_code error;
     fs::rename(path, path + ".superseded", error);
     if (!error) moved.push_back(path);

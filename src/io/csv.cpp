@@ -11,19 +11,18 @@
 #include <sstream>
 
 #include "dmlp/core/errors.hpp"
+#include "dmlp/io/file_error.hpp"
 
 namespace dmlp {
 namespace {
 
-[[noreturn]] void bad(const std::string& path, const std::string& problem) { throw InputError(path + ": " + problem); }
-
 std::string read_whole_file(const std::string& path) {
-  if (!std::filesystem::exists(path)) bad(path, "no such file");
+  if (!std::filesystem::exists(path)) file_error(path, "no such file");
   std::ifstream in(path, std::ios::binary);
-  if (!in) bad(path, "cannot be opened for reading");
+  if (!in) file_error(path, "cannot be opened for reading");
   std::ostringstream text;
   text << in.rdbuf();
-  if (in.bad()) bad(path, "read error");
+  if (in.bad()) file_error(path, "read error");
   return std::move(text).str();
 }
 
@@ -120,21 +119,23 @@ class CsvReader {
     std::vector<bool> answer(width_, false);
     if (regression()) {
       for (int c : layout_.target_columns) {
-        if (std::size_t(c) >= width_) bad(path_, "target column " + std::to_string(c) + " is not among its " + columns);
+        if (std::size_t(c) >= width_)
+          file_error(path_, "target column " + std::to_string(c) + " is not among its " + columns);
         roles_.targets.push_back(std::size_t(c));
         answer[std::size_t(c)] = true;
       }
     } else {
       const int c = layout_.label_column < 0 ? int(width_) - 1 : layout_.label_column;
-      if (std::size_t(c) >= width_) bad(path_, "label column " + std::to_string(c) + " is not among its " + columns);
+      if (std::size_t(c) >= width_)
+        file_error(path_, "label column " + std::to_string(c) + " is not among its " + columns);
       roles_.label = std::size_t(c);
       answer[std::size_t(c)] = true;
     }
     for (std::size_t c = 0; c < width_; ++c)
       if (!answer[c]) roles_.features.push_back(c);
     if (roles_.features.empty())
-      bad(path_, "has " + columns + ", " + (regression() ? "all of them targets" : "only the label") +
-                     "; expected at least one feature column besides");
+      file_error(path_, "has " + columns + ", " + (regression() ? "all of them targets" : "only the label") +
+                            "; expected at least one feature column besides");
   }
 
   // "data.csv line 17, column 3 (width)", counting from 1 as editors do.
@@ -195,9 +196,9 @@ class CsvReader {
 
   CsvDataset finish() {
     if (width_ == 0)
-      bad(path_, std::string("the file is empty; expected ") + (layout_.header ? "a header line and " : "") +
-                     "rows of numbers");
-    if (data_.shape.rows == 0) bad(path_, "has a header line but no data rows; expected at least one");
+      file_error(path_, std::string("the file is empty; expected ") + (layout_.header ? "a header line and " : "") +
+                            "rows of numbers");
+    if (data_.shape.rows == 0) file_error(path_, "has a header line but no data rows; expected at least one");
     DataShape& shape = data_.shape;
     shape.features = int(roles_.features.size());
     if (regression()) {

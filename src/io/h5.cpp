@@ -37,7 +37,17 @@ template <> hid_t memory_type<std::int64_t>() { return H5T_NATIVE_INT64; }
 template <> hid_t memory_type<std::uint64_t>() { return H5T_NATIVE_UINT64; }
 template <> hid_t memory_type<std::uint8_t>() { return H5T_NATIVE_UINT8; }
 
+namespace {
+// Every file access starts here, so HDF5 is silenced before it could print,
+// whichever program uses the library.
+void silence_once() {
+  static const bool silenced = (silence_automatic_error_printing(), true);
+  (void)silenced;
+}
+}  // namespace
+
 bool is_hdf5(const std::string& path) {
+  silence_once();
   const htri_t answer = H5Fis_hdf5(path.c_str());
   H5Eclear2(H5E_DEFAULT);
   return answer > 0;
@@ -52,11 +62,13 @@ PropertyList access_list(MPI_Comm comm) {
 }  // namespace
 
 File open_read(const std::string& path, MPI_Comm comm) {
+  silence_once();
   const PropertyList fapl = access_list(comm);
   return File(check(H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl.get()), "cannot open " + path));
 }
 
 File create(const std::string& path, MPI_Comm comm) {
+  silence_once();
   const PropertyList fapl = access_list(comm);
   return File(check(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()), "cannot create " + path));
 }

@@ -11,11 +11,10 @@
 #include <limits>
 
 #include "dmlp/core/errors.hpp"
+#include "dmlp/io/file_error.hpp"
 
 namespace dmlp {
 namespace {
-
-[[noreturn]] void bad(const std::string& path, const std::string& problem) { throw InputError(path + ": " + problem); }
 
 std::string hex32(std::uint32_t value) {
   char text[16];
@@ -33,9 +32,9 @@ std::uint32_t big_endian_u32(const std::uint8_t* bytes) {
 class GzReader {
  public:
   explicit GzReader(const std::string& path) : path_(path) {
-    if (!std::filesystem::exists(path)) bad(path, "no such file");
+    if (!std::filesystem::exists(path)) file_error(path, "no such file");
     file_ = gzopen(path.c_str(), "rb");
-    if (!file_) bad(path, std::string("cannot be opened: ") + std::strerror(errno));
+    if (!file_) file_error(path, std::string("cannot be opened: ") + std::strerror(errno));
   }
   GzReader(const GzReader&) = delete;
   GzReader& operator=(const GzReader&) = delete;
@@ -52,7 +51,7 @@ class GzReader {
       // gzread counts in unsigned and answers in int: read at most 1 GiB a call.
       const unsigned want = unsigned(std::min<std::size_t>(size - done, std::size_t(1) << 30));
       const int got = gzread(file_, out + done, want);
-      if (got < 0) bad(path_, "corrupt gzip data (" + zlib_error() + ")");
+      if (got < 0) file_error(path_, "corrupt gzip data (" + zlib_error() + ")");
       if (got == 0) break;
       done += std::size_t(got);
     }
@@ -91,28 +90,32 @@ struct IdxKind {
 constexpr IdxKind kImages{kIdxImagesMagic, 3, "IDX3 ubyte images", kIdxLabelsMagic, "an IDX1 label file"};
 constexpr IdxKind kLabels{kIdxLabelsMagic, 1, "IDX1 ubyte labels", kIdxImagesMagic, "an IDX3 image file"};
 
-// Reads and checks the magic number; returns the dimensions, all at least 1.
-std::vector<std::uint32_t> read_header(GzReader& in, const IdxKind& kind) {
+// The sizes a header gives, all at least 1; a label file gives only the count.
+struct IdxSizes {
+  std::uint32_t count = 1, rows = 1, cols = 1;
+};
+
+// Reads and checks the magic number and the sizes.
+IdxSizes read_header(GzReader& in, const IdxKind& kind) {
   const std::size_t header_bytes = 4 * std::size_t(1 + kind.dims);
   std::uint8_t header[16];
   const std::size_t got = in.read(header, header_bytes);
-  if (got < 4)
-    bad(in.path(), "file ends after " + std::to_string(got) + " bytes; expected a " + std::to_string(header_bytes) +
-                       "-byte header of " + kind.name);
+  const std::string ends_early = "file ends after " + std::to_string(got) + " bytes; expected a " +
+                                 std::to_string(header_bytes) + "-byte header of " + kind.name;
+  if (got < 4) file_error(in.path(), ends_early);
   const std::uint32_t magic = big_endian_u32(header);
   if (magic != kind.magic)
-    bad(in.path(), "magic number " + hex32(magic) + "; expected " + hex32(kind.magic) + " (" + kind.name + ")" +
-                       (magic == kind.other_magic ? std::string("; this is ") + kind.other_name : std::string()));
-  if (got < header_bytes)
-    bad(in.path(), "file ends after " + std::to_string(got) + " bytes; expected a " + std::to_string(header_bytes) +
-                       "-byte header of " + kind.name);
-  std::vector<std::uint32_t> dims;
-  for (int k = 0; k < kind.dims; ++k) dims.push_back(big_endian_u32(header + 4 * (k + 1)));
-  static const char* const kDimNames[] = {"count", "rows", "columns"};
-  for (int k = 0; k < kind.dims; ++k)
-    if (dims[std::size_t(k)] == 0)
-      bad(in.path(), std::string("header gives ") + kDimNames[k] + " 0; expected at least 1");
-  return dims;
+    file_error(in.path(), "magic number " + hex32(magic) + "; expected " + hex32(kind.magic) + " (" + kind.name +
+                              ")" + (magic == kind.other_magic ? std::string("; this is ") + kind.other_name : ""));
+  if (got < header_bytes) file_error(in.path(), ends_early);
+  // The header lists the sizes in this order, as many as the kind has.
+  constexpr const char* kNames[] = {"count", "rows", "columns"};
+  std::uint32_t sizes[] = {1, 1, 1};
+  for (int k = 0; k < kind.dims; ++k) {
+    sizes[k] = big_endian_u32(header + 4 * (k + 1));
+    if (sizes[k] == 0) file_error(in.path(), std::string("header gives ") + kNames[k] + " 0; expected at least 1");
+  }
+  return {sizes[0], sizes[1], sizes[2]};
 }
 
 // Reads exactly `expected` bytes of `what`, and checks nothing follows them.
@@ -131,11 +134,11 @@ std::vector<std::uint8_t> read_body(GzReader& in, std::uint64_t expected, const 
     if (got < want) break;
   }
   if (data.size() < expected)
-    bad(in.path(), "expected " + std::to_string(expected) + " bytes of " + what + ", found " +
-                       std::to_string(data.size()) + " (the file is truncated)");
+    file_error(in.path(), "expected " + std::to_string(expected) + " bytes of " + what + ", found " +
+                              std::to_string(data.size()) + " (the file is truncated)");
   if (!in.at_end())
-    bad(in.path(), "has more than the " + std::to_string(expected) + " bytes of " + what +
-                       " its header announces; expected the file to end there");
+    file_error(in.path(), "has more than the " + std::to_string(expected) + " bytes of " + what +
+                              " its header announces; expected the file to end there");
   return data;
 }
 
@@ -143,26 +146,25 @@ std::vector<std::uint8_t> read_body(GzReader& in, std::uint64_t expected, const 
 
 IdxImages read_idx_images(const std::string& path) {
   GzReader in(path);
-  const auto dims = read_header(in, kImages);
+  const IdxSizes sizes = read_header(in, kImages);
+  const std::string image_size = std::to_string(sizes.rows) + "x" + std::to_string(sizes.cols);
   // Each image becomes one row of `int` features.
-  const std::uint64_t per_image = std::uint64_t(dims[1]) * dims[2];
+  const std::uint64_t per_image = std::uint64_t(sizes.rows) * sizes.cols;
   if (per_image > std::uint64_t(std::numeric_limits<int>::max()))
-    bad(path, "images of " + std::to_string(dims[1]) + "x" + std::to_string(dims[2]) +
-                  " pixels are too large; expected at most 2^31 - 1 pixels each");
+    file_error(path, "images of " + image_size + " pixels are too large; expected at most 2^31 - 1 pixels each");
   IdxImages images;
-  images.count = std::int64_t(dims[0]);
-  images.rows = int(dims[1]);
-  images.cols = int(dims[2]);
-  images.pixels = read_body(in, dims[0] * per_image,
-                            "pixel data (" + std::to_string(dims[0]) + " images of " + std::to_string(dims[1]) + "x" +
-                                std::to_string(dims[2]) + ")");
+  images.count = std::int64_t(sizes.count);
+  images.rows = int(sizes.rows);
+  images.cols = int(sizes.cols);
+  images.pixels = read_body(in, sizes.count * per_image,
+                            "pixel data (" + std::to_string(sizes.count) + " images of " + image_size + ")");
   return images;
 }
 
 std::vector<std::uint8_t> read_idx_labels(const std::string& path) {
   GzReader in(path);
-  const auto dims = read_header(in, kLabels);
-  return read_body(in, dims[0], "label data (" + std::to_string(dims[0]) + " labels)");
+  const IdxSizes sizes = read_header(in, kLabels);
+  return read_body(in, sizes.count, "label data (" + std::to_string(sizes.count) + " labels)");
 }
 
 IdxDataset read_idx_dataset(const std::string& images_path, const std::string& labels_path) {

@@ -1,10 +1,8 @@
 #include "dmlp/mpi/placement.hpp"
 
-#include <sched.h>
-
 #include <algorithm>
-#include <array>
-#include <cstring>
+
+#include "dmlp/train/threads.hpp"
 
 namespace dmlp::mpi {
 
@@ -16,18 +14,11 @@ Placement discover_placement(const Communicator& world, int requested_threads) {
   p.local_rank = node.rank();
   p.nodes = int(world.allreduce_one<std::int64_t>(p.local_rank == 0 ? 1 : 0, MPI_SUM));
 
-  cpu_set_t own;
-  CPU_ZERO(&own);
-  if (sched_getaffinity(0, sizeof(own), &own) != 0)
-    for (int c = 0; c < 2; ++c) CPU_SET(c, &own);  // unknown: assume a small machine
-  p.own_cores = CPU_COUNT(&own);
-
-  std::array<std::uint64_t, sizeof(cpu_set_t) / sizeof(std::uint64_t)> bits{};
-  std::memcpy(bits.data(), &own, sizeof(own));
-  node.allreduce(std::span<std::uint64_t>(bits), MPI_BOR);
-  cpu_set_t node_set;
-  std::memcpy(&node_set, bits.data(), sizeof(node_set));
-  p.node_cores = CPU_COUNT(&node_set);
+  const CpuMask own = own_cpu_mask().value_or(CpuMask{{0b11}});  // unknown: assume a small machine, CPUs 0 and 1
+  p.own_cores = own.count();
+  CpuMask node_cpus = own;
+  node.allreduce(std::span<std::uint64_t>(node_cpus.words), MPI_BOR);
+  p.node_cores = node_cpus.count();
 
   p.threads_defaulted = requested_threads <= 0;
   p.threads = p.threads_defaulted

@@ -3,14 +3,32 @@
 #include <omp.h>
 #include <sched.h>
 
+#include <bit>
+
 #include "dmlp/core/blas.hpp"
 
 namespace dmlp {
 
-int cores_available() {
+static_assert(CpuMask::kWords * 64 == CPU_SETSIZE, "a CpuMask holds exactly what sched_getaffinity reports");
+
+int CpuMask::count() const {
+  int n = 0;
+  for (const std::uint64_t word : words) n += std::popcount(word);
+  return n;
+}
+
+std::optional<CpuMask> own_cpu_mask() {
   cpu_set_t set;
   CPU_ZERO(&set);
-  if (sched_getaffinity(0, sizeof(set), &set) == 0) return CPU_COUNT(&set);
+  if (sched_getaffinity(0, sizeof(set), &set) != 0) return std::nullopt;
+  CpuMask mask;
+  for (std::size_t cpu = 0; cpu < CPU_SETSIZE; ++cpu)
+    if (CPU_ISSET(cpu, &set)) mask.words[cpu / 64] |= std::uint64_t(1) << (cpu % 64);
+  return mask;
+}
+
+int cores_available() {
+  if (const auto mask = own_cpu_mask()) return mask->count();
   return omp_get_num_procs();
 }
 

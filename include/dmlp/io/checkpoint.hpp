@@ -5,8 +5,10 @@
 // checkpoint under a checkpoint's name; verified by checksum on load.
 #include <cstdint>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "dmlp/core/model_spec.hpp"
@@ -60,6 +62,9 @@ void read_checkpoint_arrays(const CheckpointMeta& meta, std::span<T> params, std
 
 // "ckpt-000000050.h5" for step 50.
 std::string checkpoint_file_name(std::int64_t step);
+// The step of a checkpoint's file name ("ckpt-" 1 to 18 digits ".h5"); nullopt
+// for any other name.
+std::optional<std::int64_t> checkpoint_step(std::string_view file_name);
 // The checkpoints in `dir`, newest (highest step) first.
 std::vector<std::string> checkpoints_in(const std::string& dir);
 // Deletes all but the newest `keep` checkpoints in `dir`.

@@ -20,6 +20,7 @@ class H5Error : public std::runtime_error {
 };
 
 // Stops HDF5 printing its error stack to stderr; errors reach us as exceptions.
+// Opening or creating a file through this layer does it first.
 void silence_automatic_error_printing();
 
 // The current HDF5 error stack as one line, innermost cause last.

@@ -1,9 +1,25 @@
 #pragma once
 // One thread count for both users of the cores: OpenMP's element-wise loops and
 // OpenBLAS (whose OpenMP build runs on the same libgomp pool).
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
 #include <string>
 
 namespace dmlp {
+
+// A set of CPUs: CPU c is bit c % 64 of words[c / 64]. Every mask has the same
+// words, so processes can combine theirs word by word (an MPI_BOR all-reduce).
+struct CpuMask {
+  static constexpr std::size_t kWords = 16;  // 1024 CPUs, glibc's CPU_SETSIZE
+  std::array<std::uint64_t, kWords> words{};
+  int count() const;
+};
+
+// The CPUs this process may run on (its affinity mask); nullopt where the
+// system does not say.
+std::optional<CpuMask> own_cpu_mask();
 
 // Cores this process may run on (its affinity mask), not the machine's total.
 int cores_available();
