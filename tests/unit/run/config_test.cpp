@@ -1,0 +1,71 @@
+// The run configuration: its JSON (the checkpoint's `config`), which settings
+// a resumed run may change, and the checks that refuse bad settings.
+#include <catch2/catch.hpp>
+
+#include "dmlp/core/errors.hpp"
+#include "dmlp/run/config.hpp"
+#include "run_fixture.hpp"
+
+using namespace dmlp;
+using Catch::Contains;
+
+TEST_CASE("the configuration's JSON has the documented sections and values", "[run]") {
+  const run::RunConfig c = test::small_run("ckpt");
+  const nlohmann::json j = run::to_json(c);
+  for (const char* section : {"model", "regularization", "optimizer", "training", "data", "execution"})
+    CHECK(j.contains(section));
+  CHECK(j.size() == 6);
+  CHECK(j["model"]["widths"] == std::vector<int>{6, 16, 3});
+  CHECK(j["training"]["global_batch"] == 32);
+  CHECK(j["training"]["precision"] == "float");
+  CHECK(j["optimizer"]["nesterov"] == true);
+  CHECK(j["optimizer"]["schedule"] == "cosine");
+  CHECK(j["data"]["synthetic"]["kind"] == "blobs");
+  CHECK(j["execution"]["checkpoint"]["every_steps"] == 20);
+  CHECK(j["execution"]["load"] == "auto");
+}
+
+TEST_CASE("only settings outside 'execution' count as differences on resume", "[run]") {
+  const run::RunConfig stored = test::small_run("ckpt");
+  const nlohmann::json stored_json = run::to_json(stored);
+  run::RunConfig same_result = stored;
+  same_result.execution = {.threads = 2, .bucket_mb = 4, .overlap = false, .loading = {run::LoadMode::Stream, 8},
+                           .checkpoint = {.dir = "elsewhere", .every_steps = 5, .every_seconds = 60, .keep = 1}};
+  same_result.training.log_every = 3;
+  same_result.start.resume = "ckpt";
+  CHECK(run::result_settings_differing(stored_json, same_result).empty());
+
+  run::RunConfig other = stored;
+  other.training.global_batch = 64;
+  other.training.sgd.momentum = 0.5;
+  other.precision = run::Precision::Double;
+  CHECK(run::result_settings_differing(stored_json, other) ==
+        std::vector<std::string>{"/optimizer/momentum", "/training/global_batch", "/training/precision"});
+  // a stored config of another shape (format 1) differs everywhere, but never throws
+  CHECK(run::result_settings_differing(nlohmann::json("text"), other).size() > 10);
+}
+
+TEST_CASE("bad run settings are refused, naming the option", "[run]") {
+  auto refused = [](auto change) {
+    run::RunConfig c = test::small_run("ckpt");
+    change(c);
+    try {
+      run::validate(c);
+    } catch (const InputError& e) {
+      return std::string(e.what());
+    }
+    return std::string("accepted");
+  };
+  CHECK_THAT(refused([](run::RunConfig& c) { c.execution.checkpoint.dir.clear(); }),
+             Contains("--checkpoint-every and --checkpoint-every-seconds need --checkpoint-dir"));
+  CHECK_THAT(refused([](run::RunConfig& c) { c.execution.checkpoint.keep = 0; }), Contains("--keep-checkpoints 0"));
+  CHECK_THAT(refused([](run::RunConfig& c) { c.start = {"a", "b"}; }), Contains("give --resume or --init, not both"));
+  CHECK_THAT(refused([](run::RunConfig& c) { c.execution.bucket_mb = -1; }), Contains("--bucket-mb must be >= 0"));
+  CHECK_THAT(refused([](run::RunConfig& c) { c.data.train_file = "x.h5"; }), Contains("--synthetic or --train, not both"));
+  CHECK_THAT(refused([](run::RunConfig& c) { c.data.synthetic.reset(); }), Contains("no training data"));
+  CHECK_THAT(refused([](run::RunConfig& c) { c.data.synthetic->samples = 0; }), Contains("--samples 0 must be positive"));
+  CHECK_THAT(refused([](run::RunConfig& c) { c.training.sgd.lr_weights = -1; }), Contains("--lr -1 must be positive"));
+  CHECK(refused([](run::RunConfig&) {}) == "accepted");
+  CHECK_THROWS_WITH(run::parse_load_mode("some"), Contains("unknown --load 'some' (expected auto|all|stream)"));
+  CHECK_THROWS_WITH(run::parse_precision("half"), Contains("unknown --precision 'half' (expected float|double)"));
+}
