@@ -4,9 +4,8 @@
 
 #include "commands.hpp"
 #include "dmlp/mpi/consensus.hpp"
-#include "dmlp/run/checkpoint_load.hpp"
 #include "dmlp/run/data_sources.hpp"
-#include "dmlp/run/training_run.hpp"
+#include "dmlp/run/inference.hpp"
 
 namespace dmlp::cli {
 namespace {
@@ -74,23 +73,17 @@ nlohmann::json as_json(const CheckpointMeta& meta, const RowSource& data, const 
 }  // namespace
 
 int run_eval(const mpi::Communicator& world, const EvalOptions& o) {
+  const InferenceOptions& i = o.inference;
   run::LoadingConfig loading;
-  mpi::collectively(world, [&] {
-    require_positive(double(o.batch_size), "--batch-size");
-    loading.mode = run::parse_load_mode(o.load);
-  });
-  run::place_threads(world, o.threads);
-  CheckpointMeta meta;
-  const Network<float> net = run::load_network(world, o.checkpoint, meta);
-  auto data = run::open_data_file(o.data, loading, true, world).rows;
-  mpi::collectively(world, [&] { check_data_fits_model(data->shape(), meta.spec, o.data); });
+  mpi::collectively(world, [&] { loading = i.loading(); });
+  const run::InferenceInputs in = run::open_inference(world, i.checkpoint, i.data, loading, i.threads, true);
   mpi::MpiCollective collective(world);
-  const EvalResult result = evaluate(net, *data, collective, int(o.batch_size));
+  const EvalResult result = evaluate(in.net, *in.data, collective, int(i.batch_size));
   if (world.rank() != 0) return 0;
   if (o.json)
-    std::printf("%s\n", as_json(meta, *data, result).dump().c_str());
+    std::printf("%s\n", as_json(in.meta, *in.data, result).dump().c_str());
   else
-    print_text(meta, *data, result);
+    print_text(in.meta, *in.data, result);
   return 0;
 }
 

@@ -175,22 +175,27 @@ void ConvertCsvOptions::add_to(CLI::App& app) {
   app.add_option("--compression", compression, "Deflate level 0-9");
 }
 
-void EvalOptions::add_to(CLI::App& app) {
-  app.add_option("--checkpoint", checkpoint, "Checkpoint file to evaluate")->required();
-  app.add_option("--data", data, "HDF5 data set with labels or targets")->required();
-  app.add_flag("--json", json, "Print one JSON object instead of text");
+void InferenceOptions::add_to(CLI::App& app, const std::string& data_help) {
+  app.add_option("--checkpoint", checkpoint, "Checkpoint file")->required();
+  app.add_option("--data", data, data_help)->required();
   app.add_option("--batch-size", batch_size, "Rows per forward pass");
   app.add_option("--load", load, "auto|all|stream, as for dmlp train");
   app.add_option("--threads", threads, "Threads per rank (default: cores on the node / ranks on the node)");
 }
 
+run::LoadingConfig InferenceOptions::loading() const {
+  require_positive(double(batch_size), "--batch-size");
+  return {run::parse_load_mode(load)};
+}
+
+void EvalOptions::add_to(CLI::App& app) {
+  inference.add_to(app, "HDF5 data set with labels or targets");
+  app.add_flag("--json", json, "Print one JSON object instead of text");
+}
+
 void PredictOptions::add_to(CLI::App& app) {
-  app.add_option("--checkpoint", checkpoint, "Checkpoint file")->required();
-  app.add_option("--data", data, "HDF5 data set; /features is all it needs")->required();
+  inference.add_to(app, "HDF5 data set; /features is all it needs");
   app.add_option("--out", out, "HDF5 file to write: /outputs [rows, outputs], /predicted_class [rows]")->required();
-  app.add_option("--batch-size", batch_size, "Rows per forward pass");
-  app.add_option("--load", load, "auto|all|stream, as for dmlp train");
-  app.add_option("--threads", threads, "Threads per rank (default: cores on the node / ranks on the node)");
 }
 
 void InspectOptions::add_to(CLI::App& app) {

@@ -150,23 +150,26 @@ struct SynthOptions {
   void add_to(CLI::App& app);
 };
 
-struct EvalOptions {
+// What eval and predict share: a checkpoint, a data set, and how to read it.
+struct InferenceOptions {
   std::string checkpoint;
   std::string data;
-  bool json = false;
   std::int64_t batch_size = 1024;  // rows per forward pass
   std::string load = "auto";
   int threads = 0;
+  void add_to(CLI::App& app, const std::string& data_help);
+  run::LoadingConfig loading() const;  // checks --batch-size and --load; throws InputError
+};
+
+struct EvalOptions {
+  InferenceOptions inference;
+  bool json = false;
   void add_to(CLI::App& app);
 };
 
 struct PredictOptions {
-  std::string checkpoint;
-  std::string data;
+  InferenceOptions inference;
   std::string out;
-  std::int64_t batch_size = 1024;
-  std::string load = "auto";
-  int threads = 0;
   void add_to(CLI::App& app);
 };
 
