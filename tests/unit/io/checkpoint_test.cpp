@@ -1,1 +1,364 @@
-// placeholder: filled in by the io tests change
+// Checkpoints: what write_checkpoint stores comes back bit for bit (metadata,
+// parameters, velocity; float and double); damaged data is caught by its
+// checksum; missing, truncated, foreign and incomplete files are refused naming
+// the file; format version 1 still loads and unknown versions do not; and the
+// directory helpers find, order, prune and set aside checkpoint files by name.
+#include <catch2/catch.hpp>
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <functional>
+#include <initializer_list>
+#include <nlohmann/json.hpp>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "dmlp/core/checksum.hpp"
+#include "dmlp/io/checkpoint.hpp"
+#include "dmlp/io/dataset_file.hpp"
+#include "dmlp/io/h5.hpp"
+#include "io_fixtures.hpp"
+
+using namespace dmlp;
+using Catch::Matchers::Contains;
+using Catch::Matchers::StartsWith;
+using test::bit_patterns;
+using test::input_error_message;
+using test::TempDir;
+namespace fs = std::filesystem;
+
+namespace {
+
+ModelSpec small_spec() {
+  return make_mlp({3, 4, 2}, Activation::LeakyRelu, Activation::Identity, Loss::SoftmaxCrossEntropy, 0.125);
+}
+
+// Everything a checkpoint holds, with values no two of which are alike.
+template <class T>
+struct SavedRun {
+  Network<T> net{small_spec()};
+  std::vector<T> velocity;
+  nlohmann::json config = {{"lr", 0.05}, {"layers", "3,4,2"}, {"data", {{"train", "train.h5"}}}};
+  TrainProgress progress{.step = 50, .epoch = 3, .step_in_epoch = 7, .samples = 12800};
+  std::uint64_t seed = 0xFEEDFACECAFEBEEFull;  // above INT64_MAX: stored unsigned
+  int ranks = 3;
+
+  SavedRun() {
+    const std::span<T> p = net.params();
+    for (std::size_t i = 0; i < p.size(); ++i) {
+      p[i] = T(i % 2 ? -1 : 1) / T(i + 3);
+      velocity.push_back(T(1e-3) * T(i + 1) - T(0.01));
+    }
+  }
+  void write(const std::string& path, bool with_velocity = true) const {
+    const std::span<const T> v = with_velocity ? std::span<const T>(velocity) : std::span<const T>();
+    write_checkpoint<T>(path, net, v, CheckpointState{config, ranks, seed, progress});
+  }
+};
+
+h5::File open_for_update(const std::string& path) {
+  return h5::File(h5::check(H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT), "H5Fopen " + path));
+}
+
+// Replaces a root attribute, as another writer (or damage) would leave it.
+template <class V>
+void replace_attribute(const std::string& path, const std::string& name, const V& value) {
+  h5::File file = open_for_update(path);
+  h5::check(H5Adelete(file.get(), name.c_str()), "H5Adelete");
+  h5::write_attribute(file.get(), name, value);
+  file.close();
+}
+
+// Flips the lowest bit of element [row][column] of a stored array of Stored.
+template <class Stored>
+void flip_bit(const std::string& path, const std::string& dataset, hsize_t row, std::size_t column) {
+  h5::File file = open_for_update(path);
+  {
+    const h5::Dataset set = h5::open_dataset(file.get(), dataset);
+    const auto dims = h5::shape(set.get());
+    std::vector<Stored> values(dims.size() == 2 ? dims[1] : 1);
+    h5::read_rows(set.get(), row, 1, values.data());
+    unsigned char bytes[sizeof(Stored)];
+    std::memcpy(bytes, &values.at(column), sizeof bytes);
+    bytes[0] ^= 1;
+    std::memcpy(&values[column], bytes, sizeof bytes);
+    h5::write_rows(set.get(), row, 1, values.data(), false);
+  }
+  file.close();
+}
+
+}  // namespace
+
+TEMPLATE_TEST_CASE("checkpoint: metadata, parameters and velocity come back bit for bit", "[io][checkpoint]", float,
+                   double) {
+  using T = TestType;
+  const TempDir dir;
+  const SavedRun<T> run;
+  const std::string path = dir.file(checkpoint_file_name(run.progress.step));
+  run.write(path);
+  // Written under a temporary name and renamed: nothing else is left behind.
+  REQUIRE(checkpoints_in(dir.path()) == std::vector<std::string>{path});
+  REQUIRE(std::distance(fs::directory_iterator(dir.path()), fs::directory_iterator()) == 1);
+
+  const CheckpointMeta meta = read_checkpoint_meta(path);
+  CHECK(meta.path == path);
+  CHECK(meta.format_version == kCheckpointFormatVersion);
+  CHECK(meta.dmlp_version == DMLP_VERSION);
+  CHECK(meta.precision == (sizeof(T) == 4 ? "float32" : "float64"));
+  CHECK(meta.spec.widths() == std::vector<int>{3, 4, 2});
+  CHECK(meta.spec.activations == std::vector<Activation>{Activation::LeakyRelu, Activation::Identity});
+  CHECK(meta.spec.loss == Loss::SoftmaxCrossEntropy);
+  CHECK(meta.spec.leaky_slope == 0.125);
+  CHECK(meta.config == run.config);
+  CHECK(meta.ranks == 3);
+  CHECK(meta.progress.step == 50);
+  CHECK(meta.progress.epoch == 3);
+  CHECK(meta.progress.step_in_epoch == 7);
+  CHECK(meta.progress.samples == 12800);
+  CHECK(meta.seed == 0xFEEDFACECAFEBEEFull);
+  CHECK(meta.parameters_checksum == checksum<T>(run.net.params()));
+  CHECK(meta.has_velocity);
+  CHECK(meta.velocity_checksum == checksum<T>(run.velocity));
+
+  const std::size_t n = run.net.params().size();
+  std::vector<T> params(n), velocity(n);
+  read_checkpoint_arrays<T>(meta, params, velocity);
+  REQUIRE(bit_patterns(params) == bit_patterns(run.net.params()));
+  REQUIRE(bit_patterns(velocity) == bit_patterns(run.velocity));
+
+  SECTION("the velocity is optional on both sides") {
+    std::vector<T> params_only(n);
+    read_checkpoint_arrays<T>(meta, params_only, {});
+    REQUIRE(bit_patterns(params_only) == bit_patterns(run.net.params()));
+
+    const std::string bare = dir.file(checkpoint_file_name(60));
+    run.write(bare, false);
+    const CheckpointMeta bare_meta = read_checkpoint_meta(bare);
+    CHECK_FALSE(bare_meta.has_velocity);
+    CHECK(bare_meta.velocity_checksum == 0);
+    std::vector<T> untouched(n, T(42));
+    read_checkpoint_arrays<T>(bare_meta, params_only, untouched);
+    REQUIRE(bit_patterns(params_only) == bit_patterns(run.net.params()));
+    REQUIRE(untouched == std::vector<T>(n, T(42)));
+  }
+}
+
+TEST_CASE("checkpoint: a float32 checkpoint loads into double parameters, widened exactly", "[io][checkpoint]") {
+  const TempDir dir;
+  const SavedRun<float> run;
+  const std::string path = dir.file("ckpt-000000001.h5");
+  run.write(path);
+  const CheckpointMeta meta = read_checkpoint_meta(path);
+  REQUIRE(meta.precision == "float32");
+  const std::size_t n = run.net.params().size();
+  std::vector<double> params(n), velocity(n);
+  read_checkpoint_arrays<double>(meta, params, velocity);
+  for (std::size_t i = 0; i < n; ++i) {
+    INFO("element " << i);
+    REQUIRE(params[i] == double(run.net.params()[i]));
+    REQUIRE(velocity[i] == double(run.velocity[i]));
+  }
+}
+
+TEMPLATE_TEST_CASE("checkpoint: a changed bit in the stored arrays fails the checksum", "[io][checkpoint]", float,
+                   double) {
+  using T = TestType;
+  const TempDir dir;
+  const SavedRun<T> run;
+  const std::string path = dir.file("ckpt-000000050.h5");
+  run.write(path);
+  const std::size_t n = run.net.params().size();
+  std::vector<T> params(n), velocity(n);
+
+  SECTION("a weight") {
+    flip_bit<T>(path, "parameters/layer1/W", 2, 1);
+    const CheckpointMeta meta = read_checkpoint_meta(path);  // the metadata is intact
+    REQUIRE_THAT(input_error_message([&] { read_checkpoint_arrays<T>(meta, params, velocity); }),
+                 StartsWith(path + ": parameter checksum mismatch (stored ") && Contains("): the file is damaged"));
+  }
+  SECTION("a velocity bias") {
+    flip_bit<T>(path, "optimizer/velocity/layer2/b", 1, 0);
+    const CheckpointMeta meta = read_checkpoint_meta(path);
+    REQUIRE_THAT(input_error_message([&] { read_checkpoint_arrays<T>(meta, params, velocity); }),
+                 StartsWith(path + ": velocity checksum mismatch (stored ") && Contains("): the file is damaged"));
+    // The velocity is verified only when it is read.
+    read_checkpoint_arrays<T>(meta, params, {});
+    REQUIRE(bit_patterns(params) == bit_patterns(run.net.params()));
+  }
+  SECTION("the stored checksum itself") {
+    replace_attribute<std::uint64_t>(path, "parameters_fnv1a64", checksum<T>(run.net.params()) ^ 1u);
+    const CheckpointMeta meta = read_checkpoint_meta(path);
+    REQUIRE_THAT(input_error_message([&] { read_checkpoint_arrays<T>(meta, params, velocity); }),
+                 StartsWith(path + ": parameter checksum mismatch (stored "));
+  }
+}
+
+TEST_CASE("checkpoint: format version 1 still loads, and versions outside 1..current are refused", "[io][checkpoint]") {
+  const TempDir dir;
+  const SavedRun<double> run;
+  const std::string path = dir.file("ckpt-000000050.h5");
+  run.write(path);
+
+  SECTION("version 1") {
+    replace_attribute<std::int64_t>(path, "format_version", 1);
+    const CheckpointMeta meta = read_checkpoint_meta(path);
+    CHECK(meta.format_version == 1);
+    CHECK(meta.progress.step == 50);
+    std::vector<double> params(run.net.params().size()), velocity(params.size());
+    read_checkpoint_arrays<double>(meta, params, velocity);
+    REQUIRE(bit_patterns(params) == bit_patterns(run.net.params()));
+    REQUIRE(bit_patterns(velocity) == bit_patterns(run.velocity));
+  }
+  SECTION("versions 0, current + 1 and 99") {
+    const std::int64_t version =
+        GENERATE(std::int64_t(0), std::int64_t(kCheckpointFormatVersion + 1), std::int64_t(99));
+    replace_attribute<std::int64_t>(path, "format_version", version);
+    REQUIRE(input_error_message([&] { read_checkpoint_meta(path); }) ==
+            path + ": checkpoint format_version " + std::to_string(version) + "; expected 1 to " +
+                std::to_string(kCheckpointFormatVersion));
+  }
+}
+
+TEST_CASE("checkpoint: missing, truncated and foreign files are refused naming the file", "[io][checkpoint]") {
+  const TempDir dir;
+  const std::string path = dir.file("ckpt-000000050.h5");
+  SavedRun<float>().write(path);
+
+  SECTION("missing") {
+    const std::string absent = dir.file("ckpt-000000099.h5");
+    REQUIRE(input_error_message([&] { read_checkpoint_meta(absent); }) == absent + ": no such checkpoint");
+  }
+  SECTION("not HDF5") {
+    const std::string text = dir.write("ckpt-000000007.h5", "step=7\n");
+    REQUIRE(input_error_message([&] { read_checkpoint_meta(text); }) ==
+            text + ": not an HDF5 file, so not a dmlp checkpoint");
+  }
+  SECTION("truncated") {
+    const std::string whole = test::read_bytes(path);
+    REQUIRE(whole.size() > 2000);
+    const int keep = GENERATE(0, 7, 600, 2000, -1);  // -1: all but the last byte
+    const std::size_t kept = keep < 0 ? whole.size() - 1 : std::size_t(keep);
+    INFO("kept " << kept << " of " << whole.size() << " bytes");
+    const std::string cut = dir.write("ckpt-000000051.h5", whole.substr(0, kept));
+    REQUIRE_THAT(input_error_message([&] { read_checkpoint_meta(cut); }),
+                 StartsWith(cut + ": not an HDF5 file") ||
+                     StartsWith(cut + ": cannot be read as HDF5 (damaged or truncated?): "));
+  }
+  SECTION("a data set, not a checkpoint") {
+    const std::string data = dir.file("data.h5");
+    const std::vector<float> X{1, 2, 3, 4};
+    const std::vector<std::int32_t> labels{0, 1};
+    write_dataset_file(data, 2, 2, X.data(), labels.data(), 2, nullptr, 0);
+    REQUIRE(input_error_message([&] { read_checkpoint_meta(data); }) ==
+            data + ": dmlp_format is 'dataset'; expected 'checkpoint'");
+  }
+}
+
+TEST_CASE("checkpoint: incomplete or inconsistent files are refused naming the file and the problem",
+          "[io][checkpoint]") {
+  // Damage done to a good checkpoint at `path`, after which reading its
+  // metadata, or else its arrays, fails with `message` (following the path).
+  struct Damage {
+    const char* name;
+    std::function<void(const std::string& path)> apply;
+    std::string message;
+  };
+  const auto attribute_gone = [](const char* name) {
+    return [name](const std::string& path) {
+      h5::File file = open_for_update(path);
+      h5::check(H5Adelete(file.get(), name), "H5Adelete");
+      file.close();
+    };
+  };
+  const auto model = [](const char* json) {
+    return [json](const std::string& path) { replace_attribute(path, "model", std::string(json)); };
+  };
+  const Damage damage = GENERATE_COPY(values<Damage>({
+      {"no seed", attribute_gone("seed"), ": attribute seed is missing; not a dmlp checkpoint"},
+      {"no format", attribute_gone("dmlp_format"), ": attribute dmlp_format is missing; not a dmlp checkpoint"},
+      {"no format version", attribute_gone("format_version"),
+       ": attribute format_version is missing; not a dmlp checkpoint"},
+      {"unknown precision", [](const std::string& path) { replace_attribute(path, "precision", std::string("fp16")); },
+       ": precision 'fp16'; expected float32 or float64"},
+      {"model not JSON", model(R"({"widths": [3,)"), ": the model or config attribute is not valid JSON: "},
+      {"model incomplete", model(R"({"widths": [3, 4, 2]})"), ": the model description is incomplete: "},
+      {"model wider than the arrays",
+       model(R"({"widths":[3,5,2],"activations":["relu","identity"],"loss":"softmax-ce","leaky_slope":0.01})"),
+       ": dataset /parameters/layer1/W has the wrong shape for the model it describes"},
+      {"dataset missing",
+       [](const std::string& path) {
+         h5::File file = open_for_update(path);
+         h5::check(H5Ldelete(file.get(), "parameters/layer2/b", H5P_DEFAULT), "H5Ldelete");
+         file.close();
+       },
+       ": no dataset /parameters/layer2/b; the checkpoint is incomplete"},
+  }));
+  INFO("damage: " << damage.name);
+  const TempDir dir;
+  const SavedRun<float> run;
+  const std::string path = dir.file("ckpt-000000050.h5");
+  run.write(path);
+  damage.apply(path);
+  std::vector<float> params(run.net.params().size()), velocity(params.size());
+  const std::string message = input_error_message([&] {
+    const CheckpointMeta meta = read_checkpoint_meta(path);
+    read_checkpoint_arrays<float>(meta, params, velocity);
+  });
+  REQUIRE_THAT(message, StartsWith(path + damage.message));
+}
+
+TEST_CASE("checkpoint: file names, listing newest first, pruning and setting aside", "[io][checkpoint]") {
+  CHECK(checkpoint_file_name(0) == "ckpt-000000000.h5");
+  CHECK(checkpoint_file_name(50) == "ckpt-000000050.h5");
+  CHECK(checkpoint_file_name(123456789012) == "ckpt-123456789012.h5");
+  CHECK(checkpoint_step("ckpt-000000050.h5") == 50);
+  CHECK(checkpoint_step("ckpt-7.h5") == 7);
+  CHECK(checkpoint_step("ckpt-999999999999999999.h5") == 999999999999999999);
+  for (const char* name : {"ckpt-.h5", "ckpt-x.h5", "ckpt-+5.h5", "ckpt--5.h5", "ckpt-5.h5.superseded", ".ckpt-5.h5",
+                           "ckpt-5.h5.tmp-99", "ckpt-5", "ckpt-1234567890123456789.h5", "CKPT-5.h5"}) {
+    INFO(name);
+    CHECK_FALSE(checkpoint_step(name).has_value());
+  }
+
+  const TempDir dir;
+  const auto at = [&](const std::string& name) { return dir.file(name); };
+  for (const std::int64_t step : std::initializer_list<std::int64_t>{5, 50, 12, 123456789012})
+    dir.write(checkpoint_file_name(step), "not read by the listing");
+  dir.write("ckpt-7.h5", "unpadded");
+  // None of these is a checkpoint.
+  const std::vector<std::string> others{"ckpt-12.h5.superseded", ".ckpt-1.h5.tmp-99", "notes.txt", "ckpt-.h5",
+                                        "ckpt-x.h5", "ckpt-000000003.h5.tmp", "xckpt-000000004.h5",
+                                        "ckpt-1234567890123456789.h5"};
+  for (const auto& name : others) dir.write(name, "");
+  fs::create_directory(at("ckpt-000000099.h5"));
+
+  REQUIRE(checkpoints_in(dir.path()) == std::vector<std::string>{at("ckpt-123456789012.h5"),
+                                                                 at("ckpt-000000050.h5"), at("ckpt-000000012.h5"),
+                                                                 at("ckpt-7.h5"), at("ckpt-000000005.h5")});
+  REQUIRE(checkpoints_in(at("absent")).empty());
+
+  SECTION("set aside those past a step") {
+    REQUIRE(set_aside_checkpoints_after(dir.path(), 12) ==
+            std::vector<std::string>{at("ckpt-123456789012.h5"), at("ckpt-000000050.h5")});
+    REQUIRE(fs::exists(at("ckpt-000000050.h5.superseded")));
+    REQUIRE(fs::exists(at("ckpt-123456789012.h5.superseded")));
+    REQUIRE(checkpoints_in(dir.path()) ==
+            std::vector<std::string>{at("ckpt-000000012.h5"), at("ckpt-7.h5"), at("ckpt-000000005.h5")});
+    REQUIRE(set_aside_checkpoints_after(dir.path(), 12).empty());
+  }
+  SECTION("prune to the newest two") {
+    prune_checkpoints(dir.path(), 2);
+    REQUIRE(checkpoints_in(dir.path()) ==
+            std::vector<std::string>{at("ckpt-123456789012.h5"), at("ckpt-000000050.h5")});
+  }
+  SECTION("pruning keeps at least the newest") {
+    prune_checkpoints(dir.path(), 0);
+    REQUIRE(checkpoints_in(dir.path()) == std::vector<std::string>{at("ckpt-123456789012.h5")});
+  }
+  for (const auto& name : others) {
+    INFO(name);
+    REQUIRE(fs::exists(at(name)));
+  }
+  REQUIRE(fs::is_directory(at("ckpt-000000099.h5")));
+}
