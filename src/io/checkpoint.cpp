@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <stdexcept>
 
 #include "dmlp/core/errors.hpp"
 #include "dmlp/io/h5.hpp"
@@ -161,10 +162,11 @@ CheckpointMeta read_checkpoint_meta(const std::string& path) {
   if (h5::read_string_attribute(f, "dmlp_format") != "checkpoint")
     throw InputError(path + ": dmlp_format is '" + h5::read_string_attribute(f, "dmlp_format") + "'; expected 'checkpoint'");
   require("format_version");
-  m.format_version = int(h5::read_attribute<std::int64_t>(f, "format_version"));
-  if (m.format_version < kOldestReadableCheckpointFormat || m.format_version > kCheckpointFormatVersion)
-    throw InputError(path + ": checkpoint format_version " + std::to_string(m.format_version) + "; expected " +
+  const auto version = h5::read_attribute<std::int64_t>(f, "format_version");  // checked before narrowing
+  if (version < kOldestReadableCheckpointFormat || version > kCheckpointFormatVersion)
+    throw InputError(path + ": checkpoint format_version " + std::to_string(version) + "; expected " +
                      std::to_string(kOldestReadableCheckpointFormat) + " to " + std::to_string(kCheckpointFormatVersion));
+  m.format_version = int(version);
   for (const char* name : {"dmlp_version", "precision", "model", "config", "ranks", "step", "epoch", "step_in_epoch",
                            "samples", "seed", "parameters_fnv1a64"})
     require(name);
@@ -211,6 +213,10 @@ void read_and_verify(hid_t f, const CheckpointMeta& meta, const char* group, std
 
 template <class T>
 void read_checkpoint_arrays(const CheckpointMeta& meta, std::span<T> params, std::span<T> velocity) {
+  const std::size_t n = ParameterLayout(meta.spec).size();
+  if (params.size() != n || (!velocity.empty() && velocity.size() != n))
+    throw std::invalid_argument("read_checkpoint_arrays: buffers of " + std::to_string(params.size()) + " and " +
+                                std::to_string(velocity.size()) + " values for a model of " + std::to_string(n));
   const h5::File file = h5::open_read(meta.path);
   const bool stored_float = meta.precision == "float32";
   auto read = [&](const char* group, std::uint64_t checksum, std::span<T> out, const char* what) {

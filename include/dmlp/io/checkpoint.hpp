@@ -57,6 +57,7 @@ CheckpointMeta read_checkpoint_meta(const std::string& path);
 
 // Reads the parameters (and the velocity, when `velocity` is not empty and the
 // file has one) and verifies their checksums; throws InputError on a mismatch.
+// Both spans hold the model's parameter count (velocity may be empty).
 template <class T>
 void read_checkpoint_arrays(const CheckpointMeta& meta, std::span<T> params, std::span<T> velocity);
 

@@ -159,6 +159,11 @@ TEST_CASE("checkpoint: a float32 checkpoint loads into double parameters, widene
     REQUIRE(params[i] == double(run.net.params()[i]));
     REQUIRE(velocity[i] == double(run.velocity[i]));
   }
+  // buffers that do not fit the model are a caller's error, never an overflow
+  std::vector<double> short_params(n - 1), no_velocity;
+  CHECK_THROWS_AS(read_checkpoint_arrays<double>(meta, short_params, no_velocity), std::invalid_argument);
+  CHECK_THROWS_AS(read_checkpoint_arrays<double>(meta, params, short_params), std::invalid_argument);
+  CHECK_NOTHROW(read_checkpoint_arrays<double>(meta, params, no_velocity));
 }
 
 TEMPLATE_TEST_CASE("checkpoint: a changed bit in the stored arrays fails the checksum", "[io][checkpoint]", float,
@@ -300,9 +305,10 @@ TEST_CASE("checkpoint: incomplete or inconsistent files are refused naming the f
   const std::string path = dir.file("ckpt-000000050.h5");
   run.write(path);
   damage.apply(path);
-  std::vector<float> params(run.net.params().size()), velocity(params.size());
   const std::string message = input_error_message([&] {
     const CheckpointMeta meta = read_checkpoint_meta(path);
+    // sized as a loader sizes them: from the model the file describes
+    std::vector<float> params(ParameterLayout(meta.spec).size()), velocity(params.size());
     read_checkpoint_arrays<float>(meta, params, velocity);
   });
   REQUIRE_THAT(message, StartsWith(path + damage.message));
