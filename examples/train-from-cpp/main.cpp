@@ -32,5 +32,7 @@ int main(int argc, char** argv) {
   } catch (const mpi::JobFailure& failure) {  // agreed by every rank: one reports it
     if (world.rank() == failure.rank()) mpi::report_failure(failure.failure());
     return failure.exit_code();
+  } catch (const std::exception& e) {  // this rank alone: the others may wait in a collective
+    mpi::report_and_abort(world, e);
   }
 }

@@ -47,13 +47,12 @@ std::optional<RankFailure> first_failure(const Communicator& comm, const std::op
 
 void require_same_on_all_ranks(const Communicator& comm, std::string_view text, std::string_view what) {
   const auto hash = std::int64_t(checksum(text) >> 1);
-  const std::int64_t lo = comm.allreduce_one(hash, MPI_MIN), hi = comm.allreduce_one(hash, MPI_MAX);
-  if (lo != hi) {
-    const std::int64_t first_differing =
-        comm.allreduce_one<std::int64_t>(hash != lo ? comm.rank() : INT_MAX, MPI_MIN);
+  std::int64_t root_hash = hash;
+  comm.broadcast(std::span<std::int64_t>(&root_hash, 1), 0);
+  const std::int64_t first_differing = comm.allreduce_one<std::int64_t>(hash != root_hash ? comm.rank() : INT_MAX, MPI_MIN);
+  if (first_differing != INT_MAX)
     throw InputError("ranks disagree on the " + std::string(what) + ": rank " + std::to_string(first_differing) +
                      "'s differs from rank 0's; every rank must run the same command line");
-  }
 }
 
 }  // namespace dmlp::mpi

@@ -117,13 +117,18 @@ std::vector<std::string> check_resume(const CheckpointMeta& meta, const RunConfi
   if (meta.ranks != ranks)
     warnings.push_back(meta.path + " was written by " + std::to_string(meta.ranks) + " ranks and this run has " +
                        std::to_string(ranks) + ": results match to rounding, not bit for bit");
+  nlohmann::json stored = meta.config;
   if (meta.format_version < 2) {
-    warnings.push_back(meta.path + " has checkpoint format " + std::to_string(meta.format_version) +
-                       ", whose settings are not compared with this run's");
-    return warnings;
+    try {
+      stored = config_from_format1(meta.config, meta.spec);
+    } catch (const nlohmann::json::exception&) {
+      warnings.push_back(meta.path + " has checkpoint format " + std::to_string(meta.format_version) +
+                         " and an incomplete config: its settings are not compared with this run's");
+      return warnings;
+    }
   }
   std::string changed;
-  for (const auto& key : result_settings_differing(meta.config, config)) changed += (changed.empty() ? "" : ", ") + key;
+  for (const auto& key : result_settings_differing(stored, config)) changed += (changed.empty() ? "" : ", ") + key;
   if (!changed.empty()) warnings.push_back("settings differ from the checkpoint's: " + changed);
   return warnings;
 }

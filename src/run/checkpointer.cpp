@@ -1,6 +1,7 @@
 #include "dmlp/run/checkpointer.hpp"
 
 #include <csignal>
+#include <span>
 #include <filesystem>
 
 #include "dmlp/core/errors.hpp"
@@ -23,38 +24,49 @@ void prepare_checkpoint_dir(const CheckpointPolicy& policy, const mpi::Communica
   });
 }
 
-void catch_stop_signals() {
+StopSignals::StopSignals() {
+  g_stop_signal = 0;
   struct sigaction action {};
   action.sa_handler = on_stop_signal;
   sigemptyset(&action.sa_mask);
   action.sa_flags = SA_RESTART;
-  sigaction(SIGTERM, &action, nullptr);
-  sigaction(SIGUSR1, &action, nullptr);
+  sigaction(SIGTERM, &action, &previous_term_);
+  sigaction(SIGUSR1, &action, &previous_usr1_);
 }
+
+StopSignals::~StopSignals() {
+  sigaction(SIGTERM, &previous_term_, nullptr);
+  sigaction(SIGUSR1, &previous_usr1_, nullptr);
+}
+
+int StopSignals::received() { return g_stop_signal; }
 
 template <class T>
 Checkpointer<T>::Checkpointer(const mpi::Communicator& world, CheckpointPolicy policy, Trainer<T>& trainer,
                               const Network<T>& net, nlohmann::json config, RunLog& log)
     : world_(world), policy_(std::move(policy)), trainer_(trainer), net_(net), config_(std::move(config)), log_(log) {
-  if (world_.rank() != 0) return;
-  const auto moved = set_aside_checkpoints_after(policy_.dir, trainer_.progress().step);
-  if (!moved.empty())
-    log_.warning(std::to_string(moved.size()) + " checkpoint" + (moved.size() == 1 ? "" : "s") + " in " + policy_.dir +
-                 " from past step " + std::to_string(trainer_.progress().step) +
-                 " (an abandoned run) renamed to *.superseded");
+  mpi::collectively(world_, [&] {
+    if (world_.rank() != 0) return;
+    const auto moved = set_aside_checkpoints_after(policy_.dir, trainer_.progress().step);
+    if (!moved.empty())
+      log_.warning(std::to_string(moved.size()) + " checkpoint" + (moved.size() == 1 ? "" : "s") + " in " +
+                   policy_.dir + " from past step " + std::to_string(trainer_.progress().step) +
+                   " (an abandoned run) renamed to *.superseded");
+  });
 }
 
 template <class T>
 std::string Checkpointer<T>::save(const TrainProgress& p) {
   const std::string path = (std::filesystem::path(policy_.dir) / checkpoint_file_name(p.step)).string();
   if (saved_step_ == p.step) return path;
-  // Every rank holds the same state; rank 0 alone writes it.
-  if (world_.rank() == 0) {
+  // Every rank holds the same state; rank 0 alone writes it, and all agree it did.
+  mpi::collectively(world_, [&] {
+    if (world_.rank() != 0) return;
     write_checkpoint<T>(path, net_, trainer_.optimizer().velocity(),
                         CheckpointState{config_, world_.size(), trainer_.config().seed, p});
     prune_checkpoints(policy_.dir, policy_.keep);
     log_.note("checkpoint " + path + " written (step " + std::to_string(p.step) + ")");
-  }
+  });
   saved_step_ = p.step;
   last_save_ = std::chrono::steady_clock::now();
   return path;
@@ -62,18 +74,21 @@ std::string Checkpointer<T>::save(const TrainProgress& p) {
 
 template <class T>
 void Checkpointer<T>::after_step(const TrainProgress& p) {
-  const bool by_steps = policy_.every_steps > 0 && p.step % policy_.every_steps == 0;
-  // Only rank 0 writes, so its clock alone decides.
   const bool by_time = world_.rank() == 0 && policy_.every_seconds > 0 &&
                        std::chrono::steady_clock::now() - last_save_ >=
                            std::chrono::duration<double>(policy_.every_seconds);
-  if (by_steps || by_time) save(p);
+  // A signal reaches the ranks at slightly different moments: one all-reduce a
+  // step agrees on it and on rank 0's clock.
+  std::int64_t decide[2] = {by_time ? 1 : 0, StopSignals::received()};
+  world_.allreduce(std::span<std::int64_t>(decide), MPI_MAX);
+  stop_ = decide[1] != 0;
+  const bool by_steps = policy_.every_steps > 0 && p.step % policy_.every_steps == 0;
+  if (by_steps || decide[0] != 0) save(p);
 }
 
 template <class T>
 bool Checkpointer<T>::stop_requested(const TrainProgress&) {
-  // A signal reaches the ranks at slightly different moments: they agree each step.
-  return world_.allreduce_one<std::int64_t>(g_stop_signal, MPI_MAX) != 0;
+  return stop_;
 }
 
 template class Checkpointer<float>;

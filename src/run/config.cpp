@@ -91,6 +91,36 @@ nlohmann::json to_json(const RunConfig& c) {
           {"execution", execution_json(c.execution, t)}};
 }
 
+nlohmann::json config_from_format1(const nlohmann::json& v1, const ModelSpec& model) {
+  const nlohmann::json &reg = v1.at("regularization"), &opt = v1.at("optimizer"), &run = v1.at("run"),
+                       &data = v1.at("data");
+  nlohmann::json synthetic = nullptr;
+  if (!data.at("synthetic").get<std::string>().empty())
+    synthetic = {{"kind", data.at("synthetic")},
+                 {"samples", data.at("samples")},
+                 {"test_samples", data.at("test_samples")},
+                 {"classes", data.at("classes")},
+                 {"noise", data.at("noise")}};
+  return {{"model", model_to_json(model)},
+          {"regularization", {{"penalty", reg.at("reg")}, {"lambda", reg.at("lambda")}, {"include_bias", reg.at("reg_bias")}}},
+          {"optimizer",
+           {{"lr_weights", opt.at("lr")},
+            {"lr_bias", opt.at("lr_bias")},
+            {"momentum", opt.at("momentum")},
+            {"nesterov", opt.at("nesterov")},
+            {"weight_decay", opt.at("weight_decay")},
+            {"schedule", opt.at("lr_schedule")},
+            {"warmup_steps", opt.at("warmup_steps")}}},
+          {"training",
+           {{"global_batch", run.at("batch_size")},
+            {"epochs", run.at("epochs")},
+            {"max_steps", run.at("max_steps")},
+            {"drop_last", run.at("drop_last")},
+            {"seed", run.at("seed")},
+            {"precision", run.at("precision")}}},
+          {"data", {{"synthetic", synthetic}, {"train", data.at("train")}, {"test", data.at("test")}}}};
+}
+
 std::vector<std::string> result_settings_differing(const nlohmann::json& stored, const RunConfig& config) {
   nlohmann::json a = stored.is_object() ? stored : nlohmann::json::object(), b = to_json(config);
   a.erase("execution");

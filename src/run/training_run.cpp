@@ -55,7 +55,6 @@ class Run final : public TrainingRun::Impl {
     if (!config_.execution.checkpoint.dir.empty()) {
       checkpoints.emplace(world_, config_.execution.checkpoint, *trainer_, net_, to_json(config_), log_);
       observers.add(&*checkpoints);
-      catch_stop_signals();
     }
     RunOutcome outcome;
     const auto started = std::chrono::steady_clock::now();
@@ -140,10 +139,12 @@ class Run final : public TrainingRun::Impl {
 }  // namespace
 
 TrainingRun::TrainingRun(const mpi::Communicator& world, const RunConfig& config, RunLog& log) {
-  std::string config_text;
+  std::string config_text;  // the configuration and the start point: every rank must run the same
   mpi::collectively(world, [&] {
     validate(config);
-    config_text = to_json(config).dump();
+    config_text = nlohmann::json{{"config", to_json(config)},
+                                 {"resume", config.start.resume},
+                                 {"init", config.start.init}}.dump();
   });
   // Before anything else collective: ranks that disagree would call different collectives.
   mpi::all_fail_alike([&] { mpi::require_same_on_all_ranks(world, config_text, "configuration"); });

@@ -1,6 +1,7 @@
 #include "dmlp/train/trainer.hpp"
 
 #include <algorithm>
+#include <array>
 #include <numeric>
 #include <string>
 
@@ -17,6 +18,22 @@ double seconds_since(Clock::time_point& mark) {
   mark = now;
   return s;
 }
+// Phase times as the five numbers an all-reduce carries, and back.
+std::array<double, 5> packed(const PhaseTimes& t) { return {t.data, t.forward, t.backward, t.allreduce_wait, t.update}; }
+PhaseTimes unpacked(const double* v) { return {v[0], v[1], v[2], v[3], v[4]}; }
+
+// What a report sums over ranks.
+struct RankSums {
+  static constexpr std::size_t kCount = 7;
+  double loss, correct;
+  PhaseTimes time;
+  std::array<double, kCount> packed() const {
+    const auto t = ::dmlp::packed(time);
+    return {loss, correct, t[0], t[1], t[2], t[3], t[4]};
+  }
+  static RankSums unpacked(const std::array<double, kCount>& v) { return {v[0], v[1], ::dmlp::unpacked(&v[2])}; }
+};
+
 PhaseTimes divided(const PhaseTimes& t, double d) {
   return {t.data / d, t.forward / d, t.backward / d, t.allreduce_wait / d, t.update / d};
 }
@@ -167,14 +184,12 @@ template <class T>
 StepReport Trainer<T>::reduce_report(Tally& tally) {
   const double seconds = seconds_since(tally.start);
   // One sum and one max over ranks carry everything the report needs.
-  struct Sums {
-    double loss, correct;
-    PhaseTimes time;
-  } sums{tally.loss, tally.correct, tally.time};
-  PhaseTimes maxes = tally.time;
-  static_assert(sizeof(Sums) == 7 * sizeof(double) && sizeof(PhaseTimes) == 5 * sizeof(double));
-  comm_.sum({reinterpret_cast<double*>(&sums), 7});
-  comm_.max({reinterpret_cast<double*>(&maxes), 5});
+  RankSums sums{tally.loss, tally.correct, tally.time};
+  std::array<double, RankSums::kCount> summed = sums.packed();
+  std::array<double, 5> maxes = packed(tally.time);
+  comm_.sum(summed);
+  comm_.max(maxes);
+  sums = RankSums::unpacked(summed);
   const double steps = std::max(tally.steps, 1.0), ranks = comm_.size();
   StepReport r;
   r.step = progress_.step;
@@ -188,7 +203,7 @@ StepReport Trainer<T>::reduce_report(Tally& tally) {
   r.lr = lr_at(std::max<std::int64_t>(progress_.step - 1, 0));
   r.samples_per_second = seconds > 0 ? tally.rows / seconds : 0;
   r.elapsed_seconds = std::chrono::duration<double>(Clock::now() - started_).count();
-  r.phase_max = divided(maxes, steps);
+  r.phase_max = divided(unpacked(maxes.data()), steps);
   r.phase_mean = divided(divided(sums.time, steps), ranks);
   tally = Tally{};
   return r;

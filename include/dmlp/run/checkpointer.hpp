@@ -3,6 +3,8 @@
 // end, and when the job is told to stop (SIGTERM or SIGUSR1, as Slurm and PBS
 // send before a wall-time limit): then every rank agrees to stop after the
 // current step, and the state is saved. Keeps the newest K files.
+#include <signal.h>
+
 #include <chrono>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -17,8 +19,20 @@ namespace dmlp::run {
 // Collective. Creates the directory (rank 0); failures are agreed.
 void prepare_checkpoint_dir(const CheckpointPolicy& policy, const mpi::Communicator& world);
 
-// From now on SIGTERM and SIGUSR1 set a flag instead of ending the process.
-void catch_stop_signals();
+// While it lives, SIGTERM and SIGUSR1 set a flag instead of ending the
+// process; the handlers that were there before come back afterwards. A signal
+// caught during an earlier run does not stop the next.
+class StopSignals {
+ public:
+  StopSignals();
+  ~StopSignals();
+  StopSignals(const StopSignals&) = delete;
+  StopSignals& operator=(const StopSignals&) = delete;
+  static int received();  // the signal number, or 0
+
+ private:
+  struct sigaction previous_term_ {}, previous_usr1_ {};
+};
 
 template <class T>
 class Checkpointer final : public TrainingObserver {
@@ -29,9 +43,12 @@ class Checkpointer final : public TrainingObserver {
   Checkpointer(const mpi::Communicator& world, CheckpointPolicy policy, Trainer<T>& trainer, const Network<T>& net,
                nlohmann::json config, RunLog& log);
 
+  // Collective, each step: the ranks agree whether to save now (by steps, or
+  // by rank 0's clock, since rank 0 writes) and whether a stop signal arrived.
   void after_step(const TrainProgress& p) override;
-  bool stop_requested(const TrainProgress& p) override;  // collective: the ranks agree
-  // Writes the state now unless this step is already saved; returns the path.
+  bool stop_requested(const TrainProgress& p) override;  // what after_step agreed
+  // Collective. Writes the state now unless this step is already saved;
+  // returns the path. A failed write is an agreed failure (mpi::JobFailure).
   std::string save(const TrainProgress& p);
 
  private:
@@ -41,6 +58,8 @@ class Checkpointer final : public TrainingObserver {
   const Network<T>& net_;
   nlohmann::json config_;
   RunLog& log_;
+  StopSignals signals_;
+  bool stop_ = false;
   std::int64_t saved_step_ = -1;
   std::chrono::steady_clock::time_point last_save_ = std::chrono::steady_clock::now();
 };

@@ -90,6 +90,12 @@ void validate(const RunConfig& config);
 // change on resume). The start point is not part of it.
 nlohmann::json to_json(const RunConfig& config);
 
+// A checkpoint of format 1 stored the command line's option groups; this is
+// the same configuration in to_json's layout, so that resuming compares it.
+// The model comes from the checkpoint's own `model`. Throws
+// nlohmann::json::exception when `v1` lacks a setting.
+nlohmann::json config_from_format1(const nlohmann::json& v1, const ModelSpec& model);
+
 // The settings (as JSON pointers, e.g. "/training/global_batch") whose stored
 // value differs from this configuration's, outside the "execution" section.
 std::vector<std::string> result_settings_differing(const nlohmann::json& stored, const RunConfig& config);

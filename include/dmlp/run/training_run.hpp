@@ -2,10 +2,15 @@
 // A whole training run on every rank of a communicator: the configuration is
 // checked, the data opened, threads placed, the network built and started
 // (fresh, from a checkpoint's parameters, or resumed), then trained with
-// checkpoints as the policy says. Everything is collective; failures are
-// agreed (mpi::JobFailure) or end the job. Nothing is printed: the run
-// describes itself (description()) and reports through the program's log and
-// observers.
+// checkpoints as the policy says. Everything is collective. Failures that the
+// ranks can see together (configuration, data files, checkpoints, a failed
+// checkpoint write) arrive as the same mpi::JobFailure on every rank. A failure
+// on one rank alone in the middle of training (an observer's exception, a bad
+// row met by one rank's streaming reader, an MPI error) arrives as a plain
+// exception on that rank only, while the others wait in a collective: the
+// program must then end the job, with mpi::report_and_abort (as dmlp's main
+// and examples/train-from-cpp do). Nothing is printed: the run describes
+// itself (description()) and reports through the program's log and observers.
 #include <memory>
 #include <optional>
 #include <string>
@@ -50,7 +55,9 @@ struct RunOutcome {
 
 class TrainingRun {
  public:
+  // Keeps a reference to `world` and `log`: both must outlive the run.
   TrainingRun(const mpi::Communicator& world, const RunConfig& config, RunLog& log);
+  TrainingRun(mpi::Communicator&& temporary, const RunConfig&, RunLog&) = delete;
   ~TrainingRun();
   TrainingRun(const TrainingRun&) = delete;
   TrainingRun& operator=(const TrainingRun&) = delete;

@@ -69,3 +69,28 @@ TEST_CASE("bad run settings are refused, naming the option", "[run]") {
   CHECK_THROWS_WITH(run::parse_load_mode("some"), Contains("unknown --load 'some' (expected auto|all|stream)"));
   CHECK_THROWS_WITH(run::parse_precision("half"), Contains("unknown --precision 'half' (expected float|double)"));
 }
+
+TEST_CASE("a format-1 checkpoint's config is compared in the new layout", "[run]") {
+  // As dmlp before the run layer wrote it for small_run's settings (its CLI option groups).
+  const nlohmann::json v1 = nlohmann::json::parse(R"({
+    "model": {"layers": "6,16,3", "activation": "tanh", "output_activation": "identity", "loss": "softmax-ce",
+              "leaky_slope": 0.01},
+    "regularization": {"lambda": 0.0, "reg": "none", "reg_bias": false},
+    "data": {"synthetic": "blobs", "samples": 600, "test_samples": 120, "classes": 0, "noise": -1.0,
+             "train": "", "test": "", "load": "auto", "read_ahead_mb": 256.0},
+    "optimizer": {"lr": 0.05, "lr_bias": 0.05, "momentum": 0.9, "nesterov": true, "weight_decay": 0.0,
+                  "lr_schedule": "cosine", "warmup_steps": 0},
+    "run": {"batch_size": 32, "epochs": 1, "max_steps": 40, "drop_last": false, "seed": 5, "precision": "float",
+            "bucket_mb": 1.0, "overlap": true, "threads": 1, "metrics": "", "log_every": 1000, "progress": "auto"},
+    "checkpoint": {"dir": "ckpt", "every_steps": 20, "every_seconds": 0.0, "keep": 5, "resume": "", "init": ""}})");
+  run::RunConfig c = test::small_run("ckpt");
+  const nlohmann::json upgraded = run::config_from_format1(v1, c.model);
+  CHECK(run::result_settings_differing(upgraded, c).empty());
+  c.training.seed = 6;
+  c.data.synthetic->samples = 700;
+  CHECK(run::result_settings_differing(upgraded, c) ==
+        std::vector<std::string>{"/data/synthetic/samples", "/training/seed"});
+  nlohmann::json incomplete = v1;
+  incomplete.erase("run");
+  CHECK_THROWS_AS(run::config_from_format1(incomplete, c.model), nlohmann::json::exception);
+}
