@@ -1,6 +1,7 @@
 #include "dmlp/run/config.hpp"
 
 #include <cmath>
+#include <utility>
 
 #include "dmlp/core/errors.hpp"
 #include "dmlp/core/name_table.hpp"
@@ -92,33 +93,27 @@ nlohmann::json to_json(const RunConfig& c) {
 }
 
 nlohmann::json config_from_format1(const nlohmann::json& v1, const ModelSpec& model) {
-  const nlohmann::json &reg = v1.at("regularization"), &opt = v1.at("optimizer"), &run = v1.at("run"),
-                       &data = v1.at("data");
-  nlohmann::json synthetic = nullptr;
-  if (!data.at("synthetic").get<std::string>().empty())
-    synthetic = {{"kind", data.at("synthetic")},
-                 {"samples", data.at("samples")},
-                 {"test_samples", data.at("test_samples")},
-                 {"classes", data.at("classes")},
-                 {"noise", data.at("noise")}};
-  return {{"model", model_to_json(model)},
-          {"regularization", {{"penalty", reg.at("reg")}, {"lambda", reg.at("lambda")}, {"include_bias", reg.at("reg_bias")}}},
-          {"optimizer",
-           {{"lr_weights", opt.at("lr")},
-            {"lr_bias", opt.at("lr_bias")},
-            {"momentum", opt.at("momentum")},
-            {"nesterov", opt.at("nesterov")},
-            {"weight_decay", opt.at("weight_decay")},
-            {"schedule", opt.at("lr_schedule")},
-            {"warmup_steps", opt.at("warmup_steps")}}},
-          {"training",
-           {{"global_batch", run.at("batch_size")},
-            {"epochs", run.at("epochs")},
-            {"max_steps", run.at("max_steps")},
-            {"drop_last", run.at("drop_last")},
-            {"seed", run.at("seed")},
-            {"precision", run.at("precision")}}},
-          {"data", {{"synthetic", synthetic}, {"train", data.at("train")}, {"test", data.at("test")}}}};
+  // Where each compared setting of to_json's layout stood in format 1.
+  static constexpr std::pair<const char*, const char*> kMoves[] = {
+      {"/regularization/penalty", "/regularization/reg"},     {"/regularization/lambda", "/regularization/lambda"},
+      {"/regularization/include_bias", "/regularization/reg_bias"}, {"/optimizer/lr_weights", "/optimizer/lr"},
+      {"/optimizer/lr_bias", "/optimizer/lr_bias"},           {"/optimizer/momentum", "/optimizer/momentum"},
+      {"/optimizer/nesterov", "/optimizer/nesterov"},         {"/optimizer/weight_decay", "/optimizer/weight_decay"},
+      {"/optimizer/schedule", "/optimizer/lr_schedule"},      {"/optimizer/warmup_steps", "/optimizer/warmup_steps"},
+      {"/training/global_batch", "/run/batch_size"},          {"/training/epochs", "/run/epochs"},
+      {"/training/max_steps", "/run/max_steps"},              {"/training/drop_last", "/run/drop_last"},
+      {"/training/seed", "/run/seed"},                        {"/training/precision", "/run/precision"},
+      {"/data/train", "/data/train"},                         {"/data/test", "/data/test"}};
+  static constexpr std::pair<const char*, const char*> kSyntheticMoves[] = {
+      {"/data/synthetic/kind", "/data/synthetic"},       {"/data/synthetic/samples", "/data/samples"},
+      {"/data/synthetic/test_samples", "/data/test_samples"}, {"/data/synthetic/classes", "/data/classes"},
+      {"/data/synthetic/noise", "/data/noise"}};
+  using Pointer = nlohmann::json::json_pointer;
+  nlohmann::json now = {{"model", model_to_json(model)}, {"data", {{"synthetic", nullptr}}}};
+  for (const auto& [to, from] : kMoves) now[Pointer(to)] = v1.at(Pointer(from));
+  if (!v1.at(Pointer("/data/synthetic")).get<std::string>().empty())
+    for (const auto& [to, from] : kSyntheticMoves) now[Pointer(to)] = v1.at(Pointer(from));
+  return now;
 }
 
 std::vector<std::string> result_settings_differing(const nlohmann::json& stored, const RunConfig& config) {
