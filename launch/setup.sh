@@ -3,6 +3,8 @@
 # as root (or through sudo); prints what is missing when it cannot.
 #   bash launch/setup.sh            build and test dependencies
 #   bash launch/setup.sh --data     the same, plus Fashion-MNIST
+#   bash launch/setup.sh --cluster  the same, plus what the cluster test tier runs:
+#                                   iproute2 (network namespaces), Slurm and munge
 set -euo pipefail
 
 packages=(
@@ -12,7 +14,13 @@ packages=(
   libhdf5-openmpi-dev hdf5-tools      # parallel HDF5 (C API); h5dump/h5ls
   catch2 libcli11-dev nlohmann-json3-dev
 )
-[ "${1:-}" = "--data" ] && packages+=(dataset-fashion-mnist)
+for option in "$@"; do
+  case $option in
+    --data) packages+=(dataset-fashion-mnist) ;;
+    --cluster) packages+=(iproute2 util-linux slurm-wlm munge) ;;
+    *) echo "setup.sh: unknown option $option (expected --data or --cluster)" >&2; exit 2 ;;
+  esac
+done
 
 missing=()
 for p in "${packages[@]}"; do

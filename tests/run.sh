@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The whole test suite from a clean clone: installs what is missing, builds
-# with warnings as errors, runs every test, then builds and runs them again
-# under AddressSanitizer + UBSan.
+# with warnings as errors, runs every test (the cluster tier included), then
+# builds and runs them again under AddressSanitizer + UBSan (without the
+# cluster tier, which tests launching, not memory).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash launch/setup.sh
+bash launch/setup.sh --cluster  # the cluster tier (ctest -L cluster) needs namespaces and Slurm
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 jobs=$(nproc)
 for preset in ci sanitize; do

@@ -47,18 +47,22 @@ int run_inspect(const mpi::Communicator& world, const InspectOptions& o) {
                          " (" + m.spec.describe() + ")");
     });
   }
-  if (world.rank() != 0) return 0;
-  print_meta(m);
-  if (o.compare.empty()) return 0;
-  double diff = 0, scale = 0;
+  if (o.compare.empty()) {
+    if (world.rank() == 0) print_meta(m);
+    return 0;
+  }
+  double diff = 0, scale = 0;  // every rank holds both: every rank exits alike
   for (std::size_t i = 0; i < params.size(); ++i) {
     diff = std::max(diff, std::abs(params[i] - other[i]));
     scale = std::max(scale, std::abs(params[i]));
   }
-  std::printf("compared    %s: %s; max |difference| %.3g, relative to max |parameter| %.3g\n", o.compare.c_str(),
-              other_meta.parameters_checksum == m.parameters_checksum && diff == 0 ? "bitwise identical" : "different",
-              diff, scale > 0 ? diff / scale : 0.0);
-  return 0;
+  const bool identical = other_meta.parameters_checksum == m.parameters_checksum && diff == 0;
+  if (world.rank() == 0) {
+    print_meta(m);
+    std::printf("compared    %s: %s; max |difference| %.3g, relative to max |parameter| %.3g\n", o.compare.c_str(),
+                identical ? "bitwise identical" : "different", diff, scale > 0 ? diff / scale : 0.0);
+  }
+  return identical ? 0 : kExitFailure;  // as cmp and diff do: scripts can test it
 }
 
 }  // namespace dmlp::cli

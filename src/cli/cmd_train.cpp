@@ -32,12 +32,12 @@ int run_train(const mpi::Communicator& world, const TrainOptions& o) {
   observers.add(&reporter);
   observers.add(&injector);
   const run::RunOutcome outcome = training.run(&observers);
-  if (outcome.stopped) {
+  if (outcome.stopped) {  // the checkpoint of this step is written: a scheduler may requeue
     if (root)
-      std::printf("stopped at step %lld of %lld on a signal; resume with --resume %s\n",
+      std::printf("stopped at step %lld of %lld on a signal; resume with --resume %s (exit %d)\n",
                   static_cast<long long>(outcome.progress.step), static_cast<long long>(d.total_steps),
-                  config.execution.checkpoint.dir.c_str());
-    return 0;
+                  config.execution.checkpoint.dir.c_str(), kExitStopped);
+    return kExitStopped;
   }
   if (root) reporter.report_final(outcome);
   return 0;

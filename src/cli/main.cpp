@@ -18,7 +18,9 @@ void print_failure(const mpi::RankFailure& failure) {
 
 int dispatch(const mpi::Communicator& world, int argc, char** argv) {
   CLI::App app{"dmlp " DMLP_VERSION ": data-parallel training of multi-layer perceptrons with MPI", "dmlp"};
-  app.option_defaults()->always_capture_default();
+  // An option given twice takes its last value, so that options appended to a
+  // launch script's defaults (sbatch train.sbatch --epochs 5) override them.
+  app.option_defaults()->always_capture_default()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   app.require_subcommand(1);
   app.set_version_flag("--version", DMLP_VERSION);
   Commands commands;

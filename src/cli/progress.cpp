@@ -11,7 +11,8 @@
 
 namespace dmlp::cli {
 namespace {
-nlohmann::json phases_json(const PhaseTimes& t) {
+template <class Phases>  // PhaseTimes or PhaseRanks
+nlohmann::json phases_json(const Phases& t) {
   return {{"data", t.data},
           {"forward", t.forward},
           {"backward", t.backward},
@@ -28,7 +29,8 @@ nlohmann::json report_json(const char* event, const StepReport& r) {
                       {"samples_per_s", r.samples_per_second},
                       {"elapsed_s", r.elapsed_seconds},
                       {"steps", r.interval_steps},
-                      {"phase_seconds", {{"max", phases_json(r.phase_max)}, {"mean", phases_json(r.phase_mean)}}}};
+                      {"phase_seconds", {{"max", phases_json(r.phase_max)}, {"mean", phases_json(r.phase_mean)}}},
+                      {"slowest_rank", phases_json(r.phase_max_rank)}};
   j["accuracy"] = r.accuracy >= 0 ? nlohmann::json(r.accuracy) : nlohmann::json(nullptr);
   return j;
 }

@@ -1,5 +1,7 @@
 #include "dmlp/mpi/communicator.hpp"
 
+#include <vector>
+
 #include <utility>
 
 namespace dmlp::mpi {
@@ -30,5 +32,17 @@ Communicator Communicator::split_shared() const {
   return Communicator(node);
 }
 
+
+void Communicator::allreduce_max_with_rank(std::span<double> values, std::span<int> ranks) const {
+  struct ValueRank {  // MPI_DOUBLE_INT's layout
+    double value;
+    int rank;
+  };
+  std::vector<ValueRank> pairs(values.size());
+  for (std::size_t i = 0; i < values.size(); ++i) pairs[i] = {values[i], rank_};
+  check(MPI_Allreduce(MPI_IN_PLACE, pairs.data(), int(pairs.size()), MPI_DOUBLE_INT, MPI_MAXLOC, comm_),
+        "MPI_Allreduce(MPI_MAXLOC)");
+  for (std::size_t i = 0; i < values.size(); ++i) values[i] = pairs[i].value, ranks[i] = pairs[i].rank;
+}
 
 }  // namespace dmlp::mpi

@@ -48,6 +48,17 @@ std::string Environment::library_version() {
   return version;
 }
 
+std::optional<LauncherSize> launcher_size() {
+  for (const char* variable : {"OMPI_COMM_WORLD_SIZE", "PMIX_SIZE", "PMI_SIZE", "SLURM_NTASKS"}) {
+    const char* value = std::getenv(variable);
+    if (!value || !*value) continue;
+    char* end = nullptr;
+    const long size = std::strtol(value, &end, 10);
+    if (*end == '\0' && size > 0) return LauncherSize{variable, size};
+  }
+  return std::nullopt;
+}
+
 bool finalized() {
   int done = 0;
   MPI_Finalized(&done);

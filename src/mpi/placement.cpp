@@ -1,10 +1,67 @@
 #include "dmlp/mpi/placement.hpp"
 
 #include <algorithm>
+#include <cstring>
+#include <numeric>
 
 #include "dmlp/train/threads.hpp"
 
 namespace dmlp::mpi {
+namespace {
+
+// Every rank's host name, threads and node cores, on every rank.
+std::vector<Host> gather_hosts(const Communicator& world, int threads, int node_cores) {
+  constexpr int kNameWidth = MPI_MAX_PROCESSOR_NAME;
+  const auto size = std::size_t(world.size()), me = std::size_t(world.rank());
+  std::vector<char> names(size * kNameWidth, '\0');
+  int length = 0;
+  check(MPI_Get_processor_name(names.data() + me * kNameWidth, &length), "MPI_Get_processor_name");
+  std::vector<std::int64_t> numbers(size * 2);  // (threads, node cores) per rank
+  numbers[me * 2] = threads;
+  numbers[me * 2 + 1] = node_cores;
+  std::vector<int> counts(size, 1), displs(size);
+  std::iota(displs.begin(), displs.end(), 0);
+  world.allgather_rows(names.data(), kNameWidth, counts, displs);
+  world.allgather_rows(numbers.data(), 2, counts, displs);
+  std::vector<Host> hosts;
+  for (std::size_t r = 0; r < size; ++r) {
+    const std::string name(names.data() + r * kNameWidth, strnlen(names.data() + r * kNameWidth, kNameWidth));
+    auto host = std::find_if(hosts.begin(), hosts.end(), [&](const Host& h) { return h.name == name; });
+    if (host == hosts.end()) host = hosts.insert(hosts.end(), Host{name, {}, {}, int(numbers[r * 2 + 1])});
+    host->ranks.push_back(int(r));
+    host->threads.push_back(int(numbers[r * 2]));
+  }
+  return hosts;
+}
+
+// "0-3,6,8-9"
+std::string rank_ranges(const std::vector<int>& ranks) {
+  std::string text;
+  for (std::size_t i = 0; i < ranks.size();) {
+    std::size_t j = i;
+    while (j + 1 < ranks.size() && ranks[j + 1] == ranks[j] + 1) ++j;
+    text += (text.empty() ? "" : ",") + std::to_string(ranks[i]) + (j > i ? "-" + std::to_string(ranks[j]) : "");
+    i = j + 1;
+  }
+  return text;
+}
+
+}  // namespace
+
+bool Host::oversubscribed() const { return std::accumulate(threads.begin(), threads.end(), 0) > cores; }
+
+std::string Host::describe() const {
+  const bool uniform = std::all_of(threads.begin(), threads.end(), [&](int t) { return t == threads.front(); });
+  std::string each;
+  if (uniform) {
+    each = std::to_string(threads.front()) + (threads.front() == 1 ? " thread" : " threads") + " each";
+  } else {
+    for (int t : threads) each += (each.empty() ? "" : ",") + std::to_string(t);
+    each = "threads " + each;
+  }
+  return name + ": rank" + (ranks.size() == 1 ? " " : "s ") + rank_ranges(ranks) + " (" + each + "; " +
+         std::to_string(cores) + (cores == 1 ? " core)" : " cores)");
+}
 
 Placement discover_placement(const Communicator& world, int requested_threads) {
   Placement p;
@@ -24,19 +81,21 @@ Placement discover_placement(const Communicator& world, int requested_threads) {
   p.threads = p.threads_defaulted
                   ? std::max(1, std::min(p.own_cores, p.node_cores / p.ranks_on_node))
                   : requested_threads;
-  // Every rank reports whether its node is oversubscribed; rank 0 prints it.
-  const int over = p.ranks_on_node * p.threads > p.node_cores ? 1 : 0;
-  const int worst = int(world.allreduce_one<std::int64_t>(over, MPI_MAX));
+  p.hosts = gather_hosts(world, p.threads, p.node_cores);
+  std::string crowded;
+  for (const Host& h : p.hosts)
+    if (h.oversubscribed())
+      crowded += (crowded.empty() ? "" : ", ") + h.name + " (" + std::to_string(h.ranks.size()) + " ranks, " +
+                 std::to_string(std::accumulate(h.threads.begin(), h.threads.end(), 0)) + " threads, " +
+                 std::to_string(h.cores) + " cores)";
   if (p.threads > p.own_cores)
     p.warning = "warning: " + std::to_string(p.threads) + " threads per rank but each rank is bound to " +
                 std::to_string(p.own_cores) + " core" + (p.own_cores == 1 ? "" : "s") +
                 "; bind ranks to more cores (mpirun --map-by slot:PE=" + std::to_string(p.threads) +
                 ", srun --cpus-per-task=" + std::to_string(p.threads) + ") or lower --threads";
-  else if (worst)
-    p.warning = "warning: ranks x threads exceeds the cores on at least one node (here " +
-                std::to_string(p.ranks_on_node) + " ranks x " + std::to_string(p.threads) +
-                " threads on " + std::to_string(p.node_cores) +
-                " cores): expect contention; lower --threads or the rank count";
+  else if (!crowded.empty())
+    p.warning = "warning: ranks x threads exceeds the cores on " + crowded +
+                ": expect contention; lower --threads or the rank count";
   return p;
 }
 

@@ -39,6 +39,8 @@ std::string format_summary(const RunDescription& d) {
                                 " ranks on the node)"
                           : " (--threads)";
   append(out, "  threads    %d per rank%s\n", p.threads, threads_origin.c_str());
+  for (std::size_t i = 0; i < p.hosts.size(); ++i)
+    out += std::string(i == 0 ? "  hosts      " : "             ") + p.hosts[i].describe() + "\n";
   append(out, "  blas       %s\n", d.threading.c_str());
   append(out, "  model      %s; %zu parameters, %s\n", c.model.describe().c_str(), d.parameters,
          c.precision == Precision::Float ? "float32" : "float64");

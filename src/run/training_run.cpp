@@ -136,11 +136,25 @@ class Run final : public TrainingRun::Impl {
   std::unique_ptr<Trainer<T>> trainer_;
 };
 
+// N processes that each believe they are alone would train the same model N
+// times and overwrite each other's checkpoints.
+void check_launch(int ranks) {
+  const auto announced = mpi::launcher_size();
+  if (!announced || announced->size <= 1 || ranks != 1) return;
+  throw InputError(announced->variable + "=" + std::to_string(announced->size) +
+                   " says this job has " + std::to_string(announced->size) +
+                   " tasks, but MPI started this process alone (1 rank): each task would train on its own and "
+                   "overwrite the others' checkpoints. The launcher and MPI do not speak the same process-management "
+                   "interface: under Slurm launch with `srun --mpi=pmix` (see `srun --mpi=list`), elsewhere with "
+                   "`mpirun -np " + std::to_string(announced->size) + "`");
+}
+
 }  // namespace
 
 TrainingRun::TrainingRun(const mpi::Communicator& world, const RunConfig& config, RunLog& log) {
   std::string config_text;  // the configuration and the start point: every rank must run the same
   mpi::collectively(world, [&] {
+    check_launch(world.size());
     validate(config);
     config_text = nlohmann::json{{"config", to_json(config)},
                                  {"resume", config.start.resume},

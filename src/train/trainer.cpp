@@ -187,8 +187,9 @@ StepReport Trainer<T>::reduce_report(Tally& tally) {
   RankSums sums{tally.loss, tally.correct, tally.time};
   std::array<double, RankSums::kCount> summed = sums.packed();
   std::array<double, 5> maxes = packed(tally.time);
+  std::array<int, 5> slowest{};
   comm_.sum(summed);
-  comm_.max(maxes);
+  comm_.max_with_rank(maxes, slowest);
   sums = RankSums::unpacked(summed);
   const double steps = std::max(tally.steps, 1.0), ranks = comm_.size();
   StepReport r;
@@ -204,6 +205,7 @@ StepReport Trainer<T>::reduce_report(Tally& tally) {
   r.samples_per_second = seconds > 0 ? tally.rows / seconds : 0;
   r.elapsed_seconds = std::chrono::duration<double>(Clock::now() - started_).count();
   r.phase_max = divided(unpacked(maxes.data()), steps);
+  r.phase_max_rank = {slowest[0], slowest[1], slowest[2], slowest[3], slowest[4]};
   r.phase_mean = divided(divided(sums.time, steps), ranks);
   tally = Tally{};
   return r;

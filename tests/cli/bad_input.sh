@@ -25,6 +25,13 @@ expect_exit 2 "^\[rank 0\] error: --layers: width 0" -- "$MPIEXEC" -np 2 "$DMLP"
 out=$("$MPIEXEC" -np 3 "$DMLP" "${blobs[@]}" --layers 20,3 --lr 0 2>&1)
 count=$(grep -c "error: --lr 0 must be positive" <<<"$out")
 [ "$count" -eq 1 ] && pass "3 ranks print the error once" || fail "error printed $count times by 3 ranks"
+# a launcher that announces N tasks while MPI starts each process alone (srun without --mpi=pmix)
+expect_exit 2 "SLURM_NTASKS=2 says this job has 2 tasks, but MPI started this process alone.*srun --mpi=pmix" -- \
+  env -u OMPI_COMM_WORLD_SIZE -u PMIX_SIZE -u PMI_SIZE SLURM_NTASKS=2 "$DMLP" "${blobs[@]}" --layers 20,3
+expect_exit 0 "finished" -- env SLURM_NTASKS=1 "$DMLP" "${blobs[@]}" --layers 20,3
+# an option given twice: the last value wins (launch scripts append overrides to their defaults)
+expect_exit 0 "finished: 4 steps" -- "$DMLP" train --synthetic blobs --samples 200 --batch-size 50 --layers 20,3 \
+  --epochs 3 --epochs 1
 # gradcheck: exits non-zero when the error is above its threshold
 expect_exit 0 "PASSED" -- "$DMLP" gradcheck --layers 4,6,5,3 --activation sigmoid --batch-size 3
 expect_exit 1 "FAILED" -- "$DMLP" gradcheck --layers 4,6,5,3 --activation sigmoid --batch-size 3 --threshold 1e-30

@@ -17,6 +17,10 @@ ls -a "$WORK/a" | grep -q tmp && fail "a temporary file was left behind" || pass
 
 run 2 --checkpoint-dir "$WORK/b" --resume "$WORK/a/ckpt-000000050.h5" > "$WORK/b.out" 2>&1
 expect_exit 0 "bitwise identical" -- "$DMLP" inspect "$WORK/a/ckpt-000000100.h5" --compare "$WORK/b/ckpt-000000100.h5"
+# files that differ: exit 1, so that scripts can tell
+expect_exit 1 "different; max \|difference\|" -- "$DMLP" inspect "$WORK/a/ckpt-000000100.h5" --compare "$WORK/a/ckpt-000000050.h5"
+expect_exit 1 "different" -- timeout 60 "$MPIEXEC" -np 2 "$DMLP" inspect "$WORK/a/ckpt-000000100.h5" \
+  --compare "$WORK/a/ckpt-000000050.h5"
 
 for np in 1 3; do
   out=$(run $np --checkpoint-dir "$WORK/p$np" --resume "$WORK/a/ckpt-000000050.h5" 2>&1)
@@ -61,7 +65,7 @@ sleep 1
 kill -USR1 "$launcher"
 wait "$launcher"
 rc=$?
-[ "$rc" -eq 0 ] && pass "stopped on SIGUSR1 with exit 0" || fail "exit $rc after SIGUSR1"
+[ "$rc" -eq 75 ] && pass "stopped on SIGUSR1 with exit 75 (resume me)" || fail "exit $rc after SIGUSR1"
 grep -q "stopped at step [0-9]* of [0-9]* on a signal" "$WORK/s.out" && pass "said where it stopped" || fail "no stop message"
 ls "$WORK/s"/ckpt-*.h5 > /dev/null 2>&1 && pass "saved a checkpoint" || fail "no checkpoint after the signal"
 

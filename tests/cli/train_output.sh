@@ -6,7 +6,8 @@ out=$("$MPIEXEC" -np 2 "$DMLP" train --synthetic blobs --layers 20,32,5 --sample
       --batch-size 50 --log-every 10 --metrics "$WORK/m.jsonl" 2>&1)
 rc=$?
 [ "$rc" -eq 0 ] && pass "2-rank training ran" || { fail "exit $rc"; echo "$out" | tail; }
-for pattern in "Open MPI" "2 ranks on 1 node" "threads +1 per rank" "openmp build" "20-32-5, relu hidden" \
+for pattern in "Open MPI" "2 ranks on 1 node" "threads +1 per rank" "hosts +[^ ]+: ranks 0-1 \(1 thread each; [0-9]+ cores?\)" \
+               "openmp build" "20-32-5, relu hidden" \
                "837 parameters" "global 50, per rank 25" "bucket" "^step 10/80 +epoch 1 +loss [0-9.]+ +acc" \
                "^epoch 2 done: train loss .* test loss [0-9.]+ accuracy" "^finished: 80 steps"; do
   grep -Eq -- "$pattern" <<<"$out" && pass "output has /$pattern/" || fail "output lacks /$pattern/"
@@ -25,6 +26,8 @@ for r in steps + epochs:
     for stat in ("max", "mean"):
         assert set(r["phase_seconds"][stat]) == {"data", "forward", "backward", "allreduce_wait", "update"}
         assert r["phase_seconds"]["max"]["backward"] >= r["phase_seconds"]["mean"]["backward"]
+    assert set(r["slowest_rank"]) == {"data", "forward", "backward", "allreduce_wait", "update"}
+    assert all(rank in (0, 1) for rank in r["slowest_rank"].values()), r["slowest_rank"]
 assert 0.0 <= epochs[-1]["test"]["accuracy"] <= 1.0
 PY
 

@@ -51,3 +51,20 @@ TEST_CASE("metric sums and maxima over ranks", "[allreduce]") {
   collective.max(largest);
   CHECK(largest[0] == 2.0 * (P - 1));
 }
+
+TEST_CASE("maxima over ranks name the rank that holds them, the lowest on a tie", "[allreduce]") {
+  mpi::MpiCollective collective(world());
+  const int P = world().size(), r = world().rank();
+  // the last rank is largest; rank 0 is largest; all tie; rank 1 (when there is one) is largest
+  double values[4] = {double(r), -double(r), 7.0, r == std::min(1, P - 1) ? 3.0 : 1.0};
+  int ranks[4] = {-1, -1, -1, -1};
+  collective.max_with_rank(values, ranks);
+  CHECK(values[0] == P - 1);
+  CHECK(ranks[0] == P - 1);
+  CHECK(values[1] == 0);
+  CHECK(ranks[1] == 0);
+  CHECK(values[2] == 7.0);
+  CHECK(ranks[2] == 0);
+  CHECK(values[3] == 3.0);
+  CHECK(ranks[3] == std::min(1, P - 1));
+}

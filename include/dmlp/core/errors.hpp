@@ -27,7 +27,9 @@ inline void require_positive(double value, const char* option) {
     throw InputError(std::string(option) + " " + format_number(value) + " must be positive");
 }
 
-inline constexpr int kExitInputError = 2;
-inline constexpr int kExitFailure = 1;
+// dmlp's exit codes (README, "Exit codes"):
+inline constexpr int kExitFailure = 1;     // anything else
+inline constexpr int kExitInputError = 2;  // bad input or configuration
+inline constexpr int kExitStopped = 75;    // EX_TEMPFAIL: stopped on a signal after a complete checkpoint; resume me
 
 }  // namespace dmlp

@@ -77,6 +77,8 @@ class Communicator {
     text.resize(std::size_t(length));
     broadcast(std::span<char>(text.data(), text.size()), root);
   }
+  // Element-wise maximum over ranks, with the lowest rank holding each (MPI_MAXLOC).
+  void allreduce_max_with_rank(std::span<double> values, std::span<int> ranks) const;
   template <class T>
   T allreduce_one(T value, MPI_Op op) const {
     allreduce(std::span<T>(&value, 1), op);
@@ -97,6 +99,9 @@ class MpiCollective final : public Collective {
   int size() const override { return comm_.size(); }
   void sum(std::span<double> values) override { comm_.allreduce(values, MPI_SUM); }
   void max(std::span<double> values) override { comm_.allreduce(values, MPI_MAX); }
+  void max_with_rank(std::span<double> values, std::span<int> ranks) override {
+    comm_.allreduce_max_with_rank(values, ranks);
+  }
 
  private:
   const Communicator& comm_;

@@ -3,6 +3,7 @@
 // check(), which turns a failure into an MpiError carrying MPI_Error_string.
 #include <mpi.h>
 
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -44,6 +45,14 @@ class Environment {
 };
 
 bool finalized();
+
+// The job size the launcher announced, where it announced one: the first set
+// of OMPI_COMM_WORLD_SIZE (mpirun), PMIX_SIZE, PMI_SIZE, SLURM_NTASKS.
+struct LauncherSize {
+  std::string variable;
+  long size = 0;
+};
+std::optional<LauncherSize> launcher_size();
 
 // Ends every rank of the job with `exit_code`: the way out when one rank
 // fails while the others may be inside a collective. Never returns.

@@ -5,10 +5,21 @@
 // cores are the union of its ranks' affinity masks (so a Slurm or mpirun
 // binding is respected), and never more than this rank's own mask.
 #include <string>
+#include <vector>
 
 #include "dmlp/mpi/communicator.hpp"
 
 namespace dmlp::mpi {
+
+// One node of the job, as its ranks report it.
+struct Host {
+  std::string name;        // MPI_Get_processor_name
+  std::vector<int> ranks;  // ascending
+  std::vector<int> threads;  // per rank, in the order of `ranks`
+  int cores = 1;           // union of its ranks' affinity masks
+  bool oversubscribed() const;  // its ranks' threads exceed its cores
+  std::string describe() const;  // "h1: ranks 0-1 (2 threads each)"
+};
 
 struct Placement {
   int ranks = 1;           // in the job
@@ -19,7 +30,8 @@ struct Placement {
   int own_cores = 1;       // this rank's affinity mask
   int threads = 1;         // per rank: the chosen count
   bool threads_defaulted = true;
-  std::string warning;     // set when ranks × threads exceeds the node's cores
+  std::string warning;     // set when ranks × threads exceeds the cores of any node
+  std::vector<Host> hosts; // every node, ordered by its lowest rank; the same on every rank
 };
 
 // Collective over `world`. requested_threads 0 means "choose".

@@ -16,6 +16,9 @@ class Collective {
   virtual int size() const = 0;
   virtual void sum(std::span<double> values) = 0;  // in place: every rank gets the sum
   virtual void max(std::span<double> values) = 0;  // in place: every rank gets the maximum
+  // In place, element-wise: every rank gets the maximum, and in `ranks` the
+  // lowest rank that holds it.
+  virtual void max_with_rank(std::span<double> values, std::span<int> ranks) = 0;
 };
 
 // Sums the gradient buffer over ranks during back-propagation.
@@ -34,6 +37,9 @@ class SingleProcess final : public Collective {
   int size() const override { return 1; }
   void sum(std::span<double>) override {}
   void max(std::span<double>) override {}
+  void max_with_rank(std::span<double>, std::span<int> ranks) override {
+    for (int& r : ranks) r = 0;
+  }
 };
 
 template <class T>

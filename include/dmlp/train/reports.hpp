@@ -11,6 +11,11 @@ struct PhaseTimes {
   double total() const { return data + forward + backward + allreduce_wait + update; }
 };
 
+// A rank for each phase.
+struct PhaseRanks {
+  int data = 0, forward = 0, backward = 0, allreduce_wait = 0, update = 0;
+};
+
 struct StepReport {
   std::int64_t step = 0;           // global steps done, counting this one
   std::int64_t epoch = 0;          // 0-based epoch this step belongs to
@@ -24,6 +29,7 @@ struct StepReport {
   double samples_per_second = 0;   // over the interval, all ranks together
   double elapsed_seconds = 0;      // since training started (this process)
   PhaseTimes phase_max;            // per-step seconds, max over ranks
+  PhaseRanks phase_max_rank;       // the rank of each maximum (the slowest in that phase)
   PhaseTimes phase_mean;           // per-step seconds, mean over ranks
 };
 
