@@ -1,4 +1,5 @@
 // dmlp train: data-parallel training on every rank of the job.
+#include <csignal>
 #include <cstdio>
 #include <optional>
 
@@ -13,6 +14,11 @@ int run_train(const mpi::Communicator& world, const TrainOptions& o) {
   const bool root = world.rank() == 0;
   run::RunConfig config;
   mpi::collectively(world, [&] { config = o.config(); });
+  if (config.execution.checkpoint.dir.empty()) {  // nothing to save: a signal ends the process as usual
+    const int early = run::StopSignals::received();
+    startup_stop_signals().reset();
+    if (early) std::raise(early);
+  }
   ConsoleLog log(root);
   run::TrainingRun training(world, config, log);
   const run::RunDescription& d = training.description();

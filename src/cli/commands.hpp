@@ -1,11 +1,19 @@
 #pragma once
 // The subcommands: their options and their entry points.
 #include <CLI/CLI.hpp>
+#include <optional>
 
 #include "dmlp/mpi/communicator.hpp"
+#include "dmlp/run/checkpointer.hpp"
 #include "options.hpp"
 
 namespace dmlp::cli {
+
+// dmlp train catches SIGTERM and SIGUSR1 from its very start (main, before
+// MPI starts), so that a scheduler's signal during start-up stops the run at
+// its first step, with a checkpoint. Without --checkpoint-dir, run_train gives
+// the signals back their default action, re-raising one that came meanwhile.
+std::optional<run::StopSignals>& startup_stop_signals();
 
 int run_train(const mpi::Communicator& world, const TrainOptions& options);
 int run_gradcheck(const mpi::Communicator& world, const GradcheckOptions& options);

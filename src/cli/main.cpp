@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <optional>
+#include <string_view>
 
 #include "commands.hpp"
 #include "dmlp/io/h5.hpp"
@@ -9,6 +10,12 @@
 #include "dmlp/mpi/environment.hpp"
 
 namespace dmlp::cli {
+
+std::optional<run::StopSignals>& startup_stop_signals() {
+  static std::optional<run::StopSignals> signals;
+  return signals;
+}
+
 namespace {
 
 void print_failure(const mpi::RankFailure& failure) {
@@ -47,6 +54,7 @@ int dispatch(const mpi::Communicator& world, int argc, char** argv) {
 int main(int argc, char** argv) {
   using namespace dmlp;
   mpi::set_failure_reporter(cli::print_failure);
+  if (argc > 1 && std::string_view(argv[1]) == "train") cli::startup_stop_signals().emplace();
   std::optional<mpi::Environment> environment;
   try {
     environment.emplace(argc, argv);

@@ -24,7 +24,12 @@ void prepare_checkpoint_dir(const CheckpointPolicy& policy, const mpi::Communica
   });
 }
 
-StopSignals::StopSignals() {
+namespace {
+int g_stop_signal_depth = 0;  // StopSignals alive
+}  // namespace
+
+StopSignals::StopSignals() : outermost_(g_stop_signal_depth++ == 0) {
+  if (!outermost_) return;
   g_stop_signal = 0;
   struct sigaction action {};
   action.sa_handler = on_stop_signal;
@@ -35,6 +40,8 @@ StopSignals::StopSignals() {
 }
 
 StopSignals::~StopSignals() {
+  --g_stop_signal_depth;
+  if (!outermost_) return;
   sigaction(SIGTERM, &previous_term_, nullptr);
   sigaction(SIGUSR1, &previous_usr1_, nullptr);
 }

@@ -19,9 +19,12 @@ namespace dmlp::run {
 // Collective. Creates the directory (rank 0); failures are agreed.
 void prepare_checkpoint_dir(const CheckpointPolicy& policy, const mpi::Communicator& world);
 
-// While it lives, SIGTERM and SIGUSR1 set a flag instead of ending the
-// process; the handlers that were there before come back afterwards. A signal
-// caught during an earlier run does not stop the next.
+// While one lives, SIGTERM and SIGUSR1 set a flag instead of ending the
+// process; the handlers that were there before come back when the outermost
+// one ends. Instances nest: the outermost installs the handlers and clears
+// the flag, so a program may catch signals from its start (a signal during
+// start-up then stops the run at its first step) while a signal caught during
+// an earlier run does not stop the next.
 class StopSignals {
  public:
   StopSignals();
@@ -31,6 +34,7 @@ class StopSignals {
   static int received();  // the signal number, or 0
 
  private:
+  bool outermost_ = false;
   struct sigaction previous_term_ {}, previous_usr1_ {};
 };
 
