@@ -5,7 +5,10 @@
 # cluster tier, which tests launching, not memory).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash launch/setup.sh --cluster  # the cluster tier (ctest -L cluster) needs namespaces and Slurm
+bash launch/setup.sh
+# The cluster tier (ctest -L cluster) needs network namespaces, Slurm and munge;
+# without them (no root, no sudo) its tests fail, and the rest still run.
+bash launch/setup.sh --cluster || echo "warning: the cluster tier's packages are missing" >&2
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 jobs=$(nproc)
 for preset in ci sanitize; do

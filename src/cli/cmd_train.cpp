@@ -15,9 +15,8 @@ int run_train(const mpi::Communicator& world, const TrainOptions& o) {
   run::RunConfig config;
   mpi::collectively(world, [&] { config = o.config(); });
   if (config.execution.checkpoint.dir.empty()) {  // nothing to save: a signal ends the process as usual
-    const int early = run::StopSignals::received();
-    startup_stop_signals().reset();
-    if (early) std::raise(early);
+    startup_stop_signals().reset();  // first: a signal from now on takes its default action
+    if (const int early = run::StopSignals::received()) std::raise(early);
   }
   ConsoleLog log(root);
   run::TrainingRun training(world, config, log);

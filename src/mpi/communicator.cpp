@@ -1,5 +1,6 @@
 #include "dmlp/mpi/communicator.hpp"
 
+#include <stdexcept>
 #include <vector>
 
 #include <utility>
@@ -38,6 +39,7 @@ void Communicator::allreduce_max_with_rank(std::span<double> values, std::span<i
     double value;
     int rank;
   };
+  if (ranks.size() != values.size()) throw std::invalid_argument("allreduce_max_with_rank: spans of different sizes");
   std::vector<ValueRank> pairs(values.size());
   for (std::size_t i = 0; i < values.size(); ++i) pairs[i] = {values[i], rank_};
   check(MPI_Allreduce(MPI_IN_PLACE, pairs.data(), int(pairs.size()), MPI_DOUBLE_INT, MPI_MAXLOC, comm_),

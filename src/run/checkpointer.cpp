@@ -29,14 +29,23 @@ int g_stop_signal_depth = 0;  // StopSignals alive
 }  // namespace
 
 StopSignals::StopSignals() : outermost_(g_stop_signal_depth++ == 0) {
-  if (!outermost_) return;
-  g_stop_signal = 0;
   struct sigaction action {};
   action.sa_handler = on_stop_signal;
   sigemptyset(&action.sa_mask);
   action.sa_flags = SA_RESTART;
-  sigaction(SIGTERM, &action, &previous_term_);
-  sigaction(SIGUSR1, &action, &previous_usr1_);
+  if (outermost_) {
+    g_stop_signal = 0;
+    sigaction(SIGTERM, &action, &previous_term_);
+    sigaction(SIGUSR1, &action, &previous_usr1_);
+    return;
+  }
+  // Nested: keep the flag, but take the signals back if a library (MPI's
+  // start-up, say) installed handlers of its own since the outermost did.
+  for (int signal : {SIGTERM, SIGUSR1}) {
+    struct sigaction now {};
+    sigaction(signal, nullptr, &now);
+    if (now.sa_handler != on_stop_signal) sigaction(signal, &action, nullptr);
+  }
 }
 
 StopSignals::~StopSignals() {

@@ -146,7 +146,7 @@ void check_launch(int ranks) {
                    " tasks, but MPI started this process alone (1 rank): each task would train on its own and "
                    "overwrite the others' checkpoints. The launcher and MPI do not speak the same process-management "
                    "interface: under Slurm launch with `srun --mpi=pmix` (see `srun --mpi=list`), elsewhere with "
-                   "`mpirun -np " + std::to_string(announced->size) + "`");
+                   "`mpirun -np " + std::to_string(announced->size) + "`; for one rank on purpose, `srun -n 1`");
 }
 
 }  // namespace

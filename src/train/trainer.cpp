@@ -186,8 +186,13 @@ StepReport Trainer<T>::reduce_report(Tally& tally) {
   // One sum and one max over ranks carry everything the report needs.
   RankSums sums{tally.loss, tally.correct, tally.time};
   std::array<double, RankSums::kCount> summed = sums.packed();
-  std::array<double, 5> maxes = packed(tally.time);
-  std::array<int, 5> slowest{};
+  // The five phase maxima, and last the negated all-reduce wait: the rank that
+  // waited least is the one the others waited for.
+  std::array<double, 6> maxes{};
+  const auto times = packed(tally.time);
+  std::copy(times.begin(), times.end(), maxes.begin());
+  maxes[5] = -tally.time.allreduce_wait;
+  std::array<int, 6> slowest{};
   comm_.sum(summed);
   comm_.max_with_rank(maxes, slowest);
   sums = RankSums::unpacked(summed);
@@ -205,7 +210,7 @@ StepReport Trainer<T>::reduce_report(Tally& tally) {
   r.samples_per_second = seconds > 0 ? tally.rows / seconds : 0;
   r.elapsed_seconds = std::chrono::duration<double>(Clock::now() - started_).count();
   r.phase_max = divided(unpacked(maxes.data()), steps);
-  r.phase_max_rank = {slowest[0], slowest[1], slowest[2], slowest[3], slowest[4]};
+  r.phase_max_rank = {slowest[0], slowest[1], slowest[2], slowest[5], slowest[4]};
   r.phase_mean = divided(divided(sums.time, steps), ranks);
   tally = Tally{};
   return r;

@@ -3,6 +3,8 @@ set -u
 DMLP=$1
 MPIEXEC=${2:-mpiexec}
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
+# Run inside a Slurm allocation, these would announce its size to dmlp train.
+unset SLURM_NTASKS PMI_SIZE PMIX_SIZE
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 failures=0

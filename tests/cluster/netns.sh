@@ -1,5 +1,6 @@
-# Two "hosts" on this machine: network namespaces h1 and h2 joined by a veth
-# pair on 10.77.0.0/24, each rank in its namespace with its own host name.
+# Two "hosts" on this machine: network namespaces (named for this test run)
+# joined by a veth pair on 10.77.0.0/24; each rank runs in its host's
+# namespace under the host name h1 or h2.
 # Source after lib.sh (it needs WORK and its cleanup list).
 #   hosts_up                  create the namespaces and the rsh agent
 #   on_hosts ARGS...          mpirun as the head node h1, over TCP on the test subnet only
@@ -7,33 +8,37 @@
 # Everything is removed by hosts_down, which the EXIT trap runs.
 SUBNET=10.77.0.0/24
 AGENT=$WORK/netns-rsh
+NS1=dmlp$$h1 NS2=dmlp$$h2  # this run's own: never another's
 
 hosts_down() {
-  for ns in h1 h2; do
-    ip netns list 2>/dev/null | grep -qw "$ns" || continue
+  local ns pid
+  for ns in "$NS1" "$NS2"; do
+    [ -e "/run/netns/$ns" ] || continue
     for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$pid" 2>/dev/null; done
     ip netns del "$ns" 2>/dev/null
   done
+  ip link del "dv$$a" 2>/dev/null  # left in this namespace when set-up failed half-way
+  return 0
 }
 
 hosts_up() {
-  hosts_down
-  ip netns add h1 && ip netns add h2 || return 1
-  ip link add dmlp-veth1 type veth peer name dmlp-veth2
-  ip link set dmlp-veth1 netns h1
-  ip link set dmlp-veth2 netns h2
-  ip -n h1 addr add 10.77.0.1/24 dev dmlp-veth1
-  ip -n h2 addr add 10.77.0.2/24 dev dmlp-veth2
-  for ns in h1 h2; do ip -n "$ns" link set lo up; done
-  ip -n h1 link set dmlp-veth1 up
-  ip -n h2 link set dmlp-veth2 up
+  ip netns add "$NS1" && ip netns add "$NS2" &&
+    ip link add "dv$$a" type veth peer name "dv$$b" &&
+    ip link set "dv$$a" netns "$NS1" && ip link set "dv$$b" netns "$NS2" &&
+    ip -n "$NS1" addr add 10.77.0.1/24 dev "dv$$a" && ip -n "$NS2" addr add 10.77.0.2/24 dev "dv$$b" &&
+    ip -n "$NS1" link set lo up && ip -n "$NS2" link set lo up &&
+    ip -n "$NS1" link set "dv$$a" up && ip -n "$NS2" link set "dv$$b" up || return 1
+  # two CPUs this process may use: one per host
+  read -r CPU1 CPU2 _ < <(taskset -pc $$ | sed 's/.*: //' | tr ',' '\n' |
+    awk -F- '{ for (c = $1; c <= ($2 == "" ? $1 : $2); c++) printf "%d ", c }')
+  [ -n "${CPU2:-}" ] || CPU2=$CPU1
   # Open MPI's launcher agent: runs orted in the named host's namespace, under its host name.
-  cat > "$AGENT" <<'AGENT'
+  cat > "$AGENT" <<AGENT
 #!/bin/bash
-while [[ $1 == -* ]]; do shift; done
-host=$1; shift
-case $host in h1|10.77.0.1) host=h1 cpu=0;; h2|10.77.0.2) host=h2 cpu=1;; *) exit 255;; esac
-exec ip netns exec "$host" unshare --uts taskset -c "$cpu" /bin/sh -c "hostname $host; $*"
+while [[ \$1 == -* ]]; do shift; done
+host=\$1; shift
+case \$host in h1|10.77.0.1) host=h1 ns=$NS1 cpu=$CPU1;; h2|10.77.0.2) host=h2 ns=$NS2 cpu=$CPU2;; *) exit 255;; esac
+exec ip netns exec "\$ns" unshare --uts taskset -c "\$cpu" /bin/sh -c "hostname \$host; \$*"
 AGENT
   chmod +x "$AGENT"
 }
@@ -44,14 +49,15 @@ AGENT
 on_hosts() {
   local hostfile=$1 np=$2
   shift 2
-  timeout 120 ip netns exec h1 unshare --uts taskset -c 0 /bin/sh -c 'hostname h1; exec "$0" "$@"' "$MPIEXEC" \
+  timeout 120 ip netns exec "$NS1" unshare --uts taskset -c "$CPU1" /bin/sh -c 'hostname h1; exec "$0" "$@"' "$MPIEXEC" \
     --mca plm_rsh_agent "$AGENT" --mca btl tcp,self --mca btl_tcp_if_include "$SUBNET" \
     --mca oob_tcp_if_include "$SUBNET" --mca mpi_yield_when_idle 1 --bind-to none \
     --hostfile "$hostfile" -np "$np" "$@"
 }
 
-kill_dmlp_on() {
-  local ns=$1 signal=$2 pid
+kill_dmlp_on() {  # HOST (h1 or h2) SIGNAL
+  local ns signal=$2 pid
+  [ "$1" = h1 ] && ns=$NS1 || ns=$NS2
   for pid in $(ip netns pids "$ns"); do
     [ "$(readlink "/proc/$pid/exe" 2>/dev/null)" = "$(readlink -f "$DMLP")" ] && kill "-$signal" "$pid"
   done

@@ -6,6 +6,7 @@
 #   wait_state ID S...   wait (at most 150 s) until the job's state is one of S
 SLURM_DIR=$WORK/slurm
 export SLURM_CONF=$SLURM_DIR/slurm.conf
+SLURM_TEST_PORT=${SLURM_TEST_PORT:-$(( 20000 + $$ % 10000 * 2 ))}  # this run's own ports
 
 slurm_down() {
   local pidfile pid jobs
@@ -39,8 +40,8 @@ ClusterName=dmlptest
 SlurmctldHost=$(hostname)
 SlurmUser=root
 SlurmdUser=root
-SlurmctldPort=${SLURM_TEST_PORT:-16817}
-SlurmdPort=$(( ${SLURM_TEST_PORT:-16817} + 1 ))
+SlurmctldPort=$SLURM_TEST_PORT
+SlurmdPort=$(( SLURM_TEST_PORT + 1 ))
 AuthType=auth/munge
 CredType=cred/munge
 AuthInfo=socket=$m/run/munge.socket.2
@@ -77,12 +78,16 @@ CONF
 
 job_state() { scontrol show job "$1" 2>/dev/null | sed -n 's/.*JobState=\([A-Z_]*\).*/\1/p'; }
 
-wait_state() {
+wait_state() {  # returns at once, failing, when the job ends in a state not asked for
   local id=$1 state
   shift
   for _ in $(seq 750); do
     state=$(job_state "$id")
     for wanted in "$@"; do [ "$state" = "$wanted" ] && return 0; done
+    case $state in
+      COMPLETED|FAILED|CANCELLED|TIMEOUT|NODE_FAIL|OUT_OF_MEMORY|BOOT_FAIL|DEADLINE|PREEMPTED)
+        echo "job $id ended $state"; return 1 ;;
+    esac
     sleep 0.2
   done
   echo "job $id still $state after 150 s"

@@ -60,20 +60,22 @@ grep -q "resuming from .*run-preempted/checkpoints/ckpt-[0-9]*.h5" "$WORK/job-$i
 expect_exit 0 "bitwise identical" -- "$DMLP" inspect "$WORK/run-whole/$last" --compare "$WORK/run-preempted/checkpoints/$last"
 
 # 3. scancel --signal=TERM saves, then the job requeues; cancel it for good
-id=$(DMLP_RUN_DIR=$WORK/run-term submit launch/slurm/train.sbatch "${long[@]}")
+id=$(DMLP_RUN_DIR=$WORK/run-term submit launch/slurm/train.sbatch "${long[@]}" --log-every 20)
 wait_state "$id" RUNNING
-for _ in $(seq 100); do grep -q "^step 20/" "$WORK/job-$id.out" 2>/dev/null && break; sleep 0.2; done
+for _ in $(seq 300); do grep -q "^step [0-9]*/" "$WORK/job-$id.out" 2>/dev/null && break; sleep 0.1; done
 scancel --signal=TERM "$id"
-wait_state "$id" PENDING COMPLETED FAILED
-ls "$WORK"/run-term/checkpoints/ckpt-*.h5 > /dev/null 2>&1 && grep -q "stopped at step" "$WORK/job-$id.out" \
-  && pass "scancel --signal=TERM: checkpoint written, job $id $(job_state "$id")" || { fail "TERM"; tail -5 "$WORK/job-$id.out"; }
+wait_state "$id" PENDING && ls "$WORK"/run-term/checkpoints/ckpt-*.h5 > /dev/null 2>&1 \
+  && grep -q "stopped at step [0-9]* of 5500 on a signal" "$WORK/job-$id.out" \
+  && pass "scancel --signal=TERM: checkpoint written, job requeued" || { fail "TERM"; tail -5 "$WORK/job-$id.out"; }
 scancel "$id"
+wait_state "$id" CANCELLED && pass "a plain scancel ends it" || fail "scancel: $(job_state "$id")"
 
-# 4. a job array over a grid of two settings, collected into one CSV
+# 4. a job array over a grid of two settings, then the collect step as a dependent job
 printf '%s\n' "# two learning rates" "--lr 0.05" "" "--lr 0.2 --seed 3" > "$WORK/grid.txt"
-id=$(DMLP_SWEEP_DIR=$WORK/sweep submit --wait --array=1-2 launch/slurm/sweep.sbatch "$WORK/grid.txt" \
-     "${small[@]}" --epochs 1)
-python3 "$REPO/launch/slurm/collect-sweep.py" "$WORK/sweep" "$WORK/sweep.csv" > /dev/null
+array=$(DMLP_SWEEP_DIR=$WORK/sweep submit --array=1-2 launch/slurm/sweep.sbatch "$WORK/grid.txt" \
+        "${small[@]}" --epochs 1)
+submit --wait --dependency=afterany:"$array" \
+  --wrap "python3 launch/slurm/collect-sweep.py $WORK/sweep $WORK/sweep.csv" > /dev/null
 python3 - "$WORK/sweep.csv" <<'PY' && pass "job array: 2 tasks, one CSV with their final metrics" || { fail "sweep CSV"; cat "$WORK/sweep.csv"; }
 import csv, sys
 rows = list(csv.DictReader(open(sys.argv[1])))

@@ -29,7 +29,8 @@ struct StepReport {
   double samples_per_second = 0;   // over the interval, all ranks together
   double elapsed_seconds = 0;      // since training started (this process)
   PhaseTimes phase_max;            // per-step seconds, max over ranks
-  PhaseRanks phase_max_rank;       // the rank of each maximum (the slowest in that phase)
+  PhaseRanks phase_max_rank;       // the slowest rank in each phase: the one with the maximum, but for
+                                   // allreduce_wait the one that waited least, whom the others waited for
   PhaseTimes phase_mean;           // per-step seconds, mean over ranks
 };
 
