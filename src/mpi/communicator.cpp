@@ -40,9 +40,15 @@ void Communicator::allreduce_max_with_rank(std::span<double> values, std::span<i
     int rank;
   };
   if (ranks.size() != values.size()) throw std::invalid_argument("allreduce_max_with_rank: spans of different sizes");
-  std::vector<ValueRank> pairs(values.size());
+  // A step's report needs a handful: those stay on the stack, since the
+  // training loop allocates nothing once it runs.
+  constexpr std::size_t kOnStack = 16;
+  ValueRank on_stack[kOnStack];
+  std::vector<ValueRank> on_heap;
+  if (values.size() > kOnStack) on_heap.resize(values.size());
+  ValueRank* pairs = values.size() > kOnStack ? on_heap.data() : on_stack;
   for (std::size_t i = 0; i < values.size(); ++i) pairs[i] = {values[i], rank_};
-  check(MPI_Allreduce(MPI_IN_PLACE, pairs.data(), int(pairs.size()), MPI_DOUBLE_INT, MPI_MAXLOC, comm_),
+  check(MPI_Allreduce(MPI_IN_PLACE, pairs, int(values.size()), MPI_DOUBLE_INT, MPI_MAXLOC, comm_),
         "MPI_Allreduce(MPI_MAXLOC)");
   for (std::size_t i = 0; i < values.size(); ++i) values[i] = pairs[i].value, ranks[i] = pairs[i].rank;
 }

@@ -68,3 +68,16 @@ TEST_CASE("maxima over ranks name the rank that holds them, the lowest on a tie"
   CHECK(values[3] == 3.0);
   CHECK(ranks[3] == std::min(1, P - 1));
 }
+
+TEST_CASE("maxima with ranks for more values than fit on the stack", "[allreduce]") {
+  const int P = world().size(), r = world().rank();
+  std::vector<double> values(40);
+  std::vector<int> ranks(40, -1);
+  for (std::size_t i = 0; i < values.size(); ++i) values[i] = double(i % std::size_t(P) == std::size_t(r));
+  world().allreduce_max_with_rank(values, ranks);
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    CHECK(values[i] == 1.0);
+    CHECK(ranks[i] == int(i % std::size_t(P)));  // the one rank holding the 1
+  }
+  CHECK_THROWS_AS(world().allreduce_max_with_rank(values, std::span<int>(ranks).first(3)), std::invalid_argument);
+}
