@@ -35,8 +35,7 @@ OpenedData open_data_file(const std::string& path, const LoadingConfig& loading,
   DatasetFileInfo info;
   mpi::collectively(world, [&] {
     if (path.empty()) throw InputError("no data file given");
-    if (!(loading.read_ahead_mb > 0))
-      throw InputError("--read-ahead-mb " + format_number(loading.read_ahead_mb) + " must be positive");
+    require_positive(loading.read_ahead_mb, "--read-ahead-mb");
     info = inspect_dataset_file(path, MPI_COMM_NULL, require_answers);
   });
   const bool all = loading.mode == LoadMode::All ||
