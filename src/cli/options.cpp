@@ -97,6 +97,9 @@ void RunOptions::add_to(CLI::App& app) {
   app.add_option("--bucket-mb", bucket_mb, "Gradient all-reduce bucket size in MiB");
   app.add_flag("--no-overlap", no_overlap,
                "One blocking all-reduce after backward instead of overlapped buckets");
+  app.add_option("--stall-timeout", stall_timeout,
+                 "Seconds a rank may wait for the others in a collective before the job names the missing "
+                 "ranks and ends with exit code 4 (0: never)");
   app.add_option("--metrics", metrics, "Write one JSON object per logged step and epoch here");
   app.add_option("--log-every", log_every, "Steps between progress lines");
   app.add_option("--progress", progress,
@@ -139,7 +142,7 @@ run::RunConfig TrainOptions::config() const {
   t.log_every = run.log_every;
   c.data = data.spec();
   c.precision = run::parse_precision(run.precision);
-  c.execution = {run.threads, run.bucket_mb, !run.no_overlap, data.loading(), checkpoint.policy()};
+  c.execution = {run.threads, run.bucket_mb, !run.no_overlap, run.stall_timeout, data.loading(), checkpoint.policy()};
   c.start = {checkpoint.resume, checkpoint.init};
   return c;
 }

@@ -72,6 +72,7 @@ struct RunOptions {
   std::string precision = "float";
   double bucket_mb = 1.0;
   bool no_overlap = false;
+  double stall_timeout = 300;
   std::string metrics;
   std::int64_t log_every = 100;
   std::string progress = "auto";

@@ -1,9 +1,10 @@
 #include "dmlp/mpi/communicator.hpp"
 
 #include <stdexcept>
+#include <utility>
 #include <vector>
 
-#include <utility>
+#include "dmlp/mpi/stall_watchdog.hpp"
 
 namespace dmlp::mpi {
 
@@ -34,7 +35,8 @@ Communicator Communicator::split_shared() const {
 }
 
 
-void Communicator::allreduce_max_with_rank(std::span<double> values, std::span<int> ranks) const {
+void Communicator::allreduce_max_with_rank(std::span<double> values, std::span<int> ranks,
+                                           StallWatchdog* watchdog) const {
   struct ValueRank {  // MPI_DOUBLE_INT's layout
     double value;
     int rank;
@@ -48,9 +50,30 @@ void Communicator::allreduce_max_with_rank(std::span<double> values, std::span<i
   if (values.size() > kOnStack) on_heap.resize(values.size());
   ValueRank* pairs = values.size() > kOnStack ? on_heap.data() : on_stack;
   for (std::size_t i = 0; i < values.size(); ++i) pairs[i] = {values[i], rank_};
-  check(MPI_Allreduce(MPI_IN_PLACE, pairs, int(values.size()), MPI_DOUBLE_INT, MPI_MAXLOC, comm_),
-        "MPI_Allreduce(MPI_MAXLOC)");
+  if (watchdog)
+    watchdog->allreduce(pairs, int(values.size()), MPI_DOUBLE_INT, MPI_MAXLOC, Activity::reduction);
+  else
+    check(MPI_Allreduce(MPI_IN_PLACE, pairs, int(values.size()), MPI_DOUBLE_INT, MPI_MAXLOC, comm_),
+          "MPI_Allreduce(MPI_MAXLOC)");
   for (std::size_t i = 0; i < values.size(); ++i) values[i] = pairs[i].value, ranks[i] = pairs[i].rank;
+}
+
+void MpiCollective::sum(std::span<double> values) {
+  if (watchdog_) watchdog_->allreduce(values, MPI_SUM, Activity::reduction);
+  else comm_.allreduce(values, MPI_SUM);
+}
+
+void MpiCollective::max(std::span<double> values) {
+  if (watchdog_) watchdog_->allreduce(values, MPI_MAX, Activity::reduction);
+  else comm_.allreduce(values, MPI_MAX);
+}
+
+void MpiCollective::max_with_rank(std::span<double> values, std::span<int> ranks) {
+  comm_.allreduce_max_with_rank(values, ranks, watchdog_);
+}
+
+void MpiCollective::step_started(std::int64_t step) {
+  if (watchdog_) watchdog_->step_started(step);
 }
 
 }  // namespace dmlp::mpi

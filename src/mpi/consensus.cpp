@@ -17,7 +17,10 @@ std::string format_failure(const RankFailure& failure) {
 
 RankFailure failure_of(const std::exception& e, int rank) {
   if (const auto* agreed = dynamic_cast<const JobFailure*>(&e)) return agreed->failure();
-  return {rank, e.what(), dynamic_cast<const InputError*>(&e) ? kExitInputError : kExitFailure};
+  const int code = dynamic_cast<const InputError*>(&e)     ? kExitInputError
+                   : dynamic_cast<const StalledError*>(&e) ? kExitStalled
+                                                           : kExitFailure;
+  return {rank, e.what(), code};
 }
 
 void set_failure_reporter(FailureReporter reporter) { installed_reporter() = std::move(reporter); }

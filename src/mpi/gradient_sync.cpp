@@ -25,11 +25,12 @@ std::vector<Bucket> make_buckets(const ParameterLayout& layout, std::size_t elem
 
 template <class T>
 MpiGradientSync<T>::MpiGradientSync(const Communicator& comm, const ParameterLayout& layout,
-                                    double bucket_mb, bool overlap)
+                                    double bucket_mb, bool overlap, StallWatchdog* watchdog)
     : comm_(comm),
       buckets_(make_buckets(layout, sizeof(T), std::size_t(std::max(bucket_mb, 0.0) * 1024 * 1024))),
       requests_(buckets_.size(), MPI_REQUEST_NULL),
-      overlap_(overlap) {}
+      overlap_(overlap),
+      watchdog_(watchdog) {}
 
 template <class T>
 void MpiGradientSync<T>::begin(std::span<T> grads) {
@@ -62,11 +63,27 @@ void MpiGradientSync<T>::progress() {
 template <class T>
 void MpiGradientSync<T>::finish() {
   if (comm_.size() == 1) return;
-  if (overlap_) {
-    check(MPI_Waitall(int(started_), requests_.data(), MPI_STATUSES_IGNORE), "MPI_Waitall");
-  } else {
-    comm_.allreduce(grads_, MPI_SUM);
+  if (!overlap_) {
+    // The same non-blocking call as the buckets, so that --no-overlap sums in
+    // the same algorithm and its wait can be watched.
+    for (std::size_t at = 0; at < grads_.size(); at += kMaxCount) {
+      MPI_Request request = MPI_REQUEST_NULL;
+      check(MPI_Iallreduce(MPI_IN_PLACE, grads_.data() + at, int(std::min(kMaxCount, grads_.size() - at)),
+                           datatype<T>(), MPI_SUM, comm_.get(), &request),
+            "MPI_Iallreduce");
+      wait(std::span<MPI_Request>(&request, 1));
+    }
+    return;
   }
+  wait(std::span<MPI_Request>(requests_.data(), started_));
+}
+
+template <class T>
+void MpiGradientSync<T>::wait(std::span<MPI_Request> requests) {
+  if (watchdog_)
+    watchdog_->wait(requests, Activity::gradient_sum);
+  else
+    check(MPI_Waitall(int(requests.size()), requests.data(), MPI_STATUSES_IGNORE), "MPI_Waitall");
 }
 
 template class MpiGradientSync<float>;

@@ -34,6 +34,8 @@ std::vector<Host> gather_hosts(const Communicator& world, int threads, int node_
   return hosts;
 }
 
+}  // namespace
+
 // "0-3,6,8-9"
 std::string rank_ranges(const std::vector<int>& ranks) {
   std::string text;
@@ -45,8 +47,6 @@ std::string rank_ranges(const std::vector<int>& ranks) {
   }
   return text;
 }
-
-}  // namespace
 
 bool Host::oversubscribed() const { return std::accumulate(threads.begin(), threads.end(), 0) > cores; }
 

@@ -59,8 +59,15 @@ int StopSignals::received() { return g_stop_signal; }
 
 template <class T>
 Checkpointer<T>::Checkpointer(const mpi::Communicator& world, CheckpointPolicy policy, Trainer<T>& trainer,
-                              const Network<T>& net, nlohmann::json config, RunLog& log)
-    : world_(world), policy_(std::move(policy)), trainer_(trainer), net_(net), config_(std::move(config)), log_(log) {
+                              const Network<T>& net, nlohmann::json config, RunLog& log,
+                              mpi::StallWatchdog* watchdog)
+    : world_(world),
+      policy_(std::move(policy)),
+      trainer_(trainer),
+      net_(net),
+      config_(std::move(config)),
+      log_(log),
+      watchdog_(watchdog) {
   mpi::collectively(world_, [&] {
     if (world_.rank() != 0) return;
     const auto moved = set_aside_checkpoints_after(policy_.dir, trainer_.progress().step);
@@ -96,7 +103,10 @@ void Checkpointer<T>::after_step(const TrainProgress& p) {
   // A signal reaches the ranks at slightly different moments: one all-reduce a
   // step agrees on it and on rank 0's clock.
   std::int64_t decide[2] = {by_time ? 1 : 0, StopSignals::received()};
-  world_.allreduce(std::span<std::int64_t>(decide), MPI_MAX);
+  if (watchdog_)
+    watchdog_->allreduce(std::span<std::int64_t>(decide), MPI_MAX, mpi::Activity::reduction);
+  else
+    world_.allreduce(std::span<std::int64_t>(decide), MPI_MAX);
   stop_ = decide[1] != 0;
   const bool by_steps = policy_.every_steps > 0 && p.step % policy_.every_steps == 0;
   if (by_steps || decide[0] != 0) save(p);

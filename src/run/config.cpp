@@ -44,6 +44,7 @@ nlohmann::json execution_json(const ExecutionConfig& e, const TrainConfig& t) {
   return {{"threads", e.threads},
           {"bucket_mb", e.bucket_mb},
           {"overlap", e.overlap},
+          {"stall_timeout", e.stall_timeout},
           {"load", std::string(to_string(e.loading.mode))},
           {"read_ahead_mb", e.loading.read_ahead_mb},
           {"log_every", t.log_every},
@@ -64,6 +65,9 @@ void validate(const RunConfig& c) {
   validate(c.data, c.execution.loading);
   if (!(c.execution.bucket_mb >= 0) || !std::isfinite(c.execution.bucket_mb))
     throw InputError("--bucket-mb must be >= 0");
+  if (!(c.execution.stall_timeout >= 0) || !std::isfinite(c.execution.stall_timeout))
+    throw InputError("--stall-timeout " + format_number(c.execution.stall_timeout) +
+                     " must be a number of seconds >= 0 (0: no stall watchdog)");
   if (c.execution.threads < 0) throw InputError("--threads must be positive");
   if (!c.start.resume.empty() && !c.start.init.empty()) throw InputError("give --resume or --init, not both");
 }

@@ -53,7 +53,13 @@ std::string format_summary(const RunDescription& d) {
          static_cast<long long>(d.total_steps));
   append(out, "  allreduce  %zu bucket%s (--bucket-mb %g), %s\n", d.buckets, plural(static_cast<long long>(d.buckets)),
          c.execution.bucket_mb,
-         c.execution.overlap ? "overlapped with backward" : "one blocking call after backward");
+         c.execution.overlap ? "overlapped with backward" : "one call after backward");
+  if (d.placement.ranks > 1)
+    append(out, "  watchdog   %s\n",
+           c.execution.stall_timeout > 0
+               ? ("a rank waiting " + format_number(c.execution.stall_timeout) +
+                  " s in a collective ends the job (--stall-timeout)").c_str()
+               : "off (--stall-timeout 0)");
   append(out, "  optimizer  SGD lr %g (bias %g), momentum %g%s, %s schedule", t.sgd.lr_weights, t.sgd.lr_bias,
          t.sgd.momentum, t.sgd.nesterov ? " nesterov" : "", std::string(to_string(t.schedule)).c_str());
   if (t.reg.active())

@@ -37,8 +37,9 @@ class Run final : public TrainingRun::Impl {
         log_(log),
         data_(std::move(data)),
         net_(config.model),
-        collective_(world),
-        sync_(world, net_.layout(), config.execution.bucket_mb, config.execution.overlap) {
+        watchdog_(world, config.execution.stall_timeout, placement.hosts),
+        collective_(world, &watchdog_),
+        sync_(world, net_.layout(), config.execution.bucket_mb, config.execution.overlap, &watchdog_) {
     mpi::collectively(world_, [&] {
       trainer_ = std::make_unique<Trainer<T>>(net_, *data_.train.rows, data_.test.rows.get(), config_.training,
                                               collective_, sync_);
@@ -53,7 +54,7 @@ class Run final : public TrainingRun::Impl {
     observers.add(observer);
     std::optional<Checkpointer<T>> checkpoints;
     if (!config_.execution.checkpoint.dir.empty()) {
-      checkpoints.emplace(world_, config_.execution.checkpoint, *trainer_, net_, to_json(config_), log_);
+      checkpoints.emplace(world_, config_.execution.checkpoint, *trainer_, net_, to_json(config_), log_, &watchdog_);
       observers.add(&*checkpoints);
     }
     RunOutcome outcome;
@@ -131,6 +132,7 @@ class Run final : public TrainingRun::Impl {
   RunLog& log_;
   TrainingData data_;
   Network<T> net_;
+  mpi::StallWatchdog watchdog_;
   mpi::MpiCollective collective_;
   mpi::MpiGradientSync<T> sync_;
   std::unique_ptr<Trainer<T>> trainer_;

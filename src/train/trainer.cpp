@@ -133,6 +133,7 @@ void Trainer<T>::step() {
     ++progress_.epoch;
     progress_.step_in_epoch = 0;
   }
+  comm_.step_started(progress_.step + 1);
   // data: this rank's slice of the global batch
   plan_.shuffle(progress_.epoch);
   if (train_.read_ahead_rows() > 0) read_ahead();

@@ -1,8 +1,8 @@
 # Two hosts (network namespaces, Open MPI over TCP between them): the same
 # parameters as on one host at the same P, bit for bit, and within rounding of
 # one process; a start-up summary that names both hosts and their ranks; the
-# all-reduce share in --metrics; and a killed rank on the second host ending
-# the whole job.
+# all-reduce share in --metrics; and a killed rank on the second host, or the
+# link to it going down, ending the whole job.
 source "$(dirname "$0")/../cli/lib.sh"
 [ "$(id -u)" -eq 0 ] || { echo "skipped: network namespaces need root"; exit 77; }
 source "$(dirname "$0")/netns.sh"
@@ -59,4 +59,21 @@ rc=$?
 elapsed=$(( $(date +%s) - start ))
 [ "$rc" -ne 0 ] && [ "$elapsed" -le 30 ] && pass "a rank killed on h2 ended the job in ${elapsed}s (exit $rc)" \
   || { fail "after SIGKILL on h2: exit $rc after ${elapsed}s"; tail -5 "$WORK/killed.out"; }
+
+# The link to h2 goes down mid-run: the stall watchdog names rank 1 on h2, and
+# the job ends within --stall-timeout + 30 s.
+on_hosts "$WORK/hosts-2x1" 2 "$DMLP" train --synthetic blobs --layers 30,64,5 --samples 100000 --epochs 1000 \
+  --batch-size 64 --threads 1 --log-every 1000000 --stall-timeout 5 > "$WORK/cut.out" 2>&1 &
+launcher=$!
+for _ in $(seq 100); do grep -q "^step" "$WORK/cut.out" 2>/dev/null && break; sleep 0.2; done
+start=$(date +%s)
+cut_h2
+timeout 60 tail --pid="$launcher" -f /dev/null
+wait "$launcher"
+rc=$?
+elapsed=$(( $(date +%s) - start ))
+[ "$rc" -ne 0 ] && [ "$rc" -ne 124 ] && [ "$elapsed" -le 35 ] \
+  && pass "link to h2 down: the job ended in ${elapsed}s (exit $rc)" || fail "link to h2 down: exit $rc after ${elapsed}s"
+grep -Eq "^  rank 1 on h2: " "$WORK/cut.out" && pass "the unreachable rank is named: $(grep -E '^  rank 1 on h2: ' "$WORK/cut.out")" \
+  || { fail "rank 1 on h2 not named"; grep -v "^step\|^epoch" "$WORK/cut.out" | tail -12; }
 finish

@@ -14,6 +14,13 @@ class InputError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// Ranks stopped making progress together: one never reached a collective the
+// others waited in past --stall-timeout. Exit status 4.
+class StalledError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
 // A number as a person would type it: 0.05, -1, 1e-06.
 inline std::string format_number(double value) {
   char text[32];
@@ -30,6 +37,7 @@ inline void require_positive(double value, const char* option) {
 // dmlp's exit codes (README, "Exit codes"):
 inline constexpr int kExitFailure = 1;     // anything else
 inline constexpr int kExitInputError = 2;  // bad input or configuration
+inline constexpr int kExitStalled = 4;     // a rank stopped answering (--stall-timeout)
 inline constexpr int kExitStopped = 75;    // EX_TEMPFAIL: stopped on a signal after a complete checkpoint; resume me
 
 }  // namespace dmlp

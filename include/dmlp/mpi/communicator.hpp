@@ -14,6 +14,8 @@
 
 namespace dmlp::mpi {
 
+class StallWatchdog;
+
 template <class T>
 struct Datatype;
 template <> struct Datatype<float> { static MPI_Datatype get() { return MPI_FLOAT; } };
@@ -77,8 +79,9 @@ class Communicator {
     text.resize(std::size_t(length));
     broadcast(std::span<char>(text.data(), text.size()), root);
   }
-  // Element-wise maximum over ranks, with the lowest rank holding each (MPI_MAXLOC).
-  void allreduce_max_with_rank(std::span<double> values, std::span<int> ranks) const;
+  // Element-wise maximum over ranks, with the lowest rank holding each
+  // (MPI_MAXLOC); a watched wait when `watchdog` is given.
+  void allreduce_max_with_rank(std::span<double> values, std::span<int> ranks, StallWatchdog* watchdog = nullptr) const;
   template <class T>
   T allreduce_one(T value, MPI_Op op) const {
     allreduce(std::span<T>(&value, 1), op);
@@ -91,20 +94,22 @@ class Communicator {
   int rank_ = 0, size_ = 1;
 };
 
-// The training loop's Collective over a Communicator.
+// The training loop's Collective over a Communicator. With a watchdog, its
+// all-reduces are watched waits and each step start is a heartbeat.
 class MpiCollective final : public Collective {
  public:
-  explicit MpiCollective(const Communicator& comm) : comm_(comm) {}
+  explicit MpiCollective(const Communicator& comm, StallWatchdog* watchdog = nullptr)
+      : comm_(comm), watchdog_(watchdog) {}
   int rank() const override { return comm_.rank(); }
   int size() const override { return comm_.size(); }
-  void sum(std::span<double> values) override { comm_.allreduce(values, MPI_SUM); }
-  void max(std::span<double> values) override { comm_.allreduce(values, MPI_MAX); }
-  void max_with_rank(std::span<double> values, std::span<int> ranks) override {
-    comm_.allreduce_max_with_rank(values, ranks);
-  }
+  void sum(std::span<double> values) override;
+  void max(std::span<double> values) override;
+  void max_with_rank(std::span<double> values, std::span<int> ranks) override;
+  void step_started(std::int64_t step) override;
 
  private:
   const Communicator& comm_;
+  StallWatchdog* watchdog_;
 };
 
 }  // namespace dmlp::mpi

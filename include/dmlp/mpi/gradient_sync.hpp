@@ -14,6 +14,7 @@
 
 #include "dmlp/core/model_spec.hpp"
 #include "dmlp/mpi/communicator.hpp"
+#include "dmlp/mpi/stall_watchdog.hpp"
 
 namespace dmlp::mpi {
 
@@ -30,7 +31,7 @@ template <class T>
 class MpiGradientSync final : public GradientSync<T> {
  public:
   MpiGradientSync(const Communicator& comm, const ParameterLayout& layout, double bucket_mb,
-                  bool overlap);
+                  bool overlap, StallWatchdog* watchdog = nullptr);
 
   void begin(std::span<T> grads) override;
   void layer_ready(int k) override;
@@ -41,12 +42,15 @@ class MpiGradientSync final : public GradientSync<T> {
   bool overlap() const { return overlap_; }
 
  private:
+  void wait(std::span<MPI_Request> requests);
+
   const Communicator& comm_;
   std::vector<Bucket> buckets_;
   std::vector<MPI_Request> requests_;  // one per bucket, preallocated
   std::size_t started_ = 0;            // buckets started this step
   std::span<T> grads_;
   bool overlap_;
+  StallWatchdog* watchdog_;
 };
 
 }  // namespace dmlp::mpi

@@ -34,6 +34,9 @@ struct Placement {
   std::vector<Host> hosts; // every node, ordered by its lowest rank; the same on every rank
 };
 
+// Ranks as ranges, ascending input: "0-3,6,8-9".
+std::string rank_ranges(const std::vector<int>& ranks);
+
 // Collective over `world`. requested_threads 0 means "choose".
 Placement discover_placement(const Communicator& world, int requested_threads);
 

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "dmlp/mpi/communicator.hpp"
+#include "dmlp/mpi/stall_watchdog.hpp"
 #include "dmlp/run/config.hpp"
 #include "dmlp/run/log.hpp"
 #include "dmlp/train/trainer.hpp"
@@ -45,7 +46,7 @@ class Checkpointer final : public TrainingObserver {
   // trainer's current step: an abandoned run's, which would otherwise be pruned
   // wrongly or resumed from later.
   Checkpointer(const mpi::Communicator& world, CheckpointPolicy policy, Trainer<T>& trainer, const Network<T>& net,
-               nlohmann::json config, RunLog& log);
+               nlohmann::json config, RunLog& log, mpi::StallWatchdog* watchdog = nullptr);
 
   // Collective, each step: the ranks agree whether to save now (by steps, or
   // by rank 0's clock, since rank 0 writes) and whether a stop signal arrived.
@@ -62,6 +63,7 @@ class Checkpointer final : public TrainingObserver {
   const Network<T>& net_;
   nlohmann::json config_;
   RunLog& log_;
+  mpi::StallWatchdog* watchdog_;
   StopSignals signals_;
   bool stop_ = false;
   std::int64_t saved_step_ = -1;

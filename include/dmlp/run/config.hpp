@@ -61,6 +61,7 @@ struct ExecutionConfig {
   int threads = 0;         // per rank; 0: the node's cores / its ranks
   double bucket_mb = 1.0;  // gradient all-reduce buckets
   bool overlap = true;     // all-reduce during backward
+  double stall_timeout = 300;  // seconds a rank may wait in a collective; 0: no watchdog
   LoadingConfig loading;
   CheckpointPolicy checkpoint;
 };

@@ -2,6 +2,7 @@
 // What training needs from the other ranks, as interfaces: the training loop
 // stays free of MPI, and a single process plugs in the trivial versions below.
 // src/mpi implements them over MPI.
+#include <cstdint>
 #include <span>
 
 #include "dmlp/core/network.hpp"
@@ -19,6 +20,8 @@ class Collective {
   // In place, element-wise: every rank gets the maximum, and in `ranks` the
   // lowest rank that holds it.
   virtual void max_with_rank(std::span<double> values, std::span<int> ranks) = 0;
+  // A step begins (counted from 1): where a stall watchdog learns each rank's progress.
+  virtual void step_started(std::int64_t /*step*/) {}
 };
 
 // Sums the gradient buffer over ranks during back-propagation.

@@ -1,0 +1,58 @@
+# The stall watchdog: a rank that stops answering (SIGSTOP) is named, and the
+# job ends with exit code 4 within --stall-timeout + 30 s, instead of spinning
+# forever in the all-reduce.
+source "$(dirname "$0")/lib.sh"
+stopped=()
+trap 'for p in "${stopped[@]}"; do kill -CONT "$p" 2>/dev/null; done; rm -rf "$WORK"' EXIT
+
+train=(train --synthetic blobs --layers 30,128,5 --samples 100000 --epochs 1000 --batch-size 64 --threads 1
+       --log-every 1000000 --stall-timeout 3)
+
+# rank_pid LAUNCHER RANK: the pid of that rank among the children of the
+# launcher (timeout) and of its child (mpirun)
+rank_pid() {
+  local pid
+  for pid in $(pgrep -P "$(pgrep -P "$1" | tr '\n' ',' | sed 's/,$//')"); do
+    tr '\0' '\n' < "/proc/$pid/environ" 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=$2" && { echo "$pid"; return; }
+  done
+}
+
+# stall NP RANK: SIGSTOP rank RANK of NP once training runs; sets out, rc, elapsed
+stall() {
+  local np=$1 rank=$2 launcher pid=
+  timeout 90 "$MPIEXEC" -np "$np" "$DMLP" "${train[@]}" > "$WORK/stall.out" 2>&1 &
+  launcher=$!
+  for _ in $(seq 150); do grep -q "^step" "$WORK/stall.out" 2>/dev/null && break; sleep 0.2; done
+  pid=$(rank_pid "$launcher" "$rank")
+  [ -n "$pid" ] && kill -STOP "$pid" && stopped+=("$pid")
+  local start=$(date +%s)
+  wait "$launcher"
+  rc=$?
+  elapsed=$(( $(date +%s) - start ))
+  out=$(cat "$WORK/stall.out")
+  [ -n "$pid" ] && kill -CONT "$pid" 2>/dev/null
+  [ -n "$pid" ] || fail "rank $rank of $np not found"
+}
+
+stall 2 1
+[ "$rc" -eq 4 ] && pass "rank 1 stopped: exit 4" || { fail "rank 1 stopped: exit $rc"; tail -5 <<<"$out"; }
+[ "$elapsed" -le 33 ] && pass "ended ${elapsed}s after the stop" || fail "ended ${elapsed}s after the stop"
+grep -q "^\[rank 0\] error: stalled: rank 0 waited" <<<"$out" && grep -Eq "^  rank 1 on [^:]+: (reached it, then went silent|never reached it)" <<<"$out" \
+  && pass "rank 0 names rank 1 and its host" || { fail "rank 1 not named"; grep -A3 stalled <<<"$out"; }
+
+# Rank 0, which collects the heartbeats, is the one stopped: the others say so.
+stall 3 0
+[ "$rc" -eq 4 ] && pass "rank 0 stopped: exit 4" || { fail "rank 0 stopped: exit $rc"; tail -5 <<<"$out"; }
+[ "$elapsed" -le 33 ] && pass "ended ${elapsed}s after the stop" || fail "ended ${elapsed}s after the stop"
+grep -Eq "^\[rank [12]\] error: stalled: .*rank 0 on [^ ]+ may itself be stalled" <<<"$out" \
+  && pass "a waiting rank points at rank 0" || { fail "rank 0 not named"; grep stalled <<<"$out"; }
+
+# The watchdog's setting: announced, validated, and off at 0.
+out=$(timeout 60 "$MPIEXEC" -np 2 "$DMLP" train --synthetic blobs --layers 10,5 --samples 500 --max-steps 3 \
+      --stall-timeout 0 2>&1)
+grep -q "watchdog   off (--stall-timeout 0)" <<<"$out" && pass "--stall-timeout 0 turns it off" || fail "summary: $out"
+for bad in -1 nan inf; do
+  expect_exit 2 "--stall-timeout $bad must be a number of seconds >= 0" -- \
+    "$DMLP" train --synthetic blobs --layers 10,5 --samples 500 --max-steps 3 --stall-timeout "$bad"
+done
+finish
