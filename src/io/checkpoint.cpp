@@ -5,6 +5,9 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
+#include <climits>
+#include <cstdint>
 #include <cstring>
 #include <filesystem>
 #include <stdexcept>
@@ -143,16 +146,9 @@ void write_checkpoint(const std::string& path, const Network<T>& net, std::span<
   }
 }
 
-CheckpointMeta read_checkpoint_meta(const std::string& path) {
-  if (!fs::exists(path)) throw InputError(path + ": no such checkpoint");
-  if (!h5::is_hdf5(path)) throw InputError(path + ": not an HDF5 file, so not a dmlp checkpoint");
-  h5::File file;
-  try {
-    file = h5::open_read(path);
-  } catch (const h5::H5Error& e) {
-    throw InputError(path + ": cannot be read as HDF5 (damaged or truncated?): " + e.what());
-  }
-  const hid_t f = file.get();
+namespace {
+// The attributes of an open checkpoint, each checked for its type and range.
+CheckpointMeta read_meta_attributes(const std::string& path, hid_t f) {
   CheckpointMeta m;
   m.path = path;
   auto require = [&](const char* name) {
@@ -182,17 +178,38 @@ CheckpointMeta read_checkpoint_meta(const std::string& path) {
   } catch (const InputError& e) {
     throw InputError(path + ": " + e.what());
   }
-  m.ranks = int(h5::read_attribute<std::int64_t>(f, "ranks"));
-  m.progress.step = h5::read_attribute<std::int64_t>(f, "step");
-  m.progress.epoch = h5::read_attribute<std::int64_t>(f, "epoch");
-  m.progress.step_in_epoch = h5::read_attribute<std::int64_t>(f, "step_in_epoch");
-  m.progress.samples = h5::read_attribute<std::int64_t>(f, "samples");
+  m.ranks = int(h5::read_integer_attribute(f, "ranks", 1, INT_MAX));
+  m.progress.step = h5::read_integer_attribute(f, "step", 0, INT64_MAX);
+  m.progress.epoch = h5::read_integer_attribute(f, "epoch", 0, m.progress.step);
+  m.progress.step_in_epoch = h5::read_integer_attribute(f, "step_in_epoch", 0, m.progress.step);
+  m.progress.samples = h5::read_integer_attribute(f, "samples", 0, INT64_MAX);
+  if (m.progress.samples < m.progress.step)
+    throw InputError(path + ": samples " + std::to_string(m.progress.samples) + " is fewer than the step " +
+                     std::to_string(m.progress.step) + "; expected at least one sample a step");
   m.seed = h5::read_attribute<std::uint64_t>(f, "seed");
   m.parameters_checksum = h5::read_attribute<std::uint64_t>(f, "parameters_fnv1a64");
   m.has_velocity = h5::has_attribute(f, "velocity_fnv1a64");
   if (m.has_velocity) m.velocity_checksum = h5::read_attribute<std::uint64_t>(f, "velocity_fnv1a64");
   return m;
 }
+}  // namespace
+
+CheckpointMeta read_checkpoint_meta(const std::string& path) {
+  if (!fs::exists(path)) throw InputError(path + ": no such checkpoint");
+  if (!h5::is_hdf5(path)) throw InputError(path + ": not an HDF5 file, so not a dmlp checkpoint");
+  h5::File file;
+  try {
+    file = h5::open_read(path);
+  } catch (const h5::H5Error& e) {
+    throw InputError(path + ": cannot be read as HDF5 (damaged or truncated?): " + e.what());
+  }
+  try {
+    return read_meta_attributes(path, file.get());
+  } catch (const h5::H5Error& e) {  // a malformed attribute: the file is damaged, not our failure
+    throw InputError(path + ": " + e.what());
+  }
+}
+
 
 namespace {
 template <class Stored, class T>
@@ -207,6 +224,11 @@ void read_and_verify(hid_t f, const CheckpointMeta& meta, const char* group, std
                   what, static_cast<unsigned long long>(expected), static_cast<unsigned long long>(actual));
     throw InputError(meta.path + text);
   }
+  // A checksum proves the bytes are the ones written, not that they are usable.
+  const auto bad = std::count_if(flat.begin(), flat.end(), [](Stored v) { return !std::isfinite(v); });
+  if (bad > 0)
+    throw InputError(meta.path + ": " + std::to_string(bad) + " of its " + std::to_string(flat.size()) + " " + what +
+                     " values are NaN or infinite: it was written by a run that diverged");
   std::copy(flat.begin(), flat.end(), out.begin());
 }
 }  // namespace

@@ -4,7 +4,9 @@
 
 #include <cmath>
 #include <filesystem>
+#include <string_view>
 
+#include "dmlp/core/errors.hpp"
 #include "dmlp/io/file_error.hpp"
 
 namespace dmlp {
@@ -16,18 +18,9 @@ std::string shape_text(const std::vector<hsize_t>& dims) {
 }
 }  // namespace
 
-DatasetFileInfo inspect_dataset_file(const std::string& path, MPI_Comm comm, bool require_answers) {
-  if (!std::filesystem::exists(path)) file_error(path, "no such file");
-  if (!h5::is_hdf5(path))
-    file_error(path, "not an HDF5 file (expected a data set as docs/formats.md describes; convert CSV or IDX files "
-                     "with dmlp convert)");
-  h5::File file;
-  try {
-    file = h5::open_read(path, comm);
-  } catch (const h5::H5Error& e) {  // a damaged file is bad input, not a failure of ours
-    file_error(path, std::string("cannot be read as HDF5 (damaged or truncated?): ") + e.what());
-  }
-  const hid_t f = file.get();
+namespace {
+// The datasets and attributes of an open data set file, each checked.
+DatasetFileInfo inspect_open_file(const std::string& path, hid_t f, bool require_answers) {
   DatasetFileInfo info;
   info.path = path;
   if (h5::has_attribute(f, "format_version")) {
@@ -47,11 +40,20 @@ DatasetFileInfo inspect_dataset_file(const std::string& path, MPI_Comm comm, boo
                        (t.kind == h5::ElementKind::Integer && t.bytes == 1 && !t.is_signed);
   if (!ok_type) file_error(path, "dataset /features has type " + t.describe() + "; expected float32, float64 or uint8");
   if (t.kind == h5::ElementKind::Integer) {
-    if (h5::has_attribute(features.get(), "scale")) info.scale = h5::read_attribute<double>(features.get(), "scale");
-    if (h5::has_attribute(features.get(), "offset")) info.offset = h5::read_attribute<double>(features.get(), "offset");
+    for (const char* name : {"scale", "offset"}) {
+      if (!h5::has_attribute(features.get(), name)) continue;
+      const double value = h5::read_attribute<double>(features.get(), name);
+      if (!std::isfinite(value) || (name == std::string_view("scale") && value == 0))
+        file_error(path, "attribute " + std::string(name) + " of /features is " + format_number(value) +
+                             "; expected a finite" + (name == std::string_view("scale") ? ", non-zero" : "") + " number");
+      (name == std::string_view("scale") ? info.scale : info.offset) = value;
+    }
   }
   if (dims[0] == 0) file_error(path, "dataset /features has 0 rows; expected at least 1");
   if (dims[1] == 0) file_error(path, "dataset /features has 0 columns; expected at least 1");
+  if (dims[1] > hsize_t(kMaxWidth))
+    file_error(path, "dataset /features has " + std::to_string(dims[1]) + " columns; expected at most " +
+                         std::to_string(kMaxWidth));
   info.shape.rows = std::int64_t(dims[0]);
   info.shape.features = int(dims[1]);
 
@@ -79,18 +81,38 @@ DatasetFileInfo inspect_dataset_file(const std::string& path, MPI_Comm comm, boo
       file_error(path, "dataset /labels has type " + atype.describe() + "; expected an integer type (int32)");
     if (!h5::has_attribute(answers.get(), "num_classes"))
       file_error(path, "dataset /labels has no num_classes attribute; expected the number of classes");
-    const auto classes = h5::read_attribute<std::int64_t>(answers.get(), "num_classes");
-    if (classes < 1)
-      file_error(path, "dataset /labels has num_classes " + std::to_string(classes) + "; expected at least 1");
+    const auto classes = h5::read_integer_attribute(answers.get(), "num_classes", 1, kMaxClasses);
     info.shape.task = TaskKind::Classification;
     info.shape.num_classes = int(classes);
   } else {
     if (atype.kind != h5::ElementKind::Float)
       file_error(path, "dataset /targets has type " + atype.describe() + "; expected float32");
     info.shape.task = TaskKind::Regression;
+    if (adims.size() == 2 && (adims[1] == 0 || adims[1] > hsize_t(kMaxWidth)))
+      file_error(path, "dataset /targets has " + std::to_string(adims[1]) + " columns; expected 1 to " +
+                           std::to_string(kMaxWidth));
     info.shape.targets = adims.size() == 2 ? int(adims[1]) : 1;
   }
   return info;
+}
+}  // namespace
+
+DatasetFileInfo inspect_dataset_file(const std::string& path, MPI_Comm comm, bool require_answers) {
+  if (!std::filesystem::exists(path)) file_error(path, "no such file");
+  if (!h5::is_hdf5(path))
+    file_error(path, "not an HDF5 file (expected a data set as docs/formats.md describes; convert CSV or IDX files "
+                     "with dmlp convert)");
+  h5::File file;
+  try {
+    file = h5::open_read(path, comm);
+  } catch (const h5::H5Error& e) {  // a damaged file is bad input, not a failure of ours
+    file_error(path, std::string("cannot be read as HDF5 (damaged or truncated?): ") + e.what());
+  }
+  try {
+    return inspect_open_file(path, file.get(), require_answers);
+  } catch (const h5::H5Error& e) {  // a malformed attribute or dataset: bad input
+    file_error(path, e.what());
+  }
 }
 
 void check_rows(const DatasetFileInfo& info, std::int64_t count, std::int64_t first_row,

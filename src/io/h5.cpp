@@ -1,6 +1,9 @@
 #include "dmlp/io/h5.hpp"
 
 #include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <type_traits>
 
 namespace dmlp::h5 {
 
@@ -239,18 +242,81 @@ bool has_attribute(hid_t object, const std::string& name) {
   return found > 0;
 }
 
+namespace {
+// "attribute num_classes of /labels", for messages.
+std::string attribute_label(hid_t object, const std::string& name) {
+  char where[256] = "";
+  const ssize_t length = H5Iget_name(object, where, sizeof where);
+  if (length < 0) H5Eclear2(H5E_DEFAULT);
+  const std::string path = length > 0 ? where : "";
+  return "attribute " + name + (path.empty() || path == "/" ? "" : " of " + path);
+}
+
+// Opens `name` and checks that it holds one number, an integer where
+// `integral`; anything else throws H5Error naming the attribute.
+Attribute open_single_number(hid_t object, const std::string& name, bool integral) {
+  Attribute attr(check(H5Aopen(object, name.c_str(), H5P_DEFAULT), "cannot open attribute " + name));
+  const Dataspace space(check(H5Aget_space(attr.get()), "H5Aget_space"));
+  const hssize_t values = H5Sget_simple_extent_npoints(space.get());
+  if (values != 1)
+    throw H5Error(attribute_label(object, name) + " holds " + std::to_string(values) + " values; expected one " +
+                  (integral ? "integer" : "number"));
+  const Datatype type(check(H5Aget_type(attr.get()), "H5Aget_type"));
+  const H5T_class_t kind = H5Tget_class(type.get());
+  if (kind == H5T_INTEGER || (kind == H5T_FLOAT && !integral)) return attr;
+  const char* found = kind == H5T_FLOAT ? "a floating-point number" : kind == H5T_STRING ? "a string" : "not a number";
+  throw H5Error(attribute_label(object, name) + " is " + found + "; expected " + (integral ? "an integer" : "a number"));
+}
+
+bool stored_signed(const Attribute& attr) {
+  const Datatype type(check(H5Aget_type(attr.get()), "H5Aget_type"));
+  return H5Tget_sign(type.get()) != H5T_SGN_NONE;
+}
+}  // namespace
+
 template <class T>
 T read_attribute(hid_t object, const std::string& name) {
-  const Attribute attr(check(H5Aopen(object, name.c_str(), H5P_DEFAULT), "cannot open attribute " + name));
+  const Attribute attr = open_single_number(object, name, std::is_integral_v<T>);
+  // HDF5 clips an integer that does not fit the type it is read into: read
+  // the other signedness first, and refuse what does not fit.
+  if constexpr (std::is_same_v<T, std::int64_t>) {
+    if (!stored_signed(attr)) {
+      std::uint64_t raw = 0;
+      check(H5Aread(attr.get(), H5T_NATIVE_UINT64, &raw), "cannot read attribute " + name);
+      if (raw > std::uint64_t(INT64_MAX))
+        throw H5Error(attribute_label(object, name) + " is " + std::to_string(raw) + "; expected at most " +
+                      std::to_string(INT64_MAX));
+      return std::int64_t(raw);
+    }
+  } else if constexpr (std::is_same_v<T, std::uint64_t>) {
+    if (stored_signed(attr)) {
+      std::int64_t raw = 0;
+      check(H5Aread(attr.get(), H5T_NATIVE_INT64, &raw), "cannot read attribute " + name);
+      if (raw < 0) throw H5Error(attribute_label(object, name) + " is " + std::to_string(raw) + "; expected >= 0");
+      return std::uint64_t(raw);
+    }
+  }
   T value{};
   check(H5Aread(attr.get(), memory_type<T>(), &value), "cannot read attribute " + name);
   return value;
 }
 
+std::int64_t read_integer_attribute(hid_t object, const std::string& name, std::int64_t min, std::int64_t max) {
+  const auto value = read_attribute<std::int64_t>(object, name);
+  if (value < min || value > max)
+    throw H5Error(attribute_label(object, name) + " is " + std::to_string(value) + "; expected " +
+                  std::to_string(min) + " to " + std::to_string(max));
+  return value;
+}
+
 std::string read_string_attribute(hid_t object, const std::string& name) {
   const Attribute attr(check(H5Aopen(object, name.c_str(), H5P_DEFAULT), "cannot open attribute " + name));
+  const Dataspace space(check(H5Aget_space(attr.get()), "H5Aget_space"));
+  if (const hssize_t values = H5Sget_simple_extent_npoints(space.get()); values != 1)
+    throw H5Error(attribute_label(object, name) + " holds " + std::to_string(values) + " values; expected one string");
   const Datatype stored(check(H5Aget_type(attr.get()), "H5Aget_type"));
-  if (H5Tget_class(stored.get()) != H5T_STRING) throw H5Error("attribute " + name + " is not a string");
+  if (H5Tget_class(stored.get()) != H5T_STRING)
+    throw H5Error(attribute_label(object, name) + " is not a string; expected a string");
   if (H5Tis_variable_str(stored.get()) > 0) {
     char* text = nullptr;
     const Datatype type(check(H5Tget_native_type(stored.get(), H5T_DIR_DEFAULT), "H5Tget_native_type"));

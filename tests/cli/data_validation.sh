@@ -24,6 +24,21 @@ expect_exit 2 "inf_feature.h5: dataset /features row 31 column 0 is infinite" --
 expect_exit 2 "nan_feature.h5: dataset /features row 23 column 2 is NaN" -- train "$WORK/nan_feature.h5" --load stream
 expect_exit 2 "label_too_big.h5: dataset /labels row 17 holds 7" -- train "$WORK/label_too_big.h5" --load stream
 expect_exit 2 "empty.h5: dataset /features has 0 rows; expected at least 1" -- train "$WORK/empty.h5"
+# attributes: one value, of their class, in their range (once a stack buffer overflow)
+expect_exit 2 "num_classes_array.h5: attribute num_classes of /labels holds 2 values; expected one integer" -- \
+  train "$WORK/num_classes_array.h5"
+expect_exit 2 "num_classes_string.h5: attribute num_classes of /labels is a string; expected an integer" -- \
+  train "$WORK/num_classes_string.h5"
+expect_exit 2 "num_classes_float.h5: attribute num_classes of /labels is a floating-point number; expected an integer" -- \
+  train "$WORK/num_classes_float.h5"
+expect_exit 2 "num_classes_huge.h5: attribute num_classes of /labels is 4294967299; expected 1 to 65536" -- \
+  train "$WORK/num_classes_huge.h5"
+expect_exit 2 "num_classes_zero.h5: attribute num_classes of /labels is 0; expected 1 to 65536" -- \
+  train "$WORK/num_classes_zero.h5"
+expect_exit 2 "format_version_array.h5: attribute format_version holds 2 values; expected one integer" -- \
+  train "$WORK/format_version_array.h5"
+expect_exit 2 "scale_nan.h5: attribute scale of /features is nan; expected a finite, non-zero number" -- \
+  train "$WORK/scale_nan.h5"
 expect_exit 2 "no_answers.h5: has neither /labels \(classification\) nor /targets" -- train "$WORK/no_answers.h5"
 expect_exit 2 "one_row.h5 has 1 samples, fewer than the 2 ranks" -- train "$WORK/one_row.h5"
 expect_exit 2 "notes.txt: not an HDF5 file" -- train "$WORK/notes.txt"

@@ -44,6 +44,25 @@ void write(const std::string& path, const std::vector<hsize_t>& fdims, const std
   }
   h5::write_attribute<std::int64_t>(file.get(), "format_version", 1);
 }
+
+// Opens `path` for writing and replaces attribute `name` of `object` with `write`'s.
+template <class Write>
+void replace_attribute(const std::string& path, const char* object, const char* name, Write write) {
+  const h5::File file(h5::check(H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT), "H5Fopen"));
+  const hid_t target = H5Oopen(file.get(), object, H5P_DEFAULT);
+  h5::check(target, "H5Oopen");
+  if (h5::has_attribute(target, name)) h5::check(H5Adelete(target, name), "H5Adelete");
+  write(target);
+  H5Oclose(target);
+}
+
+void write_int_array(hid_t object, const char* name, const std::vector<std::int64_t>& values) {
+  const hsize_t n = values.size();
+  const h5::Dataspace space(h5::check(H5Screate_simple(1, &n, nullptr), "H5Screate_simple"));
+  const h5::Attribute attr(
+      h5::check(H5Acreate2(object, name, H5T_STD_I64LE, space.get(), H5P_DEFAULT, H5P_DEFAULT), "H5Acreate2"));
+  h5::check(H5Awrite(attr.get(), H5T_NATIVE_INT64, values.data()), "H5Awrite");
+}
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -88,6 +107,40 @@ int main(int argc, char** argv) {
     h5::write_dataset<std::int32_t>(file.get(), "labels", std::vector<hsize_t>{n}, y.data());
   }
 
+  // Malformed attributes: each must hold one value of its class, in range.
+  const auto labelled = [&](const std::string& name, auto write_attribute) {
+    const std::string path = dir + "/" + name + ".h5";
+    write_dataset_file(path, kRows, kFeatures, X.data(), y.data(), kClasses, nullptr, 0);
+    write_attribute(path);
+  };
+  labelled("num_classes_array", [](const std::string& p) {
+    replace_attribute(p, "labels", "num_classes", [](hid_t o) { write_int_array(o, "num_classes", {3, 3}); });
+  });
+  labelled("num_classes_string", [](const std::string& p) {
+    replace_attribute(p, "labels", "num_classes", [](hid_t o) { h5::write_attribute(o, "num_classes", std::string("3")); });
+  });
+  labelled("num_classes_float", [](const std::string& p) {
+    replace_attribute(p, "labels", "num_classes", [](hid_t o) { h5::write_attribute<double>(o, "num_classes", 3.7); });
+  });
+  labelled("num_classes_huge", [](const std::string& p) {
+    replace_attribute(p, "labels", "num_classes",
+                      [](hid_t o) { h5::write_attribute<std::int64_t>(o, "num_classes", (1LL << 32) + 3); });
+  });
+  labelled("num_classes_zero", [](const std::string& p) {
+    replace_attribute(p, "labels", "num_classes", [](hid_t o) { h5::write_attribute<std::int64_t>(o, "num_classes", 0); });
+  });
+  labelled("format_version_array", [](const std::string& p) {
+    replace_attribute(p, "/", "format_version", [](hid_t o) { write_int_array(o, "format_version", {1, 1}); });
+  });
+  {
+    const std::vector<std::uint8_t> bytes(X.size(), 7);
+    const std::string path = dir + "/scale_nan.h5";
+    write_dataset_file_u8(path, kRows, kFeatures, bytes.data(), 1.0 / 255, 0, y.data(), kClasses);
+    replace_attribute(path, "features", "scale", [](hid_t o) {
+      h5::write_attribute<double>(o, "scale", std::numeric_limits<double>::quiet_NaN());
+    });
+  }
+
   // Read back: the good set and the row-level cases pass the metadata checks
   // with the intended shape; each metadata case is refused for its own reason.
   int failures = 0;
@@ -104,7 +157,11 @@ int main(int argc, char** argv) {
       {"features_3d", "expected 2 dimensions"}, {"features_int64", "has type int64"},
       {"short_labels", "has 39"},               {"float_labels", "expected an integer type"},
       {"no_num_classes", "no num_classes"},     {"empty", "has 0 rows"},
-      {"no_answers", "neither /labels"},        {"no_features", "no dataset /features"}};
+      {"no_answers", "neither /labels"},        {"no_features", "no dataset /features"},
+      {"num_classes_array", "holds 2 values"},  {"num_classes_string", "is a string"},
+      {"num_classes_float", "is a floating-point number"}, {"num_classes_huge", "is 4294967299"},
+      {"num_classes_zero", "is 0"},             {"format_version_array", "holds 2 values"},
+      {"scale_nan", "scale of /features is nan"}};
   for (const auto& [name, reason] : refused) {
     std::string message;
     try {

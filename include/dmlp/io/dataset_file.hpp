@@ -21,6 +21,11 @@
 namespace dmlp {
 
 inline constexpr int kDatasetFormatVersion = 1;
+// Bounds on what a file may declare. Widths end up as int BLAS dimensions;
+// an evaluation keeps a classes x classes confusion matrix of doubles (at
+// this many classes, 32 GiB).
+inline constexpr std::int64_t kMaxClasses = 1 << 16;
+inline constexpr std::int64_t kMaxWidth = std::int64_t{1} << 24;  // features or targets per row
 
 struct DatasetFileInfo {
   std::string path;

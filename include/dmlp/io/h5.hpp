@@ -117,7 +117,9 @@ void read_rows(hid_t dataset, hsize_t first, hsize_t count, T* out, bool collect
 template <class T>
 void write_rows(hid_t dataset, hsize_t first, hsize_t count, const T* rows, bool collective);
 
-// Scalar and string attributes.
+// Scalar and string attributes. A read checks that the attribute holds one
+// value of a fitting class (an integer for integer T, which it fits) and
+// throws H5Error naming it otherwise.
 template <class T>
 void write_attribute(hid_t object, const std::string& name, T value);
 void write_attribute(hid_t object, const std::string& name, const std::string& value);
@@ -125,5 +127,7 @@ bool has_attribute(hid_t object, const std::string& name);
 template <class T>
 T read_attribute(hid_t object, const std::string& name);
 std::string read_string_attribute(hid_t object, const std::string& name);
+// An integer attribute in [min, max].
+std::int64_t read_integer_attribute(hid_t object, const std::string& name, std::int64_t min, std::int64_t max);
 
 }  // namespace dmlp::h5

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <functional>
 #include <initializer_list>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <span>
 #include <string>
@@ -67,6 +68,18 @@ void replace_attribute(const std::string& path, const std::string& name, const V
   h5::File file = open_for_update(path);
   h5::check(H5Adelete(file.get(), name.c_str()), "H5Adelete");
   h5::write_attribute(file.get(), name, value);
+  file.close();
+}
+
+// Replaces a root attribute with an array of values, which it never is.
+void replace_with_array(const std::string& path, const std::string& name, std::vector<std::int64_t> values) {
+  h5::File file = open_for_update(path);
+  h5::check(H5Adelete(file.get(), name.c_str()), "H5Adelete");
+  const hsize_t n = values.size();
+  const h5::Dataspace space(h5::check(H5Screate_simple(1, &n, nullptr), "H5Screate_simple"));
+  const h5::Attribute attr(
+      h5::check(H5Acreate2(file.get(), name.c_str(), H5T_STD_I64LE, space.get(), H5P_DEFAULT, H5P_DEFAULT), "H5Acreate2"));
+  h5::check(H5Awrite(attr.get(), H5T_NATIVE_INT64, values.data()), "H5Awrite");
   file.close();
 }
 
@@ -287,6 +300,31 @@ TEST_CASE("checkpoint: incomplete or inconsistent files are refused naming the f
       {"unknown precision", [](const std::string& path) { replace_attribute(path, "precision", std::string("fp16")); },
        ": precision 'fp16'; expected float32 or float64"},
       {"model not JSON", model(R"({"widths": [3,)"), ": the model or config attribute is not valid JSON: "},
+      // each scalar attribute: one value, of its class, in its range
+      {"step an array", [](const std::string& p) { replace_with_array(p, "step", {50, 50, 50}); },
+       ": attribute step holds 3 values; expected one integer"},
+      {"format_version an array", [](const std::string& p) { replace_with_array(p, "format_version", {2, 2}); },
+       ": attribute format_version holds 2 values; expected one integer"},
+      {"step a string", [](const std::string& p) { replace_attribute(p, "step", std::string("50")); },
+       ": attribute step is a string; expected an integer"},
+      {"step 3.7", [](const std::string& p) { replace_attribute<double>(p, "step", 3.7); },
+       ": attribute step is a floating-point number; expected an integer"},
+      {"step -40", [](const std::string& p) { replace_attribute<std::int64_t>(p, "step", -40); },
+       ": attribute step is -40; expected 0 to 9223372036854775807"},
+      {"step 2^64-1", [](const std::string& p) { replace_attribute<std::uint64_t>(p, "step", ~std::uint64_t{0}); },
+       ": attribute step is 18446744073709551615; expected at most 9223372036854775807"},
+      {"epoch -2", [](const std::string& p) { replace_attribute<std::int64_t>(p, "epoch", -2); },
+       ": attribute epoch is -2; expected 0 to 50"},
+      {"step_in_epoch -3", [](const std::string& p) { replace_attribute<std::int64_t>(p, "step_in_epoch", -3); },
+       ": attribute step_in_epoch is -3; expected 0 to 50"},
+      {"ranks 0", [](const std::string& p) { replace_attribute<std::int64_t>(p, "ranks", 0); },
+       ": attribute ranks is 0; expected 1 to 2147483647"},
+      {"ranks 2^32+3", [](const std::string& p) { replace_attribute<std::int64_t>(p, "ranks", (1LL << 32) + 3); },
+       ": attribute ranks is 4294967299; expected 1 to 2147483647"},
+      {"samples below the step", [](const std::string& p) { replace_attribute<std::int64_t>(p, "samples", 49); },
+       ": samples 49 is fewer than the step 50"},
+      {"seed negative", [](const std::string& p) { replace_attribute<std::int64_t>(p, "seed", -1); },
+       ": attribute seed is -1; expected >= 0"},
       {"model incomplete", model(R"({"widths": [3, 4, 2]})"), ": the model description is incomplete: "},
       {"model wider than the arrays",
        model(R"({"widths":[3,5,2],"activations":["relu","identity"],"loss":"softmax-ce","leaky_slope":0.01})"),
@@ -312,6 +350,21 @@ TEST_CASE("checkpoint: incomplete or inconsistent files are refused naming the f
     read_checkpoint_arrays<float>(meta, params, velocity);
   });
   REQUIRE_THAT(message, StartsWith(path + damage.message));
+}
+
+TEST_CASE("checkpoint: NaN or infinite parameters behind a valid checksum are refused", "[io][checkpoint]") {
+  const TempDir dir;
+  SavedRun<float> run;
+  run.net.params()[1] = std::numeric_limits<float>::quiet_NaN();
+  run.net.params()[4] = -std::numeric_limits<float>::infinity();
+  const std::string path = dir.file("ckpt-000000050.h5");
+  run.write(path);
+  const std::string message = input_error_message([&] {
+    const CheckpointMeta meta = read_checkpoint_meta(path);
+    std::vector<float> params(ParameterLayout(meta.spec).size()), velocity(params.size());
+    read_checkpoint_arrays<float>(meta, params, velocity);
+  });
+  REQUIRE_THAT(message, StartsWith(path + ": 2 of its 26 parameter values are NaN or infinite"));
 }
 
 TEST_CASE("checkpoint: file names, listing newest first, pruning and setting aside", "[io][checkpoint]") {

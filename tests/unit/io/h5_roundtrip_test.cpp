@@ -225,7 +225,7 @@ TEST_CASE("h5: string attributes, and attribute errors", "[io][h5]") {
   REQUIRE(h5::has_attribute(f, "format"));
   REQUIRE_FALSE(h5::has_attribute(f, "absent"));
 
-  REQUIRE(h5_error([&] { h5::read_string_attribute(f, "number"); }) == "attribute number is not a string");
+  REQUIRE(h5_error([&] { h5::read_string_attribute(f, "number"); }) == "attribute number is not a string; expected a string");
   REQUIRE_THAT(h5_error([&] { h5::read_attribute<std::int64_t>(f, "absent"); }),
                StartsWith("cannot open attribute absent: "));
   // A failed call leaves nothing on HDF5's error stack for the next one to report.
