@@ -30,41 +30,49 @@ Sgd<T>::Sgd(SgdConfig config, const ParameterLayout& layout)
 }
 
 template <class T>
-void Sgd<T>::update_range(T* p, const T* g, T* v, std::size_t n, T lr, T decay) const {
+bool Sgd<T>::update_range(T* p, const T* g, T* v, std::size_t n, T lr, T decay) const {
   const T mu = T(config_.momentum);
   const auto count = std::ptrdiff_t(n);
   const bool parallel = n >= kParallelThreshold;
+  // probe = Σ 0·g_i: 0 while every g_i is finite, NaN once one is not.
+  T probe = 0;
   if (!v) {
-#pragma omp parallel for simd schedule(static) if (parallel)
-    for (std::ptrdiff_t i = 0; i < count; ++i) p[i] -= lr * (g[i] + decay * p[i]);
-  } else if (!config_.nesterov) {
-#pragma omp parallel for simd schedule(static) if (parallel)
+#pragma omp parallel for simd schedule(static) if (parallel) reduction(+ : probe)
     for (std::ptrdiff_t i = 0; i < count; ++i) {
+      probe += T(0) * g[i];
+      p[i] -= lr * (g[i] + decay * p[i]);
+    }
+  } else if (!config_.nesterov) {
+#pragma omp parallel for simd schedule(static) if (parallel) reduction(+ : probe)
+    for (std::ptrdiff_t i = 0; i < count; ++i) {
+      probe += T(0) * g[i];
       v[i] = mu * v[i] + (g[i] + decay * p[i]);
       p[i] -= lr * v[i];
     }
   } else {
-#pragma omp parallel for simd schedule(static) if (parallel)
+#pragma omp parallel for simd schedule(static) if (parallel) reduction(+ : probe)
     for (std::ptrdiff_t i = 0; i < count; ++i) {
+      probe += T(0) * g[i];
       const T gi = g[i] + decay * p[i];
       v[i] = mu * v[i] + gi;
       p[i] -= lr * (gi + mu * v[i]);
     }
   }
+  return probe == T(0);
 }
 
 template <class T>
-void Sgd<T>::step(std::span<T> params, std::span<const T> grads, double lr_scale) {
+bool Sgd<T>::step(std::span<T> params, std::span<const T> grads, double lr_scale) {
   const T lr_w = T(config_.lr_weights * lr_scale), lr_b = T(config_.lr_bias * lr_scale);
   const T decay = T(config_.weight_decay);
   T* v = velocity_.size() ? velocity_.data() : nullptr;
+  bool finite = true;
   for (const LayerSlots& s : layout_.layers()) {
     const std::size_t w = s.weight_offset, b = s.bias_offset;
-    update_range(params.data() + w, grads.data() + w, v ? v + w : nullptr, s.weight_count(), lr_w,
-                 decay);
-    update_range(params.data() + b, grads.data() + b, v ? v + b : nullptr, std::size_t(s.out),
-                 lr_b, T(0));
+    finite &= update_range(params.data() + w, grads.data() + w, v ? v + w : nullptr, s.weight_count(), lr_w, decay);
+    finite &= update_range(params.data() + b, grads.data() + b, v ? v + b : nullptr, std::size_t(s.out), lr_b, T(0));
   }
+  return finite;
 }
 
 template class Sgd<float>;

@@ -19,6 +19,7 @@ RankFailure failure_of(const std::exception& e, int rank) {
   if (const auto* agreed = dynamic_cast<const JobFailure*>(&e)) return agreed->failure();
   const int code = dynamic_cast<const InputError*>(&e)     ? kExitInputError
                    : dynamic_cast<const StalledError*>(&e) ? kExitStalled
+                   : dynamic_cast<const DivergedError*>(&e) ? kExitDiverged
                                                            : kExitFailure;
   return {rank, e.what(), code};
 }

@@ -1,5 +1,7 @@
 #include "dmlp/run/checkpointer.hpp"
 
+#include <algorithm>
+#include <cmath>
 #include <csignal>
 #include <span>
 #include <filesystem>
@@ -85,6 +87,13 @@ std::string Checkpointer<T>::save(const TrainProgress& p) {
   // Every rank holds the same state; rank 0 alone writes it, and all agree it did.
   mpi::collectively(world_, [&] {
     if (world_.rank() != 0) return;
+    // Parameters that overflowed to infinity with a finite gradient: a
+    // checkpoint of them would replace (and prune) good ones.
+    const auto params = net_.params();
+    if (!std::all_of(params.begin(), params.end(), [](T v) { return std::isfinite(v); }))
+      throw DivergedError("diverged at step " + std::to_string(p.step) +
+                          ": the parameters hold NaN or infinite values, so no checkpoint was written; lower --lr "
+                          "(or add --warmup-steps) and resume from the newest checkpoint");
     write_checkpoint<T>(path, net_, trainer_.optimizer().velocity(),
                         CheckpointState{config_, world_.size(), trainer_.config().seed, p});
     prune_checkpoints(policy_.dir, policy_.keep);

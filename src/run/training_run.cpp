@@ -60,7 +60,12 @@ class Run final : public TrainingRun::Impl {
     RunOutcome outcome;
     const auto started = std::chrono::steady_clock::now();
     const std::int64_t first_samples = trainer_->progress().samples;
-    outcome.stopped = trainer_->run(&observers);  // the ranks agreed on stopping
+    try {
+      outcome.stopped = trainer_->run(&observers);  // the ranks agreed on stopping
+    } catch (const DivergedError& e) {
+      // Every rank found it at the same step, in the same summed numbers.
+      throw mpi::JobFailure({0, e.what(), kExitDiverged});
+    }
     outcome.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     outcome.samples = trainer_->progress().samples - first_samples;
     outcome.progress = trainer_->progress();

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <numeric>
 #include <string>
 
@@ -161,7 +162,8 @@ void Trainer<T>::step() {
 
   // update: the same on every rank
   add_regularization_gradient(config_.reg, net_.layout(), net_.params().data(), net_.grads().data());
-  optimizer_.step(net_.params(), net_.grads(), lr_at(progress_.step) / config_.sgd.lr_weights);
+  if (!optimizer_.step(net_.params(), net_.grads(), lr_at(progress_.step) / config_.sgd.lr_weights))
+    throw DivergedError(divergence_message(progress_.step + 1, "the gradient summed over the ranks holds NaN or infinite values"));
   t.update = seconds_since(mark);
 
   last_step_ = t;
@@ -179,6 +181,16 @@ void Trainer<T>::step() {
   ++progress_.step;
   ++progress_.step_in_epoch;
   progress_.samples += batch;
+}
+
+template <class T>
+std::string Trainer<T>::divergence_message(std::int64_t step, const std::string& what) const {
+  std::string text = "diverged at step " + std::to_string(step) + ": " + what;
+  text += last_finite_loss_step_ >= 0 ? "; the last loss reported, at step " + std::to_string(last_finite_loss_step_) +
+                                            ", was " + format_number(last_finite_loss_)
+                                      : "; no loss was reported yet in this run";
+  return text + ". Nothing non-finite was written; lower --lr (or add --warmup-steps) and resume from the newest "
+                "checkpoint";
 }
 
 template <class T>
@@ -206,6 +218,10 @@ StepReport Trainer<T>::reduce_report(Tally& tally) {
   r.total_steps = total_steps_;
   r.interval_steps = std::int64_t(tally.steps);
   r.loss = sums.loss / steps;
+  if (!std::isfinite(r.loss))
+    throw DivergedError(divergence_message(progress_.step, "the mean loss of the steps up to it is " + format_number(r.loss)));
+  last_finite_loss_ = r.loss;
+  last_finite_loss_step_ = progress_.step;
   r.accuracy = train_.shape().is_classification() && tally.rows > 0 ? sums.correct / tally.rows : -1;
   r.lr = lr_at(std::max<std::int64_t>(progress_.step - 1, 0));
   r.samples_per_second = seconds > 0 ? tally.rows / seconds : 0;

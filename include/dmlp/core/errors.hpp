@@ -21,6 +21,14 @@ class StalledError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// Training diverged: a gradient, a loss or the parameters became NaN or
+// infinite. Every rank finds it at the same step (they hold the same summed
+// gradient). Exit status 3; nothing non-finite is ever written.
+class DivergedError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
 // A number as a person would type it: 0.05, -1, 1e-06.
 inline std::string format_number(double value) {
   char text[32];
@@ -37,6 +45,7 @@ inline void require_positive(double value, const char* option) {
 // dmlp's exit codes (README, "Exit codes"):
 inline constexpr int kExitFailure = 1;     // anything else
 inline constexpr int kExitInputError = 2;  // bad input or configuration
+inline constexpr int kExitDiverged = 3;    // NaN or infinite loss, gradient or parameters
 inline constexpr int kExitStalled = 4;     // a rank stopped answering (--stall-timeout)
 inline constexpr int kExitStopped = 75;    // EX_TEMPFAIL: stopped on a signal after a complete checkpoint; resume me
 

@@ -31,15 +31,17 @@ class Sgd {
  public:
   Sgd(SgdConfig config, const ParameterLayout& layout);
 
-  // One update of params from grads. lr_scale multiplies η_w and η_b (a schedule's factor).
-  void step(std::span<T> params, std::span<const T> grads, double lr_scale = 1.0);
+  // One update of params from grads. lr_scale multiplies η_w and η_b (a
+  // schedule's factor). Returns false when a gradient was NaN or infinite
+  // (found in the same pass, at no extra memory traffic): the run diverged.
+  bool step(std::span<T> params, std::span<const T> grads, double lr_scale = 1.0);
 
   const SgdConfig& config() const { return config_; }
   std::span<T> velocity() { return velocity_.span(); }  // empty without momentum
   std::span<const T> velocity() const { return velocity_.span(); }
 
  private:
-  void update_range(T* p, const T* g, T* v, std::size_t n, T lr, T decay) const;
+  bool update_range(T* p, const T* g, T* v, std::size_t n, T lr, T decay) const;
 
   SgdConfig config_;
   ParameterLayout layout_;

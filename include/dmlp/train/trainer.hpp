@@ -5,6 +5,7 @@
 // update to the same parameters.
 #include <chrono>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "dmlp/core/lr_schedule.hpp"
@@ -129,7 +130,10 @@ class Trainer {
   TrainProgress progress_;
   std::int64_t total_steps_ = 0;
   Tally interval_, epoch_;
+  std::string divergence_message(std::int64_t step, const std::string& what) const;
   PhaseTimes last_step_;
+  double last_finite_loss_ = 0;      // the last reported loss, and its step (-1: none yet)
+  std::int64_t last_finite_loss_step_ = -1;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 };
 
