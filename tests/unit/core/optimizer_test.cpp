@@ -1,5 +1,7 @@
 // SGD, momentum and Nesterov against values worked out by hand.
 #include <catch2/catch.hpp>
+#include <limits>
+#include <vector>
 
 #include "dmlp/core/errors.hpp"
 #include "dmlp/core/optimizer.hpp"
@@ -59,4 +61,21 @@ TEST_CASE("optimizer settings are validated", "[optimizer][errors]") {
   CHECK_THROWS_AS(validate(SgdConfig{.momentum = 1.0}), InputError);
   CHECK_THROWS_AS(validate(SgdConfig{.nesterov = true}), InputError);
   CHECK_THROWS_AS(validate(SgdConfig{.weight_decay = -0.1}), InputError);
+}
+
+TEST_CASE("step reports a NaN or infinite gradient, in every update variant", "[optimizer]") {
+  const double nan = std::numeric_limits<double>::quiet_NaN(), inf = std::numeric_limits<double>::infinity();
+  for (const SgdConfig config : {SgdConfig{.lr_weights = 0.1, .lr_bias = 0.1},
+                                 SgdConfig{.lr_weights = 0.1, .lr_bias = 0.1, .momentum = 0.9},
+                                 SgdConfig{.lr_weights = 0.1, .lr_bias = 0.1, .momentum = 0.9, .nesterov = true}}) {
+    Sgd<double> sgd(config, tiny_layout());
+    std::vector<double> p{1.0, 2.0};
+    CHECK(sgd.step(p, std::vector<double>{0.5, -1e300}));  // large but finite
+    CHECK_FALSE(sgd.step(p, std::vector<double>{nan, 0.5}));
+    CHECK_FALSE(sgd.step(p, std::vector<double>{0.5, -inf}));
+    Sgd<float> single(config, tiny_layout());
+    std::vector<float> q{1.0f, 2.0f};
+    CHECK(single.step(q, std::vector<float>{3e38f, 0.5f}));
+    CHECK_FALSE(single.step(q, std::vector<float>{0.5f, std::numeric_limits<float>::infinity()}));
+  }
 }
