@@ -1,6 +1,9 @@
 #include "dmlp/run/checkpoint_load.hpp"
 
+#include <algorithm>
 #include <filesystem>
+#include <iterator>
+#include <utility>
 
 #include "dmlp/core/errors.hpp"
 #include "dmlp/mpi/consensus.hpp"
@@ -127,8 +130,33 @@ std::vector<std::string> check_resume(const CheckpointMeta& meta, const RunConfi
       return warnings;
     }
   }
-  std::string changed;
-  for (const auto& key : result_settings_differing(stored, config)) changed += (changed.empty() ? "" : ", ") + key;
+  // The saved position (epoch, step in it, generator state) indexes the
+  // checkpoint's data order, which the batch size, seed and data define: with
+  // others it would silently train on other rows, or none.
+  static constexpr std::pair<const char*, const char*> kOrderDefining[] = {
+      {"/training/global_batch", "--batch-size"}, {"/training/drop_last", "--drop-last"},
+      {"/training/seed", "--seed"},               {"/data/train", "--train"},
+      {"/data/synthetic", "--synthetic, --samples, --classes or --noise"}};
+  const nlohmann::json now = to_json(config);
+  std::string changed, refused;
+  for (const auto& key : result_settings_differing(stored, config)) {
+    const auto defining = std::find_if(std::begin(kOrderDefining), std::end(kOrderDefining),
+                                       [&](const auto& k) { return key.starts_with(k.first); });
+    if (defining == std::end(kOrderDefining)) {
+      changed += (changed.empty() ? "" : ", ") + key;
+      continue;
+    }
+    const nlohmann::json::json_pointer at(key);
+    refused += (refused.empty() ? "" : "; ") + std::string(defining->second) + " (" + key + ": " +
+               (stored.contains(at) ? stored.at(at).dump() : "none") + " in the checkpoint, " +
+               (now.contains(at) ? now.at(at).dump() : "none") + " now)";
+  }
+  if (!refused.empty())
+    throw InputError("cannot resume from " + meta.path + ": its position (epoch " + std::to_string(meta.progress.epoch) +
+                     ", step " + std::to_string(meta.progress.step_in_epoch) +
+                     " of it) belongs to the data order of its settings, and these differ: " + refused +
+                     ". Resume with the checkpoint's settings, or start a new run from its parameters with --init " +
+                     meta.path);
   if (!changed.empty()) warnings.push_back("settings differ from the checkpoint's: " + changed);
   return warnings;
 }

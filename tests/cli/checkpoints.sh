@@ -30,6 +30,17 @@ for np in 1 3; do
     || fail "P=$np resume differs by $rel"
 done
 
+# Settings that define the data order may not change on resume (the saved
+# position would index another order); others, such as --lr, may, with a warning.
+mid=(--resume "$WORK/a/ckpt-000000050.h5")
+expect_exit 2 "cannot resume from .*ckpt-000000050.h5: its position \(epoch [0-9]+, step [0-9]+ of it\).*--batch-size \(/training/global_batch: 32 in the checkpoint, 64 now\).*--init" -- \
+  run 2 "${mid[@]}" --batch-size 64
+expect_exit 2 "differ: --seed \(/training/seed: 1 in the checkpoint, 7 now\)" -- run 1 "${mid[@]}" --seed 7
+expect_exit 2 "differ: --train \(/data/train: " -- run 2 "${mid[@]}" --train "$WORK/test.h5"
+expect_exit 2 "differ: --drop-last" -- run 1 "${mid[@]}" --drop-last
+expect_exit 0 "warning: settings differ from the checkpoint's: /optimizer/lr_weights" -- \
+  run 2 "${mid[@]}" --lr 0.02 --lr-bias 0.05 --checkpoint-dir "$WORK/lr"
+
 # Damaged checkpoints: --resume DIR falls back to the newest good one, naming the bad ones.
 cp -r "$WORK/a" "$WORK/d"
 head -c 3000 "$WORK/a/ckpt-000000100.h5" > "$WORK/d/ckpt-000000100.h5"
