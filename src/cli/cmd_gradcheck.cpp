@@ -3,6 +3,7 @@
 
 #include "commands.hpp"
 #include "dmlp/core/gradcheck.hpp"
+#include "dmlp/core/memory.hpp"
 #include "dmlp/core/init.hpp"
 #include "dmlp/core/rng.hpp"
 #include "dmlp/mpi/consensus.hpp"
@@ -17,6 +18,9 @@ int run_gradcheck(const mpi::Communicator& world, const GradcheckOptions& o) {
     spec = o.model.spec();
     reg = o.reg.spec();
     require_positive(double(o.batch_size), "--batch-size");
+    require_at_most(o.batch_size, kMaxRows, "--batch-size");
+    require_memory(parameter_bytes(spec, 8, 2) + workspace_bytes(spec, o.batch_size, 8) * 2,
+                   "gradcheck of " + spec.describe() + " on " + std::to_string(o.batch_size) + " rows");
     require_positive(o.threshold, "--threshold");
     require_positive(o.step, "--step");
     require_positive(o.threads, "--threads");

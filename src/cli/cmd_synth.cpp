@@ -1,7 +1,9 @@
 // dmlp synth: synthetic data sets to HDF5.
+#include <algorithm>
 #include <cstdio>
 
 #include "commands.hpp"
+#include "dmlp/core/memory.hpp"
 #include "dmlp/data/synthetic.hpp"
 #include "dmlp/io/dataset_file.hpp"
 #include "dmlp/mpi/consensus.hpp"
@@ -27,6 +29,9 @@ int run_synth(const mpi::Communicator& world, const SynthOptions& o) {
     validate(spec);
     require_positive(double(o.rows), "--rows");
     if (o.test_rows < 0) throw InputError("--test-rows must be >= 0");
+    require_memory(double(std::max(o.rows, o.test_rows)) * (double(o.features) * 4 + 8),
+                   "a synthetic set of " + std::to_string(std::max(o.rows, o.test_rows)) + " rows x " +
+                       std::to_string(o.features) + " features");
     if (o.test_rows > 0 && o.test_out.empty()) throw InputError("--test-rows needs --test-out FILE");
   });
   // One writer; the other ranks, if any, wait for it.

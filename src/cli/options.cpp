@@ -4,6 +4,7 @@
 
 #include "dmlp/core/errors.hpp"
 #include "dmlp/core/lr_schedule.hpp"
+#include "dmlp/core/memory.hpp"
 
 namespace dmlp::cli {
 
@@ -188,6 +189,7 @@ void InferenceOptions::add_to(CLI::App& app, const std::string& data_help) {
 
 run::LoadingConfig InferenceOptions::loading() const {
   require_positive(double(batch_size), "--batch-size");
+  require_at_most(batch_size, kMaxRows, "--batch-size");
   return {run::parse_load_mode(load)};
 }
 

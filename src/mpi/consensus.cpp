@@ -1,6 +1,7 @@
 #include "dmlp/mpi/consensus.hpp"
 
 #include <climits>
+#include <new>
 #include <vector>
 
 namespace dmlp::mpi {
@@ -21,6 +22,10 @@ RankFailure failure_of(const std::exception& e, int rank) {
                    : dynamic_cast<const StalledError*>(&e) ? kExitStalled
                    : dynamic_cast<const DivergedError*>(&e) ? kExitDiverged
                                                            : kExitFailure;
+  if (dynamic_cast<const std::bad_alloc*>(&e))
+    return {rank, std::string("out of memory: an allocation failed (") + e.what() +
+                      "); lower --batch-size, the model's widths or the ranks per node",
+            code};
   return {rank, e.what(), code};
 }
 

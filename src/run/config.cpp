@@ -1,5 +1,7 @@
 #include "dmlp/run/config.hpp"
 
+#include "dmlp/core/memory.hpp"
+
 #include <cmath>
 #include <utility>
 
@@ -70,6 +72,15 @@ void validate(const RunConfig& c) {
                      " must be a number of seconds >= 0 (0: no stall watchdog)");
   if (c.execution.threads < 0) throw InputError("--threads must be positive");
   if (!c.start.resume.empty() && !c.start.init.empty()) throw InputError("give --resume or --init, not both");
+  require_at_most(c.training.global_batch, kMaxRows, "--batch-size");
+  const std::size_t element = c.precision == Precision::Double ? 8 : 4;
+  require_memory(parameter_bytes(c.model, element, c.training.sgd.momentum > 0 ? 3 : 2),
+                 "the model " + c.model.describe() + " (parameters, gradients and optimizer state)");
+  if (const auto& s = c.data.synthetic) {
+    const double rows = double(s->samples) + double(s->test_samples >= 0 ? s->test_samples : s->samples / 5);
+    require_memory(rows * (double(c.model.inputs()) * 4 + 8),
+                   "the synthetic set of " + format_number(rows) + " rows (--samples, --test-samples)");
+  }
 }
 
 nlohmann::json to_json(const RunConfig& c) {

@@ -8,6 +8,7 @@
 
 #include "dmlp/core/errors.hpp"
 #include "dmlp/core/loss.hpp"
+#include "dmlp/core/memory.hpp"
 #include "dmlp/train/forward_rows.hpp"
 
 namespace dmlp {
@@ -44,6 +45,7 @@ void validate(const TrainConfig& c, const DataShape& train, const ModelSpec& mod
               const std::string& data_name) {
   if (c.global_batch <= 0)
     throw InputError("--batch-size " + std::to_string(c.global_batch) + " must be positive");
+  require_at_most(c.global_batch, kMaxRows, "--batch-size");
   if (c.epochs <= 0) throw InputError("--epochs " + std::to_string(c.epochs) + " must be positive");
   if (c.max_steps < 0)
     throw InputError("--max-steps " + std::to_string(c.max_steps) + " must be >= 0");
@@ -61,6 +63,10 @@ void validate(const TrainConfig& c, const DataShape& train, const ModelSpec& mod
     throw InputError("--drop-last with --batch-size " + std::to_string(c.global_batch) + " leaves no batch: " +
                      data_name + " has " + std::to_string(train.rows) + " samples");
   check_data_fits_model(train, model, data_name);
+  const std::int64_t rows_per_rank = shard(std::min(c.global_batch, train.rows), ranks, 0).count;
+  require_memory(workspace_bytes(model, rows_per_rank, sizeof(double)),
+                 "the workspace of " + std::to_string(rows_per_rank) + " rows per rank (--batch-size " +
+                     std::to_string(c.global_batch) + ")");
 }
 
 void check_data_fits_model(const DataShape& data, const ModelSpec& model, const std::string& data_name) {
@@ -93,7 +99,7 @@ Trainer<T>::Trainer(Network<T>& net, RowSource& train, RowSource* test, TrainCon
       sync_(sync),
       optimizer_(config_.sgd, net.layout()),
       plan_(train.shape().rows, config_.global_batch, config_.drop_last, config_.seed),
-      ws_(net.spec(), int(shard(config_.global_batch, comm.size(), 0).count)),
+      ws_(net.spec(), int(shard(std::min(config_.global_batch, train.shape().rows), comm.size(), 0).count)),
       labels_(std::size_t(ws_.max_rows())),
       targets_(std::size_t(ws_.max_rows()) * net.spec().outputs()) {
   total_steps_ = config_.max_steps > 0 ? config_.max_steps
@@ -298,8 +304,9 @@ EvalResult evaluate(const Network<T>& net, RowSource& data, Collective& comm, in
 
   EvalSums sums(k, classes);
   const T scale = batch_mean_scale<T>(shape.rows);
-  ForwardRows<T> rows(net, chunk_rows);
-  rows.run(data, shard(shape.rows, comm.size(), comm.rank()),
+  const Slice mine = shard(shape.rows, comm.size(), comm.rank());
+  ForwardRows<T> rows(net, int(std::clamp<std::int64_t>(mine.count, 1, chunk_rows)));
+  rows.run(data, mine,
            [&](std::int64_t, int n, const T* y, const std::int32_t* labels, const T* targets) {
              const LossSums s = loss_forward_backward(spec.loss, n, k, y, Targets<T>{labels, targets}, scale,
                                                       static_cast<T*>(nullptr));
