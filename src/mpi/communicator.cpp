@@ -72,6 +72,10 @@ void MpiCollective::max_with_rank(std::span<double> values, std::span<int> ranks
   comm_.allreduce_max_with_rank(values, ranks, watchdog_);
 }
 
+void MpiCollective::evaluation_started() {
+  if (watchdog_) watchdog_->evaluation_started();
+}
+
 void MpiCollective::step_started(std::int64_t step) {
   if (watchdog_) watchdog_->step_started(step);
 }

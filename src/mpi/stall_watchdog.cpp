@@ -16,6 +16,7 @@ std::string describe(Activity what, std::int64_t step) {
     case Activity::computing: return "computing step " + n;
     case Activity::gradient_sum: return "in the gradient all-reduce of step " + n;
     case Activity::reduction: return "in an all-reduce of metrics or checkpoint decisions at step " + n;
+    case Activity::evaluating: return "evaluating after step " + n;
   }
   return "at step " + n;
 }
@@ -42,6 +43,13 @@ double beat_seconds(double timeout) { return std::clamp(timeout / 4, 0.05, 1.0);
 // then gives mpirun this long to end the job itself before aborting.
 constexpr double kRemoteLingerSeconds = 30;
 
+// A poll loop that did not run for this long was suspended (SIGSTOP, Ctrl-Z,
+// a scheduler's suspend): its waiting starts over rather than counting the
+// time the whole job stood still.
+constexpr std::chrono::seconds kSuspendedGap{1};
+
+bool is_wait(Activity a) { return a == Activity::gradient_sum || a == Activity::reduction; }
+
 }  // namespace
 
 StallWatchdog::StallWatchdog(const Communicator& comm, double timeout_seconds, const std::vector<Host>& hosts)
@@ -53,7 +61,10 @@ StallWatchdog::StallWatchdog(const Communicator& comm, double timeout_seconds, c
   for (const Host& h : hosts)
     for (int r : h.ranks)
       if (r >= 0 && r < size_) host_of_[std::size_t(r)] = h.name;
-  if (rank_ != 0) return;
+  if (rank_ != 0) {
+    check(MPI_Irecv(&verdict_, 1, MPI_INT64_T, 0, kVerdictTag, beats_, &verdict_request_), "MPI_Irecv");
+    return;
+  }
   heard_.resize(std::size_t(size_));
   check(MPI_Recv_init(receiving_.data(), int(receiving_.size()), MPI_INT64_T, MPI_ANY_SOURCE, kTag, beats_,
                       &receive_request_),
@@ -63,11 +74,14 @@ StallWatchdog::StallWatchdog(const Communicator& comm, double timeout_seconds, c
 
 StallWatchdog::~StallWatchdog() noexcept {
   if (finalized()) return;
-  if (receive_request_ != MPI_REQUEST_NULL) {
-    MPI_Cancel(&receive_request_);
-    MPI_Wait(&receive_request_, MPI_STATUS_IGNORE);
-    MPI_Request_free(&receive_request_);
+  for (MPI_Request* r : {&receive_request_, &verdict_request_}) {
+    if (*r == MPI_REQUEST_NULL) continue;
+    MPI_Cancel(r);
+    MPI_Wait(r, MPI_STATUS_IGNORE);
+    if (*r != MPI_REQUEST_NULL) MPI_Request_free(r);  // the persistent one stays allocated
   }
+  for (MPI_Request& r : verdict_sends_)
+    if (r != MPI_REQUEST_NULL) MPI_Request_free(&r);
   // Heartbeats still in flight complete on their own: rank 0 may be gone.
   for (MPI_Request& r : send_requests_)
     if (r != MPI_REQUEST_NULL) MPI_Request_free(&r);
@@ -78,6 +92,10 @@ void StallWatchdog::step_started(std::int64_t step) {
   if (!enabled()) return;
   step_ = step;
   announce(Activity::computing);
+}
+
+void StallWatchdog::evaluation_started() {
+  if (enabled()) announce(Activity::evaluating);
 }
 
 void StallWatchdog::announce(Activity what) {
@@ -116,8 +134,7 @@ void StallWatchdog::wait(std::span<MPI_Request> requests, Activity what) {
   }
   ++entered_;
   announce(what);
-  const Clock::time_point start = Clock::now();
-  Clock::time_point last_beat = start;
+  Clock::time_point start = Clock::now(), last_beat = start, last_poll = start;
   const auto beat_every = std::chrono::duration<double>(beat_seconds(timeout_));
   for (unsigned spins = 0;; ++spins) {
     int done = 0;
@@ -125,15 +142,30 @@ void StallWatchdog::wait(std::span<MPI_Request> requests, Activity what) {
     if (done) return;
     if (spins % 64 != 0) continue;
     const Clock::time_point now = Clock::now();
+    if (now - last_poll > kSuspendedGap) {
+      start = now;
+      if (rank_ == 0)
+        for (Heard& h : heard_) h.when = std::max(h.when, now);  // everyone stood still with us
+    }
+    last_poll = now;
     if (now - last_beat > beat_every) {
       announce(what);  // still here, and alive
       last_beat = now;
     } else if (rank_ == 0) {
       drain_heartbeats();
     }
+    if (rank_ != 0 && !verdict_heard_) {
+      int arrived = 0;
+      check(MPI_Test(&verdict_request_, &arrived, MPI_STATUS_IGNORE), "MPI_Test");
+      verdict_heard_ = arrived != 0;
+    }
     const double waited = std::chrono::duration<double>(now - start).count();
-    // Rank 0 knows who is missing; the others give it a grace period first.
-    if (waited > timeout_ + (rank_ == 0 ? 0.0 : grace_seconds(timeout_))) stalled(what, waited);
+    // Rank 0 knows who is missing; the others give it a grace period first,
+    // and once it has reported, the time it gives mpirun too.
+    const double limit = rank_ == 0      ? timeout_
+                         : verdict_heard_ ? timeout_ + kRemoteLingerSeconds + grace_seconds(timeout_)
+                                          : timeout_ + grace_seconds(timeout_);
+    if (waited > limit) stalled(what, waited);
   }
 }
 
@@ -157,7 +189,10 @@ std::string StallWatchdog::missing_report(double waited) {
     const Heard& h = heard_[std::size_t(r)];
     const double quiet = h.ever ? std::chrono::duration<double>(now - h.when).count() : waited;
     const bool arrived = h.ever && h.beat[1] >= entered_;
-    if (arrived && quiet <= silent_after) {
+    // Alive, and waiting either here or in an earlier collective that a
+    // stalled rank holds up: not the culprit.
+    const bool alive_waiting = h.ever && quiet <= silent_after && (arrived || is_wait(static_cast<Activity>(h.beat[2])));
+    if (alive_waiting) {
       waiting.push_back(r);
       continue;
     }
@@ -188,7 +223,17 @@ void StallWatchdog::stalled(Activity what, double waited) {
     const std::string report = missing_report(waited);
     if (!stalled_elsewhere_) throw StalledError(report);
     report_failure({rank_, report, kExitStalled});
-    std::this_thread::sleep_for(std::chrono::duration<double>(kRemoteLingerSeconds));
+    // Tell the others not to report rank 0 while mpirun gets its chance.
+    verdict_sends_.assign(std::size_t(size_), MPI_REQUEST_NULL);
+    for (int r = 1; r < size_; ++r)
+      MPI_Isend(&verdict_, 1, MPI_INT64_T, r, kVerdictTag, beats_, &verdict_sends_[std::size_t(r)]);
+    const Clock::time_point until = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                                       std::chrono::duration<double>(kRemoteLingerSeconds));
+    while (Clock::now() < until) {
+      int sent = 0;  // pushes the verdicts out where the links still work
+      MPI_Testall(int(verdict_sends_.size()), verdict_sends_.data(), &sent, MPI_STATUSES_IGNORE);
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
     abort_job(kExitStalled);
   }
   throw StalledError("stalled: rank " + std::to_string(rank_) + " waited " + seconds(waited) + " (--stall-timeout " +

@@ -67,9 +67,9 @@ void validate(const RunConfig& c) {
   validate(c.data, c.execution.loading);
   if (!(c.execution.bucket_mb >= 0) || !std::isfinite(c.execution.bucket_mb))
     throw InputError("--bucket-mb must be >= 0");
-  if (!(c.execution.stall_timeout >= 0) || !std::isfinite(c.execution.stall_timeout))
+  if (!(c.execution.stall_timeout == 0 || c.execution.stall_timeout >= 1) || !std::isfinite(c.execution.stall_timeout))
     throw InputError("--stall-timeout " + format_number(c.execution.stall_timeout) +
-                     " must be a number of seconds >= 0 (0: no stall watchdog)");
+                     " must be 0 (no stall watchdog) or at least 1 second");
   if (c.execution.threads < 0) throw InputError("--threads must be positive");
   if (!c.start.resume.empty() && !c.start.init.empty()) throw InputError("give --resume or --init, not both");
   require_at_most(c.training.global_batch, kMaxRows, "--batch-size");

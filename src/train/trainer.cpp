@@ -302,6 +302,7 @@ EvalResult evaluate(const Network<T>& net, RowSource& data, Collective& comm, in
   result.num_classes = result.classification ? num_classes_for_output(spec.loss, k) : 0;
   const int classes = result.num_classes;
 
+  comm.evaluation_started();
   EvalSums sums(k, classes);
   const T scale = batch_mean_scale<T>(shape.rows);
   const Slice mine = shard(shape.rows, comm.size(), comm.rank());

@@ -40,6 +40,13 @@ stall 2 1
 grep -q "^\[rank 0\] error: stalled: rank 0 waited" <<<"$out" && grep -Eq "^  rank 1 on [^:]+: (reached it, then went silent|never reached it)" <<<"$out" \
   && pass "rank 0 names rank 1 and its host" || { fail "rank 1 not named"; grep -A3 stalled <<<"$out"; }
 
+# Of 3 ranks, rank 2 stops: rank 1, held up by it in an earlier collective,
+# is alive and waiting, and is not named.
+stall 3 2
+[ "$rc" -eq 4 ] && pass "rank 2 of 3 stopped: exit 4" || { fail "rank 2 of 3 stopped: exit $rc"; tail -5 <<<"$out"; }
+grep -Eq "^  rank 2 on [^:]+: " <<<"$out" && ! grep -Eq "^  rank 1 on " <<<"$out" \
+  && pass "only rank 2 is named" || { fail "names"; grep -A4 stalled <<<"$out"; }
+
 # Rank 0, which collects the heartbeats, is the one stopped: the others say so.
 stall 3 0
 [ "$rc" -eq 4 ] && pass "rank 0 stopped: exit 4" || { fail "rank 0 stopped: exit $rc"; tail -5 <<<"$out"; }
@@ -47,12 +54,29 @@ stall 3 0
 grep -Eq "^\[rank [12]\] error: stalled: .*rank 0 on [^ ]+ may itself be stalled" <<<"$out" \
   && pass "a waiting rank points at rank 0" || { fail "rank 0 not named"; grep stalled <<<"$out"; }
 
+# The whole job suspended (Ctrl-Z, a scheduler's suspend) for longer than the
+# timeout, then resumed: no rank stalled, and training goes on to the end.
+for attempt in 1 2; do
+  timeout 90 "$MPIEXEC" -np 2 "$DMLP" "${train[@]}" --max-steps 80000 > "$WORK/suspend.out" 2>&1 &
+  launcher=$!
+  for _ in $(seq 150); do grep -q "^step" "$WORK/suspend.out" 2>/dev/null && break; sleep 0.2; done
+  ranks=$(rank_pid "$launcher" 0; rank_pid "$launcher" 1)
+  [ "$(wc -w <<<"$ranks")" -eq 2 ] || { fail "the ranks were not found running (try $attempt)"; wait "$launcher"; continue; }
+  kill -STOP $ranks && stopped+=($ranks)
+  sleep 5
+  kill -CONT $ranks
+  wait "$launcher"
+  rc=$?
+  [ "$rc" -eq 0 ] && pass "suspended 5 s with --stall-timeout 3, resumed: finished (try $attempt)" \
+    || { fail "after suspend and resume: exit $rc (try $attempt)"; grep -A3 stalled "$WORK/suspend.out"; }
+done
+
 # The watchdog's setting: announced, validated, and off at 0.
 out=$(timeout 60 "$MPIEXEC" -np 2 "$DMLP" train --synthetic blobs --layers 10,5 --samples 500 --max-steps 3 \
       --stall-timeout 0 2>&1)
 grep -q "watchdog   off (--stall-timeout 0)" <<<"$out" && pass "--stall-timeout 0 turns it off" || fail "summary: $out"
-for bad in -1 nan inf; do
-  expect_exit 2 "--stall-timeout $bad must be a number of seconds >= 0" -- \
+for bad in -1 nan inf 0.001; do
+  expect_exit 2 "--stall-timeout $bad must be 0 \(no stall watchdog\) or at least 1 second" -- \
     "$DMLP" train --synthetic blobs --layers 10,5 --samples 500 --max-steps 3 --stall-timeout "$bad"
 done
 finish

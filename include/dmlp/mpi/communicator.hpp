@@ -106,6 +106,7 @@ class MpiCollective final : public Collective {
   void max(std::span<double> values) override;
   void max_with_rank(std::span<double> values, std::span<int> ranks) override;
   void step_started(std::int64_t step) override;
+  void evaluation_started() override;
 
  private:
   const Communicator& comm_;

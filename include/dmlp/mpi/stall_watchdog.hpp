@@ -27,7 +27,7 @@
 
 namespace dmlp::mpi {
 
-enum class Activity : std::int64_t { computing = 0, gradient_sum = 1, reduction = 2 };
+enum class Activity : std::int64_t { computing = 0, gradient_sum = 1, reduction = 2, evaluating = 3 };
 
 class StallWatchdog {
  public:
@@ -42,6 +42,7 @@ class StallWatchdog {
 
   // `step` as the progress lines count it (the first step is 1).
   void step_started(std::int64_t step);
+  void evaluation_started();
   // Completes `requests`; throws StalledError once the deadline has passed.
   void wait(std::span<MPI_Request> requests, Activity what);
   // In-place all-reduce over the watched communicator, as a watched wait.
@@ -61,6 +62,7 @@ class StallWatchdog {
     bool ever = false;
   };
   static constexpr int kTag = 4004;
+  static constexpr int kVerdictTag = 4005;  // rank 0 to the others: "I have reported the stall"
   static constexpr std::size_t kSendSlots = 8;
 
   void announce(Activity what);
@@ -84,6 +86,12 @@ class StallWatchdog {
   std::vector<Heard> heard_;
   Beat receiving_{};
   MPI_Request receive_request_ = MPI_REQUEST_NULL;
+  // Rank 0's verdict: sent to the others when it reports and waits for mpirun;
+  // a rank that got it does not report rank 0 in turn.
+  std::int64_t verdict_ = 0;
+  MPI_Request verdict_request_ = MPI_REQUEST_NULL;
+  std::vector<MPI_Request> verdict_sends_;
+  bool verdict_heard_ = false;
 };
 
 }  // namespace dmlp::mpi

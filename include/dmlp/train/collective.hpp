@@ -22,6 +22,7 @@ class Collective {
   virtual void max_with_rank(std::span<double> values, std::span<int> ranks) = 0;
   // A step begins (counted from 1): where a stall watchdog learns each rank's progress.
   virtual void step_started(std::int64_t /*step*/) {}
+  virtual void evaluation_started() {}
 };
 
 // Sums the gradient buffer over ranks during back-propagation.
