@@ -41,6 +41,15 @@ int dispatch(const mpi::Communicator& world, int argc, char** argv) {
       if (world.rank() == 0) app.exit(e);
       help_exit = 0;
     } catch (const CLI::ParseError& e) {
+      // CLI11 takes an unknown first word for a positional argument and only
+      // says "A subcommand is required".
+      if (app.get_subcommands().empty() && argc > 1 && argv[1][0] != '-') {
+        std::string known;
+        for (const CLI::App* command : app.get_subcommands({}))
+          known += (known.empty() ? "" : ", ") + command->get_name();
+        throw InputError("unknown command '" + std::string(argv[1]) + "'; the commands are " + known +
+                         " (dmlp --help)");
+      }
       throw InputError(e.what());
     }
   });

@@ -7,6 +7,12 @@
 #include "dmlp/core/memory.hpp"
 
 namespace dmlp::cli {
+namespace {
+// Unsigned options would silently wrap a negative value (--seed -1).
+const CLI::Validator kNonNegative(
+    [](std::string& text) { return !text.empty() && text[0] == '-' ? text + " is negative; expected >= 0" : std::string(); },
+    "NONNEGATIVE");
+}  // namespace
 
 void ModelOptions::add_to(CLI::App& app) {
   app.add_option("--layers", layers,
@@ -91,7 +97,8 @@ void RunOptions::add_to(CLI::App& app) {
   app.add_option("--epochs", epochs, "Passes over the training set");
   app.add_option("--max-steps", max_steps, "Stop after this many steps (0: run all --epochs)");
   app.add_flag("--drop-last", drop_last, "Drop each epoch's final partial batch");
-  app.add_option("--seed", seed, "Seed of initialisation, data order and synthetic data");
+  app.add_option("--seed", seed, "Seed of initialisation, data order and synthetic data")
+      ->check(kNonNegative);
   app.add_option("--threads", threads,
                  "Threads per rank (default: cores on the node / ranks on the node)");
   app.add_option("--precision", precision, "float (training) or double (checks)");
@@ -152,7 +159,7 @@ void GradcheckOptions::add_to(CLI::App& app) {
   model.add_to(app);
   reg.add_to(app);
   app.add_option("--batch-size", batch_size, "Rows in the random batch");
-  app.add_option("--seed", seed, "Seed of the random network and batch");
+  app.add_option("--seed", seed, "Seed of the random network and batch")->check(kNonNegative);
   app.add_option("--threads", threads, "Threads");
   app.add_option("--threshold", threshold, "Fail when a layer's relative error exceeds this");
   app.add_option("--per-layer", per_layer, "Parameters checked per layer (0: all)");
@@ -190,6 +197,7 @@ void InferenceOptions::add_to(CLI::App& app, const std::string& data_help) {
 run::LoadingConfig InferenceOptions::loading() const {
   require_positive(double(batch_size), "--batch-size");
   require_at_most(batch_size, kMaxRows, "--batch-size");
+  if (threads < 0) throw InputError("--threads " + std::to_string(threads) + " must be positive (0: choose)");
   return {run::parse_load_mode(load)};
 }
 
@@ -214,7 +222,7 @@ void SynthOptions::add_to(CLI::App& app) {
   app.add_option("--features", features, "Features per row (d)");
   app.add_option("--classes", classes, "Classes (blobs, spirals; xor has 2)");
   app.add_option("--targets", targets, "Targets per row (regression)");
-  app.add_option("--seed", seed, "Seed: the same seed gives the same rows");
+  app.add_option("--seed", seed, "Seed: the same seed gives the same rows")->check(kNonNegative);
   app.add_option("--noise", noise, "Noise level (default: the generator's)");
   app.add_option("--out", out, "HDF5 file for the training rows")->required();
   app.add_option("--test-rows", test_rows, "Rows for a test set, disjoint from the training rows");

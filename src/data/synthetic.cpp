@@ -44,6 +44,8 @@ void validate(const SyntheticSpec& spec) {
   if (spec.kind != SyntheticKind::Regression && spec.outputs < 2)
     throw InputError("synthetic " + name + " needs at least 2 classes");
   if (spec.outputs < 1) throw InputError("synthetic " + name + ": the output width must be positive");
+  if (!std::isfinite(spec.noise) || (spec.noise < 0 && spec.noise != -1))
+    throw InputError("--noise " + format_number(spec.noise) + " must be a finite number >= 0");
 }
 
 std::unique_ptr<InMemoryDataset> make_synthetic(const SyntheticSpec& spec, std::int64_t first_row,

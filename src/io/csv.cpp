@@ -18,6 +18,7 @@ namespace {
 
 std::string read_whole_file(const std::string& path) {
   if (!std::filesystem::exists(path)) file_error(path, "no such file");
+  if (std::filesystem::is_directory(path)) file_error(path, "is a directory; expected a CSV file");
   std::ifstream in(path, std::ios::binary);
   if (!in) file_error(path, "cannot be opened for reading");
   std::ostringstream text;

@@ -47,6 +47,7 @@ DatasetFileInfo inspect_open_file(const std::string& path, hid_t f, bool require
         file_error(path, "attribute " + std::string(name) + " of /features is " + format_number(value) +
                              "; expected a finite" + (name == std::string_view("scale") ? ", non-zero" : "") + " number");
       (name == std::string_view("scale") ? info.scale : info.offset) = value;
+      info.scaled = true;
     }
   }
   if (dims[0] == 0) file_error(path, "dataset /features has 0 rows; expected at least 1");

@@ -81,6 +81,13 @@ Placement discover_placement(const Communicator& world, int requested_threads) {
   p.threads = p.threads_defaulted
                   ? std::max(1, std::min(p.own_cores, p.node_cores / p.ranks_on_node))
                   : requested_threads;
+  // More threads than the node has cores only slows every rank down.
+  std::string capped;
+  if (p.threads > p.node_cores) {
+    capped = "--threads " + std::to_string(p.threads) + " is more than the " + std::to_string(p.node_cores) +
+             " cores of this node: using " + std::to_string(p.own_cores);
+    p.threads = p.own_cores;
+  }
   p.hosts = gather_hosts(world, p.threads, p.node_cores);
   std::string crowded;
   for (const Host& h : p.hosts)
@@ -96,6 +103,7 @@ Placement discover_placement(const Communicator& world, int requested_threads) {
   else if (!crowded.empty())
     p.warning = "warning: ranks x threads exceeds the cores on " + crowded +
                 ": expect contention; lower --threads or the rank count";
+  if (!capped.empty()) p.warning = "warning: " + capped + (p.warning.empty() ? "" : "; " + p.warning.substr(9));
   return p;
 }
 

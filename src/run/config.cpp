@@ -26,7 +26,11 @@ void validate(const CheckpointPolicy& c) {
 void validate(const DataConfig& d, const LoadingConfig& loading) {
   if (d.synthetic && !d.train_file.empty()) throw InputError("give --synthetic or --train, not both");
   if (!d.synthetic && d.train_file.empty()) throw InputError("no training data: give --train FILE or --synthetic KIND");
-  if (d.synthetic) require_positive(double(d.synthetic->samples), "--samples");
+  if (d.synthetic) {
+    require_positive(double(d.synthetic->samples), "--samples");
+    if (d.synthetic->classes < 0)
+      throw InputError("--classes " + std::to_string(d.synthetic->classes) + " must be positive (0: what the model fits)");
+  }
   if (!d.synthetic) require_positive(loading.read_ahead_mb, "--read-ahead-mb");
 }
 
@@ -65,8 +69,9 @@ void validate(const RunConfig& c) {
   validate(c.training.sgd);
   validate(c.execution.checkpoint);
   validate(c.data, c.execution.loading);
-  if (!(c.execution.bucket_mb >= 0) || !std::isfinite(c.execution.bucket_mb))
-    throw InputError("--bucket-mb must be >= 0");
+  if (!(c.execution.bucket_mb >= 0 && c.execution.bucket_mb <= kMaxBucketMb))
+    throw InputError("--bucket-mb " + format_number(c.execution.bucket_mb) + " must be a number of MiB in [0, " +
+                     std::to_string(std::int64_t(kMaxBucketMb)) + "]");
   if (!(c.execution.stall_timeout == 0 || c.execution.stall_timeout >= 1) || !std::isfinite(c.execution.stall_timeout))
     throw InputError("--stall-timeout " + format_number(c.execution.stall_timeout) +
                      " must be 0 (no stall watchdog) or at least 1 second");

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "dmlp/core/errors.hpp"
+#include "dmlp/core/memory.hpp"
 #include "dmlp/data/synthetic.hpp"
 #include "dmlp/io/dataset_file.hpp"
 #include "dmlp/mpi/consensus.hpp"
@@ -21,8 +22,8 @@ TrainingData synthetic_sets(const SyntheticData& d, const ModelSpec& model, std:
   s.noise = d.noise;
   TrainingData sets;
   const std::int64_t test_rows = d.test_samples >= 0 ? d.test_samples : d.samples / 5;
-  sets.train = {make_synthetic(s, 0, d.samples), "generated"};
-  if (test_rows > 0) sets.test = {make_synthetic(s, d.samples, test_rows), "generated"};
+  sets.train = {make_synthetic(s, 0, d.samples), "generated", ""};
+  if (test_rows > 0) sets.test = {make_synthetic(s, d.samples, test_rows), "generated", ""};
   return sets;
 }
 
@@ -40,7 +41,14 @@ OpenedData open_data_file(const std::string& path, const LoadingConfig& loading,
   });
   const bool all = loading.mode == LoadMode::All ||
                    (loading.mode == LoadMode::Auto && info.float_bytes() <= kLoadAllLimitBytes);
+  if (all)
+    mpi::collectively(world, [&] {
+      require_memory(double(info.float_bytes()), path + " held in memory (--load all; --load stream reads it in parts)");
+    });
   OpenedData opened;
+  if (info.feature_type.kind == h5::ElementKind::Integer && !info.scaled)
+    opened.warning = path + ": uint8 /features without scale or offset attributes: training on raw values 0-255 "
+                            "(dmlp convert idx stores scale 1/255)";
   if (all) {
     // load_dataset agrees on bad rows itself (InputError on every rank) and aborts on I/O errors.
     opened.rows = mpi::all_fail_alike([&] { return load_dataset(info, world); });

@@ -128,7 +128,7 @@ class Run final : public TrainingRun::Impl {
     d.first_step = trainer_->progress().step;
     d.buckets = sync_.buckets().size();
     d.warnings = std::move(warnings);
-    for (const std::string& w : {placement.warning, blas_threading_warning()})
+    for (const std::string& w : {data_.train.warning, data_.test.warning, placement.warning, blas_threading_warning()})
       if (!w.empty()) d.warnings.push_back(without_warning_prefix(w));
   }
 

@@ -39,6 +39,8 @@ expect_exit 2 "format_version_array.h5: attribute format_version holds 2 values;
   train "$WORK/format_version_array.h5"
 expect_exit 2 "scale_nan.h5: attribute scale of /features is nan; expected a finite, non-zero number" -- \
   train "$WORK/scale_nan.h5"
+expect_exit 0 "warning: .*u8_unscaled.h5: uint8 /features without scale or offset attributes: training on raw values 0-255" -- \
+  train "$WORK/u8_unscaled.h5"
 expect_exit 2 "no_answers.h5: has neither /labels \(classification\) nor /targets" -- train "$WORK/no_answers.h5"
 expect_exit 2 "one_row.h5 has 1 samples, fewer than the 2 ranks" -- train "$WORK/one_row.h5"
 expect_exit 2 "notes.txt: not an HDF5 file" -- train "$WORK/notes.txt"

@@ -141,6 +141,14 @@ int main(int argc, char** argv) {
     });
   }
 
+  {
+    const std::vector<std::uint8_t> bytes(X.size(), 200);
+    const std::string path = dir + "/u8_unscaled.h5";
+    write_dataset_file_u8(path, kRows, kFeatures, bytes.data(), 1.0 / 255, 0, y.data(), kClasses);
+    for (const char* name : {"scale", "offset"})
+      replace_attribute(path, "features", name, [](hid_t) {});  // removed, not replaced
+  }
+
   // Read back: the good set and the row-level cases pass the metadata checks
   // with the intended shape; each metadata case is refused for its own reason.
   int failures = 0;

@@ -32,6 +32,7 @@ struct DatasetFileInfo {
   DataShape shape;
   h5::ElementType feature_type;
   double scale = 1.0, offset = 0.0;  // applied to stored features
+  bool scaled = false;               // the file gave scale or offset
   bool has_targets_or_labels = true;  // false: features only (prediction inputs)
   std::size_t float_bytes() const { return std::size_t(shape.rows) * shape.features * sizeof(float); }
 };

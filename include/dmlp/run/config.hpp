@@ -57,6 +57,8 @@ struct CheckpointPolicy {
   int keep = 3;                  // the newest K are kept
 };
 
+inline constexpr double kMaxBucketMb = 1 << 20;  // 1 TiB: any larger is one bucket anyway
+
 struct ExecutionConfig {
   int threads = 0;         // per rank; 0: the node's cores / its ranks
   double bucket_mb = 1.0;  // gradient all-reduce buckets

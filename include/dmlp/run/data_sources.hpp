@@ -14,6 +14,7 @@ namespace dmlp::run {
 struct OpenedData {
   std::unique_ptr<RowSource> rows;
   std::string mode;  // "in memory", "streamed, reading 256 MiB ahead", "generated"
+  std::string warning;  // what about the file looks wrong but is not an error
 };
 
 struct TrainingData {
