@@ -60,7 +60,18 @@ TEST_CASE("bad run settings are refused, naming the option", "[run]") {
              Contains("--checkpoint-every and --checkpoint-every-seconds need --checkpoint-dir"));
   CHECK_THAT(refused([](run::RunConfig& c) { c.execution.checkpoint.keep = 0; }), Contains("--keep-checkpoints 0"));
   CHECK_THAT(refused([](run::RunConfig& c) { c.start = {"a", "b"}; }), Contains("give --resume or --init, not both"));
-  CHECK_THAT(refused([](run::RunConfig& c) { c.execution.bucket_mb = -1; }), Contains("--bucket-mb must be >= 0"));
+  CHECK_THAT(refused([](run::RunConfig& c) { c.execution.bucket_mb = -1; }),
+             Contains("--bucket-mb -1 must be a number of MiB in [0, 1048576]"));
+  CHECK_THAT(refused([](run::RunConfig& c) { c.execution.bucket_mb = 1e30; }), Contains("--bucket-mb 1e+30 must be"));
+  CHECK_THAT(refused([](run::RunConfig& c) { c.execution.stall_timeout = 0.5; }),
+             Contains("--stall-timeout 0.5 must be 0 (no stall watchdog) or at least 1 second"));
+  CHECK_THAT(refused([](run::RunConfig& c) { c.data.synthetic->classes = -3; }), Contains("--classes -3 must be positive"));
+  CHECK_THAT(refused([](run::RunConfig& c) { c.training.global_batch = 1LL << 32; }),
+             Contains("--batch-size 4294967296 is too large: at most 2147483647"));
+  CHECK_THAT(refused([](run::RunConfig& c) { c.model = make_mlp({4, 100000, 100000, 3}, Activation::Relu, Activation::Identity, Loss::SoftmaxCrossEntropy); }),
+             Contains("(parameters, gradients and optimizer state) needs "));
+  CHECK_THAT(refused([](run::RunConfig& c) { c.data.synthetic->samples = 1LL << 40; }),
+             Contains("the synthetic set of 1.09951e+12 rows (--samples, --test-samples) needs "));
   CHECK_THAT(refused([](run::RunConfig& c) { c.data.train_file = "x.h5"; }), Contains("--synthetic or --train, not both"));
   CHECK_THAT(refused([](run::RunConfig& c) { c.data.synthetic.reset(); }), Contains("no training data"));
   CHECK_THAT(refused([](run::RunConfig& c) { c.data.synthetic->samples = 0; }), Contains("--samples 0 must be positive"));
