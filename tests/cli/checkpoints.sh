@@ -67,18 +67,28 @@ expect_exit 2 "holds the model 10-16-4.* but the options describe 10-32-4" -- \
 expect_exit 0 "starting at step 0 from the parameters of.*finished: 20 steps" -- timeout 60 "$MPIEXEC" -np 2 "$DMLP" train \
   --train "$WORK/train.h5" --layers 10,16,4 --max-steps 20 --init "$WORK/a/ckpt-000000100.h5"
 
-# A signal (as a batch system sends before the wall-time limit) saves and stops cleanly.
-"$MPIEXEC" -np 2 "$DMLP" train --synthetic blobs --layers 10,64,4 --samples 200000 --epochs 100 \
-  --batch-size 64 --log-every 1000000 --checkpoint-dir "$WORK/s" > "$WORK/s.out" 2>&1 &
-launcher=$!
-for _ in $(seq 50); do grep -q "^  checkpoint" "$WORK/s.out" 2>/dev/null && break; sleep 0.2; done
-sleep 1
-kill -USR1 "$launcher"
-wait "$launcher"
-rc=$?
-[ "$rc" -eq 75 ] && pass "stopped on SIGUSR1 with exit 75 (resume me)" || fail "exit $rc after SIGUSR1"
-grep -q "stopped at step [0-9]* of [0-9]* on a signal" "$WORK/s.out" && pass "said where it stopped" || fail "no stop message"
-ls "$WORK/s"/ckpt-*.h5 > /dev/null 2>&1 && pass "saved a checkpoint" || fail "no checkpoint after the signal"
+# A signal (as a batch system sends before the wall-time limit) saves and stops
+# cleanly with exit 75, and the resumed run ends bitwise where an uninterrupted
+# one does: SIGUSR1 to mpirun (which forwards it), and SIGTERM to the ranks
+# (what srun and PBS deliver to each task).
+long=(train --synthetic blobs --layers 10,64,4 --samples 200000 --max-steps 40000 --batch-size 64
+      --momentum 0.9 --log-every 1000000 --threads 1)
+timeout 120 "$MPIEXEC" -np 2 "$DMLP" "${long[@]}" --checkpoint-dir "$WORK/whole" > /dev/null 2>&1
+for signal in USR1 TERM; do
+  "$MPIEXEC" -np 2 "$DMLP" "${long[@]}" --checkpoint-dir "$WORK/s$signal" > "$WORK/s.out" 2>&1 &
+  launcher=$!
+  for _ in $(seq 50); do grep -q "^  checkpoint" "$WORK/s.out" 2>/dev/null && break; sleep 0.2; done
+  sleep 1
+  if [ "$signal" = USR1 ]; then kill -USR1 "$launcher"; else kill -TERM $(pgrep -P "$launcher"); fi
+  wait "$launcher"
+  rc=$?
+  [ "$rc" -eq 75 ] && pass "SIG$signal: stopped with exit 75 (resume me)" || fail "exit $rc after SIG$signal"
+  grep -q "stopped at step [0-9]* of 40000 on a signal" "$WORK/s.out" && pass "SIG$signal: said where it stopped" \
+    || fail "SIG$signal: no stop message"
+  timeout 120 "$MPIEXEC" -np 2 "$DMLP" "${long[@]}" --checkpoint-dir "$WORK/s$signal" --resume "$WORK/s$signal" > /dev/null 2>&1
+  expect_exit 0 "bitwise identical" -- "$DMLP" inspect "$WORK/whole/ckpt-000040000.h5" \
+    --compare "$WORK/s$signal/ckpt-000040000.h5"
+done
 
 # eval: the same numbers at any rank count; predict and inspect
 e1=$("$DMLP" eval --checkpoint "$WORK/a/ckpt-000000100.h5" --data "$WORK/test.h5" --json)
@@ -98,5 +108,6 @@ expect_exit 0 "wrote .*pred.h5: 300 rows x 4 outputs" -- timeout 60 "$MPIEXEC" -
   --checkpoint "$WORK/a/ckpt-000000100.h5" --data "$WORK/test.h5" --out "$WORK/pred.h5"
 h5ls "$WORK/pred.h5" | grep -q "outputs *Dataset {300, 4}" && pass "predictions have the right shape" || fail "predictions shape"
 expect_exit 0 "parameters  244 float32, checksum [0-9a-f]{16} verified" -- "$DMLP" inspect "$WORK/a/ckpt-000000100.h5"
-expect_exit 2 "good.h5: attribute dmlp_format is missing; not a dmlp checkpoint|dmlp_format" -- "$DMLP" inspect "$WORK/good.h5"
+expect_exit 2 "good.h5: dmlp_format is 'dataset'; expected 'checkpoint'" -- "$DMLP" inspect "$WORK/good.h5"
+expect_exit 2 "features_3d.h5: attribute dmlp_format is missing; not a dmlp checkpoint" -- "$DMLP" inspect "$WORK/features_3d.h5"
 finish
