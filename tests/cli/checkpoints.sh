@@ -90,6 +90,18 @@ for signal in USR1 TERM; do
     --compare "$WORK/s$signal/ckpt-000040000.h5"
 done
 
+# Checkpoints by time, and keep-K pruning: a run of a few seconds that saves
+# half second keeps exactly the newest 2, the last at its final step.
+timeout 120 "$MPIEXEC" -np 2 "$DMLP" "${long[@]}" --checkpoint-dir "$WORK/timed" --checkpoint-every-seconds 0.5 \
+  --keep-checkpoints 2 > "$WORK/timed.out" 2>&1 || fail "the timed run failed"
+written=$(grep -c "^checkpoint .* written" "$WORK/timed.out")
+# no --checkpoint-every: every one before the final save was written by time
+[ "$written" -ge 2 ] && pass "--checkpoint-every-seconds 0.5: $((written - 1)) by time, then the final one" \
+  || fail "none written by time ($written in all)"
+kept=$(ls "$WORK/timed" | tr '\n' ' ')
+[ "$(ls "$WORK/timed" | wc -l)" -eq 2 ] && [ -f "$WORK/timed/ckpt-000040000.h5" ] \
+  && pass "--keep-checkpoints 2 kept $kept" || fail "kept: $kept"
+
 # eval: the same numbers at any rank count; predict and inspect
 e1=$("$DMLP" eval --checkpoint "$WORK/a/ckpt-000000100.h5" --data "$WORK/test.h5" --json)
 e3=$(timeout 60 "$MPIEXEC" -np 3 "$DMLP" eval --checkpoint "$WORK/a/ckpt-000000100.h5" --data "$WORK/test.h5" --json --batch-size 7)

@@ -36,4 +36,20 @@ expect_exit 0 "test mse [0-9.e-]+ r2 0\.9" -- "$DMLP" train --synthetic regressi
   --samples 2000 --epochs 5 --batch-size 32 --lr 0.05
 expect_exit 0 "test loss [0-9.]+ accuracy" -- "$DMLP" train --synthetic blobs --layers 10,1 --loss bce --samples 2000 --epochs 3
 expect_exit 0 "test loss [0-9.]+ accuracy" -- "$DMLP" train --synthetic blobs --layers 10,1 --loss hinge --samples 2000 --epochs 3
+# --bucket-mb from the command line: 3 buckets or 1, the same sums (at P = 2
+# the sum of two numbers does not depend on how the buffer is cut: bitwise).
+small=(train --synthetic blobs --layers 20,64,64,5 --samples 2000 --batch-size 50 --max-steps 40 --threads 1
+       --momentum 0.9)
+out=$(timeout 60 "$MPIEXEC" -np 2 "$DMLP" "${small[@]}" --bucket-mb 0.001 --checkpoint-dir "$WORK/b-small" 2>&1)
+grep -q "allreduce  3 buckets (--bucket-mb 0.001)" <<<"$out" && pass "--bucket-mb 0.001: 3 buckets" \
+  || fail "bucket line: $(grep allreduce <<<"$out")"
+timeout 60 "$MPIEXEC" -np 2 "$DMLP" "${small[@]}" --bucket-mb 100 --checkpoint-dir "$WORK/b-big" > /dev/null 2>&1
+expect_exit 0 "bitwise identical" -- "$DMLP" inspect "$WORK/b-small/ckpt-000000040.h5" --compare "$WORK/b-big/ckpt-000000040.h5"
+# --precision double: float64 checkpoints, within float rounding of the float run
+timeout 60 "$MPIEXEC" -np 2 "$DMLP" "${small[@]}" --precision double --checkpoint-dir "$WORK/double" > /dev/null 2>&1
+expect_exit 0 "parameters +[0-9]+ float64, checksum [0-9a-f]+ verified" -- "$DMLP" inspect "$WORK/double/ckpt-000000040.h5"
+rel=$("$DMLP" inspect "$WORK/double/ckpt-000000040.h5" --compare "$WORK/b-big/ckpt-000000040.h5" |
+      sed -n 's/.*relative to max |parameter| \([0-9.e+-]*\).*/\1/p')
+python3 -c "import sys; sys.exit(0 if 0 < float('${rel:-1}') <= 1e-4 else 1)" \
+  && pass "--precision double within $rel of float32" || fail "double vs float: '$rel'"
 finish
