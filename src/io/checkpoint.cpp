@@ -1,6 +1,7 @@
 #include "dmlp/io/checkpoint.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -8,6 +9,7 @@
 #include <cmath>
 #include <climits>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <stdexcept>
@@ -17,6 +19,16 @@
 #include "dmlp/core/checksum.hpp"
 
 namespace dmlp {
+namespace {
+// HOST-PID: which writer a temporary file belongs to, so that a later run on
+// the same host can tell a dead writer's leftovers from a live one's file.
+std::string temporary_suffix() {
+  char host[256] = "";
+  if (gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
+  return std::string(host[0] ? host : "localhost") + "-" + std::to_string(::getpid());
+}
+}  // namespace
+
 namespace fs = std::filesystem;
 
 nlohmann::json model_to_json(const ModelSpec& spec) {
@@ -93,6 +105,29 @@ std::vector<Stored> read_layers(hid_t file, const char* group, const ParameterLa
   return flat;
 }
 
+// Writes `image` to a new file `tmp` with write(2), so that a full disk or
+// any other I/O error is one plain errno. (HDF5 writing to the disk itself
+// reports it in a long stack, and after a failed close crashes at exit.)
+void write_image(const std::vector<char>& image, const std::string& tmp, const std::string& path) {
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0644);
+  if (fd < 0) system_failure("cannot create checkpoint " + path + ": cannot create", tmp);
+  std::size_t done = 0;
+  while (done < image.size()) {
+    const ssize_t n = ::write(fd, image.data() + done, image.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      const int error = n < 0 ? errno : EIO;
+      ::close(fd);
+      throw std::runtime_error("cannot write checkpoint " + path + ": " + std::strerror(error) +
+                               "; the earlier checkpoints are intact");
+    }
+    done += std::size_t(n);
+  }
+  if (::fsync(fd) != 0 || ::close(fd) != 0)
+    throw std::runtime_error("cannot write checkpoint " + path + ": " + std::strerror(errno) +
+                             "; the earlier checkpoints are intact");
+}
+
 template <class Stored>
 std::uint64_t checksum_of(const std::vector<Stored>& flat) {
   return checksum<Stored>(flat);
@@ -104,10 +139,10 @@ void write_checkpoint(const std::string& path, const Network<T>& net, std::span<
                       const CheckpointState& state) {
   const fs::path final_path(path);
   const fs::path dir = final_path.has_parent_path() ? final_path.parent_path() : fs::path(".");
-  const std::string tmp = (dir / ("." + final_path.filename().string() + ".tmp-" + std::to_string(::getpid()))).string();
+  const std::string tmp = (dir / ("." + final_path.filename().string() + ".tmp-" + temporary_suffix())).string();
   try {
     {
-      h5::File file = h5::create(tmp);
+      h5::File file = h5::create_in_memory(tmp);
       const hid_t f = file.get();
       h5::write_attribute(f, "dmlp_format", std::string("checkpoint"));
       h5::write_attribute<std::int64_t>(f, "format_version", kCheckpointFormatVersion);
@@ -134,9 +169,10 @@ void write_checkpoint(const std::string& path, const Network<T>& net, std::span<
         h5::create_group(f, "optimizer");
         write_layers(f, "optimizer/velocity", net.layout(), velocity.data());
       }
+      const std::vector<char> image = h5::file_image(f);
       file.close();
+      write_image(image, tmp, path);
     }
-    fsync_path(tmp, O_RDONLY);
     if (std::rename(tmp.c_str(), path.c_str()) != 0) system_failure("cannot rename " + tmp + " to", path);
     fsync_path(dir.string(), O_RDONLY | O_DIRECTORY);
   } catch (...) {
@@ -312,5 +348,36 @@ template void write_checkpoint<double>(const std::string&, const Network<double>
                                        const CheckpointState&);
 template void read_checkpoint_arrays<float>(const CheckpointMeta&, std::span<float>, std::span<float>);
 template void read_checkpoint_arrays<double>(const CheckpointMeta&, std::span<double>, std::span<double>);
+
+std::vector<std::string> remove_stale_temporaries(const std::string& dir) {
+  std::vector<std::string> removed;
+  std::error_code error;
+  char host[256] = "";
+  if (gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
+  const std::string here = std::string(host[0] ? host : "localhost") + "-";
+  for (const auto& entry : fs::directory_iterator(dir, error)) {
+    const std::string name = entry.path().filename().string();
+    const auto at = name.rfind(".h5.tmp-");
+    if (!name.starts_with(".ckpt-") || at == std::string::npos) continue;
+    std::string writer = name.substr(at + 8);
+    if (writer.starts_with(here)) writer = writer.substr(here.size());         // this host's
+    else if (writer.find_first_not_of("0123456789") != std::string::npos) continue;  // another host's
+    const long pid = writer.empty() ? 0 : std::strtol(writer.c_str(), nullptr, 10);
+    if (pid <= 0 || (::kill(pid_t(pid), 0) != 0 && errno == ESRCH)) {
+      std::error_code ignored;
+      if (fs::remove(entry.path(), ignored)) removed.push_back(name);
+    }
+  }
+  return removed;
+}
+
+void require_writable_directory(const std::string& dir, const std::string& option) {
+  const std::string probe = (fs::path(dir) / (".dmlp-write-test-" + temporary_suffix())).string();
+  const int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
+  if (fd < 0)
+    throw InputError(option + " " + dir + ": cannot create files there (" + std::strerror(errno) + ")");
+  ::close(fd);
+  ::unlink(probe.c_str());
+}
 
 }  // namespace dmlp

@@ -76,6 +76,22 @@ File create(const std::string& path, MPI_Comm comm) {
   return File(check(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()), "cannot create " + path));
 }
 
+File create_in_memory(const std::string& name) {
+  silence_once();
+  const PropertyList fapl(check(H5Pcreate(H5P_FILE_ACCESS), "H5Pcreate"));
+  check(H5Pset_fapl_core(fapl.get(), 1 << 20, /*backing_store=*/0), "H5Pset_fapl_core");
+  return File(check(H5Fcreate(name.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()), "cannot create " + name));
+}
+
+std::vector<char> file_image(hid_t file) {
+  check(H5Fflush(file, H5F_SCOPE_LOCAL), "H5Fflush");
+  const ssize_t size = H5Fget_file_image(file, nullptr, 0);
+  check(hid_t(size < 0 ? -1 : 0), "H5Fget_file_image");
+  std::vector<char> image(static_cast<std::size_t>(size));
+  check(hid_t(H5Fget_file_image(file, image.data(), image.size()) < 0 ? -1 : 0), "H5Fget_file_image");
+  return image;
+}
+
 bool exists(hid_t location, const std::string& name) {
   // Check each path component, as H5Lexists requires.
   std::size_t pos = name.front() == '/' ? 1 : 0;

@@ -23,6 +23,7 @@ void prepare_checkpoint_dir(const CheckpointPolicy& policy, const mpi::Communica
     std::filesystem::create_directories(policy.dir, error);
     if (error || !std::filesystem::is_directory(policy.dir))
       throw InputError("--checkpoint-dir " + policy.dir + ": cannot create the directory (" + error.message() + ")");
+    require_writable_directory(policy.dir, "--checkpoint-dir");
   });
 }
 
@@ -72,6 +73,8 @@ Checkpointer<T>::Checkpointer(const mpi::Communicator& world, CheckpointPolicy p
       watchdog_(watchdog) {
   mpi::collectively(world_, [&] {
     if (world_.rank() != 0) return;
+    for (const std::string& name : remove_stale_temporaries(policy_.dir))
+      log_.note("removed " + name + " from " + policy_.dir + ", left by a writer that was killed mid-write");
     const auto moved = set_aside_checkpoints_after(policy_.dir, trainer_.progress().step);
     if (!moved.empty())
       log_.warning(std::to_string(moved.size()) + " checkpoint" + (moved.size() == 1 ? "" : "s") + " in " +

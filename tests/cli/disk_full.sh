@@ -1,0 +1,45 @@
+# Full disks and unwritable places: a checkpoint that does not fit on a small
+# tmpfs gives one line naming the file and the cause, leaves no temporary file
+# and keeps the earlier checkpoints; an unwritable --checkpoint-dir is refused
+# before step 1; temporary files of writers killed mid-write are removed.
+source "$(dirname "$0")/lib.sh"
+[ "$(id -u)" -eq 0 ] || { echo "skipped: mounting a tmpfs needs root"; exit 77; }
+mounted=()
+trap 'for m in "${mounted[@]}"; do umount "$m"; done; rm -rf "$WORK"' EXIT
+mkdir "$WORK/small" "$WORK/readonly"
+mount -t tmpfs -o size=300k dmlp-test "$WORK/small" && mounted+=("$WORK/small") || { fail "cannot mount a tmpfs"; finish; }
+mount -t tmpfs -o ro,size=64k dmlp-test "$WORK/readonly" && mounted+=("$WORK/readonly") || { fail "cannot mount a tmpfs"; finish; }
+
+for np in 1 2; do
+  rm -rf "$WORK/small/ck"
+  out=$(timeout 60 "$MPIEXEC" -np "$np" "$DMLP" train --synthetic blobs --layers 20,64,5 --samples 2000 --max-steps 200 \
+        --checkpoint-dir "$WORK/small/ck" --checkpoint-every 10 --keep-checkpoints 100 2>&1)
+  rc=$?
+  [ "$rc" -eq 1 ] && pass "P=$np: disk full: exit 1" || fail "P=$np: disk full: exit $rc"
+  errors=$(grep -c "error" <<<"$out")
+  grep -Eq "^\[rank 0\] error: cannot write checkpoint .*/ckpt-[0-9]+\.h5: No space left on device; the earlier checkpoints are intact$" <<<"$out" \
+    && [ "$errors" -eq 1 ] && pass "P=$np: one line naming the file and the cause" \
+    || { fail "P=$np: message"; grep -i error <<<"$out" | head -3; }
+  ls -a "$WORK/small/ck" | grep -q tmp && fail "P=$np: a temporary file was left" || pass "P=$np: no temporary file left"
+  good=0
+  for f in "$WORK/small/ck"/ckpt-*.h5; do "$DMLP" inspect "$f" > /dev/null 2>&1 && good=$((good + 1)); done
+  [ "$good" -ge 3 ] && [ "$good" -eq "$(ls "$WORK/small/ck" | wc -l)" ] \
+    && pass "P=$np: the $good earlier checkpoints are intact" || fail "P=$np: $good good of $(ls "$WORK/small/ck" | wc -l)"
+done
+
+expect_exit 2 "--checkpoint-dir .*/readonly: cannot create files there \(Read-only file system\)" -- \
+  "$DMLP" train --synthetic blobs --layers 20,5 --samples 500 --max-steps 3 --checkpoint-dir "$WORK/readonly"
+expect_exit 2 "--checkpoint-dir .*notes.txt/ck: cannot create the directory" -- \
+  bash -c "echo x > '$WORK/notes.txt' && '$DMLP' train --synthetic blobs --layers 20,5 --samples 500 --max-steps 3 --checkpoint-dir '$WORK/notes.txt/ck'"
+
+# leftovers of writers killed mid-write: a dead writer's are removed, a live one's kept
+mkdir "$WORK/left"
+host=$(hostname)
+touch "$WORK/left/.ckpt-000000050.h5.tmp-999999" "$WORK/left/.ckpt-000000060.h5.tmp-$host-999998" \
+      "$WORK/left/.ckpt-000000070.h5.tmp-$host-$$" "$WORK/left/.ckpt-000000080.h5.tmp-elsewhere-7"
+out=$("$DMLP" train --synthetic blobs --layers 20,5 --samples 500 --max-steps 3 --checkpoint-dir "$WORK/left" 2>&1)
+grep -q "removed .ckpt-000000050.h5.tmp-999999 from" <<<"$out" && grep -q "removed .ckpt-000000060.h5.tmp-$host-999998" <<<"$out" \
+  && pass "dead writers' temporary files removed, and said so" || fail "not removed: $(ls -a "$WORK/left")"
+[ -e "$WORK/left/.ckpt-000000070.h5.tmp-$host-$$" ] && [ -e "$WORK/left/.ckpt-000000080.h5.tmp-elsewhere-7" ] \
+  && pass "a live writer's and another host's are kept" || fail "removed too much: $(ls -a "$WORK/left")"
+finish
