@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <optional>
 #include <stdexcept>
 
 #include "dmlp/core/errors.hpp"
@@ -128,6 +129,24 @@ void write_image(const std::vector<char>& image, const std::string& tmp, const s
                              "; the earlier checkpoints are intact");
 }
 
+// Everything a checkpoint says besides its arrays, in one text: what
+// state_fnv1a64 covers (format 3), so that a damaged step, position, seed,
+// generator state, model or configuration is caught like a damaged array.
+struct StateAttributes {
+  std::string dmlp_version, precision, model, config, rng;
+  std::int64_t ranks, step, epoch, step_in_epoch, samples;
+  std::uint64_t seed, parameters_checksum;
+  std::optional<std::uint64_t> velocity_checksum;
+};
+std::uint64_t state_checksum(const StateAttributes& a) {
+  std::string text;
+  for (const std::string* s : {&a.dmlp_version, &a.precision, &a.model, &a.config, &a.rng}) text += *s + '\n';
+  for (std::int64_t v : {a.ranks, a.step, a.epoch, a.step_in_epoch, a.samples}) text += std::to_string(v) + '\n';
+  text += std::to_string(a.seed) + '\n' + std::to_string(a.parameters_checksum) + '\n';
+  text += a.velocity_checksum ? std::to_string(*a.velocity_checksum) : std::string("-");
+  return checksum(std::string_view(text));
+}
+
 template <class Stored>
 std::uint64_t checksum_of(const std::vector<Stored>& flat) {
   return checksum<Stored>(flat);
@@ -157,12 +176,20 @@ void write_checkpoint(const std::string& path, const Network<T>& net, std::span<
       h5::write_attribute<std::int64_t>(f, "samples", state.progress.samples);
       h5::write_attribute<std::uint64_t>(f, "seed", state.seed);
       // The data order is Philox4x32-10 keyed by (seed, epoch): this is its whole state.
-      h5::write_attribute(f, "rng", nlohmann::json{{"generator", "philox4x32-10"},
-                                                   {"seed", state.seed},
-                                                   {"epoch", state.progress.epoch},
-                                                   {"step_in_epoch", state.progress.step_in_epoch}}
-                                        .dump());
-      h5::write_attribute<std::uint64_t>(f, "parameters_fnv1a64", checksum<T>(net.params()));
+      const std::string rng = nlohmann::json{{"generator", "philox4x32-10"},
+                                             {"seed", state.seed},
+                                             {"epoch", state.progress.epoch},
+                                             {"step_in_epoch", state.progress.step_in_epoch}}
+                                  .dump();
+      h5::write_attribute(f, "rng", rng);
+      const std::uint64_t parameters_checksum = checksum<T>(net.params());
+      h5::write_attribute<std::uint64_t>(f, "parameters_fnv1a64", parameters_checksum);
+      const StateAttributes covered{
+          DMLP_VERSION, sizeof(T) == 4 ? "float32" : "float64", model_to_json(net.spec()).dump(), state.config.dump(),
+          rng, state.ranks, state.progress.step, state.progress.epoch, state.progress.step_in_epoch,
+          state.progress.samples, state.seed, parameters_checksum,
+          velocity.empty() ? std::nullopt : std::optional<std::uint64_t>(checksum<T>(velocity))};
+      h5::write_attribute<std::uint64_t>(f, "state_fnv1a64", state_checksum(covered));
       write_layers(f, "parameters", net.layout(), net.params().data());
       if (!velocity.empty()) {
         h5::write_attribute<std::uint64_t>(f, "velocity_fnv1a64", checksum<T>(velocity));
@@ -226,6 +253,24 @@ CheckpointMeta read_meta_attributes(const std::string& path, hid_t f) {
   m.parameters_checksum = h5::read_attribute<std::uint64_t>(f, "parameters_fnv1a64");
   m.has_velocity = h5::has_attribute(f, "velocity_fnv1a64");
   if (m.has_velocity) m.velocity_checksum = h5::read_attribute<std::uint64_t>(f, "velocity_fnv1a64");
+  if (m.format_version >= 3) {
+    require("rng");
+    require("state_fnv1a64");
+    const StateAttributes stored{
+        m.dmlp_version, m.precision, h5::read_string_attribute(f, "model"), h5::read_string_attribute(f, "config"),
+        h5::read_string_attribute(f, "rng"), m.ranks, m.progress.step, m.progress.epoch, m.progress.step_in_epoch,
+        m.progress.samples, m.seed, m.parameters_checksum,
+        m.has_velocity ? std::optional<std::uint64_t>(m.velocity_checksum) : std::nullopt};
+    const std::uint64_t expected = h5::read_attribute<std::uint64_t>(f, "state_fnv1a64"), actual = state_checksum(stored);
+    if (actual != expected) {
+      char text[200];
+      std::snprintf(text, sizeof text,
+                    ": state checksum mismatch (stored %016llx, computed %016llx): the step, position, seed, model or "
+                    "configuration was altered; the file is damaged",
+                    static_cast<unsigned long long>(expected), static_cast<unsigned long long>(actual));
+      throw InputError(path + text);
+    }
+  }
   return m;
 }
 }  // namespace

@@ -19,7 +19,8 @@ namespace dmlp {
 
 // 2: the `config` attribute holds the run layer's configuration (run/config.hpp,
 // docs/formats.md). Version 1 files still load; their config is not compared on resume.
-inline constexpr int kCheckpointFormatVersion = 2;
+// 3: state_fnv1a64 covers the whole training state, not only the arrays.
+inline constexpr int kCheckpointFormatVersion = 3;
 inline constexpr int kOldestReadableCheckpointFormat = 1;
 
 nlohmann::json model_to_json(const ModelSpec& spec);

@@ -204,11 +204,32 @@ TEMPLATE_TEST_CASE("checkpoint: a changed bit in the stored arrays fails the che
     read_checkpoint_arrays<T>(meta, params, {});
     REQUIRE(bit_patterns(params) == bit_patterns(run.net.params()));
   }
-  SECTION("the stored checksum itself") {
+  SECTION("the stored checksum itself: the state checksum covers it") {
     replace_attribute<std::uint64_t>(path, "parameters_fnv1a64", checksum<T>(run.net.params()) ^ 1u);
-    const CheckpointMeta meta = read_checkpoint_meta(path);
-    REQUIRE_THAT(input_error_message([&] { read_checkpoint_arrays<T>(meta, params, velocity); }),
-                 StartsWith(path + ": parameter checksum mismatch (stored "));
+    REQUIRE_THAT(input_error_message([&] { read_checkpoint_meta(path); }),
+                 StartsWith(path + ": state checksum mismatch (stored "));
+  }
+  SECTION("the state checksum covers the whole training state, each value in range") {
+    const auto changed = [&](auto change) {
+      const std::string copy = dir.file("changed.h5");
+      std::filesystem::copy_file(path, copy, std::filesystem::copy_options::overwrite_existing);
+      change(copy);
+      return input_error_message([&] { read_checkpoint_meta(copy); });
+    };
+    const std::string mismatch = ": state checksum mismatch (stored ";
+    CHECK_THAT(changed([](const std::string& p) { replace_attribute<std::int64_t>(p, "step", 49); }), Contains(mismatch));
+    CHECK_THAT(changed([](const std::string& p) { replace_attribute<std::int64_t>(p, "epoch", 2); }), Contains(mismatch));
+    CHECK_THAT(changed([](const std::string& p) { replace_attribute<std::int64_t>(p, "step_in_epoch", 8); }),
+               Contains(mismatch));
+    CHECK_THAT(changed([](const std::string& p) { replace_attribute<std::int64_t>(p, "samples", 12801); }),
+               Contains(mismatch));
+    CHECK_THAT(changed([](const std::string& p) { replace_attribute<std::int64_t>(p, "ranks", 4); }), Contains(mismatch));
+    CHECK_THAT(changed([](const std::string& p) { replace_attribute<std::uint64_t>(p, "seed", 7); }), Contains(mismatch));
+    CHECK_THAT(changed([](const std::string& p) { replace_attribute(p, "rng", std::string("{}")); }), Contains(mismatch));
+    CHECK_THAT(changed([](const std::string& p) { replace_attribute(p, "config", std::string(R"({"lr":0.5})")); }),
+               Contains(mismatch));
+    CHECK_THAT(changed([](const std::string& p) { replace_attribute(p, "dmlp_version", std::string("9.9")); }),
+               Contains(mismatch));
   }
 }
 
@@ -328,7 +349,7 @@ TEST_CASE("checkpoint: incomplete or inconsistent files are refused naming the f
       {"model incomplete", model(R"({"widths": [3, 4, 2]})"), ": the model description is incomplete: "},
       {"model wider than the arrays",
        model(R"({"widths":[3,5,2],"activations":["relu","identity"],"loss":"softmax-ce","leaky_slope":0.01})"),
-       ": dataset /parameters/layer1/W has the wrong shape for the model it describes"},
+       ": state checksum mismatch (stored "},
       {"dataset missing",
        [](const std::string& path) {
          h5::File file = open_for_update(path);
