@@ -54,14 +54,15 @@ std::optional<RankFailure> first_failure(const Communicator& comm, const std::op
   return RankFailure{root, std::string(text.begin(), text.end()), int(header[1])};
 }
 
-void require_same_on_all_ranks(const Communicator& comm, std::string_view text, std::string_view what) {
+void require_same_on_all_ranks(const Communicator& comm, std::string_view text, std::string_view what,
+                               std::string_view hint) {
   const auto hash = std::int64_t(checksum(text) >> 1);
   std::int64_t root_hash = hash;
   comm.broadcast(std::span<std::int64_t>(&root_hash, 1), 0);
   const std::int64_t first_differing = comm.allreduce_one<std::int64_t>(hash != root_hash ? comm.rank() : INT_MAX, MPI_MIN);
   if (first_differing != INT_MAX)
     throw InputError("ranks disagree on the " + std::string(what) + ": rank " + std::to_string(first_differing) +
-                     "'s differs from rank 0's; every rank must run the same command line");
+                     "'s differs from rank 0's; " + std::string(hint));
 }
 
 }  // namespace dmlp::mpi

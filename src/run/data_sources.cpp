@@ -2,10 +2,12 @@
 
 #include <algorithm>
 
+#include "dmlp/core/checksum.hpp"
 #include "dmlp/core/errors.hpp"
 #include "dmlp/core/memory.hpp"
 #include "dmlp/data/synthetic.hpp"
 #include "dmlp/io/dataset_file.hpp"
+#include "dmlp/io/h5.hpp"
 #include "dmlp/mpi/consensus.hpp"
 
 namespace dmlp::run {
@@ -27,6 +29,23 @@ TrainingData synthetic_sets(const SyntheticData& d, const ModelSpec& model, std:
   return sets;
 }
 
+// What every rank must see alike in a data file: its shape, types and classes,
+// and its first and last rows (a copy that differs between nodes, say).
+std::string data_fingerprint(const DatasetFileInfo& info) {
+  std::string text = std::to_string(info.shape.rows) + "x" + std::to_string(info.shape.features) + " " +
+                     info.feature_type.describe() + " classes " + std::to_string(info.shape.num_classes) +
+                     " targets " + std::to_string(info.shape.targets) + " scale " + format_number(info.scale) +
+                     " offset " + format_number(info.offset);
+  const h5::File file = h5::open_read(info.path);
+  const h5::Dataset features = h5::open_dataset(file.get(), "features");
+  std::vector<float> row(std::size_t(info.shape.features));
+  for (const std::int64_t r : {std::int64_t{0}, info.shape.rows - 1}) {
+    h5::read_rows<float>(features.get(), hsize_t(r), 1, row.data());
+    text += " " + std::to_string(checksum<float>(row));
+  }
+  return text;
+}
+
 }  // namespace
 
 OpenedData open_data_file(const std::string& path, const LoadingConfig& loading, bool require_answers,
@@ -38,6 +57,18 @@ OpenedData open_data_file(const std::string& path, const LoadingConfig& loading,
     if (path.empty()) throw InputError("no data file given");
     require_positive(loading.read_ahead_mb, "--read-ahead-mb");
     info = inspect_dataset_file(path, MPI_COMM_NULL, require_answers);
+  });
+  std::string fingerprint;
+  mpi::collectively(world, [&] {
+    try {
+      fingerprint = data_fingerprint(info);
+    } catch (const h5::H5Error& e) {
+      throw InputError(path + ": cannot read its first and last rows (damaged?): " + e.what());
+    }
+  });
+  mpi::all_fail_alike([&] {
+    mpi::require_same_on_all_ranks(world, fingerprint, "data in " + path + " (its shape, types, or first and last rows)",
+                                   "every node must see the same file (a stale copy on one node?)");
   });
   const bool all = loading.mode == LoadMode::All ||
                    (loading.mode == LoadMode::Auto && info.float_bytes() <= kLoadAllLimitBytes);

@@ -53,6 +53,19 @@ expect_exit 2 "test.*nan_feature.h5: dataset /features row 23|nan_feature.h5: da
 # messages are printed once, by one rank
 out=$(train "$WORK/label_too_big.h5" 2>&1)
 [ "$(grep -c 'row 17 holds 7' <<<"$out")" -eq 1 ] && pass "printed once" || fail "printed $(grep -c 'row 17' <<<"$out") times"
+# Every rank must read the same data: rank 1 sees another file under the same
+# path (its own mount namespace), as a node with a stale copy would.
+if [ "$(id -u)" -eq 0 ]; then
+  "$DMLP" synth --kind blobs --rows 100 --features 10 --classes 3 --seed 4 --out "$WORK/other.h5" > /dev/null
+  "$DMLP" synth --kind blobs --rows 100 --features 10 --classes 3 --seed 3 --out "$WORK/same.h5" > /dev/null
+  printf '#!/bin/bash\n[ "$OMPI_COMM_WORLD_RANK" = 1 ] && exec unshare -m sh -c "mount --bind %s %s && exec \\"\\$0\\" \\"\\$@\\"" "$@"\nexec "$@"\n' \
+    "$WORK/other.h5" "$WORK/same.h5" > "$WORK/other-node.sh"
+  chmod +x "$WORK/other-node.sh"
+  expect_exit 2 "ranks disagree on the data in .*same.h5 \(its shape, types, or first and last rows\): rank 1's differs from rank 0's; every node must see the same file" -- \
+    timeout 60 "$MPIEXEC" -np 2 "$WORK/other-node.sh" "$DMLP" train --train "$WORK/same.h5" --layers 10,3
+  expect_exit 0 "finished" -- timeout 60 "$MPIEXEC" -np 2 "$DMLP" train --train "$WORK/same.h5" --layers 10,3
+fi
+
 # In memory and streamed, the same training to the bit: read-ahead windows
 # from 26 rows (not a multiple of the batch or of the file's chunks) to all of
 # it, batches that leave a partial last one, at P = 1, 2, 3.

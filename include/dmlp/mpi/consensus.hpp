@@ -97,7 +97,8 @@ void or_abort(const Communicator& comm, Fn&& fn) {
 }
 
 // Collective. Throws InputError on every rank unless all ranks passed the same text.
-void require_same_on_all_ranks(const Communicator& comm, std::string_view text, std::string_view what);
+void require_same_on_all_ranks(const Communicator& comm, std::string_view text, std::string_view what,
+                               std::string_view hint = "every rank must run the same command line");
 
 // Collective. Throws (on every rank) unless every rank holds the same bytes.
 template <class T>
