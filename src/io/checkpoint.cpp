@@ -16,6 +16,7 @@
 #include <stdexcept>
 
 #include "dmlp/core/errors.hpp"
+#include "dmlp/io/file_error.hpp"
 #include "dmlp/io/h5.hpp"
 #include "dmlp/core/checksum.hpp"
 
@@ -276,7 +277,7 @@ CheckpointMeta read_meta_attributes(const std::string& path, hid_t f) {
 }  // namespace
 
 CheckpointMeta read_checkpoint_meta(const std::string& path) {
-  if (!fs::exists(path)) throw InputError(path + ": no such checkpoint");
+  require_readable_file(path, "no such checkpoint");
   if (!h5::is_hdf5(path)) throw InputError(path + ": not an HDF5 file, so not a dmlp checkpoint");
   h5::File file;
   try {

@@ -17,8 +17,7 @@ namespace dmlp {
 namespace {
 
 std::string read_whole_file(const std::string& path) {
-  if (!std::filesystem::exists(path)) file_error(path, "no such file");
-  if (std::filesystem::is_directory(path)) file_error(path, "is a directory; expected a CSV file");
+  require_readable_file(path);
   std::ifstream in(path, std::ios::binary);
   if (!in) file_error(path, "cannot be opened for reading");
   std::ostringstream text;

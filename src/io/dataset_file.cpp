@@ -99,7 +99,7 @@ DatasetFileInfo inspect_open_file(const std::string& path, hid_t f, bool require
 }  // namespace
 
 DatasetFileInfo inspect_dataset_file(const std::string& path, MPI_Comm comm, bool require_answers) {
-  if (!std::filesystem::exists(path)) file_error(path, "no such file");
+  require_readable_file(path);
   if (!h5::is_hdf5(path))
     file_error(path, "not an HDF5 file (expected a data set as docs/formats.md describes; convert CSV or IDX files "
                      "with dmlp convert)");

@@ -1,5 +1,6 @@
 // The collective load of a data set file into memory on every rank.
 #include "dataset_file_internal.hpp"
+#include "dmlp/io/file_error.hpp"
 
 #include <algorithm>
 
@@ -22,12 +23,17 @@ std::unique_ptr<InMemoryDataset> load_dataset(const DatasetFileInfo& info, const
   // the file still open (closing it is collective too).
   h5::File file;
   mpi::or_abort(comm, [&] {
-    file = h5::open_read(info.path, comm.get());
-    h5::read_rows(h5::open_dataset(file.get(), "features").get(), hsize_t(mine.begin), hsize_t(mine.count), X, true);
-    if (labels) h5::read_rows(h5::open_dataset(file.get(), "labels").get(), hsize_t(mine.begin), hsize_t(mine.count), labels, true);
-    if (targets)
-      h5::read_rows(h5::open_dataset(file.get(), "targets").get(), hsize_t(mine.begin), hsize_t(mine.count), targets, true);
-    file.close();
+    try {
+      file = h5::open_read(info.path, comm.get());
+      h5::read_rows(h5::open_dataset(file.get(), "features").get(), hsize_t(mine.begin), hsize_t(mine.count), X, true);
+      if (labels) h5::read_rows(h5::open_dataset(file.get(), "labels").get(), hsize_t(mine.begin), hsize_t(mine.count), labels, true);
+      if (targets)
+        h5::read_rows(h5::open_dataset(file.get(), "targets").get(), hsize_t(mine.begin), hsize_t(mine.count), targets, true);
+      file.close();
+    } catch (const h5::H5Error& e) {  // a damaged chunk, say: bad input, named
+      file_error(info.path, "cannot read rows " + std::to_string(mine.begin) + " to " +
+                                std::to_string(mine.begin + mine.count - 1) + " (damaged?): " + e.what());
+    }
   });
   if (const FeatureScale to_value = feature_scale(info); to_value.applies)
     for (std::size_t i = 0; i < std::size_t(mine.count) * d; ++i) X[i] = to_value(X[i]);

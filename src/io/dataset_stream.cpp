@@ -1,5 +1,6 @@
 // StreamingDataset: a data set file read row by row, as training asks for rows.
 #include "dataset_file_internal.hpp"
+#include "dmlp/io/file_error.hpp"
 
 #include <algorithm>
 #include <type_traits>
@@ -68,7 +69,12 @@ void StreamingDataset::read_rows_into(hid_t dataset, std::span<const std::int64_
       const std::int64_t from = whole_block ? first : rows[j];
       const std::int64_t n = whole_block ? count : std::int64_t(run - j);
       block.resize(std::size_t(n) * width);
-      h5::read_rows(dataset, hsize_t(from), hsize_t(n), block.data());
+      try {
+        h5::read_rows(dataset, hsize_t(from), hsize_t(n), block.data());
+      } catch (const h5::H5Error& e) {  // a damaged chunk, say: bad input, named
+        file_error(info_.path, "cannot read rows " + std::to_string(from) + " to " + std::to_string(from + n - 1) +
+                                   " (damaged?): " + e.what());
+      }
       const std::size_t last = whole_block ? end : run;
       for (std::size_t r = j; r < last; ++r) convert(block.data() + std::size_t(rows[r] - from) * width, out + r * width);
       j = last;

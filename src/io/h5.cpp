@@ -109,7 +109,18 @@ bool exists(hid_t location, const std::string& name) {
 }
 
 Dataset open_dataset(hid_t file, const std::string& name) {
-  return Dataset(check(H5Dopen2(file, name.c_str(), H5P_DEFAULT), "cannot open dataset " + name));
+  const hid_t id = H5Dopen2(file, name.c_str(), H5P_DEFAULT);
+  if (id < 0) {
+    const std::string stack = error_stack_text();
+    const hid_t group = H5Gopen2(file, name.c_str(), H5P_DEFAULT);
+    H5Eclear2(H5E_DEFAULT);
+    if (group >= 0) {
+      H5Gclose(group);
+      throw H5Error("/" + name + " is a group; expected a dataset");
+    }
+    throw H5Error("cannot open dataset /" + name + ": " + stack);
+  }
+  return Dataset(id);
 }
 
 Group create_group(hid_t location, const std::string& name) {

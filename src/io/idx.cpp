@@ -32,7 +32,7 @@ std::uint32_t big_endian_u32(const std::uint8_t* bytes) {
 class GzReader {
  public:
   explicit GzReader(const std::string& path) : path_(path) {
-    if (!std::filesystem::exists(path)) file_error(path, "no such file");
+    require_readable_file(path);
     file_ = gzopen(path.c_str(), "rb");
     if (!file_) file_error(path, std::string("cannot be opened: ") + std::strerror(errno));
   }

@@ -39,6 +39,17 @@ expect_exit 2 "format_version_array.h5: attribute format_version holds 2 values;
   train "$WORK/format_version_array.h5"
 expect_exit 2 "scale_nan.h5: attribute scale of /features is nan; expected a finite, non-zero number" -- \
   train "$WORK/scale_nan.h5"
+expect_exit 2 "features_group.h5: /features is a group; expected a dataset" -- train "$WORK/features_group.h5"
+expect_exit 2 "corrupt_chunk.h5: cannot read rows [0-9]+ to [0-9]+ \(damaged\?\): .*inflate\(\) failed" -- \
+  train "$WORK/corrupt_chunk.h5"
+expect_exit 2 "corrupt_chunk.h5: cannot read rows [0-9]+ to [0-9]+ \(damaged\?\): .*inflate\(\) failed" -- \
+  train "$WORK/corrupt_chunk.h5" --load stream
+ln -s "$WORK/nowhere.h5" "$WORK/dangling.h5"
+ln -s "$WORK/loop-b.h5" "$WORK/loop-a.h5"
+ln -s "$WORK/loop-a.h5" "$WORK/loop-b.h5"
+expect_exit 2 "dangling.h5: is a symbolic link to .*nowhere.h5, which does not exist" -- train "$WORK/dangling.h5"
+expect_exit 2 "loop-a.h5: cannot be followed: Too many levels of symbolic links" -- train "$WORK/loop-a.h5"
+expect_exit 2 "$WORK: is a directory; expected a file" -- train "$WORK"
 expect_exit 0 "warning: .*u8_unscaled.h5: uint8 /features without scale or offset attributes: training on raw values 0-255" -- \
   train "$WORK/u8_unscaled.h5"
 expect_exit 2 "no_answers.h5: has neither /labels \(classification\) nor /targets" -- train "$WORK/no_answers.h5"

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 #include <limits>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -147,6 +148,41 @@ int main(int argc, char** argv) {
     write_dataset_file_u8(path, kRows, kFeatures, bytes.data(), 1.0 / 255, 0, y.data(), kClasses);
     for (const char* name : {"scale", "offset"})
       replace_attribute(path, "features", name, [](hid_t) {});  // removed, not replaced
+  }
+
+  {  // a group where /features should be
+    const h5::File file = h5::create(dir + "/features_group.h5");
+    h5::create_group(file.get(), "features");
+    h5::write_dataset<std::int32_t>(file.get(), "labels", std::vector<hsize_t>{n}, y.data());
+  }
+  {  // a deflated chunk of /features overwritten in its middle
+    // large enough for several chunks: the middle one is damaged, the first
+    // and last rows (which every rank compares) are not
+    const std::string path = dir + "/corrupt_chunk.h5";
+    constexpr int kBigRows = 200000;
+    std::vector<float> many(std::size_t(kBigRows) * kFeatures);
+    for (std::size_t i = 0; i < many.size(); ++i) many[i] = float(std::sin(0.001 * double(i)));
+    std::vector<std::int32_t> big_labels(kBigRows);
+    for (int i = 0; i < kBigRows; ++i) big_labels[std::size_t(i)] = i % kClasses;
+    write_dataset_file(path, kBigRows, kFeatures, many.data(), big_labels.data(), kClasses, nullptr, 0);
+    haddr_t address = 0;
+    hsize_t size = 0;
+    {
+      const h5::File file = h5::open_read(path);
+      const h5::Dataset set = h5::open_dataset(file.get(), "features");
+      hsize_t offset[2];
+      unsigned mask = 0;
+      const h5::Dataspace space(h5::check(H5Dget_space(set.get()), "H5Dget_space"));
+      hsize_t chunks = 0;
+      h5::check(H5Dget_num_chunks(set.get(), space.get(), &chunks), "H5Dget_num_chunks");
+      if (chunks < 3) throw std::runtime_error("corrupt_chunk.h5 has " + std::to_string(chunks) + " chunks; expected 3 or more");
+      h5::check(H5Dget_chunk_info(set.get(), space.get(), chunks / 2, offset, &mask, &address, &size), "H5Dget_chunk_info");
+    }
+    std::FILE* raw = std::fopen(path.c_str(), "r+b");
+    std::fseek(raw, long(address + size / 2), SEEK_SET);
+    const char garbage[8] = {'\x13', '\x37', '\x00', '\xff', '\x42', '\x24', '\x99', '\x01'};
+    std::fwrite(garbage, 1, sizeof garbage, raw);
+    std::fclose(raw);
   }
 
   // Read back: the good set and the row-level cases pass the metadata checks
