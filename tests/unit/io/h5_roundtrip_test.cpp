@@ -320,5 +320,6 @@ TEST_CASE("h5: files, links and non-numeric datasets", "[io][h5]") {
   CHECK(t.kind == h5::ElementKind::Other);
   REQUIRE(t.describe() == "a non-numeric type");
   REQUIRE_THAT(h5_error([&] { h5::open_dataset(file.get(), "a/missing"); }),
-               StartsWith("cannot open dataset a/missing: "));
+               StartsWith("cannot open dataset /a/missing: "));
+  REQUIRE(h5_error([&] { h5::open_dataset(file.get(), "a"); }) == "/a is a group; expected a dataset");
 }
