@@ -54,6 +54,7 @@ std::string format_summary(const RunDescription& d) {
   append(out, "  allreduce  %zu bucket%s (--bucket-mb %g), %s\n", d.buckets, plural(static_cast<long long>(d.buckets)),
          c.execution.bucket_mb,
          c.execution.overlap ? "overlapped with backward" : "one call after backward");
+  if (p.ranks > 1) append(out, "             summed by %s\n", d.allreduce_algorithm.c_str());
   if (d.placement.ranks > 1)
     append(out, "  watchdog   %s\n",
            c.execution.stall_timeout > 0

@@ -114,6 +114,7 @@ class Run final : public TrainingRun::Impl {
   void describe(const mpi::Placement& placement, std::vector<std::string> warnings) {
     RunDescription& d = description;
     d.mpi_library = mpi::Environment::library_version();
+    d.allreduce_algorithm = mpi::Environment::allreduce_algorithm();
     d.placement = placement;
     d.threading = threading_summary();
     d.config = config_;

@@ -81,3 +81,23 @@ TEST_CASE("maxima with ranks for more values than fit on the stack", "[allreduce
   }
   CHECK_THROWS_AS(world().allreduce_max_with_rank(values, std::span<int>(ranks).first(3)), std::invalid_argument);
 }
+
+TEST_CASE("the ring all-reduce is forced only on Open MPI releases without bug #9385", "[allreduce]") {
+  using mpi::open_mpi_version;
+  using mpi::ring_iallreduce_is_safe;
+  CHECK_FALSE(open_mpi_version("MPICH Version: 4.0.2"));
+  CHECK_FALSE(open_mpi_version("Open MPI vX"));
+  const auto v = open_mpi_version("Open MPI v4.1.4, package: Debian OpenMPI, ident: 4.1.4, repo rev: v4.1.4");
+  REQUIRE(v);
+  CHECK((v->major == 4 && v->minor == 1 && v->release == 4));
+  for (const char* broken : {"Open MPI v4.0.0", "Open MPI v4.0.6", "Open MPI v4.1.0", "Open MPI v4.1.1"}) {
+    INFO(broken);
+    CHECK_FALSE(ring_iallreduce_is_safe(*open_mpi_version(broken)));
+  }
+  for (const char* fixed : {"Open MPI v4.0.7", "Open MPI v4.1.2", "Open MPI v4.1.6", "Open MPI v5.0.3"}) {
+    INFO(fixed);
+    CHECK(ring_iallreduce_is_safe(*open_mpi_version(fixed)));
+  }
+  // this build's own choice is named in the summary
+  CHECK_FALSE(mpi::Environment::allreduce_algorithm().empty());
+}

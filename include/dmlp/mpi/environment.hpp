@@ -6,6 +6,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 namespace dmlp::mpi {
 
@@ -38,6 +39,9 @@ class Environment {
   int world_rank() const { return world_rank_; }
   int world_size() const { return world_size_; }
   static std::string library_version();  // e.g. "Open MPI v4.1.4"
+  // How the gradient's MPI_Iallreduce sums, for the start-up summary: libnbc's
+  // ring where dmlp chose it, or why not.
+  static const std::string& allreduce_algorithm();
 
  private:
   int provided_ = MPI_THREAD_SINGLE;
@@ -45,6 +49,15 @@ class Environment {
 };
 
 bool finalized();
+
+// Open MPI's version from MPI_Get_library_version's text ("Open MPI v4.1.4, …").
+struct OpenMpiVersion {
+  int major = 0, minor = 0, release = 0;
+};
+std::optional<OpenMpiVersion> open_mpi_version(std::string_view library_version);
+// libnbc's ring MPI_Iallreduce with MPI_IN_PLACE sums wrongly in Open MPI
+// 4.0.0-4.0.6 and 4.1.0-4.1.1 (open-mpi/ompi#9385, fixed in 4.0.7 and 4.1.2).
+bool ring_iallreduce_is_safe(const OpenMpiVersion& v);
 
 // The job size the launcher announced, where it announced one: the first set
 // of OMPI_COMM_WORLD_SIZE (mpirun), PMIX_SIZE, PMI_SIZE, SLURM_NTASKS.

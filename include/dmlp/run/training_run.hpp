@@ -32,6 +32,7 @@ struct DataDescription {
 // Everything the start-up summary shows.
 struct RunDescription {
   std::string mpi_library;  // "Open MPI v4.1.4"
+  std::string allreduce_algorithm;  // "libnbc's ring", or why not
   mpi::Placement placement;
   std::string threading;    // threading_summary(): BLAS build, kernels, thread counts
   RunConfig config;         // as given, after validation
