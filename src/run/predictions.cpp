@@ -18,6 +18,12 @@ PredictionsWritten write_predictions(const mpi::Communicator& world, const Netwo
   const ModelSpec& spec = net.spec();
   const int k = spec.outputs();
   const bool classify = is_classification(spec.loss);
+  // Before any work: a place that takes no files is the user's to fix (exit 2).
+  mpi::collectively(world, [&] {
+    if (world.rank() != 0) return;
+    const std::filesystem::path parent = std::filesystem::path(out).parent_path();
+    require_writable_directory(parent.empty() ? "." : parent.string(), "--out " + out + ": the directory");
+  });
 
   const Slice mine = shard(data.shape().rows, world.size(), world.rank());
   const int chunk = int(std::min<std::int64_t>(chunk_rows, std::max<std::int64_t>(mine.count, 1)));

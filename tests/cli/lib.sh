@@ -3,6 +3,10 @@ set -u
 DMLP=$1
 MPIEXEC=${2:-mpiexec}
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
+# When a rank exits non-zero, mpirun signals the others and waits this long
+# before SIGKILL; by default a second (plus another at 1 rank) per failing run,
+# which the many bad-input cases would add up.
+export OMPI_MCA_odls_base_sigkill_timeout=${OMPI_MCA_odls_base_sigkill_timeout:-0}
 # Run inside a Slurm allocation, these would announce its size to dmlp train.
 unset SLURM_NTASKS PMI_SIZE PMIX_SIZE
 WORK=$(mktemp -d)

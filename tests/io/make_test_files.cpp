@@ -3,8 +3,11 @@
 // and checks that it holds what was meant, so that a fixture that failed to
 // carry its defect cannot make a validation test pass for the wrong reason.
 //   dmlp_make_test_files DIR      (exit 1 and FAIL lines when a check fails)
+//   dmlp_make_test_files DIR CHECKPOINT
+//                                 damaged copies of a good checkpoint, ck_*.h5
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <limits>
 #include <stdexcept>
 #include <string>
@@ -66,13 +69,30 @@ void write_int_array(hid_t object, const char* name, const std::vector<std::int6
 }
 }  // namespace
 
+// Copies of a good checkpoint with one attribute damaged each.
+int damage_checkpoint(const std::string& dir, const std::string& good) {
+  const auto damaged = [&](const char* name, auto damage) {
+    const std::string path = dir + "/ck_" + name + ".h5";
+    std::filesystem::copy_file(good, path, std::filesystem::copy_options::overwrite_existing);
+    replace_attribute(path, "/", "step", damage);
+  };
+  damaged("step_array", [](hid_t o) { write_int_array(o, "step", {50, 50}); });
+  damaged("step_string", [](hid_t o) { h5::write_attribute(o, "step", std::string("50")); });
+  damaged("step_float", [](hid_t o) { h5::write_attribute<double>(o, "step", 50.5); });
+  damaged("step_negative", [](hid_t o) { h5::write_attribute<std::int64_t>(o, "step", -40); });
+  damaged("step_changed", [](hid_t o) { h5::write_attribute<std::int64_t>(o, "step", 49); });
+  std::printf("wrote damaged copies of %s in %s\n", good.c_str(), dir.c_str());
+  return 0;
+}
+
 int main(int argc, char** argv) {
-  if (argc != 2) {
-    std::fprintf(stderr, "usage: %s DIR\n", argv[0]);
+  if (argc != 2 && argc != 3) {
+    std::fprintf(stderr, "usage: %s DIR [CHECKPOINT]\n", argv[0]);
     return 2;
   }
   h5::silence_automatic_error_printing();
   const std::string dir = argv[1];
+  if (argc == 3) return damage_checkpoint(dir, argv[2]);
   const auto X = features();
   const auto y = labels();
   const hsize_t n = kRows, d = kFeatures;

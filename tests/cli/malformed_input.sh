@@ -1,0 +1,147 @@
+# The malformed-input suite: data files, CSV and IDX files, checkpoints,
+# command-line values and paths, each at 1 and at 2 ranks. Every case asserts
+# the exit code and that the one message names what is wrong (the file, and
+# the dataset, attribute or option); under mpirun it is printed once. The
+# sanitizer preset runs the same suite.
+source "$(dirname "$0")/lib.sh"
+MAKE_FILES=$3
+"$MAKE_FILES" "$WORK" > /dev/null || { fail "could not write the test files"; finish; }
+W=$WORK
+echo "not HDF5" > "$W/notes.txt"
+head -c 1500 "$W/good.h5" > "$W/truncated.h5"
+ln -s "$W/nowhere.h5" "$W/dangling.h5"
+ln -s "$W/loop-b.h5" "$W/loop-a.h5" && ln -s "$W/loop-a.h5" "$W/loop-b.h5"
+mkdir "$W/adir"
+printf 'a,b,label\n1,2,0\n3,abc,1\n' > "$W/bad-cell.csv"
+printf '1,2,0\n3,4\n' > "$W/ragged.csv"
+printf '1,nan,0\n' > "$W/nan.csv"
+printf '1,2,-1\n' > "$W/negative-label.csv"
+printf '\x00\x00\x08\x02\x00\x00\x00\x01' | gzip > "$W/bad-magic.gz"
+"$DMLP" train --train "$W/good.h5" --layers 4,8,3 --max-steps 50 --momentum 0.9 --checkpoint-dir "$W/ck" > /dev/null 2>&1
+good_ck=$W/ck/ckpt-000000050.h5
+"$MAKE_FILES" "$W" "$good_ck" > /dev/null || fail "could not damage the checkpoint"
+head -c 4000 "$good_ck" > "$W/ck_truncated.h5"
+echo x > "$W/plain-file"
+
+t=(train --layers 4,8,3 --epochs 1 --batch-size 8)           # on a data file
+s=(train --synthetic blobs --layers 20,5 --samples 200 --epochs 1)  # on synthetic data
+cases=0
+# check CODE PATTERN ARGS...: at 1 rank (started alone, as a singleton) and at
+# 2 (under mpirun), exit CODE and the message (printed once) matching PATTERN
+check() {
+  local code=$1 pattern=$2 np out rc count
+  shift 2
+  cases=$((cases + 1))
+  for np in 1 2; do
+    if [ "$np" -eq 1 ]; then out=$(timeout 60 "$DMLP" "$@" 2>&1); else out=$(timeout 60 "$MPIEXEC" -np "$np" "$DMLP" "$@" 2>&1); fi
+    rc=$?
+    count=$(grep -cE -- "error: .*$pattern" <<<"$out")
+    if [ "$rc" -eq "$code" ] && [ "$count" -eq 1 ]; then
+      pass "P=$np exit $code /$pattern/"
+    else
+      fail "P=$np: exit $rc (expected $code), $count matching lines: $*"
+      grep -E "error" <<<"$out" | head -3 | sed 's/^/      /'
+    fi
+  done
+}
+
+# ---- command-line values
+check 2 "width 0 in '784,0,10' must be positive" "${s[@]}" --layers 784,0,10
+check 2 "'x' in '20,x,3' is not an integer" "${s[@]}" --layers 20,x,3
+check 2 "needs at least 2 widths" "${s[@]}" --layers 20
+check 2 "unknown activation 'relu6'" "${s[@]}" --activation relu6
+check 2 "unknown loss 'crossentropy'" "${s[@]}" --loss crossentropy
+check 2 "--lr -0.5 must be positive" "${s[@]}" --lr -0.5
+check 2 "--lr nan must be positive" "${s[@]}" --lr nan
+check 2 "--momentum 1 must be in \[0, 1\)" "${s[@]}" --momentum 1
+check 2 "--batch-size 0 must be positive" "${s[@]}" --batch-size 0
+check 2 "--batch-size 4294967424 is too large: at most 2147483647" "${s[@]}" --batch-size 4294967424
+check 2 "--batch-size 9223372036854775807 is too large" "${s[@]}" --batch-size 9223372036854775807
+check 2 "--epochs 0 must be positive" "${s[@]}" --epochs 0
+check 2 "--samples -5 must be positive" "${s[@]}" --samples -5
+check 2 "the model 4-100000-100000-3.* needs [0-9.]+ GiB, more than the" "${s[@]}" --layers 4,100000,100000,3
+check 2 "the synthetic set of .* rows \(--samples, --test-samples\) needs [0-9.]+ TiB" "${s[@]}" --samples 1000000000000
+check 2 "--bucket-mb 1e\+30 must be a number of MiB in \[0, 1048576\]" "${s[@]}" --bucket-mb 1e30
+check 2 "--bucket-mb nan must be a number of MiB" "${s[@]}" --bucket-mb nan
+check 2 "--stall-timeout -1 must be 0 \(no stall watchdog\) or at least 1 second" "${s[@]}" --stall-timeout -1
+check 2 "--stall-timeout 0.5 must be 0" "${s[@]}" --stall-timeout 0.5
+check 2 "--checkpoint-every-seconds" "${s[@]}" --checkpoint-every-seconds nan --checkpoint-dir "$W/cks"
+check 2 "--keep-checkpoints 0 must be at least 1" "${s[@]}" --keep-checkpoints 0 --checkpoint-dir "$W/cks"
+check 2 "--classes -3 must be positive" "${s[@]}" --classes -3
+check 2 "--noise nan must be a finite number >= 0" "${s[@]}" --noise nan
+check 2 "--seed: -1 is negative; expected >= 0" "${s[@]}" --seed -1
+check 2 "--warmup-steps -1 must be >= 0" "${s[@]}" --warmup-steps -1
+check 2 "--lambda nan must be >= 0" "${s[@]}" --lambda nan
+check 2 "--weight-decay inf must be >= 0" "${s[@]}" --weight-decay inf
+check 2 "unknown --load 'some'" "${t[@]}" --train "$W/good.h5" --load some
+check 2 "unknown --precision 'half'" "${s[@]}" --precision half
+check 2 "--bogus" "${s[@]}" --bogus
+check 2 "unknown command 'frobnicate'; the commands are train" frobnicate
+check 2 "give --resume or --init, not both" "${s[@]}" --resume "$good_ck" --init "$good_ck"
+check 2 "give --synthetic or --train, not both" "${s[@]}" --train "$W/good.h5"
+check 2 "no training data" train --layers 4,3
+check 2 "--batch-size 5000000000 is too large" eval --checkpoint "$good_ck" --data "$W/good.h5" --batch-size 5000000000
+check 2 "--threads -1 must be positive" eval --checkpoint "$good_ck" --data "$W/good.h5" --threads -1
+check 2 "--batch-size 3000000000 is too large" gradcheck --layers 4,3 --batch-size 3000000000
+check 2 "a synthetic set of 1099511627776 rows x 10 features needs" synth --kind blobs --rows 1099511627776 --features 10 --out "$W/x.h5"
+check 2 "--noise inf must be a finite number" synth --kind blobs --rows 10 --features 3 --noise inf --out "$W/x.h5"
+
+# ---- data files
+check 2 "nope.h5: no such file" "${t[@]}" --train "$W/nope.h5"
+check 2 "notes.txt: not an HDF5 file" "${t[@]}" --train "$W/notes.txt"
+check 2 "truncated.h5: cannot be read as HDF5 \(damaged or truncated\?\)" "${t[@]}" --train "$W/truncated.h5"
+check 2 "adir: is a directory; expected a file" "${t[@]}" --train "$W/adir"
+check 2 "dangling.h5: is a symbolic link to .*nowhere.h5, which does not exist" "${t[@]}" --train "$W/dangling.h5"
+check 2 "loop-a.h5: cannot be followed: Too many levels of symbolic links" "${t[@]}" --train "$W/loop-a.h5"
+check 2 "no_features.h5: no dataset /features" "${t[@]}" --train "$W/no_features.h5"
+check 2 "features_group.h5: /features is a group; expected a dataset" "${t[@]}" --train "$W/features_group.h5"
+check 2 "features_3d.h5: dataset /features has shape \[40, 2, 2\]; expected 2 dimensions" "${t[@]}" --train "$W/features_3d.h5"
+check 2 "features_int64.h5: dataset /features has type int64" "${t[@]}" --train "$W/features_int64.h5"
+check 2 "float_labels.h5: dataset /labels has type float32; expected an integer type" "${t[@]}" --train "$W/float_labels.h5"
+check 2 "short_labels.h5: dataset /features has 40 rows but /labels has 39" "${t[@]}" --train "$W/short_labels.h5"
+check 2 "no_num_classes.h5: dataset /labels has no num_classes attribute" "${t[@]}" --train "$W/no_num_classes.h5"
+check 2 "num_classes_array.h5: attribute num_classes of /labels holds 2 values; expected one integer" "${t[@]}" --train "$W/num_classes_array.h5"
+check 2 "num_classes_string.h5: attribute num_classes of /labels is a string" "${t[@]}" --train "$W/num_classes_string.h5"
+check 2 "num_classes_float.h5: attribute num_classes of /labels is a floating-point number" "${t[@]}" --train "$W/num_classes_float.h5"
+check 2 "num_classes_huge.h5: attribute num_classes of /labels is 4294967299; expected 1 to 65536" "${t[@]}" --train "$W/num_classes_huge.h5"
+check 2 "num_classes_zero.h5: attribute num_classes of /labels is 0" "${t[@]}" --train "$W/num_classes_zero.h5"
+check 2 "format_version_array.h5: attribute format_version holds 2 values" "${t[@]}" --train "$W/format_version_array.h5"
+check 2 "scale_nan.h5: attribute scale of /features is nan" "${t[@]}" --train "$W/scale_nan.h5"
+check 2 "label_too_big.h5: dataset /labels row 17 holds 7; expected a class in \[0, 3\)" "${t[@]}" --train "$W/label_too_big.h5"
+check 2 "label_negative.h5: dataset /labels row 5 holds -1" "${t[@]}" --train "$W/label_negative.h5"
+check 2 "nan_feature.h5: dataset /features row 23 column 2 is NaN" "${t[@]}" --train "$W/nan_feature.h5"
+check 2 "inf_feature.h5: dataset /features row 31 column 0 is infinite" "${t[@]}" --train "$W/inf_feature.h5" --load stream
+check 2 "corrupt_chunk.h5: cannot read rows [0-9]+ to [0-9]+ \(damaged\?\)" "${t[@]}" --train "$W/corrupt_chunk.h5"
+check 2 "empty.h5: dataset /features has 0 rows" "${t[@]}" --train "$W/empty.h5"
+check 2 "takes 5 inputs .*good.h5 has 4 features" train --train "$W/good.h5" --layers 5,8,3
+check 2 "nan_feature.h5: dataset /features row 23" "${t[@]}" --train "$W/good.h5" --test "$W/nan_feature.h5"
+
+# ---- CSV and IDX files
+check 2 "bad-cell.csv line 3, column 2 \(b\): 'abc' is not a number" convert csv --in "$W/bad-cell.csv" --out "$W/o.h5" --header
+check 2 "ragged.csv line 2 has 2 columns; expected 3" convert csv --in "$W/ragged.csv" --out "$W/o.h5"
+check 2 "nan.csv line 1, column 2: 'nan' is not a finite number" convert csv --in "$W/nan.csv" --out "$W/o.h5"
+check 2 "negative-label.csv line 1, column 3: label '-1' is negative" convert csv --in "$W/negative-label.csv" --out "$W/o.h5"
+check 2 "adir: is a directory; expected a file" convert csv --in "$W/adir" --out "$W/o.h5"
+check 2 "bad-magic.gz: magic number 0x00000802; expected 0x00000803" convert idx --images "$W/bad-magic.gz" --labels "$W/bad-magic.gz" --out "$W/o.h5"
+
+# ---- checkpoints
+check 2 "missing.h5: no such checkpoint" "${t[@]}" --train "$W/good.h5" --resume "$W/missing.h5"
+check 2 "ck_truncated.h5: cannot be read as HDF5" "${t[@]}" --train "$W/good.h5" --resume "$W/ck_truncated.h5"
+check 2 "good.h5: dmlp_format is 'dataset'; expected 'checkpoint'" "${t[@]}" --train "$W/good.h5" --resume "$W/good.h5"
+check 2 "ck_step_array.h5: attribute step holds 2 values; expected one integer" "${t[@]}" --train "$W/good.h5" --resume "$W/ck_step_array.h5"
+check 2 "ck_step_string.h5: attribute step is a string; expected an integer" inspect "$W/ck_step_string.h5"
+check 2 "ck_step_float.h5: attribute step is a floating-point number" inspect "$W/ck_step_float.h5"
+check 2 "ck_step_negative.h5: attribute step is -40; expected 0 to" "${t[@]}" --train "$W/good.h5" --resume "$W/ck_step_negative.h5"
+check 2 "ck_step_changed.h5: state checksum mismatch" "${t[@]}" --train "$W/good.h5" --resume "$W/ck_step_changed.h5"
+check 2 "cannot resume from .*ckpt-000000050.h5: .*--batch-size \(/training/global_batch: 128 in the checkpoint, 16 now\)" \
+  train --train "$W/good.h5" --layers 4,8,3 --epochs 1 --batch-size 16 --resume "$good_ck"
+check 2 "holds the model 4-8-3.* but the options describe 4-16-3" train --train "$W/good.h5" --layers 4,16,3 --resume "$good_ck"
+
+# ---- paths
+check 2 "--checkpoint-dir .*plain-file/ck: cannot create the directory" "${s[@]}" --checkpoint-dir "$W/plain-file/ck"
+check 1 "cannot open --metrics file .*plain-file/m.jsonl for writing" "${s[@]}" --metrics "$W/plain-file/m.jsonl"
+check 2 "--out .*plain-file/p.h5: the directory .*plain-file: cannot create files there \(Not a directory\)" predict --checkpoint "$good_ck" --data "$W/good.h5" --out "$W/plain-file/p.h5"
+
+echo "$cases cases, each at 1 and 2 ranks"
+[ "$cases" -ge 60 ] || fail "only $cases cases"
+finish
