@@ -2,7 +2,9 @@
 
 #include <unistd.h>
 
+#include <cerrno>
 #include <cmath>
+#include <cstring>
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
@@ -81,7 +83,8 @@ ConsoleReporter::ConsoleReporter(bool root, bool bar, const std::string& metrics
       first_step_(first_step) {
   if (root_ && !metrics_path.empty()) {
     metrics_ = std::fopen(metrics_path.c_str(), "a");
-    if (!metrics_) throw std::runtime_error("cannot open --metrics file " + metrics_path + " for writing");
+    if (!metrics_)
+      throw InputError("--metrics " + metrics_path + ": cannot open it for writing (" + std::strerror(errno) + ")");
   }
 }
 

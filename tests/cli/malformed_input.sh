@@ -139,7 +139,7 @@ check 2 "holds the model 4-8-3.* but the options describe 4-16-3" train --train 
 
 # ---- paths
 check 2 "--checkpoint-dir .*plain-file/ck: cannot create the directory" "${s[@]}" --checkpoint-dir "$W/plain-file/ck"
-check 1 "cannot open --metrics file .*plain-file/m.jsonl for writing" "${s[@]}" --metrics "$W/plain-file/m.jsonl"
+check 2 "--metrics .*plain-file/m.jsonl: cannot open it for writing \(Not a directory\)" "${s[@]}" --metrics "$W/plain-file/m.jsonl"
 check 2 "--out .*plain-file/p.h5: the directory .*plain-file: cannot create files there \(Not a directory\)" predict --checkpoint "$good_ck" --data "$W/good.h5" --out "$W/plain-file/p.h5"
 
 echo "$cases cases, each at 1 and 2 ranks"
