@@ -137,6 +137,22 @@ check 2 "cannot resume from .*ckpt-000000050.h5: .*--batch-size \(/training/glob
   train --train "$W/good.h5" --layers 4,8,3 --epochs 1 --batch-size 16 --resume "$good_ck"
 check 2 "holds the model 4-8-3.* but the options describe 4-16-3" train --train "$W/good.h5" --layers 4,16,3 --resume "$good_ck"
 
+# --resume DIR skips a malformed newest file, naming it, and takes the good one
+mkdir "$W/mixed"
+cp "$good_ck" "$W/mixed/"
+cp "$W/ck_step_array.h5" "$W/mixed/ckpt-000000070.h5"
+cp "$W/ck_step_changed.h5" "$W/mixed/ckpt-000000060.h5"
+for np in 1 2; do
+  out=$(timeout 60 "$MPIEXEC" -np "$np" "$DMLP" train --train "$W/good.h5" --layers 4,8,3 --max-steps 60 --momentum 0.9 \
+        --resume "$W/mixed" 2>&1)
+  rc=$?
+  grep -q "skipping checkpoint .*ckpt-000000070.h5: .*attribute step holds 2 values" <<<"$out" \
+    && grep -q "skipping checkpoint .*ckpt-000000060.h5: .*state checksum mismatch" <<<"$out" \
+    && grep -q "resuming from .*ckpt-000000050.h5 at step 50" <<<"$out" && [ "$rc" -eq 0 ] \
+    && pass "P=$np: --resume DIR skipped both malformed files, named each, resumed at 50" \
+    || { fail "P=$np: --resume DIR past malformed files: exit $rc"; grep -E "warning|error" <<<"$out" | head -4; }
+done
+
 # ---- paths
 check 2 "--checkpoint-dir .*plain-file/ck: cannot create the directory" "${s[@]}" --checkpoint-dir "$W/plain-file/ck"
 check 2 "--metrics .*plain-file/m.jsonl: cannot open it for writing \(Not a directory\)" "${s[@]}" --metrics "$W/plain-file/m.jsonl"
