@@ -16,20 +16,12 @@
 #include <stdexcept>
 
 #include "dmlp/core/errors.hpp"
+#include "dmlp/io/atomic_file.hpp"
 #include "dmlp/io/file_error.hpp"
 #include "dmlp/io/h5.hpp"
 #include "dmlp/core/checksum.hpp"
 
 namespace dmlp {
-namespace {
-// HOST-PID: which writer a temporary file belongs to, so that a later run on
-// the same host can tell a dead writer's leftovers from a live one's file.
-std::string temporary_suffix() {
-  char host[256] = "";
-  if (gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
-  return std::string(host[0] ? host : "localhost") + "-" + std::to_string(::getpid());
-}
-}  // namespace
 
 namespace fs = std::filesystem;
 
@@ -44,7 +36,14 @@ nlohmann::json model_to_json(const ModelSpec& spec) {
 
 ModelSpec model_from_json(const nlohmann::json& j) {
   try {
-    const auto widths = j.at("widths").get<std::vector<int>>();
+    std::vector<int> widths;
+    for (const auto& w : j.at("widths")) {
+      // get<int> would truncate 32.7 and wrap 2^32 + 20
+      if (!w.is_number_integer() || w.get<std::int64_t>() < 1 || w.get<std::int64_t>() > INT_MAX)
+        throw InputError("the model has a width of " + w.dump() + "; expected whole numbers from 1 to " +
+                         std::to_string(INT_MAX));
+      widths.push_back(int(w.get<std::int64_t>()));
+    }
     ModelSpec spec;
     for (std::size_t k = 0; k + 1 < widths.size(); ++k) spec.layers.push_back({widths[k], widths[k + 1]});
     for (const auto& a : j.at("activations")) spec.activations.push_back(parse_activation(a.get<std::string>()));
@@ -58,17 +57,6 @@ ModelSpec model_from_json(const nlohmann::json& j) {
 }
 
 namespace {
-[[noreturn]] void system_failure(const std::string& what, const std::string& path) {
-  throw std::runtime_error(what + " " + path + ": " + std::strerror(errno));
-}
-
-void fsync_path(const std::string& path, int flags) {
-  const int fd = ::open(path.c_str(), flags);
-  if (fd < 0) system_failure("cannot open", path);
-  const int rc = ::fsync(fd);
-  ::close(fd);
-  if (rc != 0) system_failure("cannot fsync", path);
-}
 
 std::string layer_path(const char* group, int k, const char* what) {
   return std::string(group) + "/layer" + std::to_string(k + 1) + "/" + what;
@@ -107,29 +95,6 @@ std::vector<Stored> read_layers(hid_t file, const char* group, const ParameterLa
   return flat;
 }
 
-// Writes `image` to a new file `tmp` with write(2), so that a full disk or
-// any other I/O error is one plain errno. (HDF5 writing to the disk itself
-// reports it in a long stack, and after a failed close crashes at exit.)
-void write_image(const std::vector<char>& image, const std::string& tmp, const std::string& path) {
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0644);
-  if (fd < 0) system_failure("cannot create checkpoint " + path + ": cannot create", tmp);
-  std::size_t done = 0;
-  while (done < image.size()) {
-    const ssize_t n = ::write(fd, image.data() + done, image.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      const int error = n < 0 ? errno : EIO;
-      ::close(fd);
-      throw std::runtime_error("cannot write checkpoint " + path + ": " + std::strerror(error) +
-                               "; the earlier checkpoints are intact");
-    }
-    done += std::size_t(n);
-  }
-  if (::fsync(fd) != 0 || ::close(fd) != 0)
-    throw std::runtime_error("cannot write checkpoint " + path + ": " + std::strerror(errno) +
-                             "; the earlier checkpoints are intact");
-}
-
 // Everything a checkpoint says besides its arrays, in one text: what
 // state_fnv1a64 covers (format 3), so that a damaged step, position, seed,
 // generator state, model or configuration is caught like a damaged array.
@@ -157,12 +122,9 @@ std::uint64_t checksum_of(const std::vector<Stored>& flat) {
 template <class T>
 void write_checkpoint(const std::string& path, const Network<T>& net, std::span<const T> velocity,
                       const CheckpointState& state) {
-  const fs::path final_path(path);
-  const fs::path dir = final_path.has_parent_path() ? final_path.parent_path() : fs::path(".");
-  const std::string tmp = (dir / ("." + final_path.filename().string() + ".tmp-" + temporary_suffix())).string();
-  try {
+  {
     {
-      h5::File file = h5::create_in_memory(tmp);
+      h5::File file = h5::create_in_memory(path);
       const hid_t f = file.get();
       h5::write_attribute(f, "dmlp_format", std::string("checkpoint"));
       h5::write_attribute<std::int64_t>(f, "format_version", kCheckpointFormatVersion);
@@ -199,14 +161,8 @@ void write_checkpoint(const std::string& path, const Network<T>& net, std::span<
       }
       const std::vector<char> image = h5::file_image(f);
       file.close();
-      write_image(image, tmp, path);
+      write_file_atomically(path, image, "checkpoint", "the earlier checkpoints are intact");
     }
-    if (std::rename(tmp.c_str(), path.c_str()) != 0) system_failure("cannot rename " + tmp + " to", path);
-    fsync_path(dir.string(), O_RDONLY | O_DIRECTORY);
-  } catch (...) {
-    std::error_code ignored;
-    fs::remove(tmp, ignored);
-    throw;
   }
 }
 
@@ -254,7 +210,9 @@ CheckpointMeta read_meta_attributes(const std::string& path, hid_t f) {
   m.parameters_checksum = h5::read_attribute<std::uint64_t>(f, "parameters_fnv1a64");
   m.has_velocity = h5::has_attribute(f, "velocity_fnv1a64");
   if (m.has_velocity) m.velocity_checksum = h5::read_attribute<std::uint64_t>(f, "velocity_fnv1a64");
-  if (m.format_version >= 3) {
+  // A file that carries the state checksum is verified whatever format_version
+  // says: lowering it must not switch the check off.
+  if (m.format_version >= 3 || h5::has_attribute(f, "state_fnv1a64")) {
     require("rng");
     require("state_fnv1a64");
     const StateAttributes stored{
@@ -329,8 +287,12 @@ void read_checkpoint_arrays(const CheckpointMeta& meta, std::span<T> params, std
     else
       read_and_verify<double>(file.get(), meta, group, checksum, out, what);
   };
-  read("parameters", meta.parameters_checksum, params, "parameter");
-  if (!velocity.empty() && meta.has_velocity) read("optimizer/velocity", meta.velocity_checksum, velocity, "velocity");
+  try {
+    read("parameters", meta.parameters_checksum, params, "parameter");
+    if (!velocity.empty() && meta.has_velocity) read("optimizer/velocity", meta.velocity_checksum, velocity, "velocity");
+  } catch (const h5::H5Error& e) {  // an array of the wrong type, a link to nowhere: a damaged file
+    throw InputError(meta.path + ": cannot read its arrays (damaged?): " + e.what());
+  }
 }
 
 std::string checkpoint_file_name(std::int64_t step) {
@@ -359,7 +321,8 @@ std::vector<std::string> checkpoints_in(const std::string& dir) {
   std::vector<std::pair<std::int64_t, std::string>> found;
   std::error_code error;
   for (const auto& entry : fs::directory_iterator(dir, error)) {
-    if (!entry.is_regular_file()) continue;
+    std::error_code not_followed;  // a link loop or a dangling link is no checkpoint
+    if (!entry.is_regular_file(not_followed)) continue;
     if (const auto step = checkpoint_step(entry.path().filename().string()))
       found.emplace_back(*step, entry.path().string());
   }
@@ -418,7 +381,7 @@ std::vector<std::string> remove_stale_temporaries(const std::string& dir) {
 }
 
 void require_writable_directory(const std::string& dir, const std::string& option) {
-  const std::string probe = (fs::path(dir) / (".dmlp-write-test-" + temporary_suffix())).string();
+  const std::string probe = (fs::path(dir) / (".dmlp-write-test-" + temporary_owner())).string();
   const int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
   if (fd < 0)
     throw InputError(option + " " + dir + ": cannot create files there (" + std::strerror(errno) + ")");

@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "dmlp/core/errors.hpp"
+#include "dmlp/io/atomic_file.hpp"
 #include "dmlp/io/file_error.hpp"
 
 namespace dmlp {
@@ -23,6 +24,10 @@ namespace {
 DatasetFileInfo inspect_open_file(const std::string& path, hid_t f, bool require_answers) {
   DatasetFileInfo info;
   info.path = path;
+  if (h5::has_attribute(f, "dmlp_format")) {
+    const std::string kind = h5::read_string_attribute(f, "dmlp_format");
+    if (kind != "dataset") file_error(path, "dmlp_format is '" + kind + "'; expected 'dataset' (a data set file)");
+  }
   if (h5::has_attribute(f, "format_version")) {
     const auto version = h5::read_attribute<std::int64_t>(f, "format_version");
     if (version != kDatasetFormatVersion)
@@ -43,7 +48,9 @@ DatasetFileInfo inspect_open_file(const std::string& path, hid_t f, bool require
     for (const char* name : {"scale", "offset"}) {
       if (!h5::has_attribute(features.get(), name)) continue;
       const double value = h5::read_attribute<double>(features.get(), name);
-      if (!std::isfinite(value) || (name == std::string_view("scale") && value == 0))
+      // applied in float: it must be finite and, for scale, not 0 there too
+      const float applied = float(value);
+      if (!std::isfinite(applied) || (name == std::string_view("scale") && applied == 0))
         file_error(path, "attribute " + std::string(name) + " of /features is " + format_number(value) +
                              "; expected a finite" + (name == std::string_view("scale") ? ", non-zero" : "") + " number");
       (name == std::string_view("scale") ? info.scale : info.offset) = value;
@@ -157,22 +164,29 @@ void write_answers(hid_t f, std::int64_t rows, const std::int32_t* labels, int n
   h5::write_attribute(f, "dmlp_format", std::string("dataset"));
   h5::write_attribute<std::int64_t>(f, "format_version", kDatasetFormatVersion);
 }
+
+// The set is built in memory and written whole, under its name only once complete.
+void write_image(h5::File& file, const std::string& path) {
+  const std::vector<char> image = h5::file_image(file.get());
+  file.close();
+  write_file_atomically(path, image, "data set");
+}
 }  // namespace
 
 void write_dataset_file(const std::string& path, std::int64_t rows, int features, const float* X,
                         const std::int32_t* labels, int num_classes, const float* targets, int target_width,
                         const DatasetWriteOptions& options) {
-  h5::File file = h5::create(path);
+  h5::File file = h5::create_in_memory(path);
   const hsize_t dims[2] = {hsize_t(rows), hsize_t(features)};
   h5::write_dataset<float>(file.get(), "features", dims, X, options.compression_level);
   write_answers(file.get(), rows, labels, num_classes, targets, target_width, options.compression_level);
-  file.close();
+  write_image(file, path);
 }
 
 void write_dataset_file_u8(const std::string& path, std::int64_t rows, int features, const std::uint8_t* X,
                            double scale, double offset, const std::int32_t* labels, int num_classes,
                            const DatasetWriteOptions& options) {
-  h5::File file = h5::create(path);
+  h5::File file = h5::create_in_memory(path);
   const hsize_t dims[2] = {hsize_t(rows), hsize_t(features)};
   h5::write_dataset<std::uint8_t>(file.get(), "features", dims, X, options.compression_level);
   {
@@ -181,7 +195,7 @@ void write_dataset_file_u8(const std::string& path, std::int64_t rows, int featu
     h5::write_attribute<double>(set.get(), "offset", offset);
   }
   write_answers(file.get(), rows, labels, num_classes, nullptr, 0, options.compression_level);
-  file.close();
+  write_image(file, path);
 }
 
 }  // namespace dmlp

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "dmlp/core/errors.hpp"
+#include "dmlp/core/memory.hpp"
 #include "dmlp/mpi/consensus.hpp"
 
 namespace dmlp::run {
@@ -44,6 +45,11 @@ void broadcast_meta(const mpi::Communicator& world, CheckpointMeta& m) {
 template <class T>
 void read_on_root(const std::string& path, CheckpointMeta& meta, std::vector<T>& params, std::vector<T>* velocity) {
   meta = read_checkpoint_meta(path);
+  try {
+    require_memory(parameter_bytes(meta.spec, sizeof(T), velocity ? 3 : 2), "its model " + meta.spec.describe());
+  } catch (const InputError& e) {
+    throw InputError(path + ": " + e.what());
+  }
   const std::size_t n = ParameterLayout(meta.spec).size();
   params.assign(n, T(0));
   if (velocity) velocity->assign(meta.has_velocity ? n : 0, T(0));
@@ -140,6 +146,14 @@ std::vector<std::string> check_resume(const CheckpointMeta& meta, const RunConfi
   const nlohmann::json now = to_json(config);
   std::string changed, refused;
   for (const auto& key : result_settings_differing(stored, config)) {
+    // the same file under another spelling (./train.h5, an absolute path, a link)
+    if (key == "/data/train" && stored.contains(nlohmann::json::json_pointer(key)) &&
+        stored.at(nlohmann::json::json_pointer(key)).is_string()) {
+      std::error_code e;
+      if (std::filesystem::equivalent(stored.at(nlohmann::json::json_pointer(key)).get<std::string>(),
+                                      config.data.train_file, e))
+        continue;
+    }
     const auto defining = std::find_if(std::begin(kOrderDefining), std::end(kOrderDefining),
                                        [&](const auto& k) { return key.starts_with(k.first); });
     if (defining == std::end(kOrderDefining)) {

@@ -25,6 +25,8 @@ void validate(const CheckpointPolicy& c) {
 
 void validate(const DataConfig& d, const LoadingConfig& loading) {
   if (d.synthetic && !d.train_file.empty()) throw InputError("give --synthetic or --train, not both");
+  if (d.synthetic && !d.test_file.empty())
+    throw InputError("--test " + d.test_file + " goes with --train; --synthetic makes its own test set (--test-samples)");
   if (!d.synthetic && d.train_file.empty()) throw InputError("no training data: give --train FILE or --synthetic KIND");
   if (d.synthetic) {
     require_positive(double(d.synthetic->samples), "--samples");

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "dmlp/core/loss.hpp"
+#include "dmlp/io/atomic_file.hpp"
 #include "dmlp/io/checkpoint.hpp"
 #include "dmlp/io/h5.hpp"
 #include "dmlp/mpi/consensus.hpp"
@@ -21,7 +22,13 @@ PredictionsWritten write_predictions(const mpi::Communicator& world, const Netwo
   // Before any work: a place that takes no files is the user's to fix (exit 2).
   mpi::collectively(world, [&] {
     if (world.rank() != 0) return;
-    const std::filesystem::path parent = std::filesystem::path(out).parent_path();
+    namespace fs = std::filesystem;
+    std::error_code e;
+    if (fs::is_directory(out, e)) throw InputError("--out " + out + " is a directory; expected a file name");
+    for (const auto& [input, option] : {std::pair{source.checkpoint, "--checkpoint"}, std::pair{source.data, "--data"}})
+      if (fs::equivalent(out, input, e))
+        throw InputError("--out " + out + " is the " + option + " file: writing predictions would destroy it");
+    const fs::path parent = fs::path(out).parent_path();
     require_writable_directory(parent.empty() ? "." : parent.string(), "--out " + out + ": the directory");
   });
 
@@ -36,32 +43,38 @@ PredictionsWritten write_predictions(const mpi::Communicator& world, const Netwo
       predicted[std::size_t(offset + r)] = predicted_class(spec.loss, k, y + std::size_t(r) * k);
   });
 
-  const std::filesystem::path final_path(out);
-  std::string tmp = (final_path.parent_path() / ("." + final_path.filename().string() + ".tmp")).string();
-  world.broadcast(tmp, 0);
-  h5::File file;  // outlives a failure, whose handler aborts before a collective close could hang
-  mpi::or_abort(world, [&] {
-    file = h5::create(tmp, world.get());
+  // Rank 0 gathers every row, builds the file in memory and writes it whole:
+  // a full disk is one line, and no partial file is left under any name.
+  const int ranks = world.size();
+  std::vector<int> counts(static_cast<std::size_t>(ranks)), displs(static_cast<std::size_t>(ranks));
+  for (int r = 0; r < ranks; ++r) {
+    const Slice s = shard(data.shape().rows, ranks, r);
+    counts[std::size_t(r)] = int(s.count);
+    displs[std::size_t(r)] = int(s.begin);
+  }
+  const bool root = world.rank() == 0;
+  std::vector<float> all_outputs(root ? std::size_t(data.shape().rows) * k : 0);
+  std::vector<std::int32_t> all_classes(root ? std::size_t(data.shape().rows) : 0);
+  if (root) {  // rank 0's rows are the first
+    std::copy(outputs.begin(), outputs.end(), all_outputs.begin());
+    std::copy(predicted.begin(), predicted.end(), all_classes.begin());
+  }
+  world.gather_rows(outputs.data(), root ? all_outputs.data() : nullptr, k, counts, displs, 0);
+  world.gather_rows(predicted.data(), root ? all_classes.data() : nullptr, 1, counts, displs, 0);
+  mpi::collectively(world, [&] {
+    if (!root) return;
+    h5::File file = h5::create_in_memory(out);
     const hsize_t dims[2] = {hsize_t(data.shape().rows), hsize_t(k)};
-    {
-      const h5::Dataset out_set = h5::create_dataset(file.get(), "outputs", h5::memory_type<float>(), dims);
-      h5::write_rows(out_set.get(), hsize_t(mine.begin), hsize_t(mine.count), outputs.data(), true);
-    }
-    if (classify) {
-      const h5::Dataset cls =
-          h5::create_dataset(file.get(), "predicted_class", h5::memory_type<std::int32_t>(), std::span(dims, 1));
-      h5::write_rows(cls.get(), hsize_t(mine.begin), hsize_t(mine.count), predicted.data(), true);
-    }
+    h5::write_dataset<float>(file.get(), "outputs", dims, all_outputs.data());
+    if (classify) h5::write_dataset<std::int32_t>(file.get(), "predicted_class", std::span(dims, 1), all_classes.data());
     h5::write_attribute(file.get(), "dmlp_format", std::string("predictions"));
     h5::write_attribute<std::int64_t>(file.get(), "format_version", 1);
     h5::write_attribute(file.get(), "checkpoint", source.checkpoint);
     h5::write_attribute(file.get(), "data", source.data);
     h5::write_attribute(file.get(), "model", model_to_json(spec).dump());
+    const std::vector<char> image = h5::file_image(file.get());
     file.close();
-  });
-  mpi::collectively(world, [&] {
-    if (world.rank() == 0 && std::rename(tmp.c_str(), out.c_str()) != 0)
-      throw std::runtime_error("cannot rename " + tmp + " to " + out);
+    write_file_atomically(out, image, "predictions");
   });
   return {data.shape().rows, k, classify};
 }

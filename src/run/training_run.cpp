@@ -1,6 +1,8 @@
 #include "dmlp/run/training_run.hpp"
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 
 #include "dmlp/core/init.hpp"
 #include "dmlp/mpi/consensus.hpp"
@@ -66,6 +68,14 @@ class Run final : public TrainingRun::Impl {
       // Every rank found it at the same step, in the same summed numbers.
       throw mpi::JobFailure({0, e.what(), kExitDiverged});
     }
+    // The last update may overflow with a finite gradient: nothing reports it
+    // but this (every rank holds the same parameters).
+    const auto p = net_.params();
+    if (!std::all_of(p.begin(), p.end(), [](T v) { return std::isfinite(v); }))
+      throw mpi::JobFailure({0, "diverged at step " + std::to_string(trainer_->progress().step) +
+                                    ": the parameters hold NaN or infinite values after the last update; lower --lr "
+                                    "(or add --warmup-steps) and resume from the newest checkpoint",
+                             kExitDiverged});
     outcome.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     outcome.samples = trainer_->progress().samples - first_samples;
     outcome.progress = trainer_->progress();

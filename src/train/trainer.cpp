@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <limits>
 #include <numeric>
 #include <string>
 
@@ -78,6 +79,8 @@ void check_data_fits_model(const DataShape& data, const ModelSpec& model, const 
                      (data.is_classification() ? "classification" : "regression") + " data (" + data_name + ")");
   if (data.is_classification()) {
     const int classes = num_classes_for_output(model.loss, model.outputs());
+    require_memory(double(classes) * double(classes) * sizeof(double),
+                   "an evaluation's confusion matrix of " + std::to_string(classes) + " classes");
     if (data.num_classes > classes)
       throw InputError(data_name + " has " + std::to_string(data.num_classes) + " classes but the model's output (" +
                        std::to_string(model.outputs()) + " with " + std::string(to_string(model.loss)) + ") fits " +
@@ -102,6 +105,10 @@ Trainer<T>::Trainer(Network<T>& net, RowSource& train, RowSource* test, TrainCon
       ws_(net.spec(), int(shard(std::min(config_.global_batch, train.shape().rows), comm.size(), 0).count)),
       labels_(std::size_t(ws_.max_rows())),
       targets_(std::size_t(ws_.max_rows()) * net.spec().outputs()) {
+  if (config_.max_steps == 0 && config_.epochs > std::numeric_limits<std::int64_t>::max() / plan_.steps_per_epoch())
+    throw InputError("--epochs " + std::to_string(config_.epochs) + " is too large: " +
+                     std::to_string(config_.epochs) + " x " + std::to_string(plan_.steps_per_epoch()) +
+                     " steps per epoch overflows a step count");
   total_steps_ = config_.max_steps > 0 ? config_.max_steps
                                        : config_.epochs * plan_.steps_per_epoch();
   if (test_) check_data_fits_model(test_->shape(), net.spec(), test_->name());

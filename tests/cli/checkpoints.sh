@@ -38,6 +38,10 @@ expect_exit 2 "cannot resume from .*ckpt-000000050.h5: its position \(epoch [0-9
 expect_exit 2 "differ: --seed \(/training/seed: 1 in the checkpoint, 7 now\)" -- run 1 "${mid[@]}" --seed 7
 expect_exit 2 "differ: --train \(/data/train: " -- run 2 "${mid[@]}" --train "$WORK/test.h5"
 expect_exit 2 "differ: --drop-last" -- run 1 "${mid[@]}" --drop-last
+# the same file under another spelling is the same data
+expect_exit 0 "finished" -- bash -c "cd '$WORK' && timeout 60 '$MPIEXEC' -np 2 '$(readlink -f "$DMLP")' train --train ./train.h5 \
+  --test '$WORK/test.h5' --layers 10,16,4 --batch-size 32 --momentum 0.9 --lr-schedule cosine --max-steps 100 \
+  --log-every 1000 --resume '$WORK/a/ckpt-000000050.h5'"
 expect_exit 0 "warning: settings differ from the checkpoint's: /optimizer/lr_weights" -- \
   run 2 "${mid[@]}" --lr 0.02 --lr-bias 0.05 --checkpoint-dir "$WORK/lr"
 

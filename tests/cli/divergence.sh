@@ -21,6 +21,9 @@ expect_exit 3 "diverged at step 18: .*the last loss reported, at step 10, was [0
   "$DMLP" train --synthetic blobs --layers 20,32,5 --samples 2000 --batch-size 50 --lr 100 --epochs 5 --log-every 10
 expect_exit 3 "diverged at step [12]: .*no loss was reported yet in this run" -- \
   "$DMLP" train --synthetic blobs --layers 20,32,5 --samples 2000 --batch-size 50 --lr 1e30 --log-every 100
+# parameters that overflow on the very last update (the gradient was finite)
+expect_exit 3 "diverged at step 1: the parameters hold NaN or infinite values after the last update" -- \
+  "$DMLP" train --synthetic blobs --layers 20,32,5 --lr 1e39 --max-steps 1
 # and the good checkpoints still resume
 expect_exit 0 "finished: 80 steps" -- "$DMLP" "${run[@]}" --epochs 2 --resume "$WORK/ckpt"
 finish

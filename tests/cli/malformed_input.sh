@@ -80,6 +80,9 @@ check 2 "unknown command 'frobnicate'; the commands are train" frobnicate
 check 2 "give --resume or --init, not both" "${s[@]}" --resume "$good_ck" --init "$good_ck"
 check 2 "give --synthetic or --train, not both" "${s[@]}" --train "$W/good.h5"
 check 2 "no training data" train --layers 4,3
+check 2 "--test .*good.h5 goes with --train; --synthetic makes its own test set" "${s[@]}" --test "$W/good.h5"
+check 2 "--epochs 9223372036854775807 is too large" "${s[@]}" --epochs 9223372036854775807
+check 2 "an evaluation's confusion matrix of 1000000 classes needs" "${s[@]}" --layers 20,1000000 --samples 20
 check 2 "--batch-size 5000000000 is too large" eval --checkpoint "$good_ck" --data "$W/good.h5" --batch-size 5000000000
 check 2 "--threads -1 must be positive" eval --checkpoint "$good_ck" --data "$W/good.h5" --threads -1
 check 2 "--batch-size 3000000000 is too large" gradcheck --layers 4,3 --batch-size 3000000000
@@ -133,6 +136,12 @@ check 2 "ck_step_string.h5: attribute step is a string; expected an integer" ins
 check 2 "ck_step_float.h5: attribute step is a floating-point number" inspect "$W/ck_step_float.h5"
 check 2 "ck_step_negative.h5: attribute step is -40; expected 0 to" "${t[@]}" --train "$W/good.h5" --resume "$W/ck_step_negative.h5"
 check 2 "ck_step_changed.h5: state checksum mismatch" "${t[@]}" --train "$W/good.h5" --resume "$W/ck_step_changed.h5"
+check 2 "ck_version_lowered.h5: state checksum mismatch" inspect "$W/ck_version_lowered.h5"
+check 2 "ck_width_fraction.h5: the model has a width of 8.5; expected whole numbers" inspect "$W/ck_width_fraction.h5"
+check 2 "ckpt-000000050.h5: dmlp_format is 'checkpoint'; expected 'dataset'" "${t[@]}" --train "$good_ck"
+check 2 "--out .*ckpt-000000050.h5 is the --checkpoint file: writing predictions would destroy it" \
+  predict --checkpoint "$good_ck" --data "$W/good.h5" --out "$good_ck"
+check 2 "--out .*adir is a directory; expected a file name" predict --checkpoint "$good_ck" --data "$W/good.h5" --out "$W/adir"
 check 2 "cannot resume from .*ckpt-000000050.h5: .*--batch-size \(/training/global_batch: 128 in the checkpoint, 16 now\)" \
   train --train "$W/good.h5" --layers 4,8,3 --epochs 1 --batch-size 16 --resume "$good_ck"
 check 2 "holds the model 4-8-3.* but the options describe 4-16-3" train --train "$W/good.h5" --layers 4,16,3 --resume "$good_ck"

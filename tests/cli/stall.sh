@@ -55,20 +55,27 @@ grep -Eq "^\[rank [12]\] error: stalled: .*rank 0 on [^ ]+ may itself be stalled
   && pass "a waiting rank points at rank 0" || { fail "rank 0 not named"; grep stalled <<<"$out"; }
 
 # The whole job suspended (Ctrl-Z, a scheduler's suspend) for longer than the
-# timeout, then resumed: no rank stalled, and training goes on to the end.
+# timeout, then resumed: no rank stalled, and training goes on (still running
+# 5 s later; then stopped with SIGUSR1, exit 75) whatever the build's speed.
 for attempt in 1 2; do
-  timeout 90 "$MPIEXEC" -np 2 "$DMLP" "${train[@]}" --max-steps 80000 > "$WORK/suspend.out" 2>&1 &
+  timeout 90 "$MPIEXEC" -np 2 "$DMLP" "${train[@]}" --checkpoint-dir "$WORK/suspend-$attempt" > "$WORK/suspend.out" 2>&1 &
   launcher=$!
   for _ in $(seq 150); do grep -q "^step" "$WORK/suspend.out" 2>/dev/null && break; sleep 0.2; done
   ranks=$(rank_pid "$launcher" 0; rank_pid "$launcher" 1)
-  [ "$(wc -w <<<"$ranks")" -eq 2 ] || { fail "the ranks were not found running (try $attempt)"; wait "$launcher"; continue; }
+  [ "$(wc -w <<<"$ranks")" -eq 2 ] || { fail "the ranks were not found running (try $attempt)"; kill "$launcher"; wait "$launcher"; continue; }
   kill -STOP $ranks && stopped+=($ranks)
   sleep 5
   kill -CONT $ranks
+  sleep 5
+  if kill -0 $ranks 2>/dev/null; then
+    pass "suspended 5 s with --stall-timeout 3, resumed: still training 5 s later (try $attempt)"
+  else
+    fail "the job ended after suspend and resume (try $attempt)"; grep -A3 stalled "$WORK/suspend.out"
+  fi
+  kill -USR1 $(pgrep -P "$launcher")  # mpirun, under timeout
   wait "$launcher"
   rc=$?
-  [ "$rc" -eq 0 ] && pass "suspended 5 s with --stall-timeout 3, resumed: finished (try $attempt)" \
-    || { fail "after suspend and resume: exit $rc (try $attempt)"; grep -A3 stalled "$WORK/suspend.out"; }
+  [ "$rc" -eq 75 ] && pass "then stopped on SIGUSR1 with exit 75" || { fail "exit $rc after SIGUSR1"; grep -A3 stalled "$WORK/suspend.out"; }
 done
 
 # The watchdog's setting: announced, validated, and off at 0.

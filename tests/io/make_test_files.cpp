@@ -81,6 +81,15 @@ int damage_checkpoint(const std::string& dir, const std::string& good) {
   damaged("step_float", [](hid_t o) { h5::write_attribute<double>(o, "step", 50.5); });
   damaged("step_negative", [](hid_t o) { h5::write_attribute<std::int64_t>(o, "step", -40); });
   damaged("step_changed", [](hid_t o) { h5::write_attribute<std::int64_t>(o, "step", 49); });
+  // lowering format_version must not switch the state checksum off
+  damaged("version_lowered", [](hid_t o) { h5::write_attribute<std::int64_t>(o, "step", 49); });
+  replace_attribute(dir + "/ck_version_lowered.h5", "/", "format_version",
+                    [](hid_t o) { h5::write_attribute<std::int64_t>(o, "format_version", 2); });
+  damaged("width_fraction", [](hid_t o) { h5::write_attribute<std::int64_t>(o, "step", 50); });
+  replace_attribute(dir + "/ck_width_fraction.h5", "/", "model", [](hid_t o) {
+    h5::write_attribute(o, "model", std::string(R"({"widths":[4,8.5,3],"activations":["relu","identity"],)"
+                                                R"("loss":"softmax-ce","leaky_slope":0.01})"));
+  });
   std::printf("wrote damaged copies of %s in %s\n", good.c_str(), dir.c_str());
   return 0;
 }

@@ -73,6 +73,21 @@ class Communicator {
     MPI_Type_free(&row);
     check(rc, "MPI_Allgatherv");
   }
+  // Every rank sends its `counts[r]` rows `mine`; `root` receives them all in
+  // `all` at `displs` (its own already there: it sends nothing). Others pass
+  // all = nullptr.
+  template <class T>
+  void gather_rows(const T* mine, T* all, int width, const std::vector<int>& counts, const std::vector<int>& displs,
+                   int root) const {
+    MPI_Datatype row = MPI_DATATYPE_NULL;
+    check(MPI_Type_contiguous(width, datatype<T>(), &row), "MPI_Type_contiguous");
+    check(MPI_Type_commit(&row), "MPI_Type_commit");
+    const int rc = rank_ == root
+                       ? MPI_Gatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, all, counts.data(), displs.data(), row, root, comm_)
+                       : MPI_Gatherv(mine, counts[std::size_t(rank_)], row, nullptr, nullptr, nullptr, row, root, comm_);
+    MPI_Type_free(&row);
+    check(rc, "MPI_Gatherv");
+  }
   void broadcast(std::string& text, int root) const {
     std::int64_t length = std::int64_t(text.size());
     broadcast(std::span<std::int64_t>(&length, 1), root);
