@@ -70,7 +70,8 @@ TEST_CASE("a checkpoint that rank 0 cannot write is one agreed error on every ra
     FAIL("the run went on");
   } catch (const mpi::JobFailure& f) {
     CHECK(f.rank() == 0);
-    CHECK_THAT(f.what(), Catch::Contains(".ckpt-000000005.h5.tmp"));
+    CHECK_THAT(f.what(), Catch::Contains("cannot write checkpoint ") && Catch::Contains("a/ckpt-000000005.h5: ") &&
+                             Catch::Contains("(Not a directory)"));
   }
 }
 
