@@ -21,7 +21,8 @@ run_dir=build/runs/fashion-mnist
 mkdir -p "$run_dir"
 rm -f "$run_dir/metrics.jsonl"
 set -x
-mpirun -np "$ranks" --oversubscribe build/dmlp train \
+# (a SIGTERM to this launch ends it with dmlp's checkpoint and exit 75; see launch/mpirun-stoppable.sh)
+launch/mpirun-stoppable.sh -np "$ranks" --oversubscribe build/dmlp train \
   --train build/data/fashion-mnist/train.h5 --test build/data/fashion-mnist/test.h5 \
   --layers 784,512,256,10 --activation relu --loss softmax-ce \
   --epochs 20 --batch-size 128 --lr 0.05 --momentum 0.9 --nesterov --lr-schedule cosine --weight-decay 5e-4 \

@@ -78,12 +78,21 @@ expect_exit 0 "starting at step 0 from the parameters of.*finished: 20 steps" --
 long=(train --synthetic blobs --layers 10,64,4 --samples 200000 --max-steps 40000 --batch-size 64
       --momentum 0.9 --log-every 1000000 --threads 1)
 timeout 120 "$MPIEXEC" -np 2 "$DMLP" "${long[@]}" --checkpoint-dir "$WORK/whole" > /dev/null 2>&1
-for signal in USR1 TERM; do
-  "$MPIEXEC" -np 2 "$DMLP" "${long[@]}" --checkpoint-dir "$WORK/s$signal" > "$WORK/s.out" 2>&1 &
+stoppable=$(dirname "$0")/../../launch/mpirun-stoppable.sh
+for signal in USR1 TERM TERM-wrapper; do
+  if [ "$signal" = TERM-wrapper ]; then
+    MPIRUN=$MPIEXEC "$stoppable" -np 2 "$DMLP" "${long[@]}" --checkpoint-dir "$WORK/s$signal" > "$WORK/s.out" 2>&1 &
+  else
+    "$MPIEXEC" -np 2 "$DMLP" "${long[@]}" --checkpoint-dir "$WORK/s$signal" > "$WORK/s.out" 2>&1 &
+  fi
   launcher=$!
   for _ in $(seq 50); do grep -q "^  checkpoint" "$WORK/s.out" 2>/dev/null && break; sleep 0.2; done
   sleep 1
-  if [ "$signal" = USR1 ]; then kill -USR1 "$launcher"; else kill -TERM $(pgrep -P "$launcher"); fi
+  case $signal in
+    USR1) kill -USR1 "$launcher" ;;                 # to mpirun, which forwards it
+    TERM) kill -TERM $(pgrep -P "$launcher") ;;     # to the ranks, as srun and PBS deliver it
+    TERM-wrapper) kill -TERM "$launcher" ;;         # to the launcher, as kill and schedulers send it
+  esac
   wait "$launcher"
   rc=$?
   [ "$rc" -eq 75 ] && pass "SIG$signal: stopped with exit 75 (resume me)" || fail "exit $rc after SIG$signal"
