@@ -83,6 +83,7 @@ ConsoleReporter::ConsoleReporter(bool root, bool bar, const std::string& metrics
       first_step_(first_step) {
   if (root_ && !metrics_path.empty()) {
     metrics_ = std::fopen(metrics_path.c_str(), "a");
+    metrics_path_ = metrics_path;
     if (!metrics_)
       throw InputError("--metrics " + metrics_path + ": cannot open it for writing (" + std::strerror(errno) + ")");
   }
@@ -96,7 +97,13 @@ void ConsoleReporter::write_json(const std::string& line) {
   if (!metrics_) return;
   std::fputs(line.c_str(), metrics_);
   std::fputc('\n', metrics_);
-  std::fflush(metrics_);
+  if (std::fflush(metrics_) != 0 || std::ferror(metrics_)) {
+    // Metrics are a record of the run, not the run: say so once and train on.
+    std::fprintf(stderr, "warning: --metrics %s: cannot write (%s); no more metrics are recorded\n",
+                 metrics_path_.c_str(), std::strerror(errno));
+    std::fclose(metrics_);
+    metrics_ = nullptr;
+  }
 }
 
 void ConsoleReporter::report_final(const run::RunOutcome& outcome) {

@@ -39,6 +39,7 @@ class ConsoleReporter final : public TrainingObserver {
   bool root_;
   bool tty_;
   std::FILE* metrics_ = nullptr;
+  std::string metrics_path_;
   std::int64_t total_steps_, steps_per_epoch_, first_step_;
   StepReport last_;
   bool bar_drawn_ = false;

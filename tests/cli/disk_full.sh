@@ -27,6 +27,10 @@ for np in 1 2; do
     && pass "P=$np: the $good earlier checkpoints are intact" || fail "P=$np: $good good of $(ls "$WORK/small/ck" | wc -l)"
 done
 
+# metrics on the full disk: a warning, and the run trains on to the end
+expect_exit 0 "warning: --metrics .*small/m.jsonl: cannot write \(No space left on device\); no more metrics are recorded.*finished: 480 steps" -- \
+  "$DMLP" train --synthetic blobs --layers 20,5 --samples 2000 --epochs 30 --log-every 1 --metrics "$WORK/small/m.jsonl"
+
 expect_exit 2 "--checkpoint-dir .*/readonly: cannot create files there \(Read-only file system\)" -- \
   "$DMLP" train --synthetic blobs --layers 20,5 --samples 500 --max-steps 3 --checkpoint-dir "$WORK/readonly"
 expect_exit 2 "--checkpoint-dir .*notes.txt/ck: cannot create the directory" -- \
