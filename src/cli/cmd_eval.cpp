@@ -78,7 +78,7 @@ int run_eval(const mpi::Communicator& world, const EvalOptions& o) {
   mpi::collectively(world, [&] { loading = i.loading(); });
   const run::InferenceInputs in = run::open_inference(world, i.checkpoint, i.data, loading, i.threads, true);
   mpi::MpiCollective collective(world);
-  const EvalResult result = evaluate(in.net, *in.data, collective, int(i.batch_size));
+  const EvalResult result = evaluate(in.net, *in.data, collective, int(i.batch_size), o.reproducible);
   if (world.rank() != 0) return 0;
   if (o.json)
     std::printf("%s\n", as_json(in.meta, *in.data, result).dump().c_str());

@@ -97,6 +97,13 @@ void RunOptions::add_to(CLI::App& app) {
   app.add_option("--epochs", epochs, "Passes over the training set");
   app.add_option("--max-steps", max_steps, "Stop after this many steps (0: run all --epochs)");
   app.add_flag("--drop-last", drop_last, "Drop each epoch's final partial batch");
+  app.add_option("--micro-batch", micro_batch,
+                 "Cut each global batch into micro-batches of this many rows; each rank runs its micro-batches "
+                 "one after another and communicates once per step (gradient accumulation; default: none, or " +
+                     std::to_string(kDefaultReproducibleMicroBatch) + " with --reproducible)");
+  app.add_flag("--reproducible", reproducible,
+               "Bitwise the same results at every rank and thread count (micro-batches, one BLAS thread per "
+               "micro-batch, exact sums; docs/reproducibility.md)");
   app.add_option("--seed", seed, "Seed of initialisation, data order and synthetic data")
       ->check(kNonNegative);
   app.add_option("--threads", threads,
@@ -143,6 +150,11 @@ run::RunConfig TrainOptions::config() const {
   t.max_steps = run.max_steps;
   t.drop_last = run.drop_last;
   t.seed = run.seed;
+  t.reproducible = run.reproducible;
+  t.micro_batch = run.micro_batch != RunOptions::kMicroBatchNotGiven ? run.micro_batch : run.reproducible ? kDefaultReproducibleMicroBatch : 0;
+  if (run.micro_batch == 0 && run.reproducible)
+    throw InputError("--reproducible needs --micro-batch of at least 1 (default " +
+                     std::to_string(kDefaultReproducibleMicroBatch) + ")");
   t.sgd = optimizer.spec();
   t.schedule = parse_lr_schedule(optimizer.schedule);
   t.warmup_steps = optimizer.warmup_steps;
@@ -204,6 +216,9 @@ run::LoadingConfig InferenceOptions::loading() const {
 void EvalOptions::add_to(CLI::App& app) {
   inference.add_to(app, "HDF5 data set with labels or targets");
   app.add_flag("--json", json, "Print one JSON object instead of text");
+  app.add_flag("--reproducible", reproducible,
+               "Bitwise the same sums at every rank and thread count: chunks of --batch-size rows at fixed "
+               "places, one BLAS thread, exact sums");
 }
 
 void PredictOptions::add_to(CLI::App& app) {

@@ -3,6 +3,7 @@
 // translation into the library's configuration (run/config.hpp).
 #include <CLI/CLI.hpp>
 #include <cstdint>
+#include <limits>
 #include <string>
 
 #include "dmlp/core/model_spec.hpp"
@@ -68,6 +69,9 @@ struct RunOptions {
   std::int64_t max_steps = 0;
   bool drop_last = false;
   std::uint64_t seed = 1;
+  std::int64_t micro_batch = kMicroBatchNotGiven;  // none, or 32 with --reproducible
+  static constexpr std::int64_t kMicroBatchNotGiven = std::numeric_limits<std::int64_t>::min();
+  bool reproducible = false;
   int threads = 0;  // 0: cores on the node / ranks on the node
   std::string precision = "float";
   double bucket_mb = 1.0;
@@ -165,6 +169,7 @@ struct InferenceOptions {
 struct EvalOptions {
   InferenceOptions inference;
   bool json = false;
+  bool reproducible = false;
   void add_to(CLI::App& app);
 };
 

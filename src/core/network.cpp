@@ -40,13 +40,20 @@ const T* forward(const Network<T>& net, Workspace<T>& ws, int rows) {
 
 template <class T>
 void backward(Network<T>& net, Workspace<T>& ws, int rows, GradientObserver* observer, GradMode mode) {
+  backward_into(net, ws, rows, net.grads(), observer, mode);
+}
+
+template <class T>
+void backward_into(const Network<T>& net, Workspace<T>& ws, int rows, std::span<T> grads, GradientObserver* observer,
+                   GradMode mode) {
   const ModelSpec& spec = net.spec();
   const T slope = T(spec.leaky_slope);
   int current = 0;  // ws.delta(current) holds ∂L/∂x_k; it starts as the loss gradient
   for (int k = net.num_layers() - 1; k >= 0; --k) {
     T* dA = ws.delta(current);
-    dense_backward_params(net.layer(k), spec.activations[k], slope, rows, ws.activation(k),
-                          ws.activation(k + 1), dA, {net.weight_grad(k), net.bias_grad(k), mode});
+    const LayerSlots& slots = net.layout().layer(k);
+    dense_backward_params(net.layer(k), spec.activations[k], slope, rows, ws.activation(k), ws.activation(k + 1), dA,
+                          {grads.data() + slots.weight_offset, grads.data() + slots.bias_offset, mode});
     if (observer) observer->layer_ready(k);
     if (k > 0) {
       dense_backward_input(net.layer(k), rows, dA, ws.delta(1 - current));
@@ -60,7 +67,8 @@ void backward(Network<T>& net, Workspace<T>& ws, int rows, GradientObserver* obs
   template class Network<T>;                                                          \
   template class Workspace<T>;                                                        \
   template const T* forward<T>(const Network<T>&, Workspace<T>&, int);                \
-  template void backward<T>(Network<T>&, Workspace<T>&, int, GradientObserver*, GradMode);
+  template void backward<T>(Network<T>&, Workspace<T>&, int, GradientObserver*, GradMode); \
+  template void backward_into<T>(const Network<T>&, Workspace<T>&, int, std::span<T>, GradientObserver*, GradMode);
 DMLP_INSTANTIATE(float)
 DMLP_INSTANTIATE(double)
 #undef DMLP_INSTANTIATE

@@ -23,10 +23,11 @@ void epoch_permutation(std::uint64_t seed, std::int64_t epoch, std::span<std::in
 }
 
 BatchPlan::BatchPlan(std::int64_t rows, std::int64_t global_batch, bool drop_last,
-                     std::uint64_t seed)
+                     std::uint64_t seed, std::int64_t micro_batch)
     : rows_(rows),
       global_batch_(global_batch),
       steps_per_epoch_(drop_last ? rows / global_batch : (rows + global_batch - 1) / global_batch),
+      micro_batch_(micro_batch),
       seed_(seed),
       order_(std::size_t(rows)) {}
 
@@ -40,8 +41,23 @@ std::int64_t BatchPlan::batch_rows(std::int64_t step) const {
   return std::min(global_batch_, rows_ - step * global_batch_);
 }
 
+std::int64_t BatchPlan::micro_shards(std::int64_t step) const {
+  return micro_batch_ > 0 ? (batch_rows(step) + micro_batch_ - 1) / micro_batch_ : 1;
+}
+
+Slice BatchPlan::rank_slice(std::int64_t batch, int ranks, int rank) const {
+  if (micro_batch_ == 0) return shard(batch, ranks, rank);
+  const Slice shards = shard((batch + micro_batch_ - 1) / micro_batch_, ranks, rank);
+  const std::int64_t begin = std::min(batch, shards.begin * micro_batch_);
+  return {begin, std::min(batch, (shards.begin + shards.count) * micro_batch_) - begin};
+}
+
+std::int64_t BatchPlan::full_batch_rank_rows(int ranks, int rank) const {
+  return rank_slice(std::min(global_batch_, rows_), ranks, rank).count;
+}
+
 std::span<const std::int64_t> BatchPlan::rank_rows(std::int64_t step, int ranks, int rank) const {
-  const Slice mine = shard(batch_rows(step), ranks, rank);
+  const Slice mine = rank_slice(batch_rows(step), ranks, rank);
   return std::span<const std::int64_t>(order_).subspan(
       std::size_t(step * global_batch_ + mine.begin), std::size_t(mine.count));
 }

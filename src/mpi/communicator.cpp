@@ -68,6 +68,16 @@ void MpiCollective::max(std::span<double> values) {
   else comm_.allreduce(values, MPI_MAX);
 }
 
+void MpiCollective::sum_integers(std::span<std::int64_t> values) {
+  if (watchdog_) watchdog_->allreduce(values, MPI_SUM, Activity::reduction);
+  else comm_.allreduce(values, MPI_SUM);
+}
+
+void MpiCollective::max_integers(std::span<std::int64_t> values) {
+  if (watchdog_) watchdog_->allreduce(values, MPI_MAX, Activity::reduction);
+  else comm_.allreduce(values, MPI_MAX);
+}
+
 void MpiCollective::max_with_rank(std::span<double> values, std::span<int> ranks) {
   comm_.allreduce_max_with_rank(values, ranks, watchdog_);
 }

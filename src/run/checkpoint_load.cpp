@@ -123,7 +123,14 @@ void check_init(const CheckpointMeta& meta, const ModelSpec& model) {
 std::vector<std::string> check_resume(const CheckpointMeta& meta, const RunConfig& config, int ranks) {
   check_init(meta, config.model);
   std::vector<std::string> warnings;
-  if (meta.ranks != ranks)
+  const auto stored_setting = [&](const char* pointer) {
+    const nlohmann::json::json_pointer at(pointer);
+    return meta.config.is_object() && meta.config.contains(at) ? meta.config.at(at) : nlohmann::json();
+  };
+  // --reproducible at the same micro-batch continues bit for bit at any rank count.
+  const bool bitwise_at_any_ranks = config.training.reproducible && stored_setting("/training/reproducible") == true &&
+                                    stored_setting("/training/micro_batch") == config.training.micro_batch;
+  if (meta.ranks != ranks && !bitwise_at_any_ranks)
     warnings.push_back(meta.path + " was written by " + std::to_string(meta.ranks) + " ranks and this run has " +
                        std::to_string(ranks) + ": results match to rounding, not bit for bit");
   nlohmann::json stored = meta.config;

@@ -109,6 +109,8 @@ nlohmann::json to_json(const RunConfig& c) {
             {"max_steps", t.max_steps},
             {"drop_last", t.drop_last},
             {"seed", t.seed},
+            {"micro_batch", t.micro_batch},
+            {"reproducible", t.reproducible},
             {"precision", std::string(to_string(c.precision))}}},
           {"data", data_json(c.data)},
           {"execution", execution_json(c.execution, t)}};
@@ -140,6 +142,11 @@ nlohmann::json config_from_format1(const nlohmann::json& v1, const ModelSpec& mo
 
 std::vector<std::string> result_settings_differing(const nlohmann::json& stored, const RunConfig& config) {
   nlohmann::json a = stored.is_object() ? stored : nlohmann::json::object(), b = to_json(config);
+  // Checkpoints before micro-batches trained without them.
+  if (a.contains("training") && a["training"].is_object()) {
+    if (!a["training"].contains("micro_batch")) a["training"]["micro_batch"] = 0;
+    if (!a["training"].contains("reproducible")) a["training"]["reproducible"] = false;
+  }
   a.erase("execution");
   b.erase("execution");
   const nlohmann::json fa = a.flatten(), fb = b.flatten();

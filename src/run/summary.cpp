@@ -2,7 +2,9 @@
 #include <cstdarg>
 #include <cstdio>
 
+#include "dmlp/core/blas.hpp"
 #include "dmlp/core/errors.hpp"
+#include "dmlp/core/exact_sum.hpp"
 #include "dmlp/run/training_run.hpp"
 
 namespace dmlp::run {
@@ -51,9 +53,18 @@ std::string format_summary(const RunDescription& d) {
   if (d.per_rank_batch_min != d.per_rank_batch_max) append(out, "-%lld", static_cast<long long>(d.per_rank_batch_min));
   append(out, "; %lld steps per epoch, %lld steps\n", static_cast<long long>(d.steps_per_epoch),
          static_cast<long long>(d.total_steps));
-  append(out, "  allreduce  %zu bucket%s (--bucket-mb %g), %s\n", d.buckets, plural(static_cast<long long>(d.buckets)),
-         c.execution.bucket_mb,
-         c.execution.overlap ? "overlapped with backward" : "one call after backward");
+  if (t.micro_batch > 0) {
+    const long long per_rank = (d.per_rank_batch_max + t.micro_batch - 1) / t.micro_batch;
+    append(out, "  micro      %lld rows per micro-batch (--micro-batch), up to %lld per rank per step, one gradient sum "
+                "per step\n", static_cast<long long>(t.micro_batch), per_rank);
+  }
+  if (t.reproducible) {
+    const int words = c.precision == Precision::Float ? exact_sum_words<float>() : exact_sum_words<double>();
+    append(out, "  allreduce  exact: 64-bit integer sums, %d per parameter, after the micro-batches\n", words);
+  } else {
+    append(out, "  allreduce  %zu bucket%s (--bucket-mb %g), %s\n", d.buckets, plural(static_cast<long long>(d.buckets)),
+           c.execution.bucket_mb, c.execution.overlap ? "overlapped with backward" : "one call after backward");
+  }
   if (p.ranks > 1) append(out, "             summed by %s\n", d.allreduce_algorithm.c_str());
   if (d.placement.ranks > 1)
     append(out, "  watchdog   %s\n",
@@ -61,6 +72,14 @@ std::string format_summary(const RunDescription& d) {
                ? ("a rank waiting " + format_number(c.execution.stall_timeout) +
                   " s in a collective ends the job (--stall-timeout)").c_str()
                : "off (--stall-timeout 0)");
+  if (t.reproducible) {
+    const blas::LibraryInfo blas = blas::library_info();
+    append(out, "  reproducible: yes (micro-batch %lld, exact sums): the same bits at any rank and thread count with "
+                "%s's %s kernels (docs/reproducibility.md)\n",
+           static_cast<long long>(t.micro_batch), blas.name.c_str(), blas.core.c_str());
+  } else {
+    append(out, "  reproducible: no: the same bits at the same rank and thread counts (--reproducible: at any)\n");
+  }
   append(out, "  optimizer  SGD lr %g (bias %g), momentum %g%s, %s schedule", t.sgd.lr_weights, t.sgd.lr_bias,
          t.sgd.momentum, t.sgd.nesterov ? " nesterov" : "", std::string(to_string(t.schedule)).c_str());
   if (t.reg.active())

@@ -131,9 +131,9 @@ class Run final : public TrainingRun::Impl {
     d.parameters = net_.layout().size();
     d.train = {describe_data(*data_.train.rows), data_.train.mode};
     if (data_.test.rows) d.test = DataDescription{describe_data(*data_.test.rows), data_.test.mode};
-    const std::int64_t batch = config_.training.global_batch;
-    d.per_rank_batch_max = shard(batch, world_.size(), 0).count;
-    d.per_rank_batch_min = shard(batch, world_.size(), world_.size() - 1).count;
+    d.per_rank_batch_max = d.per_rank_batch_min = trainer_->plan().full_batch_rank_rows(world_.size(), 0);
+    for (int r = 1; r < world_.size(); ++r)
+      d.per_rank_batch_min = std::min(d.per_rank_batch_min, trainer_->plan().full_batch_rank_rows(world_.size(), r));
     d.steps_per_epoch = trainer_->steps_per_epoch();
     d.total_steps = trainer_->total_steps();
     d.first_step = trainer_->progress().step;

@@ -37,6 +37,16 @@ void set_threads(int n) {
   blas::set_threads(n);
 }
 
+SerialBlas::SerialBlas() : openmp_threads_(omp_get_max_threads()), blas_threads_(blas::threads()) {
+  blas::set_threads(1);  // OpenBLAS's OpenMP build sets OpenMP's count along with its own
+  omp_set_num_threads(openmp_threads_);
+}
+
+SerialBlas::~SerialBlas() {
+  blas::set_threads(blas_threads_);
+  omp_set_num_threads(openmp_threads_);
+}
+
 std::string threading_summary() {
   const blas::LibraryInfo blas = blas::library_info();
   return "BLAS " + blas.name + " (" + blas.threading + " build, " + blas.core +

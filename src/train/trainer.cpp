@@ -5,12 +5,16 @@
 #include <cmath>
 #include <limits>
 #include <numeric>
+#include <optional>
 #include <string>
 
 #include "dmlp/core/errors.hpp"
 #include "dmlp/core/loss.hpp"
 #include "dmlp/core/memory.hpp"
 #include "dmlp/train/forward_rows.hpp"
+#include "dmlp/train/threads.hpp"
+
+#include <omp.h>
 
 namespace dmlp {
 namespace {
@@ -40,6 +44,32 @@ struct RankSums {
 PhaseTimes divided(const PhaseTimes& t, double d) {
   return {t.data / d, t.forward / d, t.backward / d, t.allreduce_wait / d, t.update / d};
 }
+
+// Rows the workspace holds: a micro-shard, or the largest slice of a global batch.
+std::int64_t workspace_rows(const TrainConfig& c, std::int64_t rows, int ranks) {
+  const std::int64_t batch = std::min(c.global_batch, rows);
+  return c.micro_batch > 0 ? std::min(c.micro_batch, batch) : shard(batch, ranks, 0).count;
+}
+
+// ExactSum's segments for a parameter layout: each W_k and b_k on its own
+// window, since biases' gradients often lie far from the weights'.
+std::vector<std::size_t> tensor_ends(const ParameterLayout& layout) {
+  std::vector<std::size_t> ends;
+  for (const LayerSlots& s : layout.layers()) {
+    ends.push_back(s.weight_offset + s.weight_count());
+    ends.push_back(s.end());
+  }
+  return ends;
+}
+
+// Exact sums over processes: every process's accumulator ends up holding the total.
+void reduce_exactly(ExactSum& sum, std::vector<std::int64_t>& windows, Collective& comm) {
+  if (comm.size() == 1) return;
+  windows.assign(sum.windows().begin(), sum.windows().end());
+  comm.max_integers(windows);
+  sum.align_to(windows);
+  comm.sum_integers(sum.words());
+}
 }  // namespace
 
 void validate(const TrainConfig& c, const DataShape& train, const ModelSpec& model, int ranks,
@@ -55,6 +85,12 @@ void validate(const TrainConfig& c, const DataShape& train, const ModelSpec& mod
   if (c.warmup_steps < 0)
     throw InputError("--warmup-steps " + std::to_string(c.warmup_steps) + " must be >= 0");
   validate(c.sgd);
+  if (c.micro_batch < 0)
+    throw InputError("--micro-batch " + std::to_string(c.micro_batch) + " must be positive (0: none)");
+  require_at_most(c.micro_batch, kMaxRows, "--micro-batch");
+  if (c.reproducible && c.micro_batch == 0)
+    throw InputError("--reproducible needs micro-batches: --micro-batch at least 1 (default " +
+                     std::to_string(kDefaultReproducibleMicroBatch) + ")");
   if (c.reg.lambda < 0) throw InputError("--lambda must be >= 0");
   if (train.rows <= 0) throw InputError(data_name + " is empty");
   if (train.rows < ranks)
@@ -64,10 +100,11 @@ void validate(const TrainConfig& c, const DataShape& train, const ModelSpec& mod
     throw InputError("--drop-last with --batch-size " + std::to_string(c.global_batch) + " leaves no batch: " +
                      data_name + " has " + std::to_string(train.rows) + " samples");
   check_data_fits_model(train, model, data_name);
-  const std::int64_t rows_per_rank = shard(std::min(c.global_batch, train.rows), ranks, 0).count;
-  require_memory(workspace_bytes(model, rows_per_rank, sizeof(double)),
-                 "the workspace of " + std::to_string(rows_per_rank) + " rows per rank (--batch-size " +
-                     std::to_string(c.global_batch) + ")");
+  const std::int64_t rows = workspace_rows(c, train.rows, ranks);
+  require_memory(workspace_bytes(model, rows, sizeof(double)),
+                 "the workspace of " + std::to_string(rows) +
+                     (c.micro_batch > 0 ? " rows (--micro-batch " + std::to_string(c.micro_batch) + ")"
+                                        : " rows per rank (--batch-size " + std::to_string(c.global_batch) + ")"));
 }
 
 void check_data_fits_model(const DataShape& data, const ModelSpec& model, const std::string& data_name) {
@@ -101,8 +138,8 @@ Trainer<T>::Trainer(Network<T>& net, RowSource& train, RowSource* test, TrainCon
       comm_(comm),
       sync_(sync),
       optimizer_(config_.sgd, net.layout()),
-      plan_(train.shape().rows, config_.global_batch, config_.drop_last, config_.seed),
-      ws_(net.spec(), int(shard(std::min(config_.global_batch, train.shape().rows), comm.size(), 0).count)),
+      plan_(train.shape().rows, config_.global_batch, config_.drop_last, config_.seed, config_.micro_batch),
+      ws_(net.spec(), int(workspace_rows(config_, train.shape().rows, comm.size()))),
       labels_(std::size_t(ws_.max_rows())),
       targets_(std::size_t(ws_.max_rows()) * net.spec().outputs()) {
   if (config_.max_steps == 0 && config_.epochs > std::numeric_limits<std::int64_t>::max() / plan_.steps_per_epoch())
@@ -113,14 +150,35 @@ Trainer<T>::Trainer(Network<T>& net, RowSource& train, RowSource* test, TrainCon
                                        : config_.epochs * plan_.steps_per_epoch();
   if (test_) check_data_fits_model(test_->shape(), net.spec(), test_->name());
   if (train_.read_ahead_rows() > 0)
-    upcoming_.reserve(std::size_t(std::max<std::int64_t>(train_.read_ahead_rows(), ws_.max_rows())));
+    upcoming_.reserve(std::size_t(std::max<std::int64_t>(train_.read_ahead_rows(), max_rows_per_rank())));
+  if (config_.reproducible) {
+    // One lane per thread, but no more than the micro-shards a rank can hold.
+    const std::int64_t shards = (max_rows_per_rank() + ws_.max_rows() - 1) / ws_.max_rows();
+    const int lanes = int(std::clamp<std::int64_t>(shards, 1, omp_get_max_threads()));
+    const ModelSpec& spec = net.spec();
+    const std::size_t params = net.layout().size();
+    require_memory(double(lanes - 1) * (double(params) * sizeof(T) + workspace_bytes(spec, ws_.max_rows(), sizeof(T))) +
+                       double(params + 1) * exact_sum_words<T>() * 8.0,
+                   "--reproducible's exact sums and " + std::to_string(lanes) + " threads' micro-shard buffers");
+    lanes_.resize(std::size_t(lanes));
+    for (std::size_t l = 1; l < lanes_.size(); ++l) {
+      lanes_[l].ws = std::make_unique<Workspace<T>>(spec, ws_.max_rows());
+      lanes_[l].labels = AlignedBuffer<std::int32_t>(std::size_t(ws_.max_rows()));
+      lanes_[l].targets = AlignedBuffer<T>(std::size_t(ws_.max_rows()) * spec.outputs());
+      lanes_[l].grads = AlignedBuffer<T>(params);
+    }
+    std::vector<std::size_t> ends = tensor_ends(net.layout());
+    ends.push_back(params + 1);  // the loss
+    exact_ = std::make_unique<ExactSum>(std::move(ends), exact_sum_words<T>());
+    exact_windows_.reserve(exact_->windows().size());
+  }
 }
 
 template <class T>
 void Trainer<T>::read_ahead() {
   // Tell a streaming source the rows of the next steps, as many as its read-ahead holds.
   if (read_ahead_epoch_ == progress_.epoch && progress_.step_in_epoch < read_ahead_until_) return;
-  const std::int64_t steps = std::max<std::int64_t>(1, train_.read_ahead_rows() / ws_.max_rows());
+  const std::int64_t steps = std::max<std::int64_t>(1, train_.read_ahead_rows() / max_rows_per_rank());
   const std::int64_t until = std::min(progress_.step_in_epoch + steps, plan_.steps_per_epoch());
   upcoming_.clear();
   for (std::int64_t s = progress_.step_in_epoch; s < until; ++s) {
@@ -153,31 +211,15 @@ void Trainer<T>::step() {
   if (train_.read_ahead_rows() > 0) read_ahead();
   const std::int64_t batch = plan_.batch_rows(progress_.step_in_epoch);
   const auto rows = plan_.rank_rows(progress_.step_in_epoch, comm_.size(), comm_.rank());
-  const int n = int(rows.size());
-  train_.gather(rows, ws_.input(), labels_.data(), targets_.data());
   t.data = seconds_since(mark);
-
-  // forward and loss: ∂L/∂x_K = (1/B)·∂ℓ/∂x_K for this rank's rows
-  const ModelSpec& spec = net_.spec();
-  const T* output = forward(net_, ws_, n);
-  const LossSums sums =
-      loss_forward_backward(spec.loss, n, spec.outputs(), output, Targets<T>{labels_.data(), targets_.data()},
-                            batch_mean_scale<T>(batch), ws_.output_grad());
-  t.forward = seconds_since(mark);
-
-  // backward, each layer's gradient sum started as soon as it is ready; the
-  // gradients overwrite the previous step's, which spares a pass zeroing them
-  sync_.begin(net_.grads());
-  backward(net_, ws_, n, &sync_, GradMode::Overwrite);
-  t.backward = seconds_since(mark);
-  sync_.finish();
-  t.allreduce_wait = seconds_since(mark);
+  const LossSums sums = exact_ ? exact_step(rows, batch, t) : accumulate_step(rows, batch, t);
+  mark = Clock::now();
 
   // update: the same on every rank
   add_regularization_gradient(config_.reg, net_.layout(), net_.params().data(), net_.grads().data());
   if (!optimizer_.step(net_.params(), net_.grads(), lr_at(progress_.step) / config_.sgd.lr_weights))
     throw DivergedError(divergence_message(progress_.step + 1, "the gradient summed over the ranks holds NaN or infinite values"));
-  t.update = seconds_since(mark);
+  t.update += seconds_since(mark);
 
   last_step_ = t;
   for (Tally* tally : {&interval_, &epoch_}) {
@@ -197,6 +239,100 @@ void Trainer<T>::step() {
 }
 
 template <class T>
+LossSums Trainer<T>::accumulate_step(std::span<const std::int64_t> rows, std::int64_t batch, PhaseTimes& t) {
+  Clock::time_point mark = Clock::now();
+  const ModelSpec& spec = net_.spec();
+  // This rank's rows in chunks the workspace holds: one chunk, or its micro-shards.
+  const std::size_t chunk = std::size_t(ws_.max_rows());
+  const std::size_t chunks = std::max<std::size_t>(1, (rows.size() + chunk - 1) / chunk);
+  LossSums sums;
+  sync_.begin(net_.grads());
+  for (std::size_t c = 0; c < chunks; ++c) {
+    const auto part = rows.subspan(c * chunk, std::min(chunk, rows.size() - c * chunk));
+    const int n = int(part.size());
+    train_.gather(part, ws_.input(), labels_.data(), targets_.data());
+    t.data += seconds_since(mark);
+
+    // forward and loss: ∂L/∂x_K = (1/B)·∂ℓ/∂x_K for these rows
+    const T* output = forward(net_, ws_, n);
+    const LossSums part_sums =
+        loss_forward_backward(spec.loss, n, spec.outputs(), output, Targets<T>{labels_.data(), targets_.data()},
+                              batch_mean_scale<T>(batch), ws_.output_grad());
+    sums.loss += part_sums.loss;
+    sums.correct += part_sums.correct;
+    t.forward += seconds_since(mark);
+
+    // backward; the first chunk's gradients overwrite the previous step's,
+    // which spares a pass zeroing them. In the last, each layer's gradient
+    // sum over the ranks starts as soon as that layer is done.
+    const bool last = c + 1 == chunks;
+    backward(net_, ws_, n, last ? &sync_ : nullptr, c == 0 ? GradMode::Overwrite : GradMode::Accumulate);
+    t.backward += seconds_since(mark);
+  }
+  sync_.finish();
+  t.allreduce_wait += seconds_since(mark);
+  return sums;
+}
+
+template <class T>
+LossSums Trainer<T>::exact_step(std::span<const std::int64_t> rows, std::int64_t batch, PhaseTimes& t) {
+  Clock::time_point mark = Clock::now();
+  const ModelSpec& spec = net_.spec();
+  const std::size_t m = std::size_t(ws_.max_rows()), params = net_.layout().size();
+  const std::size_t shards = (rows.size() + m - 1) / m;  // whole micro-shards, from a multiple of m
+  const T scale = batch_mean_scale<T>(batch);
+  exact_->clear();
+  double correct = 0;
+  for (std::size_t first = 0; first < shards; first += lanes_.size()) {
+    const int in_round = int(std::min(lanes_.size(), shards - first));
+    // The data on this thread: a source need not be thread-safe.
+    for (int l = 0; l < in_round; ++l) {
+      Lane& lane = lanes_[std::size_t(l)];
+      const std::size_t begin = (first + std::size_t(l)) * m;
+      const auto part = rows.subspan(begin, std::min(m, rows.size() - begin));
+      lane.rows = int(part.size());
+      if (l == 0)
+        train_.gather(part, ws_.input(), labels_.data(), targets_.data());
+      else
+        train_.gather(part, lane.ws->input(), lane.labels.data(), lane.targets.data());
+    }
+    t.data += seconds_since(mark);
+    {
+      // Each micro-shard on one thread with one BLAS thread: the same
+      // operations in the same order whichever rank and thread run it.
+      const SerialBlas serial;
+#pragma omp parallel num_threads(in_round)
+      {
+        const int l = omp_get_thread_num();
+        Lane& lane = lanes_[std::size_t(l)];
+        Workspace<T>& ws = l == 0 ? ws_ : *lane.ws;
+        const std::int32_t* labels = l == 0 ? labels_.data() : lane.labels.data();
+        const T* targets = l == 0 ? targets_.data() : lane.targets.data();
+        const T* output = forward(net_, ws, lane.rows);
+        lane.sums = loss_forward_backward(spec.loss, lane.rows, spec.outputs(), output, Targets<T>{labels, targets},
+                                          scale, ws.output_grad());
+        backward_into(net_, ws, lane.rows, l == 0 ? net_.grads() : lane.grads.span(), nullptr, GradMode::Overwrite);
+      }
+    }
+    t.backward += seconds_since(mark);
+    for (int l = 0; l < in_round; ++l) {
+      Lane& lane = lanes_[std::size_t(l)];
+      exact_->add(l == 0 ? std::span<const T>(net_.grads()) : std::span<const T>(lane.grads.span()));
+      exact_->add(std::span<const double>(&lane.sums.loss, 1), params);
+      correct += lane.sums.correct;  // a count: exact in a double
+    }
+    t.backward += seconds_since(mark);  // converting to fixed point: the exact sums' cost
+  }
+  reduce_exactly(*exact_, exact_windows_, comm_);
+  exact_->result(net_.grads());
+  LossSums sums;
+  exact_->result(std::span<double>(&sums.loss, 1), params);
+  sums.correct = correct;
+  t.allreduce_wait += seconds_since(mark);
+  return sums;
+}
+
+template <class T>
 std::string Trainer<T>::divergence_message(std::int64_t step, const std::string& what) const {
   std::string text = "diverged at step " + std::to_string(step) + ": " + what;
   text += last_finite_loss_step_ >= 0 ? "; the last loss reported, at step " + std::to_string(last_finite_loss_step_) +
@@ -209,8 +345,9 @@ std::string Trainer<T>::divergence_message(std::int64_t step, const std::string&
 template <class T>
 StepReport Trainer<T>::reduce_report(Tally& tally) {
   const double seconds = seconds_since(tally.start);
-  // One sum and one max over ranks carry everything the report needs.
-  RankSums sums{tally.loss, tally.correct, tally.time};
+  // One sum and one max over ranks carry everything the report needs. An
+  // exact step's loss is already the total over the ranks, the same bits on each.
+  RankSums sums{exact_ ? 0.0 : tally.loss, tally.correct, tally.time};
   std::array<double, RankSums::kCount> summed = sums.packed();
   // The five phase maxima, and last the negated all-reduce wait: the rank that
   // waited least is the one the others waited for.
@@ -222,6 +359,7 @@ StepReport Trainer<T>::reduce_report(Tally& tally) {
   comm_.sum(summed);
   comm_.max_with_rank(maxes, slowest);
   sums = RankSums::unpacked(summed);
+  if (exact_) sums.loss = tally.loss;
   const double steps = std::max(tally.steps, 1.0), ranks = comm_.size();
   StepReport r;
   r.step = progress_.step;
@@ -274,7 +412,7 @@ bool Trainer<T>::run(TrainingObserver* observer) {
 
 template <class T>
 EvalResult Trainer<T>::evaluate(RowSource& data) {
-  return dmlp::evaluate(net_, data, comm_, ws_.max_rows());
+  return dmlp::evaluate(net_, data, comm_, ws_.max_rows(), config_.reproducible);
 }
 
 namespace {
@@ -291,6 +429,8 @@ class EvalSums {
   double* confusion() { return values_.data() + 3 + 2 * outputs_; }    // (classes, classes)
   std::span<double> all() { return values_; }
   std::span<double> confusion_cells() { return all().subspan(3 + 2 * outputs_); }
+  std::span<double> real_sums() { return all().first(3 + 2 * outputs_); }  // all but the counts of the confusion matrix
+  void clear_real_sums() { std::fill_n(values_.begin(), 3 + 2 * outputs_, 0.0); }
 
  private:
   std::size_t outputs_;
@@ -299,7 +439,7 @@ class EvalSums {
 }  // namespace
 
 template <class T>
-EvalResult evaluate(const Network<T>& net, RowSource& data, Collective& comm, int chunk_rows) {
+EvalResult evaluate(const Network<T>& net, RowSource& data, Collective& comm, int chunk_rows, bool exact) {
   const DataShape& shape = data.shape();
   const ModelSpec& spec = net.spec();
   const int k = spec.outputs();
@@ -312,10 +452,23 @@ EvalResult evaluate(const Network<T>& net, RowSource& data, Collective& comm, in
   comm.evaluation_started();
   EvalSums sums(k, classes);
   const T scale = batch_mean_scale<T>(shape.rows);
-  const Slice mine = shard(shape.rows, comm.size(), comm.rank());
+  Slice mine = shard(shape.rows, comm.size(), comm.rank());
+  std::optional<ExactSum> exact_sums;  // each real sum on its own window
+  std::optional<SerialBlas> serial;
+  if (exact) {
+    // whole chunks, which lie at multiples of chunk_rows for every rank count
+    const Slice chunks = shard((shape.rows + chunk_rows - 1) / chunk_rows, comm.size(), comm.rank());
+    const std::int64_t begin = std::min(shape.rows, chunks.begin * chunk_rows);
+    mine = {begin, std::min(shape.rows, (chunks.begin + chunks.count) * chunk_rows) - begin};
+    std::vector<std::size_t> ends(sums.real_sums().size());
+    std::iota(ends.begin(), ends.end(), std::size_t{1});
+    exact_sums.emplace(std::move(ends), 3);
+    serial.emplace();
+  }
   ForwardRows<T> rows(net, int(std::clamp<std::int64_t>(mine.count, 1, chunk_rows)));
   rows.run(data, mine,
            [&](std::int64_t, int n, const T* y, const std::int32_t* labels, const T* targets) {
+             if (exact_sums) sums.clear_real_sums();  // this chunk's sums alone
              const LossSums s = loss_forward_backward(spec.loss, n, k, y, Targets<T>{labels, targets}, scale,
                                                       static_cast<T*>(nullptr));
              sums.loss() += s.loss;
@@ -333,8 +486,17 @@ EvalResult evaluate(const Network<T>& net, RowSource& data, Collective& comm, in
                  sums.target_square_sum()[j] += target * target;
                }
              }
+             if (exact_sums) exact_sums->add(std::span<const double>(sums.real_sums()));
            });
-  comm.sum(sums.all());
+  if (exact_sums) {
+    sums.clear_real_sums();  // summed exactly instead; the counts are exact as they are
+    comm.sum(sums.all());
+    std::vector<std::int64_t> windows;
+    reduce_exactly(*exact_sums, windows, comm);
+    exact_sums->result(sums.real_sums());
+  } else {
+    comm.sum(sums.all());
+  }
 
   const double n = double(shape.rows);
   result.loss = sums.loss();
@@ -351,8 +513,8 @@ EvalResult evaluate(const Network<T>& net, RowSource& data, Collective& comm, in
   return result;
 }
 
-template EvalResult evaluate<float>(const Network<float>&, RowSource&, Collective&, int);
-template EvalResult evaluate<double>(const Network<double>&, RowSource&, Collective&, int);
+template EvalResult evaluate<float>(const Network<float>&, RowSource&, Collective&, int, bool);
+template EvalResult evaluate<double>(const Network<double>&, RowSource&, Collective&, int, bool);
 template class Trainer<float>;
 template class Trainer<double>;
 

@@ -79,5 +79,10 @@ const T* forward(const Network<T>& net, Workspace<T>& ws, int rows);
 template <class T>
 void backward(Network<T>& net, Workspace<T>& ws, int rows, GradientObserver* observer = nullptr,
               GradMode mode = GradMode::Accumulate);
+// The same into `grads`, a buffer laid out as net.grads(): how several threads
+// back-propagate different rows through one network at once.
+template <class T>
+void backward_into(const Network<T>& net, Workspace<T>& ws, int rows, std::span<T> grads, GradientObserver* observer,
+                   GradMode mode);
 
 }  // namespace dmlp

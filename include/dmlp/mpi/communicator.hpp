@@ -120,6 +120,8 @@ class MpiCollective final : public Collective {
   void sum(std::span<double> values) override;
   void max(std::span<double> values) override;
   void max_with_rank(std::span<double> values, std::span<int> ranks) override;
+  void sum_integers(std::span<std::int64_t> values) override;
+  void max_integers(std::span<std::int64_t> values) override;
   void step_started(std::int64_t step) override;
   void evaluation_started() override;
 

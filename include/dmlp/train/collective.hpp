@@ -20,6 +20,9 @@ class Collective {
   // In place, element-wise: every rank gets the maximum, and in `ranks` the
   // lowest rank that holds it.
   virtual void max_with_rank(std::span<double> values, std::span<int> ranks) = 0;
+  // Integer versions, exact in any order: what --reproducible's sums travel as.
+  virtual void sum_integers(std::span<std::int64_t> values) = 0;
+  virtual void max_integers(std::span<std::int64_t> values) = 0;
   // A step begins (counted from 1): where a stall watchdog learns each rank's progress.
   virtual void step_started(std::int64_t /*step*/) {}
   virtual void evaluation_started() {}
@@ -44,6 +47,8 @@ class SingleProcess final : public Collective {
   void max_with_rank(std::span<double>, std::span<int> ranks) override {
     for (int& r : ranks) r = 0;
   }
+  void sum_integers(std::span<std::int64_t>) override {}
+  void max_integers(std::span<std::int64_t>) override {}
 };
 
 template <class T>

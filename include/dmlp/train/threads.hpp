@@ -27,6 +27,21 @@ int cores_available();
 // Sets OpenMP's and OpenBLAS's thread counts to n.
 void set_threads(int n);
 
+// While it lives, every BLAS call runs on one thread, and OpenMP keeps its
+// count. OpenBLAS's result for a given shape changes with its thread count
+// (docs/reproducibility.md), so --reproducible computes each micro-shard with
+// one BLAS thread and spreads micro-shards over the threads instead.
+class SerialBlas {
+ public:
+  SerialBlas();
+  ~SerialBlas();
+  SerialBlas(const SerialBlas&) = delete;
+  SerialBlas& operator=(const SerialBlas&) = delete;
+
+ private:
+  int openmp_threads_, blas_threads_;
+};
+
 // One line for the start-up summary, e.g.
 // "BLAS OpenBLAS 0.3.21 (openmp build, Zen kernels); threads: OpenMP 2, BLAS 2".
 std::string threading_summary();

@@ -5,9 +5,12 @@
 // update to the same parameters.
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "dmlp/core/exact_sum.hpp"
+#include "dmlp/core/loss.hpp"
 #include "dmlp/core/lr_schedule.hpp"
 #include "dmlp/core/network.hpp"
 #include "dmlp/core/optimizer.hpp"
@@ -31,7 +34,17 @@ struct TrainConfig {
   std::int64_t warmup_steps = 0;
   Regularization reg;
   std::int64_t log_every = 100;    // steps between progress reports
+  // > 0: each global batch is cut into micro-shards of this many rows; a rank
+  // runs its micro-shards one after another and sums their gradients before
+  // communicating once (gradient accumulation: the workspace holds m rows).
+  std::int64_t micro_batch = 0;
+  // Bitwise the same parameters, loss and evaluation at every rank and thread
+  // count: micro-shards computed with one BLAS thread each, and every sum over
+  // them exact (ExactSum). Needs micro_batch > 0.
+  bool reproducible = false;
 };
+
+inline constexpr std::int64_t kDefaultReproducibleMicroBatch = 32;
 
 // Throws InputError for settings that cannot train on `train` with `ranks` ranks.
 void validate(const TrainConfig& config, const DataShape& train, const ModelSpec& model, int ranks,
@@ -41,9 +54,12 @@ void validate(const TrainConfig& config, const DataShape& train, const ModelSpec
 void check_data_fits_model(const DataShape& data, const ModelSpec& model, const std::string& data_name);
 
 // Distributed evaluation: rank r of the collective takes a contiguous slice of
-// `data`, `chunk_rows` rows at a time, and the sums are all-reduced.
+// `data`, `chunk_rows` rows at a time, and the sums are all-reduced. With
+// `exact`, the chunks lie at multiples of chunk_rows whatever the rank count,
+// each rank takes whole chunks, BLAS runs on one thread, and the sums are
+// exact: the result is bitwise the same at every rank and thread count.
 template <class T>
-EvalResult evaluate(const Network<T>& net, RowSource& data, Collective& comm, int chunk_rows);
+EvalResult evaluate(const Network<T>& net, RowSource& data, Collective& comm, int chunk_rows, bool exact = false);
 
 class TrainingObserver {
  public:
@@ -97,7 +113,8 @@ class Trainer {
   const TrainConfig& config() const { return config_; }
   std::int64_t total_steps() const { return total_steps_; }
   std::int64_t steps_per_epoch() const { return plan_.steps_per_epoch(); }
-  std::int64_t max_rows_per_rank() const { return ws_.max_rows(); }
+  const BatchPlan& plan() const { return plan_; }
+  std::int64_t max_rows_per_rank() const { return plan_.max_rank_rows(comm_.size()); }
   TrainProgress& progress() { return progress_; }
   const TrainProgress& progress() const { return progress_; }
   Sgd<T>& optimizer() { return optimizer_; }
@@ -113,6 +130,21 @@ class Trainer {
   };
   StepReport reduce_report(Tally& tally);
   void read_ahead();
+  // This rank's part of a step's gradient, left in net_.grads() summed over
+  // the ranks; returns the loss sums (exact_step: the loss over all ranks).
+  LossSums accumulate_step(std::span<const std::int64_t> rows, std::int64_t batch, PhaseTimes& t);
+  LossSums exact_step(std::span<const std::int64_t> rows, std::int64_t batch, PhaseTimes& t);
+
+  // One thread's micro-shard in exact_step: lane 0 uses ws_, labels_, targets_
+  // and the network's gradient buffer; the others own theirs.
+  struct Lane {
+    std::unique_ptr<Workspace<T>> ws;
+    AlignedBuffer<std::int32_t> labels;  // (m)
+    AlignedBuffer<T> targets;            // (m, k)
+    AlignedBuffer<T> grads;              // like the parameters
+    int rows = 0;
+    LossSums sums;
+  };
 
   Network<T>& net_;
   RowSource& train_;
@@ -130,6 +162,9 @@ class Trainer {
   TrainProgress progress_;
   std::int64_t total_steps_ = 0;
   Tally interval_, epoch_;
+  std::vector<Lane> lanes_;                 // exact_step's threads
+  std::unique_ptr<ExactSum> exact_;         // (parameters + 1 loss) in exact_step
+  std::vector<std::int64_t> exact_windows_;  // the windows' all-reduce
   std::string divergence_message(std::int64_t step, const std::string& what) const;
   PhaseTimes last_step_;
   double last_finite_loss_ = 0;      // the last reported loss, and its step (-1: none yet)

@@ -85,6 +85,37 @@ TEST_CASE("each step trains on the same rows for every rank count", "[data-order
   CHECK(BatchPlan(53, 10, true, 9).steps_per_epoch() == 5);
 }
 
+TEST_CASE("micro-shards: fixed by (B, m), whole ones per rank, in order", "[data-order]") {
+  // 53 rows, batch 20, micro-batch 6: batches of 20, 20 and 13 rows; micro-shards of
+  // 6, 6, 6, 2 (and 6, 6, 1 in the last batch).
+  BatchPlan plan(53, 20, false, 9, 6);
+  plan.shuffle(0);
+  CHECK(plan.micro_shards(0) == 4);
+  CHECK(plan.micro_shards(2) == 3);
+  for (std::int64_t step = 0; step < plan.steps_per_epoch(); ++step) {
+    const auto whole = plan.rank_rows(step, 1, 0);
+    REQUIRE(std::int64_t(whole.size()) == plan.batch_rows(step));
+    for (int ranks = 2; ranks <= 5; ++ranks) {
+      std::size_t next = 0;  // the ranks' rows, in rank order, are the batch in order
+      std::int64_t largest = 0, smallest = 1 << 30;
+      for (int r = 0; r < ranks; ++r) {
+        const auto mine = plan.rank_rows(step, ranks, r);
+        if (!mine.empty()) REQUIRE(mine.data() == whole.data() + next);
+        CHECK(next % 6 == 0);  // each rank starts on a micro-shard boundary
+        next += mine.size();
+        const std::int64_t shards = (std::int64_t(mine.size()) + 5) / 6;
+        largest = std::max(largest, shards);
+        smallest = std::min(smallest, shards);
+      }
+      CHECK(next == whole.size());
+      CHECK(largest - smallest <= 1);
+    }
+  }
+  CHECK(plan.rank_rows(2, 5, 3).empty());  // 3 micro-shards over 5 ranks
+  CHECK(plan.max_rank_rows(3) == 12);
+  CHECK(plan.full_batch_rank_rows(3, 2) == 2);  // the batch's short last micro-shard
+}
+
 TEST_CASE("synthetic rows depend on the row index only", "[data-order]") {
   const SyntheticSpec spec{SyntheticKind::Blobs, 6, 4, 5, -1};
   const auto all = make_synthetic(spec, 0, 100);

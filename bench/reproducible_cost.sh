@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# What --reproducible costs, and what gradient accumulation costs, on the
+# 784-1024-1024-10 MLP at global batch 256.
+#
+#   bash bench/reproducible_cost.sh [BUILD_DIR]      (default: build)
+#
+# For 1 rank x 1 thread, 1 x 2 and 2 x 1: samples/s plain, with
+# --micro-batch 32 (accumulation), and with --reproducible at micro-batches of
+# 32 (the default), 64 and 128; and the reproducible runs' parameter checksum,
+# which must be one value per micro-batch across the configurations.
+# Each figure is the median over the logged intervals of a 60-step run,
+# skipping the first 10 steps. Run it with the CPU's own BLAS kernels (unset
+# OPENBLAS_CORETYPE).
+set -euo pipefail
+build=${1:-build}
+dmlp=$build/dmlp
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+# run NAME RANKS THREADS [extra dmlp options]: prints "samples/s checksum"
+run() {
+  local name=$1 ranks=$2 threads=$3
+  shift 3
+  mpirun -np "$ranks" --map-by "slot:PE=$threads" --bind-to core "$dmlp" train --synthetic blobs \
+    --layers 784,1024,1024,10 --samples 15360 --test-samples 0 --batch-size 256 --max-steps 60 --log-every 5 \
+    --threads "$threads" --momentum 0.9 --metrics "$work/$name.jsonl" --checkpoint-dir "$work/$name" \
+    --checkpoint-every 60 "$@" > "$work/$name.out"
+  local sum
+  sum=$("$dmlp" inspect "$work/$name/ckpt-000000060.h5" | grep -o 'checksum [0-9a-f]*' | head -1 | cut -c10-17)
+  python3 - "$work/$name.jsonl" "$sum" <<'PY'
+import json, statistics, sys
+steps = [r for r in map(json.loads, open(sys.argv[1])) if r["event"] == "step" and r["step"] > 10]
+print(f"{statistics.median(r['samples_per_s'] for r in steps):.0f} {sys.argv[2]}")
+PY
+}
+
+printf '%-22s' "ranks x threads"
+columns=("plain" "--micro-batch 32" "--reproducible m=32" "--reproducible m=64" "--reproducible m=128")
+for c in "${columns[@]}"; do printf '%24s' "$c"; done
+echo
+for config in "1 1" "1 2" "2 1"; do
+  set -- $config
+  printf '%-22s' "$1 x $2"
+  i=0
+  for extra in "" "--micro-batch 32" "--reproducible" "--reproducible --micro-batch 64" "--reproducible --micro-batch 128"; do
+    # shellcheck disable=SC2086
+    read -r rate sum < <(run "r$1$2_$i" "$1" "$2" $extra)
+    if [[ "$extra" == *reproducible* ]]; then printf '%24s' "$rate ($sum)"; else printf '%24s' "$rate"; fi
+    i=$((i + 1))
+  done
+  echo
+done
+echo "samples/s (parameter checksum after 60 steps, the same per micro-batch at every ranks x threads)"

@@ -1,0 +1,90 @@
+#pragma once
+// Sums whose result does not depend on the order or grouping of the values
+// added: what --reproducible uses for the gradient, the loss and the
+// evaluation sums, so that any rank count gives the same bits.
+//
+// Binned fixed point (the idea of ReproBLAS's binned sums, in integers). Bin j
+// holds the bits of weight 2^(jW) … 2^((j+1)W − 1), W = 31. A finite value x
+// splits exactly into pieces
+//     p_j(x) = trunc(x / 2^(jW)) − 2^W · trunc(x / 2^((j+1)W)),   |p_j| < 2^W,
+// that depend on x alone. Each element keeps K bins as int64 words: the K
+// highest bins its segment's largest |x| reaches (the window). Adding x adds
+// its pieces to the window's words and drops the pieces below it. When a
+// larger value arrives the window moves up and drops its lowest words, which
+// are exactly the pieces it would have dropped had it started there. So after
+// any sequence of adds, and after an integer all-reduce of the words of
+// several accumulators aligned to one window, each word holds Σ p_j over all
+// values: integer addition is associative, so the order never matters.
+//
+// Overflow: |p_j| < 2^31 and at most kMaxValues values per element, so a word
+// stays below 2^62 in magnitude and never wraps (add() checks the count).
+//
+// Precision: a segment whose largest |x| is M ≥ 2^(top·W) loses less than
+// 2^((top−K+1)·W) ≤ 2^(−(K−1)·W)·M per value, so n values lose less than
+// n·2^(−(K−1)W)·M in all, before the final rounding to the element type.
+// K = 2 for float (n·2^-31·M), 3 for double (n·2^-62·M): below the
+// worst-case error (n−1)·u·Σ|x| of summing the same values in that type
+// (u = 2^-24, 2^-53). docs/reproducibility.md has the derivation.
+//
+// A segment that meets a NaN or infinity is marked non-finite; its result is NaN.
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <span>
+#include <vector>
+
+#include "dmlp/core/aligned_buffer.hpp"
+
+namespace dmlp {
+
+class ExactSum {
+ public:
+  static constexpr int kBinBits = 31;                                     // W
+  static constexpr std::int64_t kMaxValues = (std::int64_t{1} << 31) - 1;  // per element
+  static constexpr std::int64_t kEmpty = std::numeric_limits<std::int64_t>::min();     // window of a segment with no nonzero value
+  static constexpr std::int64_t kNonFinite = std::numeric_limits<std::int64_t>::max();  // window of a segment that met NaN or ±inf
+
+  // Elements [0, segment_ends.back()), cut into segments [end_{s-1}, end_s),
+  // each with its own window; `words` is K.
+  ExactSum(std::vector<std::size_t> segment_ends, int words);
+
+  std::size_t size() const { return segment_ends_.empty() ? 0 : segment_ends_.back(); }
+  int words_per_element() const { return words_; }
+  void clear();
+
+  // Adds x[i] to element first + i. [first, first + x.size()) must be whole segments.
+  void add(std::span<const float> x, std::size_t first = 0);
+  void add(std::span<const double> x, std::size_t first = 0);
+
+  // Across processes: max-reduce windows(), then align_to() the result, then
+  // sum-reduce words(); every process then holds the words of the total.
+  std::span<std::int64_t> windows() { return windows_; }          // (segments)
+  void align_to(std::span<const std::int64_t> windows);
+  std::span<std::int64_t> words() { return words_buffer_.span(); }  // (elements, K)
+
+  // The sums, rounded once: elements [first, first + out.size()), whole segments.
+  void result(std::span<float> out, std::size_t first = 0) const;
+  void result(std::span<double> out, std::size_t first = 0) const;
+
+ private:
+  template <class T>
+  void add_values(std::span<const T> x, std::size_t first);
+  template <class T>
+  void result_values(std::span<T> out, std::size_t first) const;
+  std::pair<std::size_t, std::size_t> segments_of(std::size_t first, std::size_t count) const;
+  void raise_window(std::size_t segment, std::int64_t window);
+
+  std::vector<std::size_t> segment_ends_;
+  int words_;
+  std::vector<std::int64_t> windows_;  // per segment: the top bin's index j, kEmpty or kNonFinite
+  std::vector<std::int64_t> values_;   // per segment: values added, for the overflow check
+  AlignedBuffer<std::int64_t> words_buffer_;
+};
+
+// K for gradients of type T: 2 words for float, 3 for double.
+template <class T>
+constexpr int exact_sum_words() {
+  return sizeof(T) <= 4 ? 2 : 3;
+}
+
+}  // namespace dmlp

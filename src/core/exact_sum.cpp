@@ -1,0 +1,182 @@
+#include "dmlp/core/exact_sum.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+#include <string>
+
+#include "dmlp/core/parallel.hpp"
+
+namespace dmlp {
+namespace {
+constexpr int W = ExactSum::kBinBits;
+constexpr double kBinScale = double(std::int64_t{1} << W);  // 2^W
+
+// The index j of the bin that holds the leading bit of m > 0: 2^(jW) ≤ m < 2^((j+1)W).
+std::int64_t top_bin(double m) {
+  int e = 0;
+  std::frexp(m, &e);  // 2^(e-1) ≤ m < 2^e
+  const std::int64_t bit = e - 1;
+  return bit >= 0 ? bit / W : -((-bit + W - 1) / W);  // floor(bit / W)
+}
+
+// Largest |x| over x, or +inf when any x is NaN or infinite.
+template <class T>
+double largest_magnitude(const T* x, std::size_t n) {
+  double largest = 0;
+  bool finite = true;
+#pragma omp parallel for schedule(static) reduction(max : largest) reduction(&& : finite) if (n >= kParallelThreshold)
+  for (std::size_t i = 0; i < n; ++i) {
+    const double a = std::abs(double(x[i]));
+    finite = finite && a <= std::numeric_limits<double>::max();  // false for NaN and inf
+    largest = std::max(largest, a);
+  }
+  return finite ? largest : std::numeric_limits<double>::infinity();
+}
+
+// words(n, K) += the pieces of x in the window whose top bin is j, where y = x·2^(−jW).
+template <class T, int K>
+void add_pieces(const T* x, std::size_t n, double scale, std::int64_t* words) {
+#pragma omp parallel for schedule(static) if (n >= kParallelThreshold)
+  for (std::size_t i = 0; i < n; ++i) {
+    double y = double(x[i]) * scale;  // exact: a power of two, |y| < 2^W
+    std::int64_t* w = words + i * K;
+    for (int k = 0; k < K; ++k) {
+      const auto piece = static_cast<std::int64_t>(y);  // truncates toward zero
+      w[k] += piece;
+      y = (y - double(piece)) * kBinScale;  // exact: the fraction left, moved up one bin
+    }
+  }
+}
+}  // namespace
+
+ExactSum::ExactSum(std::vector<std::size_t> segment_ends, int words)
+    : segment_ends_(std::move(segment_ends)),
+      words_(words),
+      windows_(segment_ends_.size(), kEmpty),
+      values_(segment_ends_.size(), 0),
+      words_buffer_(size() * std::size_t(words)) {
+  if (words < 1 || words > 3) throw std::invalid_argument("ExactSum: 1 to 3 words per element");
+  for (std::size_t s = 0; s < segment_ends_.size(); ++s)
+    if (segment_ends_[s] <= (s == 0 ? 0 : segment_ends_[s - 1]))
+      throw std::invalid_argument("ExactSum: segments must be non-empty and in order");
+}
+
+void ExactSum::clear() {
+  std::fill(windows_.begin(), windows_.end(), kEmpty);
+  std::fill(values_.begin(), values_.end(), 0);
+  std::fill(words_buffer_.begin(), words_buffer_.end(), 0);
+}
+
+std::pair<std::size_t, std::size_t> ExactSum::segments_of(std::size_t first, std::size_t count) const {
+  // segment s is [ends[s-1], ends[s]); the ends rise strictly
+  const auto& ends = segment_ends_;
+  const auto s0 = std::size_t(std::upper_bound(ends.begin(), ends.end(), first) - ends.begin());
+  const auto s1 = std::size_t(std::lower_bound(ends.begin(), ends.end(), first + count) - ends.begin()) + 1;
+  const bool whole = (s0 == 0 ? 0 : ends[s0 - 1]) == first && s1 <= ends.size() && ends[s1 - 1] == first + count;
+  if (count == 0) return {s0, s0};
+  if (!whole)
+    throw std::invalid_argument("ExactSum: the range [" + std::to_string(first) + ", " +
+                                std::to_string(first + count) + ") is not whole segments");
+  return {s0, s1};
+}
+
+void ExactSum::raise_window(std::size_t s, std::int64_t window) {
+  const std::int64_t old = windows_[s];
+  windows_[s] = window;
+  if (old == kEmpty || old == window) return;  // an empty segment's words are all zero
+  const std::int64_t shift = window - old;
+  const std::size_t begin = s == 0 ? 0 : segment_ends_[s - 1], n = segment_ends_[s] - begin;
+  std::int64_t* w = words_buffer_.data() + begin * std::size_t(words_);
+  const int K = words_;
+  // word k of the new window is word k − shift of the old one; the lowest fall off
+#pragma omp parallel for schedule(static) if (n >= kParallelThreshold)
+  for (std::size_t i = 0; i < n; ++i)
+    for (int k = K - 1; k >= 0; --k) w[i * K + k] = k - shift >= 0 ? w[i * K + std::size_t(k - shift)] : 0;
+}
+
+template <class T>
+void ExactSum::add_values(std::span<const T> x, std::size_t first) {
+  const auto [s0, s1] = segments_of(first, x.size());
+  for (std::size_t s = s0; s < s1; ++s) {
+    const std::size_t begin = s == 0 ? 0 : segment_ends_[s - 1], n = segment_ends_[s] - begin;
+    if (++values_[s] > kMaxValues)
+      throw std::overflow_error("exact sum: more than " + std::to_string(kMaxValues) +
+                                " values added to one element would overflow its 64-bit words");
+    if (windows_[s] == kNonFinite) continue;
+    const T* xs = x.data() + (begin - first);
+    const double largest = largest_magnitude(xs, n);
+    if (std::isinf(largest)) {
+      windows_[s] = kNonFinite;
+      continue;
+    }
+    if (largest == 0) continue;  // adds nothing
+    const std::int64_t top = top_bin(largest);
+    if (windows_[s] == kEmpty || top > windows_[s]) raise_window(s, top);
+    const double scale = std::ldexp(1.0, int(-windows_[s] * W));
+    std::int64_t* w = words_buffer_.data() + begin * std::size_t(words_);
+    switch (words_) {
+      case 1: add_pieces<T, 1>(xs, n, scale, w); break;
+      case 2: add_pieces<T, 2>(xs, n, scale, w); break;
+      default: add_pieces<T, 3>(xs, n, scale, w); break;
+    }
+  }
+}
+
+void ExactSum::add(std::span<const float> x, std::size_t first) { add_values(x, first); }
+void ExactSum::add(std::span<const double> x, std::size_t first) { add_values(x, first); }
+
+void ExactSum::align_to(std::span<const std::int64_t> windows) {
+  if (windows.size() != windows_.size()) throw std::invalid_argument("ExactSum::align_to: wrong number of windows");
+  for (std::size_t s = 0; s < windows_.size(); ++s) {
+    if (windows[s] == kNonFinite) {
+      windows_[s] = kNonFinite;
+    } else if (windows_[s] == kNonFinite || windows[s] < windows_[s]) {
+      throw std::invalid_argument("ExactSum::align_to: a window below this accumulator's");
+    } else if (windows[s] != kEmpty) {
+      raise_window(s, windows[s]);
+    }
+  }
+}
+
+template <class T>
+void ExactSum::result_values(std::span<T> out, std::size_t first) const {
+  const auto [s0, s1] = segments_of(first, out.size());
+  const int K = words_;
+  for (std::size_t s = s0; s < s1; ++s) {
+    const std::size_t begin = s == 0 ? 0 : segment_ends_[s - 1], n = segment_ends_[s] - begin;
+    T* o = out.data() + (begin - first);
+    const std::int64_t window = windows_[s];
+    if (window == kNonFinite || window == kEmpty) {
+      std::fill_n(o, n, window == kEmpty ? T(0) : std::numeric_limits<T>::quiet_NaN());
+      continue;
+    }
+    const std::int64_t* w = words_buffer_.data() + begin * std::size_t(K);
+    const int exponent = int(std::clamp<std::int64_t>(window * W, -100000, 100000));
+    // 2^exponent as a factor where a double holds it (a multiply is exact and
+    // far cheaper than ldexp); windows at the ends of the range use ldexp.
+    const bool factor_exact = exponent >= -1022 && exponent <= 1023;
+    const double factor = factor_exact ? std::ldexp(1.0, exponent) : 0.0;
+#pragma omp parallel for schedule(static) if (n >= kParallelThreshold)
+    for (std::size_t i = 0; i < n; ++i) {
+      // Carry each word's excess into the one above, so that the lower words
+      // lie in [0, 2^W) and the top word carries the sign: one representation
+      // of the exact sum, which then rounds once per word into a double.
+      std::int64_t c[3] = {0, 0, 0};
+      std::copy_n(w + i * K, K, c);
+      for (int k = K - 1; k > 0; --k) {
+        const std::int64_t carry = c[k] >> W;  // floor division by 2^W
+        c[k] -= carry * (std::int64_t{1} << W);
+        c[k - 1] += carry;
+      }
+      double v = 0;
+      for (int k = K - 1; k >= 0; --k) v = v / kBinScale + double(c[k]);
+      o[i] = T(factor_exact ? v * factor : std::ldexp(v, exponent));
+    }
+  }
+}
+
+void ExactSum::result(std::span<float> out, std::size_t first) const { result_values(out, first); }
+void ExactSum::result(std::span<double> out, std::size_t first) const { result_values(out, first); }
+
+}  // namespace dmlp

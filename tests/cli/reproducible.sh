@@ -1,0 +1,88 @@
+# --reproducible: the same bits at every rank and thread count. A 3-layer ReLU
+# net with Nesterov momentum trains 60 steps (crossing an epoch, so an
+# evaluation too) at six (ranks, threads) pairs; the parameter checksums, the
+# last step's loss and the test loss (full precision, from --metrics) must be
+# identical strings. A P = 2 checkpoint resumed at P = 3 must land on the same
+# bits. Without the flag, P = 1 and P = 3 differ in the last bits only.
+source "$(dirname "$0")/lib.sh"
+
+run=(train --synthetic spirals --samples 3000 --layers 2,64,64,3 --activation relu --loss softmax-ce
+     --lr 0.05 --momentum 0.9 --nesterov --batch-size 100 --max-steps 60 --log-every 20)
+# checksum, last step loss, test loss of a run in directory $1
+fingerprint() {
+  local sum loss test
+  sum=$("$DMLP" inspect "$1/ckpt/ckpt-000000060.h5" | grep -o 'checksum [0-9a-f]*' | head -1)
+  loss=$(grep '"event":"step"' "$1/metrics.jsonl" | tail -1 | grep -o '"loss":[^,]*')
+  test=$(grep '"event":"final"' "$1/metrics.jsonl" | grep -o '"test":{[^}]*}')
+  echo "$sum $loss $test"
+}
+train() {  # DIR NP THREADS ARGS...
+  local dir=$1 np=$2 threads=$3
+  shift 3
+  mkdir -p "$dir"
+  "$MPIEXEC" -np "$np" "$DMLP" "${run[@]}" --threads "$threads" --checkpoint-dir "$dir/ckpt" --checkpoint-every 25 \
+    --metrics "$dir/metrics.jsonl" "$@" > "$dir/log" 2>&1 || { fail "P=$np threads=$threads $*: exit $?"; tail -5 "$dir/log"; }
+}
+
+for precision in float double; do
+  reference=""
+  for pt in "1 1" "1 2" "2 1" "3 1" "4 1" "2 2"; do
+    set -- $pt
+    dir="$WORK/$precision-$1-$2"
+    train "$dir" "$1" "$2" --reproducible --precision "$precision"
+    got=$(fingerprint "$dir")
+    [ -z "$reference" ] && reference=$got
+    if [ "$got" = "$reference" ] && [[ "$got" == *checksum* ]]; then pass "$precision P=$1 threads=$2: $got"
+    else fail "$precision P=$1 threads=$2: $got, expected $reference"; fi
+  done
+done
+grep -q "reproducible: yes (micro-batch 32, exact sums)" "$WORK/float-1-1/log" && pass "the summary says reproducible: yes" \
+  || fail "summary: $(grep reproducible "$WORK/float-1-1/log")"
+
+# resume at P = 3 from the P = 2 run's step-25 checkpoint: bit for bit the P = 1 run
+dir="$WORK/resumed"
+train "$dir" 3 1 --reproducible --resume "$WORK/float-2-1/ckpt/ckpt-000000025.h5"
+got=$(fingerprint "$dir" | cut -d' ' -f1-2)
+expected=$(fingerprint "$WORK/float-1-1" | cut -d' ' -f1-2)
+[ "$got" = "$expected" ] && pass "P=2 checkpoint resumed at P=3: $got" || fail "resumed: $got, expected $expected"
+grep -q "ranks and this run has" "$dir/log" && fail "a bitwise resume warned about the rank count" \
+  || pass "no 'match to rounding' warning for a reproducible resume"
+
+# without --reproducible: P = 1 and P = 3 differ in the last bits, and agree to 1e-5
+train "$WORK/plain-1" 1 1
+train "$WORK/plain-3" 3 1
+compared=$("$DMLP" inspect "$WORK/plain-1/ckpt/ckpt-000000060.h5" --compare "$WORK/plain-3/ckpt/ckpt-000000060.h5" | grep '^compared')
+relative=$(sed -n 's/.*relative to max |parameter| \([0-9.e+-]*\).*/\1/p' <<<"$compared")
+if [[ "$compared" != *"bitwise identical"* ]] && awk -v r="$relative" 'BEGIN { exit !(r > 0 && r < 1e-5) }'; then
+  pass "plain P=1 vs P=3: not bitwise, relative difference $relative < 1e-5"
+else
+  fail "plain P=1 vs P=3: $compared"
+fi
+grep -q "reproducible: no" "$WORK/plain-1/log" && pass "the summary says reproducible: no" || fail "no 'reproducible: no' line"
+
+# gradient accumulation without --reproducible: micro-batches of 8 rows, one
+# gradient sum per step; the same training to rounding
+train "$WORK/accumulate" 2 1 --micro-batch 8
+grep -q "micro      8 rows per micro-batch (--micro-batch), up to 7 per rank per step" "$WORK/accumulate/log" \
+  && pass "the summary reports the micro-batches" || fail "summary: $(grep micro "$WORK/accumulate/log")"
+compared=$("$DMLP" inspect "$WORK/plain-1/ckpt/ckpt-000000060.h5" --compare "$WORK/accumulate/ckpt/ckpt-000000060.h5" | grep '^compared')
+relative=$(sed -n 's/.*relative to max |parameter| \([0-9.e+-]*\).*/\1/p' <<<"$compared")
+awk -v r="$relative" 'BEGIN { exit !(r < 1e-5) }' && pass "accumulated over micro-batches: within $relative of the plain run" \
+  || fail "accumulated: $compared"
+
+# dmlp eval --reproducible: the same JSON at P = 1, 2, 3, chunks of 37 rows
+"$DMLP" synth --kind spirals --rows 1000 --out "$WORK/eval.h5" > /dev/null
+reference=""
+for np in 1 2 3; do
+  got=$("$MPIEXEC" -np "$np" "$DMLP" eval --checkpoint "$WORK/float-1-1/ckpt/ckpt-000000060.h5" --data "$WORK/eval.h5" \
+        --batch-size 37 --threads 1 --reproducible --json 2>&1 | sed 's/"checkpoint":"[^"]*",//')
+  [ -z "$reference" ] && reference=$got
+  [ "$got" = "$reference" ] && [[ "$got" == *'"loss"'* ]] && pass "eval --reproducible P=$np: ${got:0:80}" \
+    || fail "eval --reproducible P=$np: $got, expected $reference"
+done
+
+# bad values
+expect_exit 2 "--reproducible needs --micro-batch of at least 1" -- "$DMLP" "${run[@]}" --reproducible --micro-batch 0
+expect_exit 2 "--micro-batch -3 must be positive" -- "$DMLP" "${run[@]}" --micro-batch -3
+expect_exit 2 "--micro-batch 4294967296 is too large" -- "$DMLP" "${run[@]}" --micro-batch 4294967296
+finish

@@ -1,0 +1,115 @@
+// The exact sum: the same bits in any order and grouping, within its stated
+// error bound, and honest about NaN and infinity.
+#include <algorithm>
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <cstring>
+#include <numeric>
+#include <random>
+#include <vector>
+
+#include "dmlp/core/exact_sum.hpp"
+
+using dmlp::ExactSum;
+
+namespace {
+// `values` (n vectors of `width`) summed by `groups` accumulators, each taking a
+// contiguous run of the vectors in `order`, then combined as the ranks do:
+// max of windows, align, integer sum of words.
+template <class T>
+std::vector<T> grouped_sum(const std::vector<std::vector<T>>& values, const std::vector<std::size_t>& ends,
+                           const std::vector<std::size_t>& order, int groups) {
+  const int K = dmlp::exact_sum_words<T>();
+  std::vector<ExactSum> parts(std::size_t(groups), ExactSum(ends, K));
+  for (std::size_t i = 0; i < order.size(); ++i)
+    parts[i * std::size_t(groups) / order.size()].add(std::span<const T>(values[order[i]]));
+  std::vector<std::int64_t> windows(parts[0].windows().size(), ExactSum::kEmpty);
+  for (auto& p : parts)
+    for (std::size_t s = 0; s < windows.size(); ++s) windows[s] = std::max(windows[s], p.windows()[s]);
+  std::vector<std::int64_t> words(parts[0].words().size(), 0);
+  for (auto& p : parts) {
+    p.align_to(windows);
+    for (std::size_t w = 0; w < words.size(); ++w) words[w] += p.words()[w];
+  }
+  std::copy(words.begin(), words.end(), parts[0].words().begin());
+  std::vector<T> out(values[0].size());
+  parts[0].result(std::span<T>(out));
+  return out;
+}
+}  // namespace
+
+TEMPLATE_TEST_CASE("exact sums are the same bits in any order and grouping", "[exact_sum]", float, double) {
+  using T = TestType;
+  std::mt19937_64 rng(7);
+  // Magnitudes spread over 2^±40, both signs, and a segment whose scale jumps
+  // late (the window must move up after values were added).
+  std::uniform_real_distribution<double> mantissa(-1, 1);
+  std::uniform_int_distribution<int> exponent(-40, 40);
+  const std::size_t n = 97, width = 300;
+  const std::vector<std::size_t> ends = {100, 101, 250, 300};
+  std::vector<std::vector<T>> values(n, std::vector<T>(width));
+  for (std::size_t v = 0; v < n; ++v)
+    for (std::size_t i = 0; i < width; ++i)
+      values[v][i] = T(std::ldexp(mantissa(rng), exponent(rng) + (v == n - 1 && i < 100 ? 60 : 0)));
+  std::vector<std::size_t> order(n);
+  std::iota(order.begin(), order.end(), 0);
+  const std::vector<T> reference = grouped_sum(values, ends, order, 1);
+  for (int groups : {2, 3, 7, 97}) {
+    std::shuffle(order.begin(), order.end(), rng);
+    const std::vector<T> other = grouped_sum(values, ends, order, groups);
+    CHECK(std::memcmp(other.data(), reference.data(), width * sizeof(T)) == 0);
+  }
+  // Within the bound n·2^(−(K−1)·31)·max|x| per segment, plus the rounding to T.
+  const int K = dmlp::exact_sum_words<T>();
+  for (std::size_t s = 0, begin = 0; s < ends.size(); begin = ends[s++]) {
+    double largest = 0;
+    for (const auto& v : values)
+      for (std::size_t i = begin; i < ends[s]; ++i) largest = std::max(largest, std::abs(double(v[i])));
+    for (std::size_t i = begin; i < ends[s]; ++i) {
+      long double exact = 0;  // 64-bit mantissa: near-exact for these ranges
+      for (const auto& v : values) exact += (long double)v[i];
+      const double bound = double(n) * std::ldexp(largest, -(K - 1) * 31) +
+                           std::abs(double(exact)) * std::numeric_limits<T>::epsilon();
+      CHECK(std::abs(double(reference[i]) - double(exact)) <= bound);
+    }
+  }
+}
+
+TEST_CASE("exact sums of known values", "[exact_sum]") {
+  ExactSum sum({1, 2, 3}, 2);
+  const std::vector<float> a = {0.1f, 1e30f, -3.0f}, b = {0.2f, -1e30f, 1.0f}, c = {0.3f, 1.0f, 0.5f};
+  for (const auto* v : {&a, &b, &c}) sum.add(std::span<const float>(*v));
+  std::vector<float> out(3);
+  sum.result(std::span<float>(out));
+  CHECK(out[0] == float(double(0.1f) + double(0.2f) + double(0.3f)));
+  CHECK(out[1] == 0.0f);  // 1 lies 99 bits below 1e30: below the 62-bit window, dropped
+  CHECK(out[2] == -1.5f);
+  // Order does not matter, even where the window moves: c then b then a.
+  ExactSum reversed({1, 2, 3}, 2);
+  for (const auto* v : {&c, &b, &a}) reversed.add(std::span<const float>(*v));
+  std::vector<float> again(3);
+  reversed.result(std::span<float>(again));
+  CHECK(std::memcmp(again.data(), out.data(), sizeof(float) * 3) == 0);
+}
+
+TEST_CASE("exact sums mark NaN and infinity, and count what they add", "[exact_sum]") {
+  ExactSum sum({2, 4}, 2);
+  const std::vector<double> finite = {1, 2, 3, 4}, bad = {INFINITY, 0, 1, 1};
+  sum.add(std::span<const double>(finite));
+  sum.add(std::span<const double>(bad));
+  CHECK(sum.windows()[0] == ExactSum::kNonFinite);
+  std::vector<double> out(4);
+  sum.result(std::span<double>(out));
+  CHECK(std::isnan(out[0]));
+  CHECK(std::isnan(out[1]));
+  CHECK(out[2] == 4.0);
+  CHECK(out[3] == 5.0);
+  // A non-finite window wins the max over processes and poisons the others' segment.
+  ExactSum other({2, 4}, 2);
+  other.add(std::span<const double>(finite));
+  other.align_to(std::vector<std::int64_t>(sum.windows().begin(), sum.windows().end()));
+  CHECK(other.windows()[0] == ExactSum::kNonFinite);
+  // Ranges must be whole segments.
+  CHECK_THROWS_AS(sum.add(std::span<const double>(finite.data(), 3)), std::invalid_argument);
+  CHECK_NOTHROW(sum.add(std::span<const double>(finite.data(), 2), 2));
+}
