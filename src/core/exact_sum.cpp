@@ -20,32 +20,118 @@ std::int64_t top_bin(double m) {
   return bit >= 0 ? bit / W : -((-bit + W - 1) / W);  // floor(bit / W)
 }
 
-// Largest |x| over x, or +inf when any x is NaN or infinite.
+// The hot loops, compiled for AVX-512 and AVX2 as well as the baseline and
+// picked at load time: every operation in them is exact (integer pieces,
+// multiplications by powers of two) or one IEEE rounding, so each version
+// gives the same bits. This file is built with -ffp-contract=off.
+#define DMLP_CLONES __attribute__((target_clones("arch=skylake-avx512", "arch=haswell", "default")))
+
+// Largest |x|, and whether every x is finite.
+#define DMLP_LARGEST(T)                                                      \
+  DMLP_CLONES double block_largest(const T* x, std::size_t n, int* finite) { \
+    double largest = 0;                                                      \
+    int bad = 0;                                                             \
+    for (std::size_t i = 0; i < n; ++i) {                                    \
+      const double a = std::abs(double(x[i]));                               \
+      bad |= !(a <= std::numeric_limits<double>::max());                     \
+      largest = a > largest ? a : largest;                                   \
+    }                                                                        \
+    *finite = !bad;                                                          \
+    return largest;                                                          \
+  }
+DMLP_LARGEST(float)
+DMLP_LARGEST(double)
+#undef DMLP_LARGEST
+
+// words(n, K) += the pieces of x in the window whose top bin is j, where y = x·2^(−jW).
+#define DMLP_ADD_PIECES(T, K)                                                                       \
+  DMLP_CLONES void block_add_pieces_##K(const T* x, std::size_t n, double scale, std::int64_t* words) { \
+    for (std::size_t i = 0; i < n; ++i) {                                                           \
+      double y = double(x[i]) * scale; /* exact: a power of two, |y| < 2^W */                       \
+      for (int k = 0; k < K; ++k) {                                                                 \
+        const auto piece = static_cast<std::int64_t>(y); /* truncates toward zero */                \
+        words[i * K + k] += piece;                                                                  \
+        y = (y - double(piece)) * kBinScale; /* exact: the fraction left, moved up one bin */       \
+      }                                                                                             \
+    }                                                                                               \
+  }
+DMLP_ADD_PIECES(float, 1)
+DMLP_ADD_PIECES(float, 2)
+DMLP_ADD_PIECES(float, 3)
+DMLP_ADD_PIECES(double, 1)
+DMLP_ADD_PIECES(double, 2)
+DMLP_ADD_PIECES(double, 3)
+#undef DMLP_ADD_PIECES
+
+// out = the sums the words hold. Each word's excess carries into the one
+// above, so that the lower words lie in [0, 2^W) and the top word carries the
+// sign: one representation of the exact sum, which rounds into a double word
+// by word, from the lowest, and once more into T.
+#define DMLP_RESULT(T, K)                                                                                 \
+  DMLP_CLONES void block_result_##K(const std::int64_t* words, std::size_t n, double factor, T* out) {    \
+    for (std::size_t i = 0; i < n; ++i) {                                                                 \
+      std::int64_t c[K];                                                                                  \
+      for (int k = 0; k < K; ++k) c[k] = words[i * K + k];                                                \
+      for (int k = K - 1; k > 0; --k) {                                                                   \
+        const std::int64_t carry = c[k] >> W; /* floor division by 2^W */                                 \
+        c[k] -= carry * (std::int64_t{1} << W);                                                           \
+        c[k - 1] += carry;                                                                                \
+      }                                                                                                   \
+      double v = 0;                                                                                       \
+      for (int k = K - 1; k >= 0; --k) v = v / kBinScale + double(c[k]);                                  \
+      out[i] = T(v * factor);                                                                             \
+    }                                                                                                     \
+  }
+DMLP_RESULT(float, 1)
+DMLP_RESULT(float, 2)
+DMLP_RESULT(float, 3)
+DMLP_RESULT(double, 1)
+DMLP_RESULT(double, 2)
+DMLP_RESULT(double, 3)
+#undef DMLP_RESULT
+#undef DMLP_CLONES
+
+constexpr std::size_t kBlock = 4096;  // elements per OpenMP work item
+
 template <class T>
 double largest_magnitude(const T* x, std::size_t n) {
   double largest = 0;
-  bool finite = true;
+  int finite = 1;
+  const std::size_t blocks = (n + kBlock - 1) / kBlock;
 #pragma omp parallel for schedule(static) reduction(max : largest) reduction(&& : finite) if (n >= kParallelThreshold)
-  for (std::size_t i = 0; i < n; ++i) {
-    const double a = std::abs(double(x[i]));
-    finite = finite && a <= std::numeric_limits<double>::max();  // false for NaN and inf
-    largest = std::max(largest, a);
+  for (std::size_t b = 0; b < blocks; ++b) {
+    int block_finite = 1;
+    largest = std::max(largest, block_largest(x + b * kBlock, std::min(kBlock, n - b * kBlock), &block_finite));
+    finite = finite && block_finite;
   }
   return finite ? largest : std::numeric_limits<double>::infinity();
 }
 
-// words(n, K) += the pieces of x in the window whose top bin is j, where y = x·2^(−jW).
-template <class T, int K>
-void add_pieces(const T* x, std::size_t n, double scale, std::int64_t* words) {
+template <class T>
+void add_pieces(const T* x, std::size_t n, double scale, std::int64_t* words, int K) {
+  const std::size_t blocks = (n + kBlock - 1) / kBlock;
 #pragma omp parallel for schedule(static) if (n >= kParallelThreshold)
-  for (std::size_t i = 0; i < n; ++i) {
-    double y = double(x[i]) * scale;  // exact: a power of two, |y| < 2^W
-    std::int64_t* w = words + i * K;
-    for (int k = 0; k < K; ++k) {
-      const auto piece = static_cast<std::int64_t>(y);  // truncates toward zero
-      w[k] += piece;
-      y = (y - double(piece)) * kBinScale;  // exact: the fraction left, moved up one bin
-    }
+  for (std::size_t b = 0; b < blocks; ++b) {
+    const T* xb = x + b * kBlock;
+    const std::size_t nb = std::min(kBlock, n - b * kBlock);
+    std::int64_t* wb = words + b * kBlock * std::size_t(K);
+    if (K == 1) block_add_pieces_1(xb, nb, scale, wb);
+    else if (K == 2) block_add_pieces_2(xb, nb, scale, wb);
+    else block_add_pieces_3(xb, nb, scale, wb);
+  }
+}
+
+template <class T>
+void convert_words(const std::int64_t* words, std::size_t n, double factor, T* out, int K) {
+  const std::size_t blocks = (n + kBlock - 1) / kBlock;
+#pragma omp parallel for schedule(static) if (n >= kParallelThreshold)
+  for (std::size_t b = 0; b < blocks; ++b) {
+    const std::int64_t* wb = words + b * kBlock * std::size_t(K);
+    const std::size_t nb = std::min(kBlock, n - b * kBlock);
+    T* ob = out + b * kBlock;
+    if (K == 1) block_result_1(wb, nb, factor, ob);
+    else if (K == 2) block_result_2(wb, nb, factor, ob);
+    else block_result_3(wb, nb, factor, ob);
   }
 }
 }  // namespace
@@ -115,11 +201,7 @@ void ExactSum::add_values(std::span<const T> x, std::size_t first) {
     if (windows_[s] == kEmpty || top > windows_[s]) raise_window(s, top);
     const double scale = std::ldexp(1.0, int(-windows_[s] * W));
     std::int64_t* w = words_buffer_.data() + begin * std::size_t(words_);
-    switch (words_) {
-      case 1: add_pieces<T, 1>(xs, n, scale, w); break;
-      case 2: add_pieces<T, 2>(xs, n, scale, w); break;
-      default: add_pieces<T, 3>(xs, n, scale, w); break;
-    }
+    add_pieces(xs, n, scale, w, words_);
   }
 }
 
@@ -153,25 +235,14 @@ void ExactSum::result_values(std::span<T> out, std::size_t first) const {
     }
     const std::int64_t* w = words_buffer_.data() + begin * std::size_t(K);
     const int exponent = int(std::clamp<std::int64_t>(window * W, -100000, 100000));
-    // 2^exponent as a factor where a double holds it (a multiply is exact and
-    // far cheaper than ldexp); windows at the ends of the range use ldexp.
-    const bool factor_exact = exponent >= -1022 && exponent <= 1023;
-    const double factor = factor_exact ? std::ldexp(1.0, exponent) : 0.0;
-#pragma omp parallel for schedule(static) if (n >= kParallelThreshold)
-    for (std::size_t i = 0; i < n; ++i) {
-      // Carry each word's excess into the one above, so that the lower words
-      // lie in [0, 2^W) and the top word carries the sign: one representation
-      // of the exact sum, which then rounds once per word into a double.
-      std::int64_t c[3] = {0, 0, 0};
-      std::copy_n(w + i * K, K, c);
-      for (int k = K - 1; k > 0; --k) {
-        const std::int64_t carry = c[k] >> W;  // floor division by 2^W
-        c[k] -= carry * (std::int64_t{1} << W);
-        c[k - 1] += carry;
+    if (exponent >= -1022 && exponent <= 1023) {
+      convert_words(w, n, std::ldexp(1.0, exponent), o, K);  // 2^exponent: a multiply is exact
+    } else {  // windows at the ends of the range: ldexp, one value at a time
+      std::vector<double> one(1);
+      for (std::size_t i = 0; i < n; ++i) {
+        convert_words(w + i * K, 1, 1.0, one.data(), K);
+        o[i] = T(std::ldexp(one[0], exponent));
       }
-      double v = 0;
-      for (int k = K - 1; k >= 0; --k) v = v / kBinScale + double(c[k]);
-      o[i] = T(factor_exact ? v * factor : std::ldexp(v, exponent));
     }
   }
 }
