@@ -116,6 +116,10 @@ void RunOptions::add_to(CLI::App& app) {
                  "Seconds a rank may wait for the others in a collective before the job names the missing "
                  "ranks and ends with exit code 4 (0: never)");
   app.add_option("--metrics", metrics, "Write one JSON object per logged step and epoch here");
+  app.add_option("--trace", trace,
+                 "Write a per-rank timeline of the --trace-steps window here, as Chrome trace-event JSON "
+                 "(Perfetto, chrome://tracing)");
+  app.add_option("--trace-steps", trace_steps, "Steps A:B (counted from 1) that --trace records");
   app.add_option("--log-every", log_every, "Steps between progress lines");
   app.add_option("--progress", progress,
                  "auto (a live bar when stderr is a terminal, else lines), bar (also under mpirun), lines");
@@ -162,7 +166,20 @@ run::RunConfig TrainOptions::config() const {
   t.log_every = run.log_every;
   c.data = data.spec();
   c.precision = run::parse_precision(run.precision);
-  c.execution = {run.threads, run.bucket_mb, !run.no_overlap, run.stall_timeout, data.loading(), checkpoint.policy()};
+  c.execution = {run.threads, run.bucket_mb, !run.no_overlap, run.stall_timeout, data.loading(), checkpoint.policy(),
+                 {run.trace, 1, 20}};
+  {
+    // A:B, two non-negative integers
+    const std::string& s = run.trace_steps;
+    const auto colon = s.find(':');
+    const auto digits = [](const std::string& d) {
+      return !d.empty() && d.size() <= 18 && d.find_first_not_of("0123456789") == std::string::npos;
+    };
+    if (colon == std::string::npos || !digits(s.substr(0, colon)) || !digits(s.substr(colon + 1)))
+      throw InputError("--trace-steps '" + s + "' (expected A:B, steps counted from 1, e.g. 10:20)");
+    c.execution.trace.first_step = std::stoll(s.substr(0, colon));
+    c.execution.trace.last_step = std::stoll(s.substr(colon + 1));
+  }
   c.start = {checkpoint.resume, checkpoint.init};
   return c;
 }

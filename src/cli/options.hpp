@@ -78,6 +78,8 @@ struct RunOptions {
   bool no_overlap = false;
   double stall_timeout = 300;
   std::string metrics;
+  std::string trace;
+  std::string trace_steps = "1:20";
   std::int64_t log_every = 100;
   std::string progress = "auto";
 

@@ -29,27 +29,29 @@ Workspace<T>::Workspace(const ModelSpec& spec, int max_rows) : max_rows_(max_row
 }
 
 template <class T>
-const T* forward(const Network<T>& net, Workspace<T>& ws, int rows) {
+const T* forward(const Network<T>& net, Workspace<T>& ws, int rows, Trace* trace) {
   const ModelSpec& spec = net.spec();
   const T slope = T(spec.leaky_slope);
-  for (int k = 0; k < net.num_layers(); ++k)
-    dense_forward(net.layer(k), spec.activations[k], slope, rows, ws.activation(k),
-                  ws.activation(k + 1));
+  for (int k = 0; k < net.num_layers(); ++k) {
+    const TraceSpan span(trace, "forward layer", k + 1);
+    dense_forward(net.layer(k), spec.activations[k], slope, rows, ws.activation(k), ws.activation(k + 1));
+  }
   return ws.output();
 }
 
 template <class T>
-void backward(Network<T>& net, Workspace<T>& ws, int rows, GradientObserver* observer, GradMode mode) {
-  backward_into(net, ws, rows, net.grads(), observer, mode);
+void backward(Network<T>& net, Workspace<T>& ws, int rows, GradientObserver* observer, GradMode mode, Trace* trace) {
+  backward_into(net, ws, rows, net.grads(), observer, mode, trace);
 }
 
 template <class T>
 void backward_into(const Network<T>& net, Workspace<T>& ws, int rows, std::span<T> grads, GradientObserver* observer,
-                   GradMode mode) {
+                   GradMode mode, Trace* trace) {
   const ModelSpec& spec = net.spec();
   const T slope = T(spec.leaky_slope);
   int current = 0;  // ws.delta(current) holds ∂L/∂x_k; it starts as the loss gradient
   for (int k = net.num_layers() - 1; k >= 0; --k) {
+    const TraceSpan span(trace, "backward layer", k + 1);
     T* dA = ws.delta(current);
     const LayerSlots& slots = net.layout().layer(k);
     dense_backward_params(net.layer(k), spec.activations[k], slope, rows, ws.activation(k), ws.activation(k + 1), dA,
@@ -66,9 +68,9 @@ void backward_into(const Network<T>& net, Workspace<T>& ws, int rows, std::span<
 #define DMLP_INSTANTIATE(T)                                                           \
   template class Network<T>;                                                          \
   template class Workspace<T>;                                                        \
-  template const T* forward<T>(const Network<T>&, Workspace<T>&, int);                \
-  template void backward<T>(Network<T>&, Workspace<T>&, int, GradientObserver*, GradMode); \
-  template void backward_into<T>(const Network<T>&, Workspace<T>&, int, std::span<T>, GradientObserver*, GradMode);
+  template const T* forward<T>(const Network<T>&, Workspace<T>&, int, Trace*);                   \
+  template void backward<T>(Network<T>&, Workspace<T>&, int, GradientObserver*, GradMode, Trace*); \
+  template void backward_into<T>(const Network<T>&, Workspace<T>&, int, std::span<T>, GradientObserver*, GradMode, Trace*);
 DMLP_INSTANTIATE(float)
 DMLP_INSTANTIATE(double)
 #undef DMLP_INSTANTIATE

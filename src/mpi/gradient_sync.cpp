@@ -30,12 +30,15 @@ MpiGradientSync<T>::MpiGradientSync(const Communicator& comm, const ParameterLay
       buckets_(make_buckets(layout, sizeof(T), std::size_t(std::max(bucket_mb, 0.0) * 1024 * 1024))),
       requests_(buckets_.size(), MPI_REQUEST_NULL),
       overlap_(overlap),
-      watchdog_(watchdog) {}
+      watchdog_(watchdog),
+      started_us_(buckets_.size() + 1, 0.0),
+      traced_(buckets_.size() + 1, 0) {}
 
 template <class T>
 void MpiGradientSync<T>::begin(std::span<T> grads) {
   grads_ = grads;
   started_ = 0;
+  std::fill(traced_.begin(), traced_.end(), 0);
 }
 
 template <class T>
@@ -43,6 +46,7 @@ void MpiGradientSync<T>::layer_ready(int k) {
   if (!overlap_ || comm_.size() == 1) return;
   if (started_ < buckets_.size() && buckets_[started_].lowest_layer == k) {
     const Bucket& b = buckets_[started_];
+    if (trace_ && trace_->on()) started_us_[started_] = trace_->now();
     check(MPI_Iallreduce(MPI_IN_PLACE, grads_.data() + b.begin, int(b.end - b.begin),
                          datatype<T>(), MPI_SUM, comm_.get(), &requests_[started_]),
           "MPI_Iallreduce");
@@ -55,9 +59,32 @@ template <class T>
 void MpiGradientSync<T>::progress() {
   // Open MPI advances non-blocking collectives only inside MPI calls.
   if (started_ == 0) return;
+  if (trace_ && trace_->on()) {  // one test per bucket, to see when each completes
+    for (std::size_t b = 0; b < started_; ++b) {
+      if (traced_[b]) continue;
+      int done = 0;
+      check(MPI_Test(&requests_[b], &done, MPI_STATUS_IGNORE), "MPI_Test");
+      if (done) {
+        trace_->span("all-reduce bucket", int(b) + 1, TraceLane::communication, started_us_[b], trace_->now());
+        traced_[b] = 1;
+      }
+    }
+    return;
+  }
   int all_done = 0;
   check(MPI_Testall(int(started_), requests_.data(), &all_done, MPI_STATUSES_IGNORE),
         "MPI_Testall");
+}
+
+template <class T>
+void MpiGradientSync<T>::trace_waited() {
+  // after a wait: the buckets not yet seen complete completed by now
+  const double now = trace_->now();
+  for (std::size_t b = 0; b < started_; ++b)
+    if (!traced_[b]) {
+      trace_->span("all-reduce bucket", int(b) + 1, TraceLane::communication, started_us_[b], now);
+      traced_[b] = 1;
+    }
 }
 
 template <class T>
@@ -68,14 +95,17 @@ void MpiGradientSync<T>::finish() {
     // the same algorithm and its wait can be watched.
     for (std::size_t at = 0; at < grads_.size(); at += kMaxCount) {
       MPI_Request request = MPI_REQUEST_NULL;
+      const double start = trace_ && trace_->on() ? trace_->now() : 0.0;
       check(MPI_Iallreduce(MPI_IN_PLACE, grads_.data() + at, int(std::min(kMaxCount, grads_.size() - at)),
                            datatype<T>(), MPI_SUM, comm_.get(), &request),
             "MPI_Iallreduce");
       wait(std::span<MPI_Request>(&request, 1));
+      if (trace_ && trace_->on()) trace_->span("all-reduce", -1, TraceLane::communication, start, trace_->now());
     }
     return;
   }
   wait(std::span<MPI_Request>(requests_.data(), started_));
+  if (trace_ && trace_->on()) trace_waited();
 }
 
 template <class T>

@@ -87,6 +87,7 @@ template <class T>
 std::string Checkpointer<T>::save(const TrainProgress& p) {
   const std::string path = (std::filesystem::path(policy_.dir) / checkpoint_file_name(p.step)).string();
   if (saved_step_ == p.step) return path;
+  const TraceSpan span(trainer_.trace(), "checkpoint write");
   // Every rank holds the same state; rank 0 alone writes it, and all agree it did.
   mpi::collectively(world_, [&] {
     if (world_.rank() != 0) return;

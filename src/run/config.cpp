@@ -56,6 +56,7 @@ nlohmann::json execution_json(const ExecutionConfig& e, const TrainConfig& t) {
           {"load", std::string(to_string(e.loading.mode))},
           {"read_ahead_mb", e.loading.read_ahead_mb},
           {"log_every", t.log_every},
+          {"trace", {{"file", e.trace.file}, {"first_step", e.trace.first_step}, {"last_step", e.trace.last_step}}},
           {"checkpoint",
            {{"dir", c.dir}, {"every_steps", c.every_steps}, {"every_seconds", c.every_seconds}, {"keep", c.keep}}}};
 }
@@ -78,6 +79,9 @@ void validate(const RunConfig& c) {
     throw InputError("--stall-timeout " + format_number(c.execution.stall_timeout) +
                      " must be 0 (no stall watchdog) or at least 1 second");
   if (c.execution.threads < 0) throw InputError("--threads must be positive");
+  if (const TraceConfig& t = c.execution.trace; t.first_step < 1 || t.last_step < t.first_step)
+    throw InputError("--trace-steps " + std::to_string(t.first_step) + ":" + std::to_string(t.last_step) +
+                     " must be A:B with 1 <= A <= B");
   if (!c.start.resume.empty() && !c.start.init.empty()) throw InputError("give --resume or --init, not both");
   require_at_most(c.training.global_batch, kMaxRows, "--batch-size");
   const std::size_t element = c.precision == Precision::Double ? 8 : 4;

@@ -10,6 +10,7 @@
 #include "dmlp/run/checkpoint_load.hpp"
 #include "dmlp/run/checkpointer.hpp"
 #include "dmlp/run/data_sources.hpp"
+#include "dmlp/run/trace_file.hpp"
 #include "dmlp/train/threads.hpp"
 
 namespace dmlp::run {
@@ -49,6 +50,14 @@ class Run final : public TrainingRun::Impl {
     std::vector<std::string> warnings = start();
     mpi::require_identical<T>(world_, net_.params(), "initial parameters");
     describe(placement, std::move(warnings));
+    for (const mpi::Host& h : placement.hosts)
+      if (std::find(h.ranks.begin(), h.ranks.end(), world_.rank()) != h.ranks.end()) host_ = h.name;
+    if (const TraceConfig& t = config_.execution.trace; !t.file.empty()) {
+      check_trace_path(world_, t.file);
+      trace_.emplace(t.first_step, t.last_step);
+      trainer_->set_trace(&*trace_);
+      sync_.set_trace(&*trace_);
+    }
   }
 
   RunOutcome run(TrainingObserver* observer) override {
@@ -62,6 +71,10 @@ class Run final : public TrainingRun::Impl {
     RunOutcome outcome;
     const auto started = std::chrono::steady_clock::now();
     const std::int64_t first_samples = trainer_->progress().samples;
+    if (trace_) {
+      world_.barrier();  // the ranks' timelines start together
+      trace_->start_clock();
+    }
     try {
       outcome.stopped = trainer_->run(&observers);  // the ranks agreed on stopping
     } catch (const DivergedError& e) {
@@ -81,6 +94,14 @@ class Run final : public TrainingRun::Impl {
     outcome.progress = trainer_->progress();
     if (checkpoints) checkpoints->save(trainer_->progress());
     if (!outcome.stopped && data_.test.rows) outcome.test = trainer_->evaluate(*data_.test.rows);
+    if (trace_) {
+      write_trace(world_, *trace_, config_.execution.trace.file, host_);
+      if (trace_->dropped() > 0)
+        log_.warning("--trace " + config_.execution.trace.file + ": the buffer filled; " +
+                     std::to_string(trace_->dropped()) + " events were dropped (shorten --trace-steps)");
+      log_.note("trace of steps " + std::to_string(config_.execution.trace.first_step) + "-" +
+                std::to_string(config_.execution.trace.last_step) + " written to " + config_.execution.trace.file);
+    }
     return outcome;
   }
 
@@ -152,6 +173,8 @@ class Run final : public TrainingRun::Impl {
   mpi::MpiCollective collective_;
   mpi::MpiGradientSync<T> sync_;
   std::unique_ptr<Trainer<T>> trainer_;
+  std::optional<Trace> trace_;
+  std::string host_;
 };
 
 // N processes that each believe they are alone would train the same model N

@@ -206,6 +206,8 @@ void Trainer<T>::step() {
     progress_.step_in_epoch = 0;
   }
   comm_.step_started(progress_.step + 1);
+  if (trace_) trace_->step_begins(progress_.step + 1);
+  const TraceSpan step_span(trace_, "step");
   // data: this rank's slice of the global batch
   plan_.shuffle(progress_.epoch);
   if (train_.read_ahead_rows() > 0) read_ahead();
@@ -216,6 +218,7 @@ void Trainer<T>::step() {
   mark = Clock::now();
 
   // update: the same on every rank
+  const TraceSpan update_span(trace_, "update");
   add_regularization_gradient(config_.reg, net_.layout(), net_.params().data(), net_.grads().data());
   if (!optimizer_.step(net_.params(), net_.grads(), lr_at(progress_.step) / config_.sgd.lr_weights))
     throw DivergedError(divergence_message(progress_.step + 1, "the gradient summed over the ranks holds NaN or infinite values"));
@@ -250,26 +253,39 @@ LossSums Trainer<T>::accumulate_step(std::span<const std::int64_t> rows, std::in
   for (std::size_t c = 0; c < chunks; ++c) {
     const auto part = rows.subspan(c * chunk, std::min(chunk, rows.size() - c * chunk));
     const int n = int(part.size());
-    train_.gather(part, ws_.input(), labels_.data(), targets_.data());
+    {
+      const TraceSpan span(trace_, "data");
+      train_.gather(part, ws_.input(), labels_.data(), targets_.data());
+    }
     t.data += seconds_since(mark);
 
     // forward and loss: ∂L/∂x_K = (1/B)·∂ℓ/∂x_K for these rows
-    const T* output = forward(net_, ws_, n);
-    const LossSums part_sums =
-        loss_forward_backward(spec.loss, n, spec.outputs(), output, Targets<T>{labels_.data(), targets_.data()},
-                              batch_mean_scale<T>(batch), ws_.output_grad());
-    sums.loss += part_sums.loss;
-    sums.correct += part_sums.correct;
+    {
+      const TraceSpan span(trace_, "forward");
+      const T* output = forward(net_, ws_, n, trace_);
+      const TraceSpan loss_span(trace_, "loss");
+      const LossSums part_sums =
+          loss_forward_backward(spec.loss, n, spec.outputs(), output, Targets<T>{labels_.data(), targets_.data()},
+                                batch_mean_scale<T>(batch), ws_.output_grad());
+      sums.loss += part_sums.loss;
+      sums.correct += part_sums.correct;
+    }
     t.forward += seconds_since(mark);
 
     // backward; the first chunk's gradients overwrite the previous step's,
     // which spares a pass zeroing them. In the last, each layer's gradient
     // sum over the ranks starts as soon as that layer is done.
     const bool last = c + 1 == chunks;
-    backward(net_, ws_, n, last ? &sync_ : nullptr, c == 0 ? GradMode::Overwrite : GradMode::Accumulate);
+    {
+      const TraceSpan span(trace_, "backward");
+      backward(net_, ws_, n, last ? &sync_ : nullptr, c == 0 ? GradMode::Overwrite : GradMode::Accumulate, trace_);
+    }
     t.backward += seconds_since(mark);
   }
-  sync_.finish();
+  {
+    const TraceSpan span(trace_, "allreduce wait");
+    sync_.finish();
+  }
   t.allreduce_wait += seconds_since(mark);
   return sums;
 }
@@ -287,6 +303,7 @@ LossSums Trainer<T>::exact_step(std::span<const std::int64_t> rows, std::int64_t
     const int in_round = int(std::min(lanes_.size(), shards - first));
     // The data on this thread: a source need not be thread-safe.
     for (int l = 0; l < in_round; ++l) {
+      const TraceSpan span(trace_, "data");
       Lane& lane = lanes_[std::size_t(l)];
       const std::size_t begin = (first + std::size_t(l)) * m;
       const auto part = rows.subspan(begin, std::min(m, rows.size() - begin));
@@ -298,6 +315,7 @@ LossSums Trainer<T>::exact_step(std::span<const std::int64_t> rows, std::int64_t
     }
     t.data += seconds_since(mark);
     {
+      const TraceSpan span(trace_, "micro-batches", in_round);
       // Each micro-shard on one thread with one BLAS thread: the same
       // operations in the same order whichever rank and thread run it.
       const SerialBlas serial;
@@ -315,6 +333,7 @@ LossSums Trainer<T>::exact_step(std::span<const std::int64_t> rows, std::int64_t
       }
     }
     t.backward += seconds_since(mark);
+    const TraceSpan span(trace_, "exact sums");
     for (int l = 0; l < in_round; ++l) {
       Lane& lane = lanes_[std::size_t(l)];
       exact_->add(l == 0 ? std::span<const T>(net_.grads()) : std::span<const T>(lane.grads.span()));
@@ -323,6 +342,7 @@ LossSums Trainer<T>::exact_step(std::span<const std::int64_t> rows, std::int64_t
     }
     t.backward += seconds_since(mark);  // converting to fixed point: the exact sums' cost
   }
+  const TraceSpan span(trace_, "allreduce wait");
   reduce_exactly(*exact_, exact_windows_, comm_);
   exact_->result(net_.grads());
   LossSums sums;
@@ -393,19 +413,26 @@ bool Trainer<T>::run(TrainingObserver* observer) {
     step();
     const bool epoch_end = progress_.step_in_epoch == plan_.steps_per_epoch();
     if (progress_.step % config_.log_every == 0 || done() || epoch_end) {
+      const TraceSpan span(trace_, "report");
       const StepReport report = reduce_report(interval_);
       if (observer) observer->on_step(report);
     }
     if (epoch_end) {
       const StepReport summary = reduce_report(epoch_);
       EvalResult test;
-      if (test_) test = evaluate(*test_);
+      if (test_) {
+        const TraceSpan span(trace_, "evaluation");
+        test = evaluate(*test_);
+      }
       if (observer) observer->on_epoch_end(summary, test_ ? &test : nullptr);
     }
+    bool stop = false;
     if (observer) {
       observer->after_step(progress_);
-      if (observer->stop_requested(progress_)) return !done();
+      stop = observer->stop_requested(progress_);
     }
+    if (trace_) trace_->step_ends();
+    if (stop) return !done();
   }
   return false;
 }

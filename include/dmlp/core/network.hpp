@@ -8,6 +8,7 @@
 #include "dmlp/core/aligned_buffer.hpp"
 #include "dmlp/core/dense.hpp"
 #include "dmlp/core/model_spec.hpp"
+#include "dmlp/core/trace.hpp"
 
 namespace dmlp {
 
@@ -70,19 +71,20 @@ class GradientObserver {
 };
 
 // x_K = f_K(… f_1(x_0)) for the first `rows` rows of ws.input(); returns x_K.
+// With a trace that is on, each layer is a span ("forward layer k", from 1).
 template <class T>
-const T* forward(const Network<T>& net, Workspace<T>& ws, int rows);
+const T* forward(const Network<T>& net, Workspace<T>& ws, int rows, Trace* trace = nullptr);
 
 // Back-propagates ws.output_grad() from layer K down to layer 1, adding each
 // layer's dW_k, db_k into net.grads() (or, with GradMode::Overwrite, storing
 // them there, as if zero_grad() had run first).
 template <class T>
 void backward(Network<T>& net, Workspace<T>& ws, int rows, GradientObserver* observer = nullptr,
-              GradMode mode = GradMode::Accumulate);
+              GradMode mode = GradMode::Accumulate, Trace* trace = nullptr);
 // The same into `grads`, a buffer laid out as net.grads(): how several threads
 // back-propagate different rows through one network at once.
 template <class T>
 void backward_into(const Network<T>& net, Workspace<T>& ws, int rows, std::span<T> grads, GradientObserver* observer,
-                   GradMode mode);
+                   GradMode mode, Trace* trace = nullptr);
 
 }  // namespace dmlp

@@ -47,6 +47,7 @@ class Communicator {
 
   Communicator split_shared() const;  // the ranks sharing this rank's node
 
+  void barrier() const { check(MPI_Barrier(comm_), "MPI_Barrier"); }
   template <class T>
   void allreduce(std::span<T> values, MPI_Op op) const {  // in place
     for (std::size_t at = 0; at < values.size(); at += kMaxCount)

@@ -40,9 +40,13 @@ class MpiGradientSync final : public GradientSync<T> {
 
   const std::vector<Bucket>& buckets() const { return buckets_; }
   bool overlap() const { return overlap_; }
+  // Each bucket's all-reduce becomes a span on the trace's communication
+  // lane, from its start to the first test or wait that saw it complete.
+  void set_trace(Trace* trace) { trace_ = trace; }
 
  private:
   void wait(std::span<MPI_Request> requests);
+  void trace_waited();  // with a trace that is on: spans for the buckets a wait completed
 
   const Communicator& comm_;
   std::vector<Bucket> buckets_;
@@ -51,6 +55,9 @@ class MpiGradientSync final : public GradientSync<T> {
   std::span<T> grads_;
   bool overlap_;
   StallWatchdog* watchdog_;
+  Trace* trace_ = nullptr;
+  std::vector<double> started_us_;  // per bucket, for the trace
+  std::vector<char> traced_;        // per bucket: its span is recorded
 };
 
 }  // namespace dmlp::mpi

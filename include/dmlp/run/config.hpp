@@ -59,6 +59,12 @@ struct CheckpointPolicy {
 
 inline constexpr double kMaxBucketMb = 1 << 20;  // 1 TiB: any larger is one bucket anyway
 
+// --trace FILE --trace-steps A:B: a timeline of steps A … B (counted from 1).
+struct TraceConfig {
+  std::string file;  // empty: no trace
+  std::int64_t first_step = 1, last_step = 20;
+};
+
 struct ExecutionConfig {
   int threads = 0;         // per rank; 0: the node's cores / its ranks
   double bucket_mb = 1.0;  // gradient all-reduce buckets
@@ -66,6 +72,7 @@ struct ExecutionConfig {
   double stall_timeout = 300;  // seconds a rank may wait in a collective; 0: no watchdog
   LoadingConfig loading;
   CheckpointPolicy checkpoint;
+  TraceConfig trace;
 };
 
 // Where the parameters come from: drawn from the seed, a checkpoint's

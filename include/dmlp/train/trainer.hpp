@@ -121,6 +121,9 @@ class Trainer {
   const Sgd<T>& optimizer() const { return optimizer_; }
   double lr_at(std::int64_t step) const;
   const PhaseTimes& last_step_times() const { return last_step_; }
+  // A timeline to record steps into (--trace); null: none. Not owned.
+  void set_trace(Trace* trace) { trace_ = trace; }
+  Trace* trace() const { return trace_; }
 
  private:
   struct Tally {  // sums over a span of steps, this rank
@@ -167,6 +170,7 @@ class Trainer {
   std::vector<std::int64_t> exact_windows_;  // the windows' all-reduce
   std::string divergence_message(std::int64_t step, const std::string& what) const;
   PhaseTimes last_step_;
+  Trace* trace_ = nullptr;
   double last_finite_loss_ = 0;      // the last reported loss, and its step (-1: none yet)
   std::int64_t last_finite_loss_step_ = -1;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();

@@ -30,7 +30,8 @@ TEST_CASE("only settings outside 'execution' count as differences on resume", "[
   const nlohmann::json stored_json = run::to_json(stored);
   run::RunConfig same_result = stored;
   same_result.execution = {.threads = 2, .bucket_mb = 4, .overlap = false, .loading = {run::LoadMode::Stream, 8},
-                           .checkpoint = {.dir = "elsewhere", .every_steps = 5, .every_seconds = 60, .keep = 1}};
+                           .checkpoint = {.dir = "elsewhere", .every_steps = 5, .every_seconds = 60, .keep = 1},
+                           .trace = {.file = "trace.json", .first_step = 2, .last_step = 3}};
   same_result.training.log_every = 3;
   same_result.start.resume = "ckpt";
   CHECK(run::result_settings_differing(stored_json, same_result).empty());
