@@ -5,6 +5,8 @@
 #   bash launch/setup.sh --data     the same, plus Fashion-MNIST
 #   bash launch/setup.sh --cluster  the same, plus what the cluster test tier runs:
 #                                   iproute2 (network namespaces), Slurm and munge
+#   bash launch/setup.sh --plot     the same, plus matplotlib for the scaling sweep's
+#                                   and plot-metrics.py's figures (not needed to build or train)
 set -euo pipefail
 
 packages=(
@@ -18,7 +20,8 @@ for option in "$@"; do
   case $option in
     --data) packages+=(dataset-fashion-mnist) ;;
     --cluster) packages+=(iproute2 util-linux slurm-wlm munge) ;;
-    *) echo "setup.sh: unknown option $option (expected --data or --cluster)" >&2; exit 2 ;;
+    --plot) packages+=(python3-matplotlib) ;;
+    *) echo "setup.sh: unknown option $option (expected --data, --cluster or --plot)" >&2; exit 2 ;;
   esac
 done
 

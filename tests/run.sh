@@ -9,6 +9,8 @@ bash launch/setup.sh
 # The cluster tier (ctest -L cluster) needs network namespaces, Slurm and munge;
 # without them (no root, no sudo) its tests fail, and the rest still run.
 bash launch/setup.sh --cluster || echo "warning: the cluster tier's packages are missing" >&2
+# The scaling sweep's test draws its figure with matplotlib (skipped without it).
+bash launch/setup.sh --plot || echo "warning: python3-matplotlib is missing: the sweep's figure is not tested" >&2
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 jobs=$(nproc)
 for preset in ci sanitize; do

@@ -32,6 +32,7 @@ int run_train(const mpi::Communicator& world, const TrainOptions& o) {
                     d.first_step);
   });
   ConsoleReporter& reporter = *console;
+  if (root) reporter.report_start(d);
   FailureInjector injector(world.rank());
   ObserverChain observers;
   observers.add(&reporter);

@@ -9,7 +9,9 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
+#include "dmlp/core/blas.hpp"
 #include "dmlp/core/errors.hpp"
+#include "dmlp/core/exact_sum.hpp"
 
 namespace dmlp::cli {
 namespace {
@@ -32,7 +34,8 @@ nlohmann::json report_json(const char* event, const StepReport& r) {
                       {"elapsed_s", r.elapsed_seconds},
                       {"steps", r.interval_steps},
                       {"phase_seconds", {{"max", phases_json(r.phase_max)}, {"mean", phases_json(r.phase_mean)}}},
-                      {"slowest_rank", phases_json(r.phase_max_rank)}};
+                      {"slowest_rank", phases_json(r.phase_max_rank)},
+                      {"slowest_rank_wait_s", r.slowest_rank_wait}};
   j["accuracy"] = r.accuracy >= 0 ? nlohmann::json(r.accuracy) : nlohmann::json(nullptr);
   return j;
 }
@@ -106,14 +109,58 @@ void ConsoleReporter::write_json(const std::string& line) {
   }
 }
 
+void ConsoleReporter::report_start(const run::RunDescription& d) {
+  ranks_ = d.placement.ranks;
+  const run::RunConfig& c = d.config;
+  const blas::LibraryInfo blas = blas::library_info();
+  const std::size_t element = c.precision == run::Precision::Double ? 8 : 4;
+  const bool exact = c.training.reproducible;
+  nlohmann::json hosts = nlohmann::json::array();
+  for (const auto& h : d.placement.hosts) hosts.push_back({{"name", h.name}, {"ranks", h.ranks}, {"threads", h.threads}});
+  const nlohmann::json j = {
+      {"event", "start"},
+      {"version", DMLP_VERSION},
+      {"mpi", d.mpi_library},
+      {"ranks", d.placement.ranks},
+      {"nodes", d.placement.nodes},
+      {"threads", d.placement.threads},
+      {"hosts", hosts},
+      {"blas", {{"name", blas.name}, {"kernel", blas.core}, {"threading", blas.threading}}},
+      {"model", c.model.describe()},
+      {"precision", std::string(run::to_string(c.precision))},
+      {"parameters", d.parameters},
+      // what one step's gradient sum moves per rank: the gradient, or the exact sums' words
+      {"gradient_bytes", exact ? d.parameters * std::size_t(c.precision == run::Precision::Double ? exact_sum_words<double>()
+                                                                                                  : exact_sum_words<float>()) * 8
+                               : d.parameters * element},
+      {"buckets", exact ? 1 : d.buckets},
+      {"bucket_mb", c.execution.bucket_mb},
+      {"overlap", c.execution.overlap && !exact},
+      {"allreduce_algorithm", d.allreduce_algorithm},
+      {"global_batch", c.training.global_batch},
+      {"per_rank_batch", {{"min", d.per_rank_batch_min}, {"max", d.per_rank_batch_max}}},
+      {"micro_batch", c.training.micro_batch},
+      {"reproducible", exact},
+      {"steps", d.total_steps},
+      {"first_step", d.first_step}};
+  write_json(j.dump());
+}
+
 void ConsoleReporter::report_final(const run::RunOutcome& outcome) {
   end_bar();
   std::printf("finished: %lld steps in %.2f s, %.0f samples/s", static_cast<long long>(outcome.progress.step),
               outcome.seconds, outcome.seconds > 0 ? double(outcome.samples) / outcome.seconds : 0.0);
   if (outcome.test) std::printf("; test %s", format_eval(*outcome.test).c_str());
+  // The rank the others waited for, and how busy it was: 100% means no rank
+  // waited on it for nothing, lower means the all-reduce cost even the slowest.
+  const double busy = step_seconds_ > 0 ? 1.0 - slowest_wait_seconds_ / step_seconds_ : 0;
+  if (ranks_ > 1 && step_seconds_ > 0)
+    std::printf("; slowest rank %d busy %.0f%% of its step", last_.phase_max_rank.allreduce_wait, 100 * busy);
   std::printf("\n");
   std::fflush(stdout);
   nlohmann::json j = {{"event", "final"}, {"steps", outcome.progress.step}, {"seconds", outcome.seconds}};
+  if (ranks_ > 1 && step_seconds_ > 0)
+    j["slowest_rank"] = {{"rank", last_.phase_max_rank.allreduce_wait}, {"busy_fraction", busy}};
   if (const auto& t = outcome.test) j["test"] = {{"loss", t->loss}, {"accuracy", t->accuracy}, {"mse", t->mse}, {"r2", t->r2}};
   write_json(j.dump());
 }
@@ -138,6 +185,8 @@ void ConsoleReporter::end_bar() {
 void ConsoleReporter::on_step(const StepReport& r) {
   if (!root_) return;
   last_ = r;
+  step_seconds_ += r.phase_mean.total() * double(r.interval_steps);
+  slowest_wait_seconds_ += r.slowest_rank_wait * double(r.interval_steps);
   write_json(report_json("step", r).dump());
   if (tty_) return;  // the bar shows it
   std::printf("step %lld/%lld  epoch %lld  loss %.4f", static_cast<long long>(r.step),

@@ -30,6 +30,7 @@ class ConsoleReporter final : public TrainingObserver {
   void after_step(const TrainProgress& p) override;
 
   void report_final(const run::RunOutcome& outcome);  // the "finished: …" line and the final metrics line
+  void report_start(const run::RunDescription& d);    // the metrics' first line: what ran where
   void write_json(const std::string& line);  // one metrics line, when metrics are on
   void end_bar();                            // leave the bar's line before other output
 
@@ -42,6 +43,9 @@ class ConsoleReporter final : public TrainingObserver {
   std::string metrics_path_;
   std::int64_t total_steps_, steps_per_epoch_, first_step_;
   StepReport last_;
+  // Over the run's reports: step seconds (mean over ranks) and the slowest rank's wait, summed per step.
+  double step_seconds_ = 0, slowest_wait_seconds_ = 0;
+  int ranks_ = 1;
   bool bar_drawn_ = false;
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
   std::chrono::steady_clock::time_point last_draw_{};

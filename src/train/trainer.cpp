@@ -400,6 +400,7 @@ StepReport Trainer<T>::reduce_report(Tally& tally) {
   r.phase_max = divided(unpacked(maxes.data()), steps);
   r.phase_max_rank = {slowest[0], slowest[1], slowest[2], slowest[5], slowest[4]};
   r.phase_mean = divided(divided(sums.time, steps), ranks);
+  r.slowest_rank_wait = -maxes[5] / steps;
   tally = Tally{};
   return r;
 }

@@ -32,6 +32,7 @@ struct StepReport {
   PhaseRanks phase_max_rank;       // the slowest rank in each phase: the one with the maximum, but for
                                    // allreduce_wait the one that waited least, whom the others waited for
   PhaseTimes phase_mean;           // per-step seconds, mean over ranks
+  double slowest_rank_wait = 0;    // per-step all-reduce wait of the slowest rank (the least of any rank)
 };
 
 struct EvalResult {
