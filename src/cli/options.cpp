@@ -97,10 +97,11 @@ void RunOptions::add_to(CLI::App& app) {
   app.add_option("--epochs", epochs, "Passes over the training set");
   app.add_option("--max-steps", max_steps, "Stop after this many steps (0: run all --epochs)");
   app.add_flag("--drop-last", drop_last, "Drop each epoch's final partial batch");
-  app.add_option("--micro-batch", micro_batch,
+  micro_batch_option = app.add_option("--micro-batch", micro_batch,
                  "Cut each global batch into micro-batches of this many rows; each rank runs its micro-batches "
                  "one after another and communicates once per step (gradient accumulation; default: none, or " +
-                     std::to_string(kDefaultReproducibleMicroBatch) + " with --reproducible)");
+                     std::to_string(kDefaultReproducibleMicroBatch) + " with --reproducible)")
+      ->default_str("none");
   app.add_flag("--reproducible", reproducible,
                "Bitwise the same results at every rank and thread count (micro-batches, one BLAS thread per "
                "micro-batch, exact sums; docs/reproducibility.md)");
@@ -155,8 +156,9 @@ run::RunConfig TrainOptions::config() const {
   t.drop_last = run.drop_last;
   t.seed = run.seed;
   t.reproducible = run.reproducible;
-  t.micro_batch = run.micro_batch != RunOptions::kMicroBatchNotGiven ? run.micro_batch : run.reproducible ? kDefaultReproducibleMicroBatch : 0;
-  if (run.micro_batch == 0 && run.reproducible)
+  const bool micro_batch_given = run.micro_batch_option && run.micro_batch_option->count() > 0;
+  t.micro_batch = micro_batch_given ? run.micro_batch : run.reproducible ? kDefaultReproducibleMicroBatch : 0;
+  if (micro_batch_given && run.micro_batch == 0 && run.reproducible)
     throw InputError("--reproducible needs --micro-batch of at least 1 (default " +
                      std::to_string(kDefaultReproducibleMicroBatch) + ")");
   t.sgd = optimizer.spec();

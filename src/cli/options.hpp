@@ -69,8 +69,8 @@ struct RunOptions {
   std::int64_t max_steps = 0;
   bool drop_last = false;
   std::uint64_t seed = 1;
-  std::int64_t micro_batch = kMicroBatchNotGiven;  // none, or 32 with --reproducible
-  static constexpr std::int64_t kMicroBatchNotGiven = std::numeric_limits<std::int64_t>::min();
+  std::int64_t micro_batch = 0;  // when not given: none, or 32 with --reproducible
+  const CLI::Option* micro_batch_option = nullptr;  // says whether it was given
   bool reproducible = false;
   int threads = 0;  // 0: cores on the node / ranks on the node
   std::string precision = "float";

@@ -43,11 +43,14 @@ DMLP_LARGEST(float)
 DMLP_LARGEST(double)
 #undef DMLP_LARGEST
 
-// words(n, K) += the pieces of x in the window whose top bin is j, where y = x·2^(−jW).
+// words(n, K) += the pieces of x in the window whose top bin is j, where
+// y = x·2^(−jW) = x·scale_hi·scale_lo: two factors, so that neither overflows
+// when the window lies among subnormal numbers.
 #define DMLP_ADD_PIECES(T, K)                                                                       \
-  DMLP_CLONES void block_add_pieces_##K(const T* x, std::size_t n, double scale, std::int64_t* words) { \
+  DMLP_CLONES void block_add_pieces_##K(const T* x, std::size_t n, double scale_hi, double scale_lo, \
+                                        std::int64_t* words) {                                      \
     for (std::size_t i = 0; i < n; ++i) {                                                           \
-      double y = double(x[i]) * scale; /* exact: a power of two, |y| < 2^W */                       \
+      double y = double(x[i]) * scale_hi * scale_lo; /* exact: powers of two, |y| < 2^W */         \
       for (int k = 0; k < K; ++k) {                                                                 \
         const auto piece = static_cast<std::int64_t>(y); /* truncates toward zero */                \
         words[i * K + k] += piece;                                                                  \
@@ -63,23 +66,31 @@ DMLP_ADD_PIECES(double, 2)
 DMLP_ADD_PIECES(double, 3)
 #undef DMLP_ADD_PIECES
 
-// out = the sums the words hold. Each word's excess carries into the one
-// above, so that the lower words lie in [0, 2^W) and the top word carries the
-// sign: one representation of the exact sum, which rounds into a double word
-// by word, from the lowest, and once more into T.
+// out = the sums the words hold, in sign and magnitude. The words of a
+// negative sum are negated; then each word's excess carries into the one
+// above, so that every word is non-negative and the lower ones lie in
+// [0, 2^W): one representation of |sum|, which rounds into a double word by
+// word from the lowest, with no cancellation, and once more into T.
 #define DMLP_RESULT(T, K)                                                                                 \
   DMLP_CLONES void block_result_##K(const std::int64_t* words, std::size_t n, double factor, T* out) {    \
     for (std::size_t i = 0; i < n; ++i) {                                                                 \
       std::int64_t c[K];                                                                                  \
       for (int k = 0; k < K; ++k) c[k] = words[i * K + k];                                                \
-      for (int k = K - 1; k > 0; --k) {                                                                   \
+      for (int k = K - 1; k > 0; --k) { /* the sign of the sum is the top word's after this */           \
         const std::int64_t carry = c[k] >> W; /* floor division by 2^W */                                 \
+        c[k] -= carry * (std::int64_t{1} << W);                                                           \
+        c[k - 1] += carry;                                                                                \
+      }                                                                                                   \
+      const bool negative = c[0] < 0;                                                                     \
+      for (int k = 0; k < K; ++k) c[k] = negative ? -c[k] : c[k];                                         \
+      for (int k = K - 1; k > 0; --k) {                                                                   \
+        const std::int64_t carry = c[k] >> W;                                                             \
         c[k] -= carry * (std::int64_t{1} << W);                                                           \
         c[k - 1] += carry;                                                                                \
       }                                                                                                   \
       double v = 0;                                                                                       \
       for (int k = K - 1; k >= 0; --k) v = v / kBinScale + double(c[k]);                                  \
-      out[i] = T(v * factor);                                                                             \
+      out[i] = T((negative ? -v : v) * factor);                                                           \
     }                                                                                                     \
   }
 DMLP_RESULT(float, 1)
@@ -108,16 +119,16 @@ double largest_magnitude(const T* x, std::size_t n) {
 }
 
 template <class T>
-void add_pieces(const T* x, std::size_t n, double scale, std::int64_t* words, int K) {
+void add_pieces(const T* x, std::size_t n, double scale_hi, double scale_lo, std::int64_t* words, int K) {
   const std::size_t blocks = (n + kBlock - 1) / kBlock;
 #pragma omp parallel for schedule(static) if (n >= kParallelThreshold)
   for (std::size_t b = 0; b < blocks; ++b) {
     const T* xb = x + b * kBlock;
     const std::size_t nb = std::min(kBlock, n - b * kBlock);
     std::int64_t* wb = words + b * kBlock * std::size_t(K);
-    if (K == 1) block_add_pieces_1(xb, nb, scale, wb);
-    else if (K == 2) block_add_pieces_2(xb, nb, scale, wb);
-    else block_add_pieces_3(xb, nb, scale, wb);
+    if (K == 1) block_add_pieces_1(xb, nb, scale_hi, scale_lo, wb);
+    else if (K == 2) block_add_pieces_2(xb, nb, scale_hi, scale_lo, wb);
+    else block_add_pieces_3(xb, nb, scale_hi, scale_lo, wb);
   }
 }
 
@@ -199,9 +210,9 @@ void ExactSum::add_values(std::span<const T> x, std::size_t first) {
     if (largest == 0) continue;  // adds nothing
     const std::int64_t top = top_bin(largest);
     if (windows_[s] == kEmpty || top > windows_[s]) raise_window(s, top);
-    const double scale = std::ldexp(1.0, int(-windows_[s] * W));
+    const int shift = int(-windows_[s] * W);  // |shift| < 1200: doubles' exponents are in [-1074, 1024)
     std::int64_t* w = words_buffer_.data() + begin * std::size_t(words_);
-    add_pieces(xs, n, scale, w, words_);
+    add_pieces(xs, n, std::ldexp(1.0, shift / 2), std::ldexp(1.0, shift - shift / 2), w, words_);
   }
 }
 

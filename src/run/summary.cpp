@@ -1,4 +1,5 @@
 // The start-up summary: what a person checks before trusting a run's numbers.
+#include <algorithm>
 #include <cstdarg>
 #include <cstdio>
 
@@ -53,10 +54,12 @@ std::string format_summary(const RunDescription& d) {
   if (d.per_rank_batch_min != d.per_rank_batch_max) append(out, "-%lld", static_cast<long long>(d.per_rank_batch_min));
   append(out, "; %lld steps per epoch, %lld steps\n", static_cast<long long>(d.steps_per_epoch),
          static_cast<long long>(d.total_steps));
-  if (t.micro_batch > 0) {
-    const long long per_rank = (d.per_rank_batch_max + t.micro_batch - 1) / t.micro_batch;
-    append(out, "  micro      %lld rows per micro-batch (--micro-batch), up to %lld per rank per step, one gradient sum "
-                "per step\n", static_cast<long long>(t.micro_batch), per_rank);
+  // a micro-batch never holds more than the batch
+  const long long micro = static_cast<long long>(std::min(t.micro_batch, t.global_batch));
+  if (micro > 0) {
+    const long long per_rank = (d.per_rank_batch_max + micro - 1) / micro;
+    append(out, "  micro      %lld rows per micro-batch (--micro-batch%s), up to %lld per rank per step, one gradient "
+                "sum per step\n", micro, micro < t.micro_batch ? " above the batch" : "", per_rank);
   }
   if (t.reproducible) {
     const int words = c.precision == Precision::Float ? exact_sum_words<float>() : exact_sum_words<double>();
@@ -76,7 +79,7 @@ std::string format_summary(const RunDescription& d) {
     const blas::LibraryInfo blas = blas::library_info();
     append(out, "  reproducible: yes (micro-batch %lld, exact sums): the same bits at any rank and thread count with "
                 "%s's %s kernels (docs/reproducibility.md)\n",
-           static_cast<long long>(t.micro_batch), blas.name.c_str(), blas.core.c_str());
+           micro, blas.name.c_str(), blas.core.c_str());
   } else {
     append(out, "  reproducible: no: the same bits at the same rank and thread counts (--reproducible: at any)\n");
   }

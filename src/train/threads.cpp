@@ -38,8 +38,11 @@ void set_threads(int n) {
 }
 
 SerialBlas::SerialBlas() : openmp_threads_(omp_get_max_threads()), blas_threads_(blas::threads()) {
-  blas::set_threads(1);  // OpenBLAS's OpenMP build sets OpenMP's count along with its own
-  omp_set_num_threads(openmp_threads_);
+  // OpenBLAS's OpenMP build follows omp_get_max_threads() at every call, so
+  // OpenMP's count must be 1 too; parallel regions that want threads name
+  // them (num_threads), and a GEMM inside one runs on one thread.
+  blas::set_threads(1);
+  omp_set_num_threads(1);
 }
 
 SerialBlas::~SerialBlas() {

@@ -157,9 +157,12 @@ Trainer<T>::Trainer(Network<T>& net, RowSource& train, RowSource* test, TrainCon
     const int lanes = int(std::clamp<std::int64_t>(shards, 1, omp_get_max_threads()));
     const ModelSpec& spec = net.spec();
     const std::size_t params = net.layout().size();
-    require_memory(double(lanes - 1) * (double(params) * sizeof(T) + workspace_bytes(spec, ws_.max_rows(), sizeof(T))) +
-                       double(params + 1) * exact_sum_words<T>() * 8.0,
-                   "--reproducible's exact sums and " + std::to_string(lanes) + " threads' micro-shard buffers");
+    // everything at once: the model's state, the workspace, the other lanes' and the exact sums' words
+    require_memory(parameter_bytes(spec, sizeof(T), config_.sgd.momentum > 0 ? 3 : 2) +
+                       double(lanes) * (workspace_bytes(spec, ws_.max_rows(), sizeof(T))) +
+                       double(lanes - 1) * double(params) * sizeof(T) + double(params + 1) * exact_sum_words<T>() * 8.0,
+                   "the model's parameters, gradients and optimizer state with --reproducible's exact sums and " +
+                       std::to_string(lanes) + " threads' micro-batch buffers");
     lanes_.resize(std::size_t(lanes));
     for (std::size_t l = 1; l < lanes_.size(); ++l) {
       lanes_[l].ws = std::make_unique<Workspace<T>>(spec, ws_.max_rows());
@@ -319,6 +322,7 @@ LossSums Trainer<T>::exact_step(std::span<const std::int64_t> rows, std::int64_t
       // Each micro-shard on one thread with one BLAS thread: the same
       // operations in the same order whichever rank and thread run it.
       const SerialBlas serial;
+      double forward_seconds = 0;  // thread 0's, as the phase's measure
 #pragma omp parallel num_threads(in_round)
       {
         const int l = omp_get_thread_num();
@@ -326,11 +330,15 @@ LossSums Trainer<T>::exact_step(std::span<const std::int64_t> rows, std::int64_t
         Workspace<T>& ws = l == 0 ? ws_ : *lane.ws;
         const std::int32_t* labels = l == 0 ? labels_.data() : lane.labels.data();
         const T* targets = l == 0 ? targets_.data() : lane.targets.data();
+        const auto start = Clock::now();
         const T* output = forward(net_, ws, lane.rows);
         lane.sums = loss_forward_backward(spec.loss, lane.rows, spec.outputs(), output, Targets<T>{labels, targets},
                                           scale, ws.output_grad());
+        if (l == 0) forward_seconds = std::chrono::duration<double>(Clock::now() - start).count();
         backward_into(net_, ws, lane.rows, l == 0 ? net_.grads() : lane.grads.span(), nullptr, GradMode::Overwrite);
       }
+      t.forward += forward_seconds;
+      t.backward -= forward_seconds;
     }
     t.backward += seconds_since(mark);
     const TraceSpan span(trace_, "exact sums");

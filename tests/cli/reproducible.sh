@@ -36,6 +36,25 @@ for precision in float double; do
     else fail "$precision P=$1 threads=$2: $got, expected $reference"; fi
   done
 done
+# A layer wide enough for OpenBLAS to use several threads, and batches that
+# leave a rank one micro-batch in a round: that micro-batch's GEMMs must still
+# run on one BLAS thread (the test for a bug where they did not), and the
+# test evaluation must not depend on the threads either.
+wide=(train --synthetic blobs --samples 192 --test-samples 200 --layers 784,1024,10 --batch-size 96 --epochs 2
+      --log-every 2 --reproducible)
+reference=""
+for pt in "1 1" "1 2" "3 2" "2 2"; do
+  set -- $pt
+  dir="$WORK/wide-$1-$2"
+  mkdir -p "$dir"
+  "$MPIEXEC" -np "$1" "$DMLP" "${wide[@]}" --threads "$2" --checkpoint-dir "$dir/ckpt" --metrics "$dir/metrics.jsonl" \
+    > "$dir/log" 2>&1 || fail "wide P=$1 threads=$2: exit $?"
+  got="$("$DMLP" inspect "$dir/ckpt/ckpt-000000004.h5" | grep -o 'checksum [0-9a-f]*' | head -1) \
+$(grep '"event":"final"' "$dir/metrics.jsonl" | grep -o '"test":{[^}]*}')"
+  [ -z "$reference" ] && reference=$got
+  [ "$got" = "$reference" ] && [[ "$got" == *checksum* ]] && pass "wide P=$1 threads=$2: ${got//$'\n'/ }" \
+    || fail "wide P=$1 threads=$2: $got, expected $reference"
+done
 grep -q "reproducible: yes (micro-batch 32, exact sums)" "$WORK/float-1-1/log" && pass "the summary says reproducible: yes" \
   || fail "summary: $(grep reproducible "$WORK/float-1-1/log")"
 
@@ -72,13 +91,19 @@ awk -v r="$relative" 'BEGIN { exit !(r < 1e-5) }' && pass "accumulated over micr
 
 # dmlp eval --reproducible: the same JSON at P = 1, 2, 3, chunks of 37 rows
 "$DMLP" synth --kind spirals --rows 1000 --out "$WORK/eval.h5" > /dev/null
-reference=""
-for np in 1 2 3; do
-  got=$("$MPIEXEC" -np "$np" "$DMLP" eval --checkpoint "$WORK/float-1-1/ckpt/ckpt-000000060.h5" --data "$WORK/eval.h5" \
-        --batch-size 37 --threads 1 --reproducible --json 2>&1 | sed 's/"checkpoint":"[^"]*",//')
-  [ -z "$reference" ] && reference=$got
-  [ "$got" = "$reference" ] && [[ "$got" == *'"loss"'* ]] && pass "eval --reproducible P=$np: ${got:0:80}" \
-    || fail "eval --reproducible P=$np: $got, expected $reference"
+"$DMLP" synth --kind blobs --features 784 --classes 10 --rows 500 --out "$WORK/eval-wide.h5" > /dev/null
+for data in eval eval-wide; do
+  checkpoint="$WORK/float-1-1/ckpt/ckpt-000000060.h5"
+  [ "$data" = eval-wide ] && checkpoint="$WORK/wide-1-1/ckpt/ckpt-000000004.h5"
+  reference=""
+  for pt in "1 1" "2 1" "3 1" "1 2" "2 2"; do
+    set -- $pt
+    got=$("$MPIEXEC" -np "$1" "$DMLP" eval --checkpoint "$checkpoint" --data "$WORK/$data.h5" \
+          --batch-size 37 --threads "$2" --reproducible --json 2>&1 | sed 's/"checkpoint":"[^"]*",//')
+    [ -z "$reference" ] && reference=$got
+    [ "$got" = "$reference" ] && [[ "$got" == *'"loss"'* ]] && pass "eval --reproducible $data P=$1 threads=$2: ${got:0:60}" \
+      || fail "eval --reproducible $data P=$1 threads=$2: $got, expected $reference"
+  done
 done
 
 # bad values

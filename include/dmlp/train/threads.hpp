@@ -27,10 +27,12 @@ int cores_available();
 // Sets OpenMP's and OpenBLAS's thread counts to n.
 void set_threads(int n);
 
-// While it lives, every BLAS call runs on one thread, and OpenMP keeps its
-// count. OpenBLAS's result for a given shape changes with its thread count
-// (docs/reproducibility.md), so --reproducible computes each micro-shard with
-// one BLAS thread and spreads micro-shards over the threads instead.
+// While it lives, every BLAS call runs on one thread, and so does every
+// OpenMP region that does not ask for a number of threads: OpenBLAS's OpenMP
+// build takes its thread count from OpenMP's at each call. OpenBLAS's result
+// for a given shape changes with its thread count (docs/reproducibility.md),
+// so --reproducible computes each micro-shard with one BLAS thread and spreads
+// micro-shards over the threads instead (a num_threads region).
 class SerialBlas {
  public:
   SerialBlas();

@@ -113,3 +113,28 @@ TEST_CASE("exact sums mark NaN and infinity, and count what they add", "[exact_s
   CHECK_THROWS_AS(sum.add(std::span<const double>(finite.data(), 3)), std::invalid_argument);
   CHECK_NOTHROW(sum.add(std::span<const double>(finite.data(), 2), 2));
 }
+
+TEST_CASE("exact sums keep small results of either sign, and subnormal windows", "[exact_sum]") {
+  // A negative result far below its segment's largest value: within the bound
+  // n·2^-62·M (n = 1, M = 2.6), not lost to cancellation.
+  ExactSum sum({2}, 3);
+  const std::vector<double> values = {2.6, -1.35e-14};
+  sum.add(std::span<const double>(values));
+  std::vector<double> out(2);
+  sum.result(std::span<double>(out));
+  CHECK(out[0] == 2.6);
+  CHECK(std::abs(out[1] - -1.35e-14) <= 2.6 * std::ldexp(1.0, -62) + 1.35e-14 * 0x1p-52);
+  // The same with the signs mixed over several values.
+  ExactSum mixed({1}, 3);
+  for (double v : {1.0, -1.0, -3e-15, 1e-15}) mixed.add(std::span<const double>(&v, 1));
+  double got = 0;
+  mixed.result(std::span<double>(&got, 1));
+  CHECK(std::abs(got - -2e-15) <= 4 * std::ldexp(1.0, -62) + 2e-15 * 0x1p-52);
+  // A window among subnormal numbers: its scale factors stay finite.
+  ExactSum tiny({1}, 3);
+  const double t = 1e-310;
+  tiny.add(std::span<const double>(&t, 1));
+  tiny.add(std::span<const double>(&t, 1));
+  tiny.result(std::span<double>(&got, 1));
+  CHECK(got == 2e-310);
+}
