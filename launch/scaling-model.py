@@ -3,7 +3,7 @@
 
     python3 launch/scaling-model.py fit ALLREDUCE_P2.csv [SWEEP.csv]      # α, β, γ of this machine
     python3 launch/scaling-model.py predict ALLREDUCE_P2.csv SWEEP.csv [--layers 784,1024,1024,10]
-            [--per-rank 128] [--bucket-mb 1] [--plot OUT.png] [--markdown]
+            [--per-rank 128] [--bucket-mb 1] [--compute-scale 1] [--cores N] [--plot OUT.png] [--markdown]
 
 ALLREDUCE_P2.csv is the output of `mpirun -np 2 build/bench/dmlp_bench_allreduce`,
 and SWEEP.csv is launch/scaling-sweep.sh's scaling.csv. The sweep's 1-rank
@@ -17,7 +17,9 @@ The all-reduce of n bytes over P ranks costs (Thakur, Rabenseifner, Gropp 2005):
 α: latency per message, β: seconds per byte sent, γ: seconds per byte reduced.
 
 The step: data, forward, backward and update scale with the per-rank batch
-as measured at 1 rank. The gradient all-reduce is either one call after
+as measured at 1 rank, and with the model's parameter count relative to the
+sweep's model (the FLOPs per row are 6 per weight); --compute-scale multiplies
+them further (0.25: GEMMs 4x faster than the sweep's machine). The gradient all-reduce is either one call after
 backward, or overlapped as dmlp does it. In the overlapped case, buckets of
 whole layers (at least --bucket-mb) start when backward finishes their lowest
 layer, and run one after another while backward goes on. Each layer's
@@ -132,14 +134,21 @@ def step_time(base, per_rank_batch, widths, P, algorithm, constants, overlap, bu
                                     bucket_mb=bucket_mb))
 
 
-def base_row(sweep_csv, mode="weak"):
+def parameters(widths):
+    return sum(i * o + o for i, o in layer_sizes(widths))
+
+
+def base_row(sweep_csv, widths, compute_scale=1.0, mode="weak"):
+    """The sweep's 1-rank phases, rescaled to the model `widths`."""
     rows = [r for r in csv.DictReader(open(sweep_csv)) if r["mode"] == mode and r["ranks"] == "1"]
     if not rows:
         raise ValueError(f"{sweep_csv}: no 1-rank {mode} row")
     r = rows[0]
-    return {"per_rank_batch": int(r["per_rank_batch"]), "data": float(r["data_mean_s"]),
-            "forward": float(r["forward_mean_s"]), "backward": float(r["backward_mean_s"]),
-            "update": float(r["update_mean_s"])}
+    element = 16 if r["reproducible"].lower() == "true" else 4  # --reproducible sends int64 words
+    model_scale = parameters(widths) / (int(r["gradient_bytes"]) / element)
+    return {"per_rank_batch": int(r["per_rank_batch"]),
+            **{p: float(r[f"{p}_mean_s"]) * model_scale * compute_scale
+               for p in ("data", "forward", "backward", "update")}}
 
 
 def main(argv):
@@ -157,7 +166,7 @@ def main(argv):
     widths = [int(w) for w in option("--layers", "784,1024,1024,10").split(",")]
     per_rank = int(option("--per-rank", "128"))
     bucket_mb = float(option("--bucket-mb", "1"))
-    base = base_row(sweep)
+    base = base_row(sweep, widths, float(option("--compute-scale", "1")))
     ranks = [1 << i for i in range(11)]
     scenarios = [("this machine", constants)] + [(name, (a, b, gamma)) for name, (a, b) in INTERCONNECTS.items()]
     t1 = step_time(base, per_rank, widths, 1, ring, constants, False, bucket_mb)
@@ -180,11 +189,12 @@ def main(argv):
         print("| " + " | ".join(cells) + " |" if markdown else "  ".join(cells))
     print(f"(1-rank step {1e3 * t1:.2f} ms at {per_rank} rows, from the sweep's measured phases)")
     if "--plot" in argv:
-        plot(table, ranks, sweep, option("--plot", "model.png"), widths, per_rank)
+        import os
+        plot(table, ranks, sweep, option("--plot", "model.png"), widths, per_rank, int(option("--cores", os.cpu_count())))
     return 0
 
 
-def plot(table, ranks, sweep_csv, path, widths, per_rank):
+def plot(table, ranks, sweep_csv, path, widths, per_rank, cores):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -196,8 +206,13 @@ def plot(table, ranks, sweep_csv, path, widths, per_rank):
         ax.plot(ranks, [100 * e for e in effs], styles[name], marker="o" if overlap else "x", markersize=3,
                 label=f"{name.split(' (')[0]}, {algo}, {'overlap' if overlap else 'no overlap'}")
     measured = [r for r in csv.DictReader(open(sweep_csv)) if r["mode"] == "weak"]
-    ax.plot([int(r["ranks"]) for r in measured], [100 * float(r["efficiency"]) for r in measured], "k*",
-            markersize=10, label="measured (this machine, weak)")
+    fits = [r for r in measured if int(r["ranks"]) <= cores]
+    over = [r for r in measured if int(r["ranks"]) > cores]
+    ax.plot([int(r["ranks"]) for r in fits], [100 * float(r["efficiency"]) for r in fits], "k*",
+            markersize=10, label=f"measured (this machine, weak, ranks <= {cores} cores)")
+    if over:
+        ax.plot([int(r["ranks"]) for r in over], [100 * float(r["efficiency"]) for r in over], "k+",
+                markersize=10, label="measured, ranks > cores (oversubscribed: not the model's case)")
     ax.set_xscale("log", base=2)
     ax.set_xticks(ranks)
     ax.set_xticklabels([str(p) for p in ranks])

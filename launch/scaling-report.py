@@ -63,12 +63,18 @@ def collect(sweep: pathlib.Path) -> list:
     return rows
 
 
+def cell(v):
+    if isinstance(v, bool):  # before float: a bool is an int
+        return "true" if v else "false"
+    return f"{v:.6g}" if isinstance(v, float) else v
+
+
 def write_csv(rows: list, path: pathlib.Path) -> None:
     with path.open("w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=COLUMNS)
         writer.writeheader()
         for r in rows:
-            writer.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in r.items() if k in COLUMNS})
+            writer.writerow({k: cell(v) for k, v in r.items() if k in COLUMNS})
 
 
 def print_table(rows: list) -> None:
