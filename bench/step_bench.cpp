@@ -70,8 +70,9 @@ int main(int argc, char** argv) {
   const ModelSpec spec = make_mlp(widths, Activation::Relu, Activation::Identity, Loss::SoftmaxCrossEntropy);
   const double params = double(ParameterLayout(spec).size());
   const auto data = make_synthetic({SyntheticKind::Blobs, 784, 10, 1, -1}, 0, 4096);
-  std::printf("784-1024-1024-10 ReLU MLP, float32, %.0f parameters; %s\n", params,
-              blas::library_info().name.c_str());
+  std::printf("784-1024-1024-10 ReLU MLP, float32, %.0f parameters; %s, %s kernels\n", params,
+              blas::library_info().name.c_str(), blas::library_info().core.c_str());
+  if (const std::string w = blas_kernel_warning(); !w.empty()) std::printf("%s\n", w.c_str());
   std::printf("%6s %7s | %12s %10s | %12s %10s | %6s | %-23s | %s\n", "batch", "threads", "step samp/s",
               "step GF/s", "gemm samp/s", "gemm GF/s", "ratio", "step ms: data fwd bwd upd", "gemm ms");
 

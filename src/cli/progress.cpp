@@ -156,11 +156,17 @@ void ConsoleReporter::report_final(const run::RunOutcome& outcome) {
   const double busy = step_seconds_ > 0 ? 1.0 - slowest_wait_seconds_ / step_seconds_ : 0;
   if (ranks_ > 1 && step_seconds_ > 0)
     std::printf("; slowest rank %d busy %.0f%% of its step", last_.phase_max_rank.allreduce_wait, 100 * busy);
+  if (outcome.peak_rss_bytes > 0)
+    std::printf("; peak memory %.0f MiB (rank %d), %.2fx the %.0f MiB of model state, activations and data",
+                double(outcome.peak_rss_bytes) / 1048576.0, outcome.peak_rss_rank,
+                double(outcome.peak_rss_bytes) / std::max(outcome.accounted_bytes, 1.0), outcome.accounted_bytes / 1048576.0);
   std::printf("\n");
   std::fflush(stdout);
   nlohmann::json j = {{"event", "final"}, {"steps", outcome.progress.step}, {"seconds", outcome.seconds}};
   if (ranks_ > 1 && step_seconds_ > 0)
     j["slowest_rank"] = {{"rank", last_.phase_max_rank.allreduce_wait}, {"busy_fraction", busy}};
+  j["memory"] = {{"peak_rss_bytes", outcome.peak_rss_bytes}, {"peak_rss_rank", outcome.peak_rss_rank},
+                 {"accounted_bytes", outcome.accounted_bytes}};
   if (const auto& t = outcome.test) j["test"] = {{"loss", t->loss}, {"accuracy", t->accuracy}, {"mse", t->mse}, {"r2", t->r2}};
   write_json(j.dump());
 }

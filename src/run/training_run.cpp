@@ -1,10 +1,15 @@
 #include "dmlp/run/training_run.hpp"
 
+#include <sys/resource.h>
+
+#include <array>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 
 #include "dmlp/core/init.hpp"
+#include "dmlp/core/memory.hpp"
 #include "dmlp/mpi/consensus.hpp"
 #include "dmlp/mpi/gradient_sync.hpp"
 #include "dmlp/run/checkpoint_load.hpp"
@@ -94,6 +99,7 @@ class Run final : public TrainingRun::Impl {
     outcome.progress = trainer_->progress();
     if (checkpoints) checkpoints->save(trainer_->progress());
     if (!outcome.stopped && data_.test.rows) outcome.test = trainer_->evaluate(*data_.test.rows);
+    measure_memory(outcome);
     if (trace_) {
       write_trace(world_, *trace_, config_.execution.trace.file, host_);
       if (trace_->dropped() > 0)
@@ -106,6 +112,34 @@ class Run final : public TrainingRun::Impl {
   }
 
   std::vector<double> parameters() const override { return {net_.params().begin(), net_.params().end()}; }
+
+  // The peak resident set over ranks, next to what this rank's buffers should take.
+  void measure_memory(RunOutcome& outcome) const {
+    rusage usage{};
+    getrusage(RUSAGE_SELF, &usage);
+    std::array<double, 1> peak{double(usage.ru_maxrss) * 1024.0};  // KiB on Linux
+    std::array<int, 1> rank{};
+    world_.allreduce_max_with_rank(peak, rank);
+    outcome.peak_rss_bytes = std::int64_t(peak[0]);
+    outcome.peak_rss_rank = rank[0];
+    const ModelSpec& spec = config_.model;
+    const TrainConfig& t = config_.training;
+    const std::size_t element = sizeof(T);
+    double bytes = parameter_bytes(spec, element, t.sgd.momentum > 0 ? 3 : 2) +
+                   workspace_bytes(spec, trainer_->max_rows_per_rank(), element);
+    if (t.micro_batch > 0)  // the workspace holds a micro-batch; lanes and exact sums besides
+      bytes = parameter_bytes(spec, element, t.sgd.momentum > 0 ? 3 : 2) +
+              trainer_->lanes() * (workspace_bytes(spec, std::min(t.micro_batch, t.global_batch), element)) +
+              (trainer_->lanes() - 1) * double(net_.layout().size()) * element +
+              (t.reproducible ? double(net_.layout().size() + 1) * 8.0 * (element == 4 ? 2 : 3) : 0.0);
+    for (const RowSource* data : {data_.train.rows.get(), data_.test.rows.get()}) {
+      if (!data) continue;
+      const DataShape& s = data->shape();
+      const double row = 4.0 * (double(s.features) + (s.is_classification() ? 1.0 : double(s.targets)));
+      bytes += row * double(data->read_ahead_rows() > 0 ? data->read_ahead_rows() : s.rows);
+    }
+    outcome.accounted_bytes = bytes;
+  }
 
  private:
   // Puts the starting parameters (and, resuming, the optimizer state and
@@ -160,7 +194,8 @@ class Run final : public TrainingRun::Impl {
     d.first_step = trainer_->progress().step;
     d.buckets = sync_.buckets().size();
     d.warnings = std::move(warnings);
-    for (const std::string& w : {data_.train.warning, data_.test.warning, placement.warning, blas_threading_warning()})
+    for (const std::string& w : {data_.train.warning, data_.test.warning, placement.warning, blas_threading_warning(),
+                                 blas_kernel_warning()})
       if (!w.empty()) d.warnings.push_back(without_warning_prefix(w));
   }
 

@@ -1,6 +1,8 @@
 #include "dmlp/train/threads.hpp"
 
 #include <omp.h>
+
+#include <cstdlib>
 #include <sched.h>
 
 #include <bit>
@@ -56,6 +58,42 @@ std::string threading_summary() {
          " kernels); threads: OpenMP " + std::to_string(omp_get_max_threads()) + ", BLAS " +
          std::to_string(blas::threads());
 }
+
+namespace {
+// How wide a vector unit a kernel set or a CPU uses: 3 AVX-512, 2 AVX2 with
+// FMA, 1 AVX, 0 SSE only.
+int kernel_level(const std::string& core) {
+  for (const char* name : {"SkylakeX", "Cooperlake", "SapphireRapids"})
+    if (core == name) return 3;
+  for (const char* name : {"Haswell", "Zen"})
+    if (core == name) return 2;
+  for (const char* name : {"Sandybridge", "Bulldozer", "Piledriver", "Steamroller", "Excavator"})
+    if (core == name) return 1;
+  return 0;  // Prescott, Core2, Penryn, Nehalem, Atom, Barcelona, …
+}
+int cpu_level() {
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f")) return 3;
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return 2;
+  if (__builtin_cpu_supports("avx")) return 1;
+  return 0;
+}
+}  // namespace
+
+std::string blas_kernel_warning(const std::string& core, int cpu) {
+  const int kernels = kernel_level(core);
+  if (kernels >= cpu) return {};
+  static constexpr const char* kCpu[] = {"SSE", "AVX", "AVX2", "AVX-512 (avx512f)"};
+  static constexpr const char* kKernels[] = {"", "Sandybridge", "Haswell", "SkylakeX"};
+  const char* forced = std::getenv("OPENBLAS_CORETYPE");
+  return "warning: OpenBLAS runs its " + core + " kernels on a CPU with " + kCpu[cpu] +
+         (forced ? std::string(" because OPENBLAS_CORETYPE=") + forced + " is set"
+                 : std::string(" (it did not recognise this CPU)")) +
+         ": GEMMs may run at a fraction of the CPU's speed (6x here: Prescott against SkylakeX). Benchmark with "
+         "the CPU's own kernels: " + (forced ? "unset OPENBLAS_CORETYPE" : std::string("OPENBLAS_CORETYPE=") + kKernels[cpu]);
+}
+
+std::string blas_kernel_warning() { return blas_kernel_warning(blas::library_info().core, cpu_level()); }
 
 std::string blas_threading_warning() {
   const blas::LibraryInfo blas = blas::library_info();

@@ -13,7 +13,9 @@ for pattern in "Open MPI" "2 ranks on 1 node" "threads +1 per rank" "hosts +[^ ]
   grep -Eq -- "$pattern" <<<"$out" && pass "output has /$pattern/" || fail "output lacks /$pattern/"
 done
 lines=$(wc -l < "$WORK/m.jsonl")
-[ "$lines" -eq 11 ] && pass "metrics: 8 step + 2 epoch + 1 final lines" || fail "metrics has $lines lines"
+[ "$lines" -eq 12 ] && pass "metrics: 1 start + 8 step + 2 epoch + 1 final lines" || fail "metrics has $lines lines"
+grep -Eq -- "^finished: 80 steps .*; slowest rank [01] busy [0-9]+% of its step; peak memory [0-9]+ MiB \(rank [01]\), [0-9.]+x the [0-9]+ MiB of model state, activations and data$" <<<"$out" \
+  && pass "the final line names the slowest rank and the peak memory" || fail "final line: $(grep ^finished <<<"$out")"
 python3 - "$WORK/m.jsonl" <<'PY' && pass "metrics lines are JSON with phase times" || fail "metrics content"
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
@@ -29,6 +31,14 @@ for r in steps + epochs:
     assert set(r["slowest_rank"]) == {"data", "forward", "backward", "allreduce_wait", "update"}
     assert all(rank in (0, 1) for rank in r["slowest_rank"].values()), r["slowest_rank"]
 assert 0.0 <= epochs[-1]["test"]["accuracy"] <= 1.0
+start, final = rows[0], rows[-1]
+assert start["event"] == "start" and start["ranks"] == 2 and start["parameters"] == 837, start
+assert start["gradient_bytes"] == 837 * 4 and start["global_batch"] == 50 and start["per_rank_batch"] == {"min": 25, "max": 25}
+assert [h["ranks"] for h in start["hosts"]] == [[0, 1]] and start["blas"]["kernel"], start
+assert final["event"] == "final" and final["slowest_rank"]["rank"] in (0, 1), final
+assert 0 < final["slowest_rank"]["busy_fraction"] <= 1, final
+# the peak resident set: more than the accounted buffers, within reason (libraries, MPI, BLAS buffers)
+assert final["memory"]["peak_rss_bytes"] > final["memory"]["accounted_bytes"] > 2000 * 21 * 4, final
 PY
 
 # Linear regression, logistic regression and the SVM: --layers d,1 with no hidden layer.

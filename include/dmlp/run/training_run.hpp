@@ -52,6 +52,13 @@ struct RunOutcome {
   double seconds = 0;              // training time (this process)
   std::int64_t samples = 0;        // rows trained on in this run, all ranks together
   std::optional<EvalResult> test;  // the final evaluation, when there is a test set and the run finished
+  // Memory: the largest peak resident set of any rank (getrusage), that
+  // rank, and what dmlp accounts for on a rank: parameters, gradients,
+  // optimizer state, activations and workspace, --reproducible's buffers, and
+  // the data it holds (whole sets in memory, or a streaming window).
+  std::int64_t peak_rss_bytes = 0;
+  int peak_rss_rank = 0;
+  double accounted_bytes = 0;
 };
 
 class TrainingRun {

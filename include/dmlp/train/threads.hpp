@@ -51,4 +51,11 @@ std::string threading_summary();
 // Empty, or a warning when OpenBLAS is not its OpenMP build.
 std::string blas_threading_warning();
 
+// Empty, or a warning when OpenBLAS's kernels use a narrower vector unit than
+// the CPU has (AVX-512 CPU, Haswell or Prescott kernels): forced by
+// OPENBLAS_CORETYPE, or a CPU OpenBLAS does not recognise (virtual machines
+// that hide the CPU model get Prescott). `cpu`: 3 AVX-512, 2 AVX2+FMA, 1 AVX, 0 SSE.
+std::string blas_kernel_warning(const std::string& core, int cpu);
+std::string blas_kernel_warning();  // for this process's OpenBLAS and CPU
+
 }  // namespace dmlp

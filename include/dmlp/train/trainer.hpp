@@ -114,6 +114,7 @@ class Trainer {
   std::int64_t total_steps() const { return total_steps_; }
   std::int64_t steps_per_epoch() const { return plan_.steps_per_epoch(); }
   const BatchPlan& plan() const { return plan_; }
+  int lanes() const { return std::max<int>(1, int(lanes_.size())); }  // threads on micro-batches at once
   std::int64_t max_rows_per_rank() const { return plan_.max_rank_rows(comm_.size()); }
   TrainProgress& progress() { return progress_; }
   const TrainProgress& progress() const { return progress_; }

@@ -52,3 +52,16 @@ TEST_CASE("1 and 2 threads give the same parameters within 1e-6 relative", "[thr
   CHECK(diff > 0);  // if this fails, the thread count no longer matters: README can promise bitwise
   set_threads(1);
 }
+
+TEST_CASE("a warning when OpenBLAS's kernels are narrower than the CPU", "[threads]") {
+  using dmlp::blas_kernel_warning;
+  CHECK(blas_kernel_warning("SkylakeX", 3).empty());
+  CHECK(blas_kernel_warning("Haswell", 2).empty());
+  CHECK(blas_kernel_warning("Zen", 2).empty());
+  CHECK(blas_kernel_warning("Prescott", 0).empty());
+  const std::string prescott = blas_kernel_warning("Prescott", 3);
+  CHECK(prescott.find("OpenBLAS runs its Prescott kernels on a CPU with AVX-512 (avx512f)") != std::string::npos);
+  CHECK(prescott.find("Benchmark with the CPU's own kernels") != std::string::npos);
+  CHECK(blas_kernel_warning("Haswell", 3).find("Haswell kernels on a CPU with AVX-512") != std::string::npos);
+  CHECK(blas_kernel_warning("Sandybridge", 2).find("on a CPU with AVX2") != std::string::npos);
+}
