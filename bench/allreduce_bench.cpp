@@ -32,10 +32,18 @@ int main(int argc, char** argv) {
   const dmlp::mpi::Communicator world = dmlp::mpi::Communicator::world();
   double max_mb = 64;
   int reps = 20;
-  for (int i = 1; i + 1 < argc; i += 2) {
+  for (int i = 1; i < argc; i += 2) {
     const std::string flag = argv[i];
-    if (flag == "--max-mb") max_mb = std::atof(argv[i + 1]);
-    else if (flag == "--reps") reps = std::atoi(argv[i + 1]);
+    if (i + 1 < argc && flag == "--max-mb") max_mb = std::atof(argv[i + 1]);
+    else if (i + 1 < argc && flag == "--reps") reps = std::atoi(argv[i + 1]);
+    else {
+      if (world.rank() == 0) std::fprintf(stderr, "usage: dmlp_bench_allreduce [--max-mb MiB] [--reps N]\n");
+      return 2;
+    }
+  }
+  if (!(max_mb >= 1.0 / 1024 && max_mb <= 4096) || reps < 1 || reps > 100000) {
+    if (world.rank() == 0) std::fprintf(stderr, "dmlp_bench_allreduce: --max-mb in [1/1024, 4096], --reps in [1, 1e5]\n");
+    return 2;
   }
   const std::size_t max_floats = std::size_t(max_mb * 1024 * 1024 / 4);
   std::vector<float> buffer(max_floats, 1.0f), other(max_floats, 0.5f);
@@ -69,7 +77,7 @@ int main(int argc, char** argv) {
       }
       std::printf("reduce,1,%zu,%.9g\n", n * 4, median(times));
     }
-    std::printf("# checksum %g\n", double(buffer[0]));  // keeps the sums from being optimised away
+    std::fprintf(stderr, "checksum %g\n", double(buffer[0]));  // keeps the sums from being optimised away
   }
   return 0;
 }

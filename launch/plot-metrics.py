@@ -27,8 +27,8 @@ def main(argv: list) -> int:
     import matplotlib.pyplot as plt
     fig, (by_step, by_time, test) = plt.subplots(1, 3, figsize=(13, 3.8), dpi=100)
     classification = any(e.get("accuracy") is not None for e in steps)
-    for axis, x, label in ((by_step, [e["step"] for e in steps], "step"),
-                           (by_time, [e["elapsed_s"] for e in steps], "wall time (s)")):
+    for axis, x, label, title in ((by_step, [e["step"] for e in steps], "step", "training, by step"),
+                                  (by_time, [e["elapsed_s"] for e in steps], "wall time (s)", "training, by wall time")):
         axis.plot(x, [e["loss"] for e in steps], color="tab:blue", label="training loss")
         axis.set_xlabel(label)
         axis.set_ylabel("loss")
@@ -38,7 +38,7 @@ def main(argv: list) -> int:
             acc.plot(x, [e["accuracy"] for e in steps], color="tab:orange", label="training accuracy")
             acc.set_ylabel("accuracy")
             acc.set_ylim(0, 1)
-        axis.set_title(f"training, by {label.split(' ')[0]}")
+        axis.set_title(title)
     tested = [e for e in epochs if "test" in e]
     if tested:
         x = [e["epoch"] for e in tested]

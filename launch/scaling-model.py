@@ -65,12 +65,14 @@ def fit(allreduce_csv):
     rows = list(csv.DictReader(open(allreduce_csv)))
     ar = [(int(r["bytes"]), float(r["seconds"])) for r in rows if r["kind"] == "allreduce" and r["ranks"] == "2"]
     red = [(int(r["bytes"]), float(r["seconds"])) for r in rows if r["kind"] == "reduce"]
-    if not ar or not red:
-        raise ValueError(f"{allreduce_csv}: needs 2-rank allreduce rows and reduce rows")
-    gamma = slope([x for x in red if x[0] >= 1 << 16])
+    large_reduce = [x for x in red if x[0] >= 1 << 16]
     small = [t for n, t in ar if n <= 4096]
-    alpha = sorted(small)[len(small) // 2] / 2 if small else 0.0
     large = [x for x in ar if x[0] >= 1 << 18]
+    if len(large_reduce) < 2 or len(large) < 2 or not small:
+        raise SystemExit(f"scaling-model: {allreduce_csv} needs 2-rank allreduce rows of <= 4 KiB and at least two of "
+                         ">= 256 KiB, and two reduce rows of >= 64 KiB (run dmlp_bench_allreduce with --max-mb 4 or more)")
+    gamma = slope(large_reduce)
+    alpha = sorted(small)[len(small) // 2] / 2
     beta = max(slope(large) - gamma / 2, 1e-13)
     return alpha, beta, gamma
 
@@ -144,8 +146,7 @@ def base_row(sweep_csv, widths, compute_scale=1.0, mode="weak"):
     if not rows:
         raise ValueError(f"{sweep_csv}: no 1-rank {mode} row")
     r = rows[0]
-    element = 16 if r["reproducible"].lower() == "true" else 4  # --reproducible sends int64 words
-    model_scale = parameters(widths) / (int(r["gradient_bytes"]) / element)
+    model_scale = parameters(widths) / int(r["parameters"])
     return {"per_rank_batch": int(r["per_rank_batch"]),
             **{p: float(r[f"{p}_mean_s"]) * model_scale * compute_scale
                for p in ("data", "forward", "backward", "update")}}
@@ -166,6 +167,11 @@ def main(argv):
     widths = [int(w) for w in option("--layers", "784,1024,1024,10").split(",")]
     per_rank = int(option("--per-rank", "128"))
     bucket_mb = float(option("--bucket-mb", "1"))
+    if len(widths) < 2 or min(widths) < 1 or per_rank < 1 or not float(option("--compute-scale", "1")) > 0 \
+            or bucket_mb < 0:
+        print("scaling-model: --layers needs two or more positive widths, --per-rank and --compute-scale must be "
+              "positive, --bucket-mb not negative", file=sys.stderr)
+        return 2
     base = base_row(sweep, widths, float(option("--compute-scale", "1")))
     ranks = [1 << i for i in range(11)]
     scenarios = [("this machine", constants)] + [(name, (a, b, gamma)) for name, (a, b) in INTERCONNECTS.items()]

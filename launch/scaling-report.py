@@ -19,22 +19,25 @@ import sys
 
 PHASES = ["data", "forward", "backward", "allreduce_wait", "update"]
 COLUMNS = (["mode", "nodes", "ranks", "threads_per_rank", "global_batch", "per_rank_batch", "micro_batch",
-            "reproducible", "steps", "samples_per_s", "speedup", "efficiency", "step_s"]
+            "reproducible", "precision", "parameters", "steps", "samples_per_s", "speedup", "efficiency", "step_s"]
            + [f"{p}_{stat}_s" for p in PHASES for stat in ("max", "mean")]
            + ["gradient_bytes", "buckets", "overlap", "dmlp_version", "hosts", "blas", "blas_kernel", "mpi"])
 
 
 def read_run(path: pathlib.Path) -> dict:
     events = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    start = next(e for e in events if e["event"] == "start")
+    start = next((e for e in events if e["event"] == "start"), None)
+    if start is None:
+        raise ValueError(f"{path}: no start line (a dmlp older than the sweep, or a run that failed to start)")
     steps = [e for e in events if e["event"] == "step"]
     warm = [e for e in steps if e["step"] > start["steps"] // 5] or steps
     if not warm:
-        raise ValueError(f"{path}: no step reports")
+        raise ValueError(f"{path}: no step reports (did the run fail?)")
     row = {
         "nodes": start["nodes"], "ranks": start["ranks"], "threads_per_rank": start["threads"],
         "global_batch": start["global_batch"], "per_rank_batch": start["per_rank_batch"]["max"],
         "micro_batch": start["micro_batch"], "reproducible": start["reproducible"], "steps": start["steps"],
+        "precision": start["precision"], "parameters": start["parameters"],
         "samples_per_s": statistics.median(e["samples_per_s"] for e in warm),
         "gradient_bytes": start["gradient_bytes"], "buckets": start["buckets"], "overlap": start["overlap"],
         "dmlp_version": start["version"], "blas": start["blas"]["name"], "blas_kernel": start["blas"]["kernel"],
@@ -51,7 +54,8 @@ def read_run(path: pathlib.Path) -> dict:
 def collect(sweep: pathlib.Path) -> list:
     rows = []
     for mode in ("strong", "weak"):
-        runs = sorted((sweep / "metrics").glob(f"{mode}-*.jsonl"), key=lambda f: int(f.stem.split("-")[1]))
+        runs = sorted((f for f in (sweep / "metrics").glob(f"{mode}-*.jsonl") if f.stem.split("-")[1].isdigit()),
+                      key=lambda f: int(f.stem.split("-")[1]))
         mode_rows = [dict(read_run(f), mode=mode) for f in runs]
         base = next((r for r in mode_rows if r["ranks"] == 1), mode_rows[0] if mode_rows else None)
         for r in mode_rows:
@@ -132,8 +136,15 @@ def main(argv: list) -> int:
         print(__doc__, file=sys.stderr)
         return 2
     sweep = pathlib.Path(argv[1])
-    want = argv[argv.index("--plot") + 1] if "--plot" in argv else "auto"
-    rows = collect(sweep)
+    want = argv[argv.index("--plot") + 1] if "--plot" in argv[:-1] else "auto"
+    if want not in ("auto", "yes", "no"):
+        print(f"scaling-report: --plot {want} (expected auto, yes or no)", file=sys.stderr)
+        return 2
+    try:
+        rows = collect(sweep)
+    except (ValueError, KeyError, json.JSONDecodeError) as e:
+        print(f"scaling-report: {e}", file=sys.stderr)
+        return 1
     if not rows:
         print(f"scaling-report: no runs under {sweep}/metrics", file=sys.stderr)
         return 1

@@ -14,19 +14,24 @@
 #
 # Rank counts: 1, 2, 3, 4, then doubling up to MAX_RANKS.
 set -euo pipefail
-cd "$(dirname "$0")/.."
 max=${1:-$(nproc)}
 threads=${2:-1}
+for value in "$max" "$threads" "${BATCH:-1}" "${PER_RANK:-1}" "${STEPS:-1}"; do
+  [[ "$value" =~ ^[1-9][0-9]{0,5}$ ]] || { echo "scaling-sweep: '$value' is not a positive count (MAX_RANKS, THREADS, BATCH, PER_RANK, STEPS)" >&2; exit 2; }
+done
+# OUT and DMLP are the caller's paths; the rest is the repository's
+out=$(realpath -m "${OUT:-scaling-results}")
+dmlp=$(realpath -m "${DMLP:-$(dirname "$0")/../build/dmlp}")
+cd "$(dirname "$0")/.."
+
 layers=${LAYERS:-784,1024,1024,10}
 batch=${BATCH:-256}        # strong scaling: this global batch at every rank count
 per_rank=${PER_RANK:-128}  # weak scaling: this many samples per rank
 steps=${STEPS:-100}
-out=${OUT:-scaling-results}
 launch=${LAUNCH:-mpirun --oversubscribe --bind-to none -np}
-dmlp=${DMLP:-build/dmlp}
 [ "$(id -u)" -eq 0 ] && export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 mkdir -p "$out/metrics"
-rm -f "$out"/metrics/strong-*.jsonl "$out"/metrics/weak-*.jsonl
+rm -f "$out"/metrics/strong-*.jsonl "$out"/metrics/weak-*.jsonl "$out/scaling.csv" "$out/scaling.png"
 
 # run MODE RANKS GLOBAL_BATCH
 run() {

@@ -1,6 +1,7 @@
 #include "options.hpp"
 
 #include <cmath>
+#include <filesystem>
 
 #include "dmlp/core/errors.hpp"
 #include "dmlp/core/lr_schedule.hpp"
@@ -120,7 +121,7 @@ void RunOptions::add_to(CLI::App& app) {
   app.add_option("--trace", trace,
                  "Write a per-rank timeline of the --trace-steps window here, as Chrome trace-event JSON "
                  "(Perfetto, chrome://tracing)");
-  app.add_option("--trace-steps", trace_steps, "Steps A:B (counted from 1) that --trace records");
+  trace_steps_option = app.add_option("--trace-steps", trace_steps, "Steps A:B (counted from 1) that --trace records");
   app.add_option("--log-every", log_every, "Steps between progress lines");
   app.add_option("--progress", progress,
                  "auto (a live bar when stderr is a terminal, else lines), bar (also under mpirun), lines");
@@ -170,6 +171,13 @@ run::RunConfig TrainOptions::config() const {
   c.precision = run::parse_precision(run.precision);
   c.execution = {run.threads, run.bucket_mb, !run.no_overlap, run.stall_timeout, data.loading(), checkpoint.policy(),
                  {run.trace, 1, 20}};
+  if (run.trace.empty() && run.trace_steps_option && run.trace_steps_option->count() > 0)
+    throw InputError("--trace-steps " + run.trace_steps + " needs --trace FILE");
+  if (!run.trace.empty() && !run.metrics.empty()) {
+    std::error_code e1, e2;
+    if (std::filesystem::weakly_canonical(run.trace, e1) == std::filesystem::weakly_canonical(run.metrics, e2))
+      throw InputError("--trace " + run.trace + " is the --metrics file: give each its own file");
+  }
   {
     // A:B, two non-negative integers
     const std::string& s = run.trace_steps;

@@ -80,6 +80,7 @@ struct RunOptions {
   std::string metrics;
   std::string trace;
   std::string trace_steps = "1:20";
+  const CLI::Option* trace_steps_option = nullptr;  // says whether it was given
   std::int64_t log_every = 100;
   std::string progress = "auto";
 

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
@@ -109,8 +110,13 @@ void ConsoleReporter::write_json(const std::string& line) {
   }
 }
 
+int ConsoleReporter::slowest_rank() const {
+  return int(std::max_element(slowest_steps_.begin(), slowest_steps_.end()) - slowest_steps_.begin());
+}
+
 void ConsoleReporter::report_start(const run::RunDescription& d) {
   ranks_ = d.placement.ranks;
+  slowest_steps_.assign(std::size_t(ranks_), 0.0);
   const run::RunConfig& c = d.config;
   const blas::LibraryInfo blas = blas::library_info();
   const std::size_t element = c.precision == run::Precision::Double ? 8 : 4;
@@ -155,7 +161,7 @@ void ConsoleReporter::report_final(const run::RunOutcome& outcome) {
   // waited on it for nothing, lower means the all-reduce cost even the slowest.
   const double busy = step_seconds_ > 0 ? 1.0 - slowest_wait_seconds_ / step_seconds_ : 0;
   if (ranks_ > 1 && step_seconds_ > 0)
-    std::printf("; slowest rank %d busy %.0f%% of its step", last_.phase_max_rank.allreduce_wait, 100 * busy);
+    std::printf("; slowest rank %d busy %.0f%% of its step", slowest_rank(), 100 * busy);
   if (outcome.peak_rss_bytes > 0)
     std::printf("; peak memory %.0f MiB (rank %d), %.2fx the %.0f MiB of model state, activations and data",
                 double(outcome.peak_rss_bytes) / 1048576.0, outcome.peak_rss_rank,
@@ -164,7 +170,7 @@ void ConsoleReporter::report_final(const run::RunOutcome& outcome) {
   std::fflush(stdout);
   nlohmann::json j = {{"event", "final"}, {"steps", outcome.progress.step}, {"seconds", outcome.seconds}};
   if (ranks_ > 1 && step_seconds_ > 0)
-    j["slowest_rank"] = {{"rank", last_.phase_max_rank.allreduce_wait}, {"busy_fraction", busy}};
+    j["slowest_rank"] = {{"rank", slowest_rank()}, {"busy_fraction", busy}};
   j["memory"] = {{"peak_rss_bytes", outcome.peak_rss_bytes}, {"peak_rss_rank", outcome.peak_rss_rank},
                  {"accounted_bytes", outcome.accounted_bytes}};
   if (const auto& t = outcome.test) j["test"] = {{"loss", t->loss}, {"accuracy", t->accuracy}, {"mse", t->mse}, {"r2", t->r2}};
@@ -193,6 +199,8 @@ void ConsoleReporter::on_step(const StepReport& r) {
   last_ = r;
   step_seconds_ += r.phase_mean.total() * double(r.interval_steps);
   slowest_wait_seconds_ += r.slowest_rank_wait * double(r.interval_steps);
+  if (const auto rank = std::size_t(r.phase_max_rank.allreduce_wait); rank < slowest_steps_.size())
+    slowest_steps_[rank] += double(r.interval_steps);
   write_json(report_json("step", r).dump());
   if (tty_) return;  // the bar shows it
   std::printf("step %lld/%lld  epoch %lld  loss %.4f", static_cast<long long>(r.step),

@@ -46,6 +46,8 @@ class ConsoleReporter final : public TrainingObserver {
   // Over the run's reports: step seconds (mean over ranks) and the slowest rank's wait, summed per step.
   double step_seconds_ = 0, slowest_wait_seconds_ = 0;
   int ranks_ = 1;
+  std::vector<double> slowest_steps_;  // per rank: steps of the intervals in which it was the slowest
+  int slowest_rank() const;
   bool bar_drawn_ = false;
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
   std::chrono::steady_clock::time_point last_draw_{};

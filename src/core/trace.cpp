@@ -1,5 +1,6 @@
 #include "dmlp/core/trace.hpp"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 namespace dmlp {
@@ -19,6 +20,7 @@ double Trace::now() const {
 void Trace::step_begins(std::int64_t step) {
   step_ = step;
   recording_ = step >= first_step_ && step <= last_step_;
+  if (recording_) ++steps_recorded_;
   open_.clear();
 }
 
@@ -37,10 +39,10 @@ void Trace::end() {
   if (!recording_ || open_.empty()) return;
   const Open o = open_.back();
   open_.pop_back();
-  span(o.name, o.index, TraceLane::compute, o.start_us, now());
+  span(o.name, o.index, kComputeLane, o.start_us, now());
 }
 
-void Trace::span(const char* name, int index, TraceLane lane, double start_us, double end_us) {
+void Trace::span(const char* name, int index, int lane, double start_us, double end_us) {
   if (!recording_) return;
   if (events_.size() == capacity_) {
     ++dropped_;
@@ -58,16 +60,19 @@ std::string Trace::json_events(int rank, const std::string& host) const {
   add({{"ph", "M"}, {"pid", rank}, {"name", "process_name"},
        {"args", {{"name", "rank " + std::to_string(rank) + " (" + host + ")"}}}});
   add({{"ph", "M"}, {"pid", rank}, {"name", "process_sort_index"}, {"args", {{"sort_index", rank}}}});
-  add({{"ph", "M"}, {"pid", rank}, {"tid", int(TraceLane::compute)}, {"name", "thread_name"},
-       {"args", {{"name", "compute"}}}});
-  add({{"ph", "M"}, {"pid", rank}, {"tid", int(TraceLane::communication)}, {"name", "thread_name"},
-       {"args", {{"name", "all-reduce"}}}});
+  std::vector<int> lanes = {kComputeLane};
+  for (const Event& e : events_)
+    if (std::find(lanes.begin(), lanes.end(), e.lane) == lanes.end()) lanes.push_back(e.lane);
+  for (int lane : lanes)
+    add({{"ph", "M"}, {"pid", rank}, {"tid", lane}, {"name", "thread_name"},
+         {"args", {{"name", lane == kComputeLane ? std::string("compute")
+                                                 : "all-reduce " + std::to_string(lane - kFirstCommunicationLane + 1)}}}});
   for (const Event& e : events_) {
     std::string name = e.name;
     if (e.index >= 0) name += " " + std::to_string(e.index);
     add({{"ph", "X"},
          {"pid", rank},
-         {"tid", int(e.lane)},
+         {"tid", e.lane},
          {"name", name},
          {"ts", e.start_us},
          {"dur", e.duration_us},

@@ -65,7 +65,7 @@ void MpiGradientSync<T>::progress() {
       int done = 0;
       check(MPI_Test(&requests_[b], &done, MPI_STATUS_IGNORE), "MPI_Test");
       if (done) {
-        trace_->span("all-reduce bucket", int(b) + 1, TraceLane::communication, started_us_[b], trace_->now());
+        trace_->span("all-reduce bucket", int(b) + 1, kFirstCommunicationLane + int(b), started_us_[b], trace_->now());
         traced_[b] = 1;
       }
     }
@@ -82,7 +82,7 @@ void MpiGradientSync<T>::trace_waited() {
   const double now = trace_->now();
   for (std::size_t b = 0; b < started_; ++b)
     if (!traced_[b]) {
-      trace_->span("all-reduce bucket", int(b) + 1, TraceLane::communication, started_us_[b], now);
+      trace_->span("all-reduce bucket", int(b) + 1, kFirstCommunicationLane + int(b), started_us_[b], now);
       traced_[b] = 1;
     }
 }
@@ -100,7 +100,7 @@ void MpiGradientSync<T>::finish() {
                            datatype<T>(), MPI_SUM, comm_.get(), &request),
             "MPI_Iallreduce");
       wait(std::span<MPI_Request>(&request, 1));
-      if (trace_ && trace_->on()) trace_->span("all-reduce", -1, TraceLane::communication, start, trace_->now());
+      if (trace_ && trace_->on()) trace_->span("all-reduce", -1, kFirstCommunicationLane, start, trace_->now());
     }
     return;
   }

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <cmath>
 
 #include "dmlp/core/init.hpp"
@@ -58,7 +59,14 @@ class Run final : public TrainingRun::Impl {
     for (const mpi::Host& h : placement.hosts)
       if (std::find(h.ranks.begin(), h.ranks.end(), world_.rank()) != h.ranks.end()) host_ = h.name;
     if (const TraceConfig& t = config_.execution.trace; !t.file.empty()) {
-      check_trace_path(world_, t.file);
+      std::vector<std::pair<std::string, std::string>> others = {
+          {"--train", config_.data.train_file}, {"--test", config_.data.test_file},
+          {"--resume", config_.start.resume}, {"--init", config_.start.init}};
+      if (const std::string& dir = config_.execution.checkpoint.dir; !dir.empty()) {
+        const std::string name = std::filesystem::path(t.file).filename().string();
+        if (name.starts_with("ckpt-")) others.push_back({"checkpoint", (std::filesystem::path(dir) / name).string()});
+      }
+      check_trace_path(world_, t.file, others);
       trace_.emplace(t.first_step, t.last_step);
       trainer_->set_trace(&*trace_);
       sync_.set_trace(&*trace_);
@@ -76,6 +84,7 @@ class Run final : public TrainingRun::Impl {
     RunOutcome outcome;
     const auto started = std::chrono::steady_clock::now();
     const std::int64_t first_samples = trainer_->progress().samples;
+    first_step_ = trainer_->progress().step;
     if (trace_) {
       world_.barrier();  // the ranks' timelines start together
       trace_->start_clock();
@@ -83,7 +92,12 @@ class Run final : public TrainingRun::Impl {
     try {
       outcome.stopped = trainer_->run(&observers);  // the ranks agreed on stopping
     } catch (const DivergedError& e) {
-      // Every rank found it at the same step, in the same summed numbers.
+      // Every rank found it at the same step, in the same summed numbers: the
+      // timeline up to it is what a user wants to see now.
+      if (trace_) {
+        trace_->step_ends();
+        write_trace_and_say();
+      }
       throw mpi::JobFailure({0, e.what(), kExitDiverged});
     }
     // The last update may overflow with a finite gradient: nothing reports it
@@ -100,18 +114,26 @@ class Run final : public TrainingRun::Impl {
     if (checkpoints) checkpoints->save(trainer_->progress());
     if (!outcome.stopped && data_.test.rows) outcome.test = trainer_->evaluate(*data_.test.rows);
     measure_memory(outcome);
-    if (trace_) {
-      write_trace(world_, *trace_, config_.execution.trace.file, host_);
-      if (trace_->dropped() > 0)
-        log_.warning("--trace " + config_.execution.trace.file + ": the buffer filled; " +
-                     std::to_string(trace_->dropped()) + " events were dropped (shorten --trace-steps)");
-      log_.note("trace of steps " + std::to_string(config_.execution.trace.first_step) + "-" +
-                std::to_string(config_.execution.trace.last_step) + " written to " + config_.execution.trace.file);
-    }
+    if (trace_) write_trace_and_say();
     return outcome;
   }
 
   std::vector<double> parameters() const override { return {net_.params().begin(), net_.params().end()}; }
+
+  void write_trace_and_say() {
+    const TraceConfig& t = config_.execution.trace;
+    write_trace(world_, *trace_, t.file, host_);
+    if (trace_->dropped() > 0)
+      log_.warning("--trace " + t.file + ": the buffer filled; " + std::to_string(trace_->dropped()) +
+                   " events were dropped (shorten --trace-steps)");
+    if (trace_->steps_recorded() == 0)
+      log_.warning("--trace " + t.file + ": no step of this run fell in --trace-steps " + std::to_string(t.first_step) +
+                   ":" + std::to_string(t.last_step) + " (it ran steps " + std::to_string(first_step_ + 1) + "-" +
+                   std::to_string(trainer_->progress().step) + "); the file holds no spans");
+    else
+      log_.note("trace of steps " + std::to_string(t.first_step) + "-" + std::to_string(t.last_step) + " written to " +
+                t.file);
+  }
 
   // The peak resident set over ranks, next to what this rank's buffers should take.
   void measure_memory(RunOutcome& outcome) const {
@@ -210,6 +232,7 @@ class Run final : public TrainingRun::Impl {
   std::unique_ptr<Trainer<T>> trainer_;
   std::optional<Trace> trace_;
   std::string host_;
+  std::int64_t first_step_ = 0;  // the progress this run started from
 };
 
 // N processes that each believe they are alone would train the same model N

@@ -12,7 +12,7 @@ import csv, sys
 rows = list(csv.DictReader(open(sys.argv[1])))
 phases = ["data", "forward", "backward", "allreduce_wait", "update"]
 expected = (["mode", "nodes", "ranks", "threads_per_rank", "global_batch", "per_rank_batch", "micro_batch",
-             "reproducible", "steps", "samples_per_s", "speedup", "efficiency", "step_s"]
+             "reproducible", "precision", "parameters", "steps", "samples_per_s", "speedup", "efficiency", "step_s"]
             + [f"{p}_{s}_s" for p in phases for s in ("max", "mean")]
             + ["gradient_bytes", "buckets", "overlap", "dmlp_version", "hosts", "blas", "blas_kernel", "mpi"])
 header = list(rows[0].keys()) if rows else []
@@ -20,13 +20,15 @@ assert header == expected, f"header {header}"
 assert [(r["mode"], r["ranks"]) for r in rows] == [("strong", "1"), ("strong", "2"), ("weak", "1"), ("weak", "2")], rows
 for r in rows:
     assert float(r["samples_per_s"]) > 0 and float(r["step_s"]) > 0, r
-    assert int(r["gradient_bytes"]) == 4 * (20 * 64 + 64 + 64 * 10 + 10), r["gradient_bytes"]
+    assert int(r["parameters"]) == 20 * 64 + 64 + 64 * 10 + 10 and r["precision"] == "float", r
+    assert int(r["gradient_bytes"]) == 4 * int(r["parameters"]), r["gradient_bytes"]
     assert r["blas_kernel"] and r["dmlp_version"] and r["hosts"], r
     assert float(r["data_max_s"]) >= float(r["data_mean_s"]) * 0.999, r
 assert rows[0]["speedup"] == "1" and rows[0]["efficiency"] == "1", rows[0]
 assert rows[1]["per_rank_batch"] == "32" and rows[3]["global_batch"] == "64", rows
 PY
 grep -q "strong     2     64       32" "$WORK/sweep.log" && pass "the printed table" || fail "table: $(cat "$WORK/sweep.log")"
+expect_exit 2 "'p' is not a positive count" -- bash "$root/launch/scaling-sweep.sh" p
 
 python=""
 for p in python3 /usr/bin/python3; do "$p" -c "import matplotlib" 2>/dev/null && python=$p && break; done

@@ -2,10 +2,11 @@
 // A per-rank timeline of training steps (--trace), written as Chrome
 // trace-event JSON, which Perfetto and chrome://tracing open.
 //
-// Events are "complete" events (a start and a duration) on two lanes: the
-// compute lane, where spans nest (step > backward > backward layer k), and the
-// communication lane, one span per all-reduce bucket from its start to the
-// moment a test or wait saw it complete. The buffer is allocated once; a full
+// Events are "complete" events (a start and a duration) on lanes (threads, in
+// the viewer's terms): lane 0 computes, and its spans nest (step > backward >
+// backward layer k); lane 1 + b holds bucket b's all-reduces, each from its
+// start to the moment a test or wait saw it complete. Buckets' all-reduces
+// overlap in time, and spans on one lane must nest, hence a lane each. The buffer is allocated once; a full
 // buffer drops further events and counts them. Code that traces checks
 // Trace::on() first, so with tracing off the cost is that one branch.
 #include <chrono>
@@ -15,12 +16,14 @@
 
 namespace dmlp {
 
-enum class TraceLane : int { compute = 0, communication = 1 };
+inline constexpr int kComputeLane = 0;
+inline constexpr int kFirstCommunicationLane = 1;
 
 class Trace {
  public:
   // Records steps first_step … last_step (counted from 1), at most `capacity` events.
-  Trace(std::int64_t first_step, std::int64_t last_step, std::size_t capacity = std::size_t{1} << 20);
+  // 2^18 events: about 30 MB of JSON per rank, some thousands of steps.
+  Trace(std::int64_t first_step, std::int64_t last_step, std::size_t capacity = std::size_t{1} << 18);
 
   // Time zero of the timeline: call on every rank right after a barrier, so
   // that ranks' timelines line up (to the barrier's skew).
@@ -38,7 +41,9 @@ class Trace {
   void begin(const char* name, int index = -1);
   void end();
   // A finished span on any lane.
-  void span(const char* name, int index, TraceLane lane, double start_us, double end_us);
+  void span(const char* name, int index, int lane, double start_us, double end_us);
+  // Steps recorded so far (a window outside the run records none).
+  std::int64_t steps_recorded() const { return steps_recorded_; }
 
   std::size_t events() const { return events_.size(); }
   std::size_t dropped() const { return dropped_; }
@@ -50,7 +55,7 @@ class Trace {
   struct Event {
     const char* name;
     int index;
-    TraceLane lane;
+    int lane;
     std::int64_t step;
     double start_us, duration_us;
   };
@@ -67,6 +72,7 @@ class Trace {
   std::vector<Event> events_;
   std::vector<Open> open_;
   std::size_t dropped_ = 0;
+  std::int64_t steps_recorded_ = 0;
 };
 
 // RAII span on the compute lane, for a trace that may be null or off.
