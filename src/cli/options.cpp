@@ -114,6 +114,10 @@ void RunOptions::add_to(CLI::App& app) {
   app.add_option("--bucket-mb", bucket_mb, "Gradient all-reduce bucket size in MiB");
   app.add_flag("--no-overlap", no_overlap,
                "One blocking all-reduce after backward instead of overlapped buckets");
+  app.add_option("--progress-slices", progress_slices,
+                 "While gradient sums are in flight, cut backward's GEMMs into this many slices and let MPI progress "
+                 "between them (1: whole GEMMs)")
+      ->check(CLI::Range(1, 64));
   app.add_option("--stall-timeout", stall_timeout,
                  "Seconds a rank may wait for the others in a collective before the job names the missing "
                  "ranks and ends with exit code 4 (0: never)");
@@ -157,6 +161,7 @@ run::RunConfig TrainOptions::config() const {
   t.drop_last = run.drop_last;
   t.seed = run.seed;
   t.reproducible = run.reproducible;
+  t.tuning.progress_slices = run.progress_slices;
   const bool micro_batch_given = run.micro_batch_option && run.micro_batch_option->count() > 0;
   t.micro_batch = micro_batch_given ? run.micro_batch : run.reproducible ? kDefaultReproducibleMicroBatch : 0;
   if (micro_batch_given && run.micro_batch == 0 && run.reproducible)

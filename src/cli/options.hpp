@@ -76,6 +76,7 @@ struct RunOptions {
   std::string precision = "float";
   double bucket_mb = 1.0;
   bool no_overlap = false;
+  int progress_slices = 4;
   double stall_timeout = 300;
   std::string metrics;
   std::string trace;

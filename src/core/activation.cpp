@@ -1,5 +1,6 @@
 #include "dmlp/core/activation.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include "dmlp/core/name_table.hpp"
@@ -87,7 +88,51 @@ void activation_backward(Activation act, T slope, std::size_t n, const T* A, T* 
   }
 }
 
+namespace {
+template <class T, class Derivative>
+void derivative_and_column_sums(int rows, int cols, const T* A, T* dA, T* db, bool overwrite, Derivative derivative) {
+  if (overwrite) std::fill_n(db, cols, T(0));
+  constexpr int kColumnBlock = 64;  // as column_sums: each thread owns whole columns, summed in row order
+  const int blocks = (cols + kColumnBlock - 1) / kColumnBlock;
+#pragma omp parallel for schedule(static) if (std::size_t(rows) * cols >= kParallelThreshold)
+  for (int block = 0; block < blocks; ++block) {
+    const int j0 = block * kColumnBlock, j1 = std::min(cols, j0 + kColumnBlock);
+    for (int r = 0; r < rows; ++r) {
+      const T* a = A + std::size_t(r) * cols;
+      T* d = dA + std::size_t(r) * cols;
+      for (int j = j0; j < j1; ++j) {
+        d[j] *= derivative(a[j]);
+        db[j] += d[j];
+      }
+    }
+  }
+}
+}  // namespace
+
+template <class T>
+void activation_backward_and_bias_grad(Activation act, T slope, int rows, int cols, const T* A, T* dA, T* db,
+                                       bool overwrite) {
+  switch (act) {
+    case Activation::Identity:
+      derivative_and_column_sums(rows, cols, A, dA, db, overwrite, [](T) { return T(1); });
+      break;
+    case Activation::Sigmoid:
+      derivative_and_column_sums(rows, cols, A, dA, db, overwrite, [](T a) { return a * (T(1) - a); });
+      break;
+    case Activation::Tanh:
+      derivative_and_column_sums(rows, cols, A, dA, db, overwrite, [](T a) { return T(1) - a * a; });
+      break;
+    case Activation::Relu:
+      derivative_and_column_sums(rows, cols, A, dA, db, overwrite, [](T a) { return a > T(0) ? T(1) : T(0); });
+      break;
+    case Activation::LeakyRelu:
+      derivative_and_column_sums(rows, cols, A, dA, db, overwrite, [slope](T a) { return a > T(0) ? T(1) : slope; });
+      break;
+  }
+}
+
 #define DMLP_INSTANTIATE(T)                                                                     \
+  template void activation_backward_and_bias_grad<T>(Activation, T, int, int, const T*, T*, T*, bool); \
   template T activate<T>(Activation, T, T);                                                     \
   template T activation_derivative_from_output<T>(Activation, T, T);                            \
   template void bias_activation_forward<T>(Activation, T, int, int, const T*, T*);              \

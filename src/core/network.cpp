@@ -40,13 +40,24 @@ const T* forward(const Network<T>& net, Workspace<T>& ws, int rows, Trace* trace
 }
 
 template <class T>
-void backward(Network<T>& net, Workspace<T>& ws, int rows, GradientObserver* observer, GradMode mode, Trace* trace) {
-  backward_into(net, ws, rows, net.grads(), observer, mode, trace);
+void backward(Network<T>& net, Workspace<T>& ws, int rows, GradientObserver* observer, GradMode mode, Trace* trace,
+              const BackwardTuning& tuning) {
+  backward_into(net, ws, rows, net.grads(), observer, mode, trace, tuning);
 }
+
+namespace {
+void observer_progress(void* observer) { static_cast<GradientObserver*>(observer)->progress(); }
+
+// Slices between which backward pushes the observer's communication along, if it has any in flight.
+Progress progress_for(GradientObserver* observer, const BackwardTuning& tuning) {
+  if (!observer || tuning.progress_slices <= 1 || !observer->wants_progress()) return {};
+  return {observer_progress, observer, tuning.progress_slices};
+}
+}  // namespace
 
 template <class T>
 void backward_into(const Network<T>& net, Workspace<T>& ws, int rows, std::span<T> grads, GradientObserver* observer,
-                   GradMode mode, Trace* trace) {
+                   GradMode mode, Trace* trace, const BackwardTuning& tuning) {
   const ModelSpec& spec = net.spec();
   const T slope = T(spec.leaky_slope);
   int current = 0;  // ws.delta(current) holds ∂L/∂x_k; it starts as the loss gradient
@@ -55,10 +66,11 @@ void backward_into(const Network<T>& net, Workspace<T>& ws, int rows, std::span<
     T* dA = ws.delta(current);
     const LayerSlots& slots = net.layout().layer(k);
     dense_backward_params(net.layer(k), spec.activations[k], slope, rows, ws.activation(k), ws.activation(k + 1), dA,
-                          {grads.data() + slots.weight_offset, grads.data() + slots.bias_offset, mode});
+                          {grads.data() + slots.weight_offset, grads.data() + slots.bias_offset, mode},
+                          tuning.fuse_bias_grad, progress_for(observer, tuning));
     if (observer) observer->layer_ready(k);
     if (k > 0) {
-      dense_backward_input(net.layer(k), rows, dA, ws.delta(1 - current));
+      dense_backward_input(net.layer(k), rows, dA, ws.delta(1 - current), progress_for(observer, tuning));
       current = 1 - current;
       if (observer) observer->progress();
     }
@@ -69,8 +81,10 @@ void backward_into(const Network<T>& net, Workspace<T>& ws, int rows, std::span<
   template class Network<T>;                                                          \
   template class Workspace<T>;                                                        \
   template const T* forward<T>(const Network<T>&, Workspace<T>&, int, Trace*);                   \
-  template void backward<T>(Network<T>&, Workspace<T>&, int, GradientObserver*, GradMode, Trace*); \
-  template void backward_into<T>(const Network<T>&, Workspace<T>&, int, std::span<T>, GradientObserver*, GradMode, Trace*);
+  template void backward<T>(Network<T>&, Workspace<T>&, int, GradientObserver*, GradMode, Trace*,               \
+                            const BackwardTuning&);                                                         \
+  template void backward_into<T>(const Network<T>&, Workspace<T>&, int, std::span<T>, GradientObserver*, GradMode, \
+                                 Trace*, const BackwardTuning&);
 DMLP_INSTANTIATE(float)
 DMLP_INSTANTIATE(double)
 #undef DMLP_INSTANTIATE

@@ -65,8 +65,16 @@ std::string format_summary(const RunDescription& d) {
     const int words = c.precision == Precision::Float ? exact_sum_words<float>() : exact_sum_words<double>();
     append(out, "  allreduce  exact: 64-bit integer sums, %d per parameter, after the micro-batches\n", words);
   } else {
-    append(out, "  allreduce  %zu bucket%s (--bucket-mb %g), %s\n", d.buckets, plural(static_cast<long long>(d.buckets)),
-           c.execution.bucket_mb, c.execution.overlap ? "overlapped with backward" : "one call after backward");
+    append(out, "  allreduce  %zu bucket%s (--bucket-mb %g), ", d.buckets, plural(static_cast<long long>(d.buckets)),
+           c.execution.bucket_mb);
+    if (!c.execution.overlap)
+      out += "one call after backward (--no-overlap)\n";
+    else if (d.buckets <= 1)
+      out += "one call after backward: the whole gradient is one bucket (a smaller --bucket-mb lets part of it "
+             "overlap backward)\n";
+    else
+      append(out, "overlapped: the sums of %.0f%% of the gradient start while backward runs, layer 1's after it\n",
+             100 * d.overlappable);
   }
   if (p.ranks > 1) append(out, "             summed by %s\n", d.allreduce_algorithm.c_str());
   if (d.placement.ranks > 1)

@@ -215,6 +215,10 @@ class Run final : public TrainingRun::Impl {
     d.total_steps = trainer_->total_steps();
     d.first_step = trainer_->progress().step;
     d.buckets = sync_.buckets().size();
+    // The last bucket holds layer 1, whose gradient is the last thing backward computes.
+    const auto& b = sync_.buckets();
+    const double total = double(net_.layout().size());
+    d.overlappable = b.size() > 1 && total > 0 ? 1.0 - double(b.back().end - b.back().begin) / total : 0.0;
     d.warnings = std::move(warnings);
     for (const std::string& w : {data_.train.warning, data_.test.warning, placement.warning, blas_threading_warning(),
                                  blas_kernel_warning()})

@@ -281,7 +281,8 @@ LossSums Trainer<T>::accumulate_step(std::span<const std::int64_t> rows, std::in
     const bool last = c + 1 == chunks;
     {
       const TraceSpan span(trace_, "backward");
-      backward(net_, ws_, n, last ? &sync_ : nullptr, c == 0 ? GradMode::Overwrite : GradMode::Accumulate, trace_);
+      backward(net_, ws_, n, last ? &sync_ : nullptr, c == 0 ? GradMode::Overwrite : GradMode::Accumulate, trace_,
+               config_.tuning);
     }
     t.backward += seconds_since(mark);
   }

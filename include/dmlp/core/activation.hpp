@@ -25,6 +25,13 @@ void bias_activation_forward(Activation act, T leaky_slope, int rows, int cols, 
 template <class T>
 void activation_backward(Activation act, T leaky_slope, std::size_t n, const T* A, T* dA);
 
+// Both at once, one pass over dA instead of two: dZ = dA ⊙ σ'(z) in place,
+// and db(cols) (+)= Σ_rows dZ in row order, as column_sums adds them, adding
+// to db or, with overwrite, replacing it.
+template <class T>
+void activation_backward_and_bias_grad(Activation act, T leaky_slope, int rows, int cols, const T* A, T* dA, T* db,
+                                       bool overwrite);
+
 // σ and σ' of one value, for references and tests.
 template <class T>
 T activate(Activation act, T leaky_slope, T z);

@@ -16,6 +16,23 @@ struct DenseParams {
 // Replacing saves the training step a separate pass that zeroes the buffer.
 enum class GradMode { Accumulate, Overwrite };
 
+// How back-propagation runs; either way it computes the same quantities (the
+// bench compares the variants, and tests pin them to the reference).
+struct BackwardTuning {
+  bool fuse_bias_grad = true;  // σ' and the bias gradient in one pass over dZ, not two
+  int progress_slices = 4;     // with communication in flight, GEMMs in this many slices (1: whole)
+};
+
+// Called between GEMM slices, to push communication along (MPI_Test).
+struct Progress {
+  void (*call)(void* context) = nullptr;
+  void* context = nullptr;
+  int slices = 1;  // cut each GEMM into this many slices when call is set
+  void operator()() const {
+    if (call) call(context);
+  }
+};
+
 template <class T>
 struct DenseGrads {
   T* dW;  // (out, in)
@@ -37,10 +54,11 @@ void dense_forward(const DenseParams<T>& p, Activation act, T leaky_slope, int r
 // adding or replacing as g.mode says.
 template <class T>
 void dense_backward_params(const DenseParams<T>& p, Activation act, T leaky_slope, int rows,
-                           const T* X, const T* A, T* dA, const DenseGrads<T>& g);
+                           const T* X, const T* A, T* dA, const DenseGrads<T>& g, bool fuse_bias_grad = true,
+                           const Progress& progress = {});
 // dX(B,in) = dZ(B,out)·W(out,in)
 template <class T>
-void dense_backward_input(const DenseParams<T>& p, int rows, const T* dZ, T* dX);
+void dense_backward_input(const DenseParams<T>& p, int rows, const T* dZ, T* dX, const Progress& progress = {});
 
 // db(cols) (+)= Σ_rows M(rows, cols), in row order for every thread count.
 template <class T>

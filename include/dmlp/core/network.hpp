@@ -68,6 +68,9 @@ class GradientObserver {
   virtual ~GradientObserver() = default;
   virtual void layer_ready(int k) = 0;  // dW_k and db_k are complete
   virtual void progress() {}            // a chance to push communication along
+  // Whether communication is in flight that only progresses inside MPI calls:
+  // backward then calls progress() between slices of its GEMMs too.
+  virtual bool wants_progress() const { return false; }
 };
 
 // x_K = f_K(… f_1(x_0)) for the first `rows` rows of ws.input(); returns x_K.
@@ -80,11 +83,11 @@ const T* forward(const Network<T>& net, Workspace<T>& ws, int rows, Trace* trace
 // them there, as if zero_grad() had run first).
 template <class T>
 void backward(Network<T>& net, Workspace<T>& ws, int rows, GradientObserver* observer = nullptr,
-              GradMode mode = GradMode::Accumulate, Trace* trace = nullptr);
+              GradMode mode = GradMode::Accumulate, Trace* trace = nullptr, const BackwardTuning& tuning = {});
 // The same into `grads`, a buffer laid out as net.grads(): how several threads
 // back-propagate different rows through one network at once.
 template <class T>
 void backward_into(const Network<T>& net, Workspace<T>& ws, int rows, std::span<T> grads, GradientObserver* observer,
-                   GradMode mode, Trace* trace = nullptr);
+                   GradMode mode, Trace* trace = nullptr, const BackwardTuning& tuning = {});
 
 }  // namespace dmlp

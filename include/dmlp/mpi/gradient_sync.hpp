@@ -36,6 +36,7 @@ class MpiGradientSync final : public GradientSync<T> {
   void begin(std::span<T> grads) override;
   void layer_ready(int k) override;
   void progress() override;
+  bool wants_progress() const override { return overlap_ && started_ > 0; }
   void finish() override;
 
   const std::vector<Bucket>& buckets() const { return buckets_; }

@@ -42,6 +42,7 @@ struct TrainConfig {
   // count: micro-shards computed with one BLAS thread each, and every sum over
   // them exact (ExactSum). Needs micro_batch > 0.
   bool reproducible = false;
+  BackwardTuning tuning;  // how backward runs (fused passes, GEMM slices for MPI progress)
 };
 
 inline constexpr std::int64_t kDefaultReproducibleMicroBatch = 32;
