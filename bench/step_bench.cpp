@@ -9,8 +9,10 @@
 //   gemm     samples/s and GFLOP/s of the step's 8 GEMMs alone, run bare
 //            through cblas_sgemm on the same shapes (their exact flop count);
 //   ratio    step samples/s / GEMM-only samples/s: the share of the bound reached,
-//            for the step as it is and, in the column "unfused", with σ' and the
-//            bias gradient in two passes over dZ (before the fused pass);
+//            for the step as it is, and in two more columns: "no early" without
+//            the per-layer update during backward, and "before" without that and
+//            with σ' and the bias gradient in two passes over dZ (the step
+//            before these changes);
 //   and the step's phases (data, forward + loss, backward, update) and the GEMMs' time, in ms.
 // Step and GEMM trials alternate, and each figure is the best of 5 trials.
 #include <algorithm>
@@ -75,8 +77,9 @@ int main(int argc, char** argv) {
   std::printf("784-1024-1024-10 ReLU MLP, float32, %.0f parameters; %s, %s kernels\n", params,
               blas::library_info().name.c_str(), blas::library_info().core.c_str());
   if (const std::string w = blas_kernel_warning(); !w.empty()) std::printf("%s\n", w.c_str());
-  std::printf("%6s %7s | %12s %10s | %12s %10s | %6s %8s | %-23s | %s\n", "batch", "threads", "step samp/s",
-              "step GF/s", "gemm samp/s", "gemm GF/s", "ratio", "unfused", "step ms: data fwd bwd upd", "gemm ms");
+  std::printf("%6s %7s | %12s %10s | %12s %10s | %6s %8s %7s | %-23s | %s\n", "batch", "threads", "step samp/s",
+              "step GF/s", "gemm samp/s", "gemm GF/s", "ratio", "no early", "before", "step ms: data fwd bwd upd",
+              "gemm ms");
 
   for (int B : batches)
     for (int threads : thread_counts) {
@@ -91,12 +94,16 @@ int main(int argc, char** argv) {
       SingleProcess collective;
       NoGradientSync<float> sync;
       Trainer<float> trainer(net, *data, nullptr, config, collective, sync);
-      TrainConfig unfused_config = config;
-      unfused_config.tuning.fuse_bias_grad = false;
-      Network<float> unfused_net(spec);
-      initialize_parameters(unfused_net, 1);
-      Trainer<float> unfused(unfused_net, *data, nullptr, unfused_config, collective, sync);
-      for (int i = 0; i < 5; ++i) unfused.step();
+      TrainConfig late_config = config, before_config = config;
+      late_config.tuning.early_update = false;
+      before_config.tuning.early_update = false;
+      before_config.tuning.fuse_bias_grad = false;
+      Network<float> late_net(spec), before_net(spec);
+      initialize_parameters(late_net, 1);
+      initialize_parameters(before_net, 1);
+      Trainer<float> late(late_net, *data, nullptr, late_config, collective, sync);
+      Trainer<float> before(before_net, *data, nullptr, before_config, collective, sync);
+      for (int i = 0; i < 5; ++i) late.step(), before.step();
       PhaseTimes phases, best_phases;
       auto step = [&] {
         trainer.step();
@@ -133,9 +140,10 @@ int main(int argc, char** argv) {
       // Interleaved trials, so that both see the same machine; the best of each
       // (noise only ever adds time).
       const int reps = reps_for(probe, budget);
-      double step_s = 1e30, gemm_s = 1e30, unfused_s = 1e30;
+      double step_s = 1e30, gemm_s = 1e30, late_s = 1e30, before_s = 1e30;
       for (int trial = 0; trial < 5; ++trial) {
-        unfused_s = std::min(unfused_s, median_seconds([&] { unfused.step(); }, reps, 1));
+        late_s = std::min(late_s, median_seconds([&] { late.step(); }, reps, 1));
+        before_s = std::min(before_s, median_seconds([&] { before.step(); }, reps, 1));
         phases = PhaseTimes{};
         const double s = median_seconds(step, reps, 1);
         if (s < step_s) {
@@ -146,9 +154,10 @@ int main(int argc, char** argv) {
       }
       const double step_rate = B / step_s, gemm_rate = B / gemm_s;
       auto ms = [&](double total) { return 1e3 * total / reps; };
-      std::printf("%6d %7d | %12.0f %10.1f | %12.0f %10.1f | %5.1f%% %7.1f%% | %5.2f %5.2f %5.2f %5.2f | %5.2f\n", B,
-                  threads, step_rate, 6 * params * B / step_s / 1e9, gemm_rate, gemm_flops / gemm_s / 1e9,
-                  100 * step_rate / gemm_rate, 100 * gemm_s / unfused_s, ms(best_phases.data), ms(best_phases.forward),
+      std::printf("%6d %7d | %12.0f %10.1f | %12.0f %10.1f | %5.1f%% %7.1f%% %6.1f%% | %5.2f %5.2f %5.2f %5.2f | %5.2f\n",
+                  B, threads, step_rate, 6 * params * B / step_s / 1e9, gemm_rate, gemm_flops / gemm_s / 1e9,
+                  100 * step_rate / gemm_rate, 100 * gemm_s / late_s, 100 * gemm_s / before_s,
+                  ms(best_phases.data), ms(best_phases.forward),
                   ms(best_phases.backward), ms(best_phases.update), 1e3 * gemm_s);
       std::fflush(stdout);
     }

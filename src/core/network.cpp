@@ -74,6 +74,7 @@ void backward_into(const Network<T>& net, Workspace<T>& ws, int rows, std::span<
       current = 1 - current;
       if (observer) observer->progress();
     }
+    if (observer) observer->layer_done(k);
   }
 }
 

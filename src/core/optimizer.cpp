@@ -62,16 +62,21 @@ bool Sgd<T>::update_range(T* p, const T* g, T* v, std::size_t n, T lr, T decay) 
 }
 
 template <class T>
-bool Sgd<T>::step(std::span<T> params, std::span<const T> grads, double lr_scale) {
+bool Sgd<T>::step_layer(int k, std::span<T> params, std::span<const T> grads, double lr_scale) {
   const T lr_w = T(config_.lr_weights * lr_scale), lr_b = T(config_.lr_bias * lr_scale);
   const T decay = T(config_.weight_decay);
   T* v = velocity_.size() ? velocity_.data() : nullptr;
+  const LayerSlots& s = layout_.layer(k);
+  const std::size_t w = s.weight_offset, b = s.bias_offset;
+  bool finite = update_range(params.data() + w, grads.data() + w, v ? v + w : nullptr, s.weight_count(), lr_w, decay);
+  finite &= update_range(params.data() + b, grads.data() + b, v ? v + b : nullptr, std::size_t(s.out), lr_b, T(0));
+  return finite;
+}
+
+template <class T>
+bool Sgd<T>::step(std::span<T> params, std::span<const T> grads, double lr_scale) {
   bool finite = true;
-  for (const LayerSlots& s : layout_.layers()) {
-    const std::size_t w = s.weight_offset, b = s.bias_offset;
-    finite &= update_range(params.data() + w, grads.data() + w, v ? v + w : nullptr, s.weight_count(), lr_w, decay);
-    finite &= update_range(params.data() + b, grads.data() + b, v ? v + b : nullptr, std::size_t(s.out), lr_b, T(0));
-  }
+  for (int k = 0; k < int(layout_.layers().size()); ++k) finite &= step_layer(k, params, grads, lr_scale);
   return finite;
 }
 

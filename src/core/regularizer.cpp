@@ -41,9 +41,16 @@ double regularization_value(const Regularization& reg, const ParameterLayout& la
 template <class T>
 void add_regularization_gradient(const Regularization& reg, const ParameterLayout& layout,
                                  const T* w, T* g) {
+  for (int k = 0; k < int(layout.layers().size()); ++k) add_regularization_gradient_layer(reg, layout, k, w, g);
+}
+
+template <class T>
+void add_regularization_gradient_layer(const Regularization& reg, const ParameterLayout& layout, int k,
+                                       const T* w, T* g) {
   if (!reg.active()) return;
   const T lambda = T(reg.lambda);
-  for (const auto& l : layout.layers()) {
+  {
+    const LayerSlots& l = layout.layer(k);
     const std::size_t begin = l.weight_offset, end = reg.include_bias ? l.end() : l.bias_offset;
     const auto n = std::ptrdiff_t(end - begin);
     const T* wr = w + begin;
@@ -62,7 +69,9 @@ void add_regularization_gradient(const Regularization& reg, const ParameterLayou
   template double regularization_value<T>(const Regularization&, const ParameterLayout&,       \
                                           const T*);                                           \
   template void add_regularization_gradient<T>(const Regularization&, const ParameterLayout&,  \
-                                               const T*, T*);
+                                               const T*, T*);                                  \
+  template void add_regularization_gradient_layer<T>(const Regularization&, const ParameterLayout&, int, \
+                                                     const T*, T*);
 DMLP_INSTANTIATE(float)
 DMLP_INSTANTIATE(double)
 #undef DMLP_INSTANTIATE

@@ -220,10 +220,14 @@ void Trainer<T>::step() {
   const LossSums sums = exact_ ? exact_step(rows, batch, t) : accumulate_step(rows, batch, t);
   mark = Clock::now();
 
-  // update: the same on every rank
+  // update: the same on every rank (or done already, layer by layer, during backward)
   const TraceSpan update_span(trace_, "update");
-  add_regularization_gradient(config_.reg, net_.layout(), net_.params().data(), net_.grads().data());
-  if (!optimizer_.step(net_.params(), net_.grads(), lr_at(progress_.step) / config_.sgd.lr_weights))
+  bool finite = early_.finite;
+  if (!early_update()) {
+    add_regularization_gradient(config_.reg, net_.layout(), net_.params().data(), net_.grads().data());
+    finite = optimizer_.step(net_.params(), net_.grads(), lr_at(progress_.step) / config_.sgd.lr_weights);
+  }
+  if (!finite)
     throw DivergedError(divergence_message(progress_.step + 1, "the gradient summed over the ranks holds NaN or infinite values"));
   t.update += seconds_since(mark);
 
@@ -253,6 +257,11 @@ LossSums Trainer<T>::accumulate_step(std::span<const std::int64_t> rows, std::in
   const std::size_t chunks = std::max<std::size_t>(1, (rows.size() + chunk - 1) / chunk);
   LossSums sums;
   sync_.begin(net_.grads());
+  early_.trainer = this;
+  early_.sync = &sync_;
+  early_.lr_scale = lr_at(progress_.step) / config_.sgd.lr_weights;
+  early_.finite = true;
+  GradientObserver* last_observer = early_update() ? static_cast<GradientObserver*>(&early_) : &sync_;
   for (std::size_t c = 0; c < chunks; ++c) {
     const auto part = rows.subspan(c * chunk, std::min(chunk, rows.size() - c * chunk));
     const int n = int(part.size());
@@ -281,7 +290,7 @@ LossSums Trainer<T>::accumulate_step(std::span<const std::int64_t> rows, std::in
     const bool last = c + 1 == chunks;
     {
       const TraceSpan span(trace_, "backward");
-      backward(net_, ws_, n, last ? &sync_ : nullptr, c == 0 ? GradMode::Overwrite : GradMode::Accumulate, trace_,
+      backward(net_, ws_, n, last ? last_observer : nullptr, c == 0 ? GradMode::Overwrite : GradMode::Accumulate, trace_,
                config_.tuning);
     }
     t.backward += seconds_since(mark);
@@ -292,6 +301,13 @@ LossSums Trainer<T>::accumulate_step(std::span<const std::int64_t> rows, std::in
   }
   t.allreduce_wait += seconds_since(mark);
   return sums;
+}
+
+template <class T>
+void Trainer<T>::EarlyUpdate::layer_done(int k) {
+  Trainer& t = *trainer;
+  add_regularization_gradient_layer(t.config_.reg, t.net_.layout(), k, t.net_.params().data(), t.net_.grads().data());
+  finite = t.optimizer_.step_layer(k, t.net_.params(), t.net_.grads(), lr_scale) && finite;
 }
 
 template <class T>

@@ -21,6 +21,7 @@ enum class GradMode { Accumulate, Overwrite };
 struct BackwardTuning {
   bool fuse_bias_grad = true;  // σ' and the bias gradient in one pass over dZ, not two
   int progress_slices = 4;     // with communication in flight, GEMMs in this many slices (1: whole)
+  bool early_update = true;    // one rank: update each layer as soon as backward is done with it
 };
 
 // Called between GEMM slices, to push communication along (MPI_Test).

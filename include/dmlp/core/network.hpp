@@ -71,6 +71,9 @@ class GradientObserver {
   // Whether communication is in flight that only progresses inside MPI calls:
   // backward then calls progress() between slices of its GEMMs too.
   virtual bool wants_progress() const { return false; }
+  // Backward is done with layer k: its gradient is final and its weights are
+  // no longer needed this step (dX_k is computed), so they may be updated.
+  virtual void layer_done(int /*k*/) {}
 };
 
 // x_K = f_K(… f_1(x_0)) for the first `rows` rows of ws.input(); returns x_K.

@@ -35,6 +35,8 @@ class Sgd {
   // schedule's factor). Returns false when a gradient was NaN or infinite
   // (found in the same pass, at no extra memory traffic): the run diverged.
   bool step(std::span<T> params, std::span<const T> grads, double lr_scale = 1.0);
+  // The same for layer k alone (W_k and b_k): step() is step_layer for every k.
+  bool step_layer(int k, std::span<T> params, std::span<const T> grads, double lr_scale = 1.0);
 
   const SgdConfig& config() const { return config_; }
   std::span<T> velocity() { return velocity_.span(); }  // empty without momentum

@@ -34,5 +34,9 @@ double regularization_value(const Regularization& reg, const ParameterLayout& la
 template <class T>
 void add_regularization_gradient(const Regularization& reg, const ParameterLayout& layout,
                                  const T* params, T* grads);
+// The same for layer k alone.
+template <class T>
+void add_regularization_gradient_layer(const Regularization& reg, const ParameterLayout& layout, int k,
+                                       const T* params, T* grads);
 
 }  // namespace dmlp

@@ -140,6 +140,23 @@ class Trainer {
   LossSums accumulate_step(std::span<const std::int64_t> rows, std::int64_t batch, PhaseTimes& t);
   LossSums exact_step(std::span<const std::int64_t> rows, std::int64_t batch, PhaseTimes& t);
 
+  // With one rank: forwards to the gradient sync, and updates each layer as
+  // soon as backward is done with it, its gradient likely still in cache.
+  // The same operations as the update after backward, in another order of
+  // layers: bitwise the same parameters.
+  struct EarlyUpdate final : GradientObserver {
+    Trainer* trainer = nullptr;
+    GradientObserver* sync = nullptr;
+    double lr_scale = 1;
+    bool finite = true;
+    void layer_ready(int k) override { sync->layer_ready(k); }
+    void progress() override { sync->progress(); }
+    bool wants_progress() const override { return sync->wants_progress(); }
+    void layer_done(int k) override;
+  };
+  friend struct EarlyUpdate;
+  bool early_update() const { return config_.tuning.early_update && comm_.size() == 1 && !exact_; }
+
   // One thread's micro-shard in exact_step: lane 0 uses ws_, labels_, targets_
   // and the network's gradient buffer; the others own theirs.
   struct Lane {
@@ -167,6 +184,7 @@ class Trainer {
   TrainProgress progress_;
   std::int64_t total_steps_ = 0;
   Tally interval_, epoch_;
+  EarlyUpdate early_;
   std::vector<Lane> lanes_;                 // exact_step's threads
   std::unique_ptr<ExactSum> exact_;         // (parameters + 1 loss) in exact_step
   std::vector<std::int64_t> exact_windows_;  // the windows' all-reduce

@@ -72,3 +72,26 @@ TEST_CASE("overwriting backward equals zero_grad then accumulating", "[trainer]"
   backward(net, ws, 0, nullptr, GradMode::Overwrite);  // an empty shard
   for (double g : net.grads()) REQUIRE(g == 0.0);
 }
+
+TEST_CASE("the step's speed-ups change no bit: early update, fused bias gradient, micro-batches of one", "[trainer]") {
+  const auto data = make_synthetic({SyntheticKind::Blobs, 20, 4, 1, -1}, 0, 300);
+  const ModelSpec spec = make_mlp({20, 64, 32, 4}, Activation::Relu, Activation::Identity, Loss::SoftmaxCrossEntropy);
+  auto train = [&](bool early, bool fused) {
+    TrainConfig c;
+    c.global_batch = 32;
+    c.epochs = 2;
+    c.sgd = {.lr_weights = 0.05, .lr_bias = 0.02, .momentum = 0.9, .nesterov = true, .weight_decay = 1e-3};
+    c.reg = {Regularizer::L2, 1e-3, true};
+    c.tuning.early_update = early;
+    c.tuning.fuse_bias_grad = fused;
+    test::LocalRun<double> run(spec, *data, c);
+    run.trainer.run();
+    return std::vector<double>(run.net.params().begin(), run.net.params().end());
+  };
+  const auto reference = train(false, false);
+  for (const auto& [early, fused] : {std::pair{true, false}, {false, true}, {true, true}}) {
+    const auto got = train(early, fused);
+    INFO("early update " << early << ", fused " << fused);
+    CHECK(std::memcmp(got.data(), reference.data(), got.size() * sizeof(double)) == 0);
+  }
+}
