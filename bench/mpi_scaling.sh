@@ -38,14 +38,15 @@ printf '%-34s %12s %16s\n' "configuration (global batch 256)" "samples/s" "allre
 read -r r11 _ < <(run r11 1 1 256);                 printf '%-34s %12s %16s\n' "1 rank  x 1 thread" "$r11" "-"
 read -r r12 _ < <(run r12 1 2 256);                 printf '%-34s %12s %16s\n' "1 rank  x 2 threads" "$r12" "-"
 read -r r21 w21 < <(run r21 2 1 256);               printf '%-34s %12s %15.1f%%\n' "2 ranks x 1 thread, overlapped" "$r21" "$(calc "$w21*100")"
-read -r r21w w21w < <(run r21w 2 1 256 --progress-slices 1); printf '%-34s %12s %15.1f%%\n' "  the same, whole GEMMs (before)" "$r21w" "$(calc "$w21w*100")"
+read -r r21w w21w < <(run r21w 2 1 256 --no-early-update); printf '%-34s %12s %15.1f%%\n' "  the same, --no-early-update" "$r21w" "$(calc "$w21w*100")"
+read -r r21s w21s < <(run r21s 2 1 256 --progress-slices 4); printf '%-34s %12s %15.1f%%\n' "  the same, --progress-slices 4" "$r21s" "$(calc "$w21s*100")"
 read -r r21b w21b < <(run r21b 2 1 256 --no-overlap); printf '%-34s %12s %15.1f%%\n' "2 ranks x 1 thread, --no-overlap" "$r21b" "$(calc "$w21b*100")"
 echo
 echo "weak scaling, 128 samples per rank"
 read -r w1 _ < <(run w1 1 1 128)
 read -r w2 _ < <(run w2 2 1 256)
 printf '  1 rank : %6s samples/s\n  2 ranks: %6s samples/s, efficiency %.0f%%\n' "$w1" "$w2" "$(calc "100*$w2/(2*$w1)")"
-printf 'data parallelism: 2 x 1 at B = 256 against twice 1 x 1 at B = 128 (the per-rank share): %.1f%%, whole GEMMs %.1f%%\n' \
+printf 'data parallelism: 2 x 1 at B = 256 against twice 1 x 1 at B = 128 (the per-rank share): %.1f%%; --no-early-update %.1f%%\n' \
   "$(calc "100*$r21/(2*$w1)")" "$(calc "100*$r21w/(2*$w1)")"
 echo
 bound=$("$build/bench/dmlp_bench_step" --batches 128 --threads 2 --seconds 3 | awk '$1 == 128 {print $7}')

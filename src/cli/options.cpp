@@ -114,6 +114,9 @@ void RunOptions::add_to(CLI::App& app) {
   app.add_option("--bucket-mb", bucket_mb, "Gradient all-reduce bucket size in MiB");
   app.add_flag("--no-overlap", no_overlap,
                "One blocking all-reduce after backward instead of overlapped buckets");
+  app.add_flag("--no-early-update", no_early_update,
+               "Update the parameters after backward and the whole gradient sum, not each layer as soon as its "
+               "gradient is final (for comparisons; the same bits)");
   app.add_option("--progress-slices", progress_slices,
                  "While gradient sums are in flight, cut backward's GEMMs into this many slices and let MPI progress "
                  "between them (1: whole GEMMs)")
@@ -162,6 +165,7 @@ run::RunConfig TrainOptions::config() const {
   t.seed = run.seed;
   t.reproducible = run.reproducible;
   t.tuning.progress_slices = run.progress_slices;
+  t.tuning.early_update = !run.no_early_update;
   const bool micro_batch_given = run.micro_batch_option && run.micro_batch_option->count() > 0;
   t.micro_batch = micro_batch_given ? run.micro_batch : run.reproducible ? kDefaultReproducibleMicroBatch : 0;
   if (micro_batch_given && run.micro_batch == 0 && run.reproducible)

@@ -76,7 +76,8 @@ struct RunOptions {
   std::string precision = "float";
   double bucket_mb = 1.0;
   bool no_overlap = false;
-  int progress_slices = 4;
+  int progress_slices = 1;
+  bool no_early_update = false;
   double stall_timeout = 300;
   std::string metrics;
   std::string trace;

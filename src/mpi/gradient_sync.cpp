@@ -32,13 +32,33 @@ MpiGradientSync<T>::MpiGradientSync(const Communicator& comm, const ParameterLay
       overlap_(overlap),
       watchdog_(watchdog),
       started_us_(buckets_.size() + 1, 0.0),
-      traced_(buckets_.size() + 1, 0) {}
+      reported_(buckets_.size() + 1, 0),
+      layers_(int(layout.layers().size())) {}
+
+template <class T>
+bool MpiGradientSync<T>::report_buckets(SummedObserver* listener) {
+  if (!overlap_ || comm_.size() == 1) return false;
+  listener_ = listener;
+  return listener != nullptr;
+}
+
+template <class T>
+void MpiGradientSync<T>::completed(std::size_t b) {
+  reported_[b] = 1;
+  if (trace_ && trace_->on())
+    trace_->span("all-reduce bucket", int(b) + 1, kFirstCommunicationLane + int(b), started_us_[b], trace_->now());
+  if (listener_) {
+    // bucket b holds layers lowest … (the layer below the previous bucket's lowest)
+    const int last = b == 0 ? layers_ - 1 : buckets_[b - 1].lowest_layer - 1;
+    listener_->layers_summed(buckets_[b].lowest_layer, last);
+  }
+}
 
 template <class T>
 void MpiGradientSync<T>::begin(std::span<T> grads) {
   grads_ = grads;
   started_ = 0;
-  std::fill(traced_.begin(), traced_.end(), 0);
+  std::fill(reported_.begin(), reported_.end(), 0);
 }
 
 template <class T>
@@ -59,15 +79,12 @@ template <class T>
 void MpiGradientSync<T>::progress() {
   // Open MPI advances non-blocking collectives only inside MPI calls.
   if (started_ == 0) return;
-  if (trace_ && trace_->on()) {  // one test per bucket, to see when each completes
+  if (watching()) {  // one test per bucket, to see when each completes
     for (std::size_t b = 0; b < started_; ++b) {
-      if (traced_[b]) continue;
+      if (reported_[b]) continue;
       int done = 0;
       check(MPI_Test(&requests_[b], &done, MPI_STATUS_IGNORE), "MPI_Test");
-      if (done) {
-        trace_->span("all-reduce bucket", int(b) + 1, kFirstCommunicationLane + int(b), started_us_[b], trace_->now());
-        traced_[b] = 1;
-      }
+      if (done) completed(b);
     }
     return;
   }
@@ -76,16 +93,6 @@ void MpiGradientSync<T>::progress() {
         "MPI_Testall");
 }
 
-template <class T>
-void MpiGradientSync<T>::trace_waited() {
-  // after a wait: the buckets not yet seen complete completed by now
-  const double now = trace_->now();
-  for (std::size_t b = 0; b < started_; ++b)
-    if (!traced_[b]) {
-      trace_->span("all-reduce bucket", int(b) + 1, kFirstCommunicationLane + int(b), started_us_[b], now);
-      traced_[b] = 1;
-    }
-}
 
 template <class T>
 void MpiGradientSync<T>::finish() {
@@ -104,8 +111,17 @@ void MpiGradientSync<T>::finish() {
     }
     return;
   }
-  wait(std::span<MPI_Request>(requests_.data(), started_));
-  if (trace_ && trace_->on()) trace_waited();
+  if (!watching()) {
+    wait(std::span<MPI_Request>(requests_.data(), started_));
+    return;
+  }
+  // Bucket by bucket, in the order they started (and mostly complete): each
+  // is told the moment it is summed, its sums still in cache.
+  for (std::size_t b = 0; b < started_; ++b)
+    if (!reported_[b]) {
+      wait(std::span<MPI_Request>(&requests_[b], 1));
+      completed(b);
+    }
 }
 
 template <class T>

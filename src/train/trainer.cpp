@@ -151,6 +151,14 @@ Trainer<T>::Trainer(Network<T>& net, RowSource& train, RowSource* test, TrainCon
   if (test_) check_data_fits_model(test_->shape(), net.spec(), test_->name());
   if (train_.read_ahead_rows() > 0)
     upcoming_.reserve(std::size_t(std::max<std::int64_t>(train_.read_ahead_rows(), max_rows_per_rank())));
+  // Early updates: one rank, or a sync that reports its buckets as they complete.
+  early_.trainer = this;
+  early_.sync = &sync_;
+  if (config_.tuning.early_update && !config_.reproducible) {
+    early_.summed_when_ready = comm.size() == 1;
+    early_update_ = comm.size() == 1 || sync_.report_buckets(&early_);
+  }
+  early_.start(net.num_layers());
   if (config_.reproducible) {
     // One lane per thread, but no more than the micro-shards a rank can hold.
     const std::int64_t shards = (max_rows_per_rank() + ws_.max_rows() - 1) / ws_.max_rows();
@@ -222,8 +230,12 @@ void Trainer<T>::step() {
 
   // update: the same on every rank (or done already, layer by layer, during backward)
   const TraceSpan update_span(trace_, "update");
-  bool finite = early_.finite;
-  if (!early_update()) {
+  bool finite = true;
+  if (early_update_) {
+    early_.summed.assign(early_.summed.size(), 1);  // after finish(): every sum is complete
+    for (int k = 0; k < net_.num_layers(); ++k) early_.try_update(k);  // any layer not updated yet
+    finite = early_.finite;
+  } else {
     add_regularization_gradient(config_.reg, net_.layout(), net_.params().data(), net_.grads().data());
     finite = optimizer_.step(net_.params(), net_.grads(), lr_at(progress_.step) / config_.sgd.lr_weights);
   }
@@ -257,11 +269,9 @@ LossSums Trainer<T>::accumulate_step(std::span<const std::int64_t> rows, std::in
   const std::size_t chunks = std::max<std::size_t>(1, (rows.size() + chunk - 1) / chunk);
   LossSums sums;
   sync_.begin(net_.grads());
-  early_.trainer = this;
-  early_.sync = &sync_;
+  early_.start(net_.num_layers());
   early_.lr_scale = lr_at(progress_.step) / config_.sgd.lr_weights;
-  early_.finite = true;
-  GradientObserver* last_observer = early_update() ? static_cast<GradientObserver*>(&early_) : &sync_;
+  GradientObserver* last_observer = early_update_ ? static_cast<GradientObserver*>(&early_) : &sync_;
   for (std::size_t c = 0; c < chunks; ++c) {
     const auto part = rows.subspan(c * chunk, std::min(chunk, rows.size() - c * chunk));
     const int n = int(part.size());
@@ -304,7 +314,18 @@ LossSums Trainer<T>::accumulate_step(std::span<const std::int64_t> rows, std::in
 }
 
 template <class T>
-void Trainer<T>::EarlyUpdate::layer_done(int k) {
+void Trainer<T>::EarlyUpdate::start(int layers) {
+  finite = true;
+  summed.assign(std::size_t(layers), 0);  // no allocation: the same size every step
+  done.assign(std::size_t(layers), 0);
+  updated.assign(std::size_t(layers), 0);
+}
+
+template <class T>
+void Trainer<T>::EarlyUpdate::try_update(int k) {
+  const auto i = std::size_t(k);
+  if (!summed[i] || !done[i] || updated[i]) return;
+  updated[i] = 1;
   Trainer& t = *trainer;
   add_regularization_gradient_layer(t.config_.reg, t.net_.layout(), k, t.net_.params().data(), t.net_.grads().data());
   finite = t.optimizer_.step_layer(k, t.net_.params(), t.net_.grads(), lr_scale) && finite;

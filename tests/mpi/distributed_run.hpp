@@ -16,6 +16,7 @@ struct RunSettings {
   bool drop_last = false;
   bool overlap = true;
   double bucket_mb = 0.001;  // small: several buckets even for a small model
+  bool early_update = true;  // update each bucket's layers as soon as their sums complete
 };
 
 inline ModelSpec equivalence_model() {
@@ -31,6 +32,7 @@ inline TrainConfig equivalence_config(const RunSettings& s) {
   c.sgd = {.lr_weights = 0.05, .lr_bias = 0.05, .momentum = 0.9};
   c.reg = {Regularizer::L2, 1e-4, false};
   c.log_every = 1000;
+  c.tuning.early_update = s.early_update;
   return c;
 }
 

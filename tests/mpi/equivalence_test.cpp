@@ -46,6 +46,20 @@ TEST_CASE("overlapped buckets and one blocking all-reduce give the same paramete
   CHECK(test::relative_difference(test::train_together<double>(world(), s), alone_d) <= 1e-12);
 }
 
+TEST_CASE("updating each bucket's layers as its sum completes changes no bit", "[determinism]") {
+  test::RunSettings s;
+  const auto early = test::train_together<float>(world(), s);
+  s.early_update = false;
+  const auto late = test::train_together<float>(world(), s);
+  CHECK(std::memcmp(early.data(), late.data(), early.size() * sizeof(float)) == 0);
+  s.bucket_mb = 1;  // one bucket: summed at the end of backward, updated at once
+  s.early_update = true;
+  const auto one_bucket = test::train_together<float>(world(), s);
+  s.early_update = false;
+  const auto one_bucket_late = test::train_together<float>(world(), s);
+  CHECK(std::memcmp(one_bucket.data(), one_bucket_late.data(), early.size() * sizeof(float)) == 0);
+}
+
 TEST_CASE("two runs at the same P are bitwise identical", "[determinism]") {
   const test::RunSettings s;
   const auto first = test::train_together<float>(world(), s);

@@ -20,7 +20,7 @@ enum class GradMode { Accumulate, Overwrite };
 // bench compares the variants, and tests pin them to the reference).
 struct BackwardTuning {
   bool fuse_bias_grad = true;  // σ' and the bias gradient in one pass over dZ, not two
-  int progress_slices = 4;     // with communication in flight, GEMMs in this many slices (1: whole)
+  int progress_slices = 1;     // with communication in flight, GEMMs in this many slices (1: whole; measured no gain on one node)
   bool early_update = true;    // one rank: update each layer as soon as backward is done with it
 };
 

@@ -37,6 +37,7 @@ class MpiGradientSync final : public GradientSync<T> {
   void layer_ready(int k) override;
   void progress() override;
   bool wants_progress() const override { return overlap_ && started_ > 0; }
+  bool report_buckets(SummedObserver* listener) override;
   void finish() override;
 
   const std::vector<Bucket>& buckets() const { return buckets_; }
@@ -47,7 +48,8 @@ class MpiGradientSync final : public GradientSync<T> {
 
  private:
   void wait(std::span<MPI_Request> requests);
-  void trace_waited();  // with a trace that is on: spans for the buckets a wait completed
+  void completed(std::size_t b);  // bucket b's sum is complete: trace it, tell the listener
+  bool watching() const { return listener_ || (trace_ && trace_->on()); }  // per-bucket completions wanted
 
   const Communicator& comm_;
   std::vector<Bucket> buckets_;
@@ -58,7 +60,9 @@ class MpiGradientSync final : public GradientSync<T> {
   StallWatchdog* watchdog_;
   Trace* trace_ = nullptr;
   std::vector<double> started_us_;  // per bucket, for the trace
-  std::vector<char> traced_;        // per bucket: its span is recorded
+  std::vector<char> reported_;      // per bucket: its completion is traced and told
+  SummedObserver* listener_ = nullptr;
+  int layers_ = 0;
 };
 
 }  // namespace dmlp::mpi

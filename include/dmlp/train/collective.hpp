@@ -28,6 +28,13 @@ class Collective {
   virtual void evaluation_started() {}
 };
 
+// Told when layers' gradients are summed over all ranks, and so final.
+class SummedObserver {
+ public:
+  virtual ~SummedObserver() = default;
+  virtual void layers_summed(int first, int last) = 0;  // layers first … last, counted from 0
+};
+
 // Sums the gradient buffer over ranks during back-propagation.
 // Per step: begin(grads), then layer_ready(k) for k = K-1 … 0 as backward
 // finishes each layer, then finish(); after finish every rank holds Σ_ranks grads.
@@ -36,6 +43,10 @@ class GradientSync : public GradientObserver {
  public:
   virtual void begin(std::span<T> grads) = 0;
   virtual void finish() = 0;
+  // Asks to be told of each bucket's sum as soon as it completes (in
+  // progress() and finish()); returns false where sums are not made in
+  // buckets during backward, and nothing will be told. Null: stop telling.
+  virtual bool report_buckets(SummedObserver*) { return false; }
 };
 
 class SingleProcess final : public Collective {

@@ -103,6 +103,9 @@ class Trainer {
  public:
   Trainer(Network<T>& net, RowSource& train, RowSource* test, TrainConfig config, Collective& comm,
           GradientSync<T>& sync);
+  ~Trainer() { sync_.report_buckets(nullptr); }  // the sync may outlive this trainer
+  Trainer(const Trainer&) = delete;
+  Trainer& operator=(const Trainer&) = delete;
 
   // Steps until the run is done or the observer asks to stop; returns true when it stopped early.
   bool run(TrainingObserver* observer = nullptr);
@@ -140,22 +143,40 @@ class Trainer {
   LossSums accumulate_step(std::span<const std::int64_t> rows, std::int64_t batch, PhaseTimes& t);
   LossSums exact_step(std::span<const std::int64_t> rows, std::int64_t batch, PhaseTimes& t);
 
-  // With one rank: forwards to the gradient sync, and updates each layer as
-  // soon as backward is done with it, its gradient likely still in cache.
-  // The same operations as the update after backward, in another order of
-  // layers: bitwise the same parameters.
-  struct EarlyUpdate final : GradientObserver {
+  // Forwards to the gradient sync, and updates each layer as soon as two
+  // things hold: backward is done with it (dX_k computed, so W_k is free),
+  // and its gradient is final: at once with one rank, or when the sync
+  // reports its bucket summed over the ranks. Its gradient is then likely
+  // still in cache. The same operations as the update after backward, in
+  // another order of layers: bitwise the same parameters.
+  struct EarlyUpdate final : GradientObserver, SummedObserver {
     Trainer* trainer = nullptr;
-    GradientObserver* sync = nullptr;
+    GradientSync<T>* sync = nullptr;
     double lr_scale = 1;
     bool finite = true;
-    void layer_ready(int k) override { sync->layer_ready(k); }
+    bool summed_when_ready = true;  // one rank: a layer's gradient is final when backward has it
+    std::vector<char> summed, done, updated;  // per layer, sized once
+    void start(int layers);
+    void layer_ready(int k) override {
+      sync->layer_ready(k);
+      if (summed_when_ready) summed[std::size_t(k)] = 1;
+    }
     void progress() override { sync->progress(); }
     bool wants_progress() const override { return sync->wants_progress(); }
-    void layer_done(int k) override;
+    void layer_done(int k) override {
+      done[std::size_t(k)] = 1;
+      try_update(k);
+    }
+    void layers_summed(int first, int last) override {
+      for (int k = first; k <= last; ++k) {
+        summed[std::size_t(k)] = 1;
+        try_update(k);
+      }
+    }
+    void try_update(int k);
   };
   friend struct EarlyUpdate;
-  bool early_update() const { return config_.tuning.early_update && comm_.size() == 1 && !exact_; }
+  bool early_update_ = false;  // this run updates early (one rank, or buckets the sync reports)
 
   // One thread's micro-shard in exact_step: lane 0 uses ws_, labels_, targets_
   // and the network's gradient buffer; the others own theirs.
