@@ -119,7 +119,7 @@ void RunOptions::add_to(CLI::App& app) {
                "gradient is final (for comparisons; the same bits)");
   app.add_option("--progress-slices", progress_slices,
                  "While gradient sums are in flight, cut backward's GEMMs into this many slices and let MPI progress "
-                 "between them (1: whole GEMMs)")
+                 "between them (1: whole GEMMs; other values may change the last bits, as --bucket-mb may)")
       ->check(CLI::Range(1, 64));
   app.add_option("--stall-timeout", stall_timeout,
                  "Seconds a rank may wait for the others in a collective before the job names the missing "

@@ -163,9 +163,10 @@ void ConsoleReporter::report_final(const run::RunOutcome& outcome) {
   if (ranks_ > 1 && step_seconds_ > 0)
     std::printf("; slowest rank %d busy %.0f%% of its step", slowest_rank(), 100 * busy);
   if (outcome.peak_rss_bytes > 0)
-    std::printf("; peak memory %.0f MiB (rank %d), %.2fx the %.0f MiB of model state, activations and data",
+    std::printf("; peak memory %.0f MiB (rank %d), %.2fx the %.*f MiB of model state, activations and data",
                 double(outcome.peak_rss_bytes) / 1048576.0, outcome.peak_rss_rank,
-                double(outcome.peak_rss_bytes) / std::max(outcome.accounted_bytes, 1.0), outcome.accounted_bytes / 1048576.0);
+                double(outcome.peak_rss_bytes) / std::max(outcome.accounted_bytes, 1.0),
+                outcome.accounted_bytes < 10 * 1048576.0 ? 2 : 0, outcome.accounted_bytes / 1048576.0);
   std::printf("\n");
   std::fflush(stdout);
   nlohmann::json j = {{"event", "final"}, {"steps", outcome.progress.step}, {"seconds", outcome.seconds}};

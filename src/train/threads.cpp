@@ -89,8 +89,8 @@ std::string blas_kernel_warning(const std::string& core, int cpu) {
   return "warning: OpenBLAS runs its " + core + " kernels on a CPU with " + kCpu[cpu] +
          (forced ? std::string(" because OPENBLAS_CORETYPE=") + forced + " is set"
                  : std::string(" (it did not recognise this CPU)")) +
-         ": GEMMs may run several times slower than the CPU can. Benchmark with the CPU's own kernels: " +
-         (forced ? std::string("unset OPENBLAS_CORETYPE") : std::string("OPENBLAS_CORETYPE=") + kKernels[cpu]);
+         ": GEMMs may run several times slower than the CPU can. Benchmark with the CPU's own kernels: "
+         "OPENBLAS_CORETYPE=" + kKernels[cpu];
 }
 
 std::string blas_kernel_warning() { return blas_kernel_warning(blas::library_info().core, cpu_level()); }

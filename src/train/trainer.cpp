@@ -305,17 +305,23 @@ LossSums Trainer<T>::accumulate_step(std::span<const std::int64_t> rows, std::in
     }
     t.backward += seconds_since(mark);
   }
+  const double updating_in_backward = early_.seconds;
   {
     const TraceSpan span(trace_, "allreduce wait");
     sync_.finish();
   }
   t.allreduce_wait += seconds_since(mark);
+  // Early updates ran inside backward and the wait: book them as the update.
+  t.backward -= updating_in_backward;
+  t.allreduce_wait -= early_.seconds - updating_in_backward;
+  t.update += early_.seconds;
   return sums;
 }
 
 template <class T>
 void Trainer<T>::EarlyUpdate::start(int layers) {
   finite = true;
+  seconds = 0;
   summed.assign(std::size_t(layers), 0);  // no allocation: the same size every step
   done.assign(std::size_t(layers), 0);
   updated.assign(std::size_t(layers), 0);
@@ -326,9 +332,11 @@ void Trainer<T>::EarlyUpdate::try_update(int k) {
   const auto i = std::size_t(k);
   if (!summed[i] || !done[i] || updated[i]) return;
   updated[i] = 1;
+  const auto start = Clock::now();
   Trainer& t = *trainer;
   add_regularization_gradient_layer(t.config_.reg, t.net_.layout(), k, t.net_.params().data(), t.net_.grads().data());
   finite = t.optimizer_.step_layer(k, t.net_.params(), t.net_.grads(), lr_scale) && finite;
+  seconds += std::chrono::duration<double>(Clock::now() - start).count();
 }
 
 template <class T>

@@ -14,7 +14,7 @@ for pattern in "Open MPI" "2 ranks on 1 node" "threads +1 per rank" "hosts +[^ ]
 done
 lines=$(wc -l < "$WORK/m.jsonl")
 [ "$lines" -eq 12 ] && pass "metrics: 1 start + 8 step + 2 epoch + 1 final lines" || fail "metrics has $lines lines"
-grep -Eq -- "^finished: 80 steps .*; slowest rank [01] busy [0-9]+% of its step; peak memory [0-9]+ MiB \(rank [01]\), [0-9.]+x the [0-9]+ MiB of model state, activations and data$" <<<"$out" \
+grep -Eq -- "^finished: 80 steps .*; slowest rank [01] busy [0-9]+% of its step; peak memory [0-9]+ MiB \(rank [01]\), [0-9.]+x the [0-9.]+ MiB of model state, activations and data$" <<<"$out" \
   && pass "the final line names the slowest rank and the peak memory" || fail "final line: $(grep ^finished <<<"$out")"
 python3 - "$WORK/m.jsonl" <<'PY' && pass "metrics lines are JSON with phase times" || fail "metrics content"
 import json, sys

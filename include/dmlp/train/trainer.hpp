@@ -154,6 +154,7 @@ class Trainer {
     GradientSync<T>* sync = nullptr;
     double lr_scale = 1;
     bool finite = true;
+    double seconds = 0;  // spent updating this step, wherever it happened
     bool summed_when_ready = true;  // one rank: a layer's gradient is final when backward has it
     std::vector<char> summed, done, updated;  // per layer, sized once
     void start(int layers);
