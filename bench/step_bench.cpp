@@ -88,7 +88,7 @@ int main(int argc, char** argv) {
       TrainConfig config;
       config.global_batch = B;
       config.max_steps = 1 << 30;
-      config.sgd = {.lr_weights = 0.01, .lr_bias = 0.01, .momentum = 0.9};
+      config.optimizer = {.lr_weights = 0.01, .lr_bias = 0.01, .momentum = 0.9};
       Network<float> net(spec);
       initialize_parameters(net, 1);
       SingleProcess collective;

@@ -82,8 +82,8 @@ void OptimizerOptions::add_to(CLI::App& app) {
   app.add_option("--warmup-steps", warmup_steps, "Linear learning-rate warm-up steps");
 }
 
-SgdConfig OptimizerOptions::spec() const {
-  SgdConfig c;
+OptimizerConfig OptimizerOptions::spec() const {
+  OptimizerConfig c;
   c.lr_weights = lr;
   c.lr_bias = lr_bias == 0 ? lr : lr_bias;
   c.momentum = momentum;
@@ -171,7 +171,7 @@ run::RunConfig TrainOptions::config() const {
   if (micro_batch_given && run.micro_batch == 0 && run.reproducible)
     throw InputError("--reproducible needs --micro-batch of at least 1 (default " +
                      std::to_string(kDefaultReproducibleMicroBatch) + ")");
-  t.sgd = optimizer.spec();
+  t.optimizer = optimizer.spec();
   t.schedule = parse_lr_schedule(optimizer.schedule);
   t.warmup_steps = optimizer.warmup_steps;
   t.reg = reg.spec();

@@ -60,7 +60,7 @@ struct OptimizerOptions {
   std::int64_t warmup_steps = 0;
 
   void add_to(CLI::App& app);
-  SgdConfig spec() const;
+  OptimizerConfig spec() const;
 };
 
 struct RunOptions {

@@ -10,7 +10,22 @@ namespace dmlp {
 namespace {
 constexpr NameTable<LrSchedule, 2> kLrScheduleNames{
     "--lr-schedule", {{{LrSchedule::Constant, "constant"}, {LrSchedule::Cosine, "cosine"}}}};
+constexpr NameTable<LrScaling, 3> kLrScalingNames{
+    "--lr-scaling", {{{LrScaling::None, "none"}, {LrScaling::Linear, "linear"}, {LrScaling::Sqrt, "sqrt"}}}};
 }  // namespace
+
+LrScaling parse_lr_scaling(std::string_view name) { return kLrScalingNames.parse(name); }
+std::string_view to_string(LrScaling s) { return kLrScalingNames.name(s); }
+
+double lr_batch_factor(LrScaling scaling, std::int64_t batch, std::int64_t reference_batch) {
+  const double ratio = double(batch) / double(reference_batch);
+  switch (scaling) {
+    case LrScaling::None: return 1.0;
+    case LrScaling::Linear: return ratio;
+    case LrScaling::Sqrt: return std::sqrt(ratio);
+  }
+  return 1.0;
+}
 
 LrSchedule parse_lr_schedule(std::string_view name) { return kLrScheduleNames.parse(name); }
 std::string_view to_string(LrSchedule s) { return kLrScheduleNames.name(s); }

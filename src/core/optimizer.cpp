@@ -1,14 +1,39 @@
 #include "dmlp/core/optimizer.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <stdexcept>
 #include <string>
 
 #include "dmlp/core/errors.hpp"
+#include "dmlp/core/name_table.hpp"
 #include "dmlp/core/parallel.hpp"
 
 namespace dmlp {
+namespace {
+constexpr NameTable<OptimizerKind, 4> kOptimizers{"--optimizer",
+                                                  {{{OptimizerKind::Sgd, "sgd"},
+                                                    {OptimizerKind::AdamW, "adamw"},
+                                                    {OptimizerKind::Lars, "lars"},
+                                                    {OptimizerKind::Lamb, "lamb"}}}};
 
-void validate(const SgdConfig& c) {
+bool adam_like(OptimizerKind k) { return k == OptimizerKind::AdamW || k == OptimizerKind::Lamb; }
+bool has_velocity(const OptimizerConfig& c) {
+  return (c.kind == OptimizerKind::Sgd || c.kind == OptimizerKind::Lars) && c.momentum > 0;
+}
+
+// ρ = numerator / denominator, or 1 when either is 0 (a fresh zero layer, a
+// zero gradient): the trust ratio is never NaN or infinite.
+double trust_ratio(double numerator, double denominator) {
+  return numerator > 0 && denominator > 0 ? numerator / denominator : 1.0;
+}
+}  // namespace
+
+OptimizerKind parse_optimizer(std::string_view name) { return kOptimizers.parse(name); }
+std::string_view to_string(OptimizerKind kind) { return kOptimizers.name(kind); }
+
+void validate(const OptimizerConfig& c) {
   auto positive = [](double v, const char* name) {
     if (!(v > 0.0) || !std::isfinite(v))
       throw InputError(std::string(name) + " " + format_number(v) + " must be positive");
@@ -21,16 +46,90 @@ void validate(const SgdConfig& c) {
     throw InputError("--nesterov needs a positive --momentum");
   if (!(c.weight_decay >= 0.0) || !std::isfinite(c.weight_decay))
     throw InputError("--weight-decay " + format_number(c.weight_decay) + " must be >= 0");
+  if (c.kind == OptimizerKind::AdamW && !(c.lr_weights * c.weight_decay < 1.0))
+    throw InputError("--lr x --weight-decay is " + format_number(c.lr_weights * c.weight_decay) +
+                     ": AdamW scales the weights by 1 - lr x weight decay each step, so it must be below 1");
+  if (!(c.beta1 >= 0.0 && c.beta1 < 1.0))
+    throw InputError("--beta1 " + format_number(c.beta1) + " must be in [0, 1)");
+  if (!(c.beta2 >= 0.0 && c.beta2 < 1.0))
+    throw InputError("--beta2 " + format_number(c.beta2) + " must be in [0, 1)");
+  positive(c.eps, "--eps");
+  positive(c.trust_coefficient, "--trust-coefficient");
+}
+
+std::vector<std::string> optimizer_state_names(const OptimizerConfig& c) {
+  if (adam_like(c.kind)) return {"exp_avg", "exp_avg_sq"};
+  if (has_velocity(c)) return {"velocity"};
+  return {};
+}
+
+bool optimizer_counts_steps(const OptimizerConfig& c) { return adam_like(c.kind); }
+
+std::string describe(const OptimizerConfig& c) {
+  static constexpr const char* kNames[] = {"SGD", "AdamW", "LARS", "LAMB"};
+  char text[320];
+  int used = std::snprintf(text, sizeof text, "%s lr %g (bias %g)", kNames[int(c.kind)], c.lr_weights, c.lr_bias);
+  auto add = [&](const char* format, auto... values) {
+    used += std::snprintf(text + used, sizeof text - std::size_t(used), format, values...);
+  };
+  if (c.kind == OptimizerKind::Sgd || c.kind == OptimizerKind::Lars) add(", momentum %g", c.momentum);
+  if (c.nesterov) add(" nesterov");
+  if (c.kind == OptimizerKind::Lars) add(", trust coefficient %g", c.trust_coefficient);
+  if (adam_like(c.kind)) add(", betas %g/%g, eps %g", c.beta1, c.beta2, c.eps);
+  if (c.weight_decay > 0)
+    add(", weight decay %g%s", c.weight_decay, c.kind == OptimizerKind::AdamW ? " (decoupled)" : "");
+  return text;
 }
 
 template <class T>
-Sgd<T>::Sgd(SgdConfig config, const ParameterLayout& layout)
-    : config_(config), layout_(layout), velocity_(config.momentum > 0 ? layout.size() : 0) {
+Optimizer<T>::Optimizer(OptimizerConfig config, const ParameterLayout& layout)
+    : config_(config),
+      layout_(layout),
+      first_(adam_like(config.kind) || has_velocity(config) ? layout.size() : 0),
+      second_(adam_like(config.kind) ? layout.size() : 0) {
   validate(config_);
+  std::size_t largest = 0;
+  for (const LayerSlots& s : layout_.layers()) largest = std::max(largest, s.weight_count());
+  block_sums_.assign(2 * ((largest + kNormBlock - 1) / kNormBlock), 0.0);
 }
 
 template <class T>
-bool Sgd<T>::update_range(T* p, const T* g, T* v, std::size_t n, T lr, T decay) const {
+std::vector<std::span<T>> Optimizer<T>::state() {
+  std::vector<std::span<T>> arrays;
+  for (const std::string& name : optimizer_state_names(config_)) arrays.push_back(state(name));
+  return arrays;
+}
+
+template <class T>
+std::span<T> Optimizer<T>::state(std::string_view name) {
+  const auto names = optimizer_state_names(config_);
+  if (std::find(names.begin(), names.end(), name) == names.end()) return {};
+  return name == "exp_avg_sq" ? second_.span() : first_.span();
+}
+
+namespace {
+// Runs add(begin, end, sums) over fixed blocks of kNormBlock values, on any
+// number of threads, each block writing its two partial sums; returns the two
+// totals, added in block order: the same bits at any thread count.
+template <class Add>
+std::pair<double, double> blocked_sums(std::size_t n, std::vector<double>& partial, Add add) {
+  const auto blocks = std::ptrdiff_t((n + kNormBlock - 1) / kNormBlock);
+#pragma omp parallel for schedule(static) if (n >= kParallelThreshold)
+  for (std::ptrdiff_t b = 0; b < blocks; ++b) {
+    const std::size_t begin = std::size_t(b) * kNormBlock, end = std::min(n, begin + kNormBlock);
+    add(begin, end, &partial[2 * std::size_t(b)]);
+  }
+  double first = 0, second = 0;
+  for (std::ptrdiff_t b = 0; b < blocks; ++b) {
+    first += partial[2 * std::size_t(b)];
+    second += partial[2 * std::size_t(b) + 1];
+  }
+  return {first, second};
+}
+}  // namespace
+
+template <class T>
+bool Optimizer<T>::sgd_range(T* p, const T* g, T* v, std::size_t n, T lr, T decay) const {
   const T mu = T(config_.momentum);
   const auto count = std::ptrdiff_t(n);
   const bool parallel = n >= kParallelThreshold;
@@ -62,25 +161,138 @@ bool Sgd<T>::update_range(T* p, const T* g, T* v, std::size_t n, T lr, T decay) 
 }
 
 template <class T>
-bool Sgd<T>::step_layer(int k, std::span<T> params, std::span<const T> grads, double lr_scale) {
-  const T lr_w = T(config_.lr_weights * lr_scale), lr_b = T(config_.lr_bias * lr_scale);
-  const T decay = T(config_.weight_decay);
-  T* v = velocity_.size() ? velocity_.data() : nullptr;
-  const LayerSlots& s = layout_.layer(k);
-  const std::size_t w = s.weight_offset, b = s.bias_offset;
-  bool finite = update_range(params.data() + w, grads.data() + w, v ? v + w : nullptr, s.weight_count(), lr_w, decay);
-  finite &= update_range(params.data() + b, grads.data() + b, v ? v + b : nullptr, std::size_t(s.out), lr_b, T(0));
-  return finite;
+bool Optimizer<T>::adamw_range(T* p, const T* g, T* m, T* v, std::size_t n, T lr, T decay) const {
+  // torch.optim.AdamW (single tensor): the scalars in double, as Python computes them
+  const double t = double(steps_);
+  const double bias_correction1 = 1 - std::pow(config_.beta1, t), bias_correction2 = 1 - std::pow(config_.beta2, t);
+  const T shrink = T(1 - double(lr) * double(decay));
+  const T step_size = T(double(lr) / bias_correction1), correction2_sqrt = T(std::sqrt(bias_correction2));
+  const T one_minus_beta1 = T(1 - config_.beta1), beta2 = T(config_.beta2), one_minus_beta2 = T(1 - config_.beta2);
+  const T eps = T(config_.eps);
+  const auto count = std::ptrdiff_t(n);
+  T probe = 0;
+#pragma omp parallel for simd schedule(static) if (n >= kParallelThreshold) reduction(+ : probe)
+  for (std::ptrdiff_t i = 0; i < count; ++i) {
+    probe += T(0) * g[i];
+    p[i] *= shrink;
+    m[i] += one_minus_beta1 * (g[i] - m[i]);
+    v[i] = v[i] * beta2 + one_minus_beta2 * g[i] * g[i];
+    const T denom = std::sqrt(v[i]) / correction2_sqrt + eps;
+    p[i] += -step_size * (m[i] / denom);
+  }
+  return probe == T(0);
 }
 
 template <class T>
-bool Sgd<T>::step(std::span<T> params, std::span<const T> grads, double lr_scale) {
+bool Optimizer<T>::lars_range(T* p, const T* g, T* v, std::size_t n, T lr, T decay, bool adapt) {
+  double ratio = 1.0;
+  if (adapt) {
+    const auto [w2, g2] = blocked_sums(n, block_sums_, [&](std::size_t begin, std::size_t end, double* sums) {
+      double w = 0, d = 0;
+#pragma omp simd reduction(+ : w, d)
+      for (std::size_t i = begin; i < end; ++i) {
+        w += double(p[i]) * double(p[i]);
+        d += double(g[i]) * double(g[i]);
+      }
+      sums[0] = w;
+      sums[1] = d;
+    });
+    if (!std::isfinite(g2)) return false;
+    const double w_norm = std::sqrt(w2), g_norm = std::sqrt(g2);
+    // the reference takes 1 when ‖g‖ = 0 even where wd·‖W‖ > 0
+    if (g_norm > 0) ratio = trust_ratio(config_.trust_coefficient * w_norm, g_norm + double(decay) * w_norm);
+  }
+  const T scaled_lr = T(double(lr) * ratio), mu = T(config_.momentum);
+  const auto count = std::ptrdiff_t(n);
+  T probe = 0;
+  if (!v) {
+#pragma omp parallel for simd schedule(static) if (n >= kParallelThreshold) reduction(+ : probe)
+    for (std::ptrdiff_t i = 0; i < count; ++i) {
+      probe += T(0) * g[i];
+      p[i] -= scaled_lr * (g[i] + decay * p[i]);
+    }
+  } else {
+#pragma omp parallel for simd schedule(static) if (n >= kParallelThreshold) reduction(+ : probe)
+    for (std::ptrdiff_t i = 0; i < count; ++i) {
+      probe += T(0) * g[i];
+      v[i] = mu * v[i] + scaled_lr * (g[i] + decay * p[i]);
+      p[i] -= v[i];
+    }
+  }
+  return probe == T(0);
+}
+
+template <class T>
+bool Optimizer<T>::lamb_range(T* p, const T* g, T* m, T* v, std::size_t n, T lr, T decay, bool adapt) {
+  const double t = double(steps_);
+  const T correction1 = T(1 - std::pow(config_.beta1, t)), correction2 = T(1 - std::pow(config_.beta2, t));
+  const T beta1 = T(config_.beta1), one_minus_beta1 = T(1 - config_.beta1);
+  const T beta2 = T(config_.beta2), one_minus_beta2 = T(1 - config_.beta2), eps = T(config_.eps);
+  // r_i from the updated moments: the same expression in both passes, so the
+  // norm is the norm of the update applied
+  auto direction = [&](std::size_t i) { return (m[i] / correction1) / (std::sqrt(v[i] / correction2) + eps) + decay * p[i]; };
+  // pass 1: the moments, ‖w‖² and ‖r‖²; any non-finite gradient makes ‖r‖² NaN
+  const auto [w2, r2] = blocked_sums(n, block_sums_, [&](std::size_t begin, std::size_t end, double* sums) {
+    double w = 0, r = 0;
+#pragma omp simd reduction(+ : w, r)
+    for (std::size_t i = begin; i < end; ++i) {
+      m[i] = beta1 * m[i] + one_minus_beta1 * g[i];
+      v[i] = beta2 * v[i] + one_minus_beta2 * g[i] * g[i];
+      const double d = double(direction(i));
+      w += double(p[i]) * double(p[i]);
+      r += d * d;  // NaN once a gradient is NaN or infinite
+    }
+    sums[0] = w;
+    sums[1] = r;
+  });
+  if (!std::isfinite(r2)) return false;
+  const double clipped = std::min(std::sqrt(w2), kLambNormClip);
+  const double ratio = adapt ? trust_ratio(clipped, std::sqrt(r2)) : 1.0;
+  const T scaled_lr = T(double(lr) * ratio);
+  const auto count = std::ptrdiff_t(n);
+#pragma omp parallel for simd schedule(static) if (n >= kParallelThreshold)
+  for (std::ptrdiff_t i = 0; i < count; ++i) p[i] -= scaled_lr * direction(std::size_t(i));
+  return true;
+}
+
+template <class T>
+bool Optimizer<T>::step_layer(int k, std::span<T> params, std::span<const T> grads, double lr_scale) {
+  if (adam_like(config_.kind) && steps_ < 1)
+    throw std::logic_error("Optimizer::step_layer: call begin_step() first (the update count t starts at 1)");
+  const T lr_w = T(config_.lr_weights * lr_scale), lr_b = T(config_.lr_bias * lr_scale);
+  const T decay = T(config_.weight_decay);
+  const LayerSlots& s = layout_.layer(k);
+  T* const p = params.data();
+  const T* const g = grads.data();
+  T* const first = first_.size() ? first_.data() : nullptr;
+  T* const second = second_.size() ? second_.data() : nullptr;
+  auto at = [](T* base, std::size_t offset) { return base ? base + offset : nullptr; };
+  const std::size_t w = s.weight_offset, b = s.bias_offset, nw = s.weight_count(), nb = std::size_t(s.out);
+  switch (config_.kind) {
+    case OptimizerKind::Sgd:
+      return sgd_range(p + w, g + w, at(first, w), nw, lr_w, decay) &
+             sgd_range(p + b, g + b, at(first, b), nb, lr_b, T(0));
+    case OptimizerKind::AdamW:
+      return adamw_range(p + w, g + w, first + w, second + w, nw, lr_w, decay) &
+             adamw_range(p + b, g + b, first + b, second + b, nb, lr_b, T(0));
+    case OptimizerKind::Lars:
+      return lars_range(p + w, g + w, at(first, w), nw, lr_w, decay, true) &
+             lars_range(p + b, g + b, at(first, b), nb, lr_b, T(0), false);
+    case OptimizerKind::Lamb:
+      return lamb_range(p + w, g + w, first + w, second + w, nw, lr_w, decay, true) &
+             lamb_range(p + b, g + b, first + b, second + b, nb, lr_b, T(0), false);
+  }
+  return false;
+}
+
+template <class T>
+bool Optimizer<T>::step(std::span<T> params, std::span<const T> grads, double lr_scale) {
   bool finite = true;
   for (int k = 0; k < int(layout_.layers().size()); ++k) finite &= step_layer(k, params, grads, lr_scale);
   return finite;
 }
 
-template class Sgd<float>;
-template class Sgd<double>;
+template class Optimizer<float>;
+template class Optimizer<double>;
 
 }  // namespace dmlp

@@ -69,7 +69,7 @@ std::string_view to_string(LoadMode m) { return kLoadModes.name(m); }
 
 void validate(const RunConfig& c) {
   validate(c.model);
-  validate(c.training.sgd);
+  validate(c.training.optimizer);
   validate(c.execution.checkpoint);
   validate(c.data, c.execution.loading);
   if (!(c.execution.bucket_mb >= 0 && c.execution.bucket_mb <= kMaxBucketMb))
@@ -85,7 +85,7 @@ void validate(const RunConfig& c) {
   if (!c.start.resume.empty() && !c.start.init.empty()) throw InputError("give --resume or --init, not both");
   require_at_most(c.training.global_batch, kMaxRows, "--batch-size");
   const std::size_t element = c.precision == Precision::Double ? 8 : 4;
-  require_memory(parameter_bytes(c.model, element, c.training.sgd.momentum > 0 ? 3 : 2),
+  require_memory(parameter_bytes(c.model, element, c.training.optimizer.momentum > 0 ? 3 : 2),
                  "the model " + c.model.describe() + " (parameters, gradients and optimizer state)");
   if (const auto& s = c.data.synthetic) {
     const double rows = double(s->samples) + double(s->test_samples >= 0 ? s->test_samples : s->samples / 5);
@@ -100,11 +100,11 @@ nlohmann::json to_json(const RunConfig& c) {
           {"regularization",
            {{"penalty", std::string(to_string(t.reg.kind))}, {"lambda", t.reg.lambda}, {"include_bias", t.reg.include_bias}}},
           {"optimizer",
-           {{"lr_weights", t.sgd.lr_weights},
-            {"lr_bias", t.sgd.lr_bias},
-            {"momentum", t.sgd.momentum},
-            {"nesterov", t.sgd.nesterov},
-            {"weight_decay", t.sgd.weight_decay},
+           {{"lr_weights", t.optimizer.lr_weights},
+            {"lr_bias", t.optimizer.lr_bias},
+            {"momentum", t.optimizer.momentum},
+            {"nesterov", t.optimizer.nesterov},
+            {"weight_decay", t.optimizer.weight_decay},
             {"schedule", std::string(to_string(t.schedule))},
             {"warmup_steps", t.warmup_steps}}},
           {"training",

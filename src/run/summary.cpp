@@ -91,8 +91,8 @@ std::string format_summary(const RunDescription& d) {
   } else {
     append(out, "  reproducible: no: the same bits at the same rank and thread counts (--reproducible: at any)\n");
   }
-  append(out, "  optimizer  SGD lr %g (bias %g), momentum %g%s, %s schedule", t.sgd.lr_weights, t.sgd.lr_bias,
-         t.sgd.momentum, t.sgd.nesterov ? " nesterov" : "", std::string(to_string(t.schedule)).c_str());
+  append(out, "  optimizer  SGD lr %g (bias %g), momentum %g%s, %s schedule", t.optimizer.lr_weights, t.optimizer.lr_bias,
+         t.optimizer.momentum, t.optimizer.nesterov ? " nesterov" : "", std::string(to_string(t.schedule)).c_str());
   if (t.reg.active())
     append(out, ", %s lambda %g%s", std::string(to_string(t.reg.kind)).c_str(), t.reg.lambda,
            t.reg.include_bias ? " (biases too)" : "");

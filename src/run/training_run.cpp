@@ -147,10 +147,10 @@ class Run final : public TrainingRun::Impl {
     const ModelSpec& spec = config_.model;
     const TrainConfig& t = config_.training;
     const std::size_t element = sizeof(T);
-    double bytes = parameter_bytes(spec, element, t.sgd.momentum > 0 ? 3 : 2) +
+    double bytes = parameter_bytes(spec, element, t.optimizer.momentum > 0 ? 3 : 2) +
                    workspace_bytes(spec, trainer_->max_rows_per_rank(), element);
     if (t.micro_batch > 0)  // the workspace holds a micro-batch; lanes and exact sums besides
-      bytes = parameter_bytes(spec, element, t.sgd.momentum > 0 ? 3 : 2) +
+      bytes = parameter_bytes(spec, element, t.optimizer.momentum > 0 ? 3 : 2) +
               trainer_->lanes() * (workspace_bytes(spec, std::min(t.micro_batch, t.global_batch), element)) +
               (trainer_->lanes() - 1) * double(net_.layout().size()) * element +
               (t.reproducible ? double(net_.layout().size() + 1) * 8.0 * (element == 4 ? 2 : 3) : 0.0);

@@ -72,6 +72,14 @@ void reduce_exactly(ExactSum& sum, std::vector<std::int64_t>& windows, Collectiv
 }
 }  // namespace
 
+OptimizerConfig effective_optimizer(const TrainConfig& c) {
+  OptimizerConfig o = c.optimizer;
+  const double factor = lr_batch_factor(c.lr_scaling, c.global_batch, std::max<std::int64_t>(1, c.lr_reference_batch));
+  o.lr_weights *= factor;
+  o.lr_bias *= factor;
+  return o;
+}
+
 void validate(const TrainConfig& c, const DataShape& train, const ModelSpec& model, int ranks,
               const std::string& data_name) {
   if (c.global_batch <= 0)
@@ -84,7 +92,10 @@ void validate(const TrainConfig& c, const DataShape& train, const ModelSpec& mod
     throw InputError("--log-every " + std::to_string(c.log_every) + " must be positive");
   if (c.warmup_steps < 0)
     throw InputError("--warmup-steps " + std::to_string(c.warmup_steps) + " must be >= 0");
-  validate(c.sgd);
+  validate(c.optimizer);
+  if (c.lr_reference_batch < 1)
+    throw InputError("--lr-reference-batch " + std::to_string(c.lr_reference_batch) + " must be positive");
+  validate(effective_optimizer(c));  // the scaled rates too: a huge B/B0 can break AdamW's decay bound
   if (c.micro_batch < 0)
     throw InputError("--micro-batch " + std::to_string(c.micro_batch) + " must be positive (0: none)");
   require_at_most(c.micro_batch, kMaxRows, "--micro-batch");
@@ -137,7 +148,7 @@ Trainer<T>::Trainer(Network<T>& net, RowSource& train, RowSource* test, TrainCon
       config_((validate(config, train.shape(), net.spec(), comm.size(), train.name()), config)),
       comm_(comm),
       sync_(sync),
-      optimizer_(config_.sgd, net.layout()),
+      optimizer_(effective_optimizer(config_), net.layout()),
       plan_(train.shape().rows, config_.global_batch, config_.drop_last, config_.seed, config_.micro_batch),
       ws_(net.spec(), int(workspace_rows(config_, train.shape().rows, comm.size()))),
       labels_(std::size_t(ws_.max_rows())),
@@ -166,7 +177,7 @@ Trainer<T>::Trainer(Network<T>& net, RowSource& train, RowSource* test, TrainCon
     const ModelSpec& spec = net.spec();
     const std::size_t params = net.layout().size();
     // everything at once: the model's state, the workspace, the other lanes' and the exact sums' words
-    require_memory(parameter_bytes(spec, sizeof(T), config_.sgd.momentum > 0 ? 3 : 2) +
+    require_memory(parameter_bytes(spec, sizeof(T), 2 + int(optimizer_state_names(config_.optimizer).size())) +
                        double(lanes) * (workspace_bytes(spec, ws_.max_rows(), sizeof(T))) +
                        double(lanes - 1) * double(params) * sizeof(T) + double(params + 1) * exact_sum_words<T>() * 8.0,
                    "the model's parameters, gradients and optimizer state with --reproducible's exact sums and " +
@@ -203,7 +214,7 @@ void Trainer<T>::read_ahead() {
 
 template <class T>
 double Trainer<T>::lr_at(std::int64_t step) const {
-  return config_.sgd.lr_weights *
+  return optimizer_.config().lr_weights *
          lr_factor(config_.schedule, step, total_steps_, config_.warmup_steps);
 }
 
@@ -225,6 +236,7 @@ void Trainer<T>::step() {
   const std::int64_t batch = plan_.batch_rows(progress_.step_in_epoch);
   const auto rows = plan_.rank_rows(progress_.step_in_epoch, comm_.size(), comm_.rank());
   t.data = seconds_since(mark);
+  optimizer_.begin_step();  // before backward, whose early updates belong to this step
   const LossSums sums = exact_ ? exact_step(rows, batch, t) : accumulate_step(rows, batch, t);
   mark = Clock::now();
 
@@ -237,7 +249,7 @@ void Trainer<T>::step() {
     finite = early_.finite;
   } else {
     add_regularization_gradient(config_.reg, net_.layout(), net_.params().data(), net_.grads().data());
-    finite = optimizer_.step(net_.params(), net_.grads(), lr_at(progress_.step) / config_.sgd.lr_weights);
+    finite = optimizer_.step(net_.params(), net_.grads(), lr_at(progress_.step) / optimizer_.config().lr_weights);
   }
   if (!finite)
     throw DivergedError(divergence_message(progress_.step + 1, "the gradient summed over the ranks holds NaN or infinite values"));
@@ -270,7 +282,7 @@ LossSums Trainer<T>::accumulate_step(std::span<const std::int64_t> rows, std::in
   LossSums sums;
   sync_.begin(net_.grads());
   early_.start(net_.num_layers());
-  early_.lr_scale = lr_at(progress_.step) / config_.sgd.lr_weights;
+  early_.lr_scale = lr_at(progress_.step) / optimizer_.config().lr_weights;
   GradientObserver* last_observer = early_update_ ? static_cast<GradientObserver*>(&early_) : &sync_;
   for (std::size_t c = 0; c < chunks; ++c) {
     const auto part = rows.subspan(c * chunk, std::min(chunk, rows.size() - c * chunk));

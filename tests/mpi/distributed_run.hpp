@@ -29,7 +29,7 @@ inline TrainConfig equivalence_config(const RunSettings& s) {
   c.max_steps = s.steps;
   c.drop_last = s.drop_last;
   c.seed = 17;
-  c.sgd = {.lr_weights = 0.05, .lr_bias = 0.05, .momentum = 0.9};
+  c.optimizer = {.lr_weights = 0.05, .lr_bias = 0.05, .momentum = 0.9};
   c.reg = {Regularizer::L2, 1e-4, false};
   c.log_every = 1000;
   c.tuning.early_update = s.early_update;

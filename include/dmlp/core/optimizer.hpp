@@ -1,36 +1,90 @@
 #pragma once
-// SGD on the flat buffers, with the lecture's separate step sizes η_w for
-// weights and η_b for biases. With g the gradient of the objective:
+// The optimizers, on the flat buffers and their per-layer views. Every one
+// keeps the lecture's separate step sizes: η_w for the weights W_k and η_b for
+// the biases b_k (both times the schedule's factor). With g the gradient of
+// the objective and wd the weight decay, which touches the weights only:
 //
-//   weight decay      g ← g + wd·w          (weights only, like the penalty)
-//   plain             p ← p − η g
-//   momentum          v ← μ v + g;  p ← p − η v
-//   Nesterov          v ← μ v + g;  p ← p − η (g + μ v)
+// sgd (PyTorch's torch.optim.SGD convention, so results compare one to one)
+//   plain             w ← w − η (g + wd·w)
+//   momentum          v ← μ v + (g + wd·w);  w ← w − η v
+//   Nesterov          v ← μ v + (g + wd·w);  w ← w − η (g + wd·w + μ v)
 //
-// (PyTorch's convention, so results compare one to one.) The velocity v is
-// laid out like the parameters.
+// adamw (torch.optim.AdamW's documented algorithm, in its order of operations)
+//   t ← t + 1
+//   w ← w·(1 − η·wd)                      decoupled decay, weights only
+//   m ← m + (1 − β1)(g − m)                torch's lerp
+//   v ← β2 v + (1 − β2) g²
+//   w ← w − (η / (1 − β1^t)) · m / (√v / √(1 − β2^t) + ε)
+//
+// lars (You, Gitman, Ginsburg 2017, Algorithm 1, as TensorFlow's reference
+// LARSOptimizer computes it: tensorflow/tpu models/official/efficientnet/lars_optimizer.py)
+//   for each W_k:  ρ = τ·‖W‖ / (‖g‖ + wd·‖W‖), or 1 when ‖W‖ = 0 or ‖g‖ = 0
+//                  v ← μ v + η ρ (g + wd·W);  W ← W − v
+//   for each b_k:  ρ = 1 and no decay (1-D parameters are excluded):
+//                  v ← μ v + η_b g;           b ← b − v
+//
+// lamb (You et al. 2019, "Large Batch Optimization for Deep Learning",
+// Algorithm 2, with bias correction; φ clips ‖W‖ to [0, 10] as the widely
+// used reference pytorch-lamb (cybertronai) does)
+//   t ← t + 1
+//   m ← β1 m + (1 − β1) g;   v ← β2 v + (1 − β2) g²
+//   r ← (m / (1 − β1^t)) / (√(v / (1 − β2^t)) + ε) + wd·W
+//   for each W_k:  ρ = φ(‖W‖) / ‖r‖, or 1 when φ(‖W‖) = 0 or ‖r‖ = 0
+//   for each b_k:  ρ = 1 and no decay
+//   w ← w − η ρ r
+//
+// Layer norms are summed in fixed blocks of kNormBlock values, each block in
+// one fixed order, and the blocks in index order: the same bits at every
+// thread count (what --reproducible needs). Nothing is allocated per step.
+#include <cstdint>
 #include <span>
+#include <string>
+#include <string_view>
+#include <vector>
 
 #include "dmlp/core/aligned_buffer.hpp"
 #include "dmlp/core/model_spec.hpp"
 
 namespace dmlp {
 
-struct SgdConfig {
+enum class OptimizerKind { Sgd, AdamW, Lars, Lamb };
+OptimizerKind parse_optimizer(std::string_view name);  // sgd|adamw|lars|lamb; throws InputError
+std::string_view to_string(OptimizerKind kind);
+
+struct OptimizerConfig {
   double lr_weights = 0.1;  // η_w
   double lr_bias = 0.1;     // η_b
-  double momentum = 0.0;    // μ
-  bool nesterov = false;
+  double momentum = 0.0;    // μ: sgd, lars
+  bool nesterov = false;    // sgd
   double weight_decay = 0.0;
+  OptimizerKind kind = OptimizerKind::Sgd;
+  double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;  // adamw, lamb
+  double trust_coefficient = 0.001;               // τ: lars
 };
 
-void validate(const SgdConfig& config);  // throws InputError
+inline constexpr double kLambNormClip = 10.0;     // φ(z) = min(max(z, 0), 10)
+inline constexpr std::size_t kNormBlock = 4096;   // values per fixed block of a layer norm
+
+void validate(const OptimizerConfig& config);  // throws InputError naming the option
+
+// The state arrays the configuration keeps, each laid out like the
+// parameters: "velocity" (sgd with momentum, lars with momentum), or
+// "exp_avg" and "exp_avg_sq" (adamw, lamb: m and v). Checkpoints store them
+// under /optimizer/<name>.
+std::vector<std::string> optimizer_state_names(const OptimizerConfig& config);
+// Does the update count t enter the update (adamw, lamb)?
+bool optimizer_counts_steps(const OptimizerConfig& config);
+// "SGD lr 0.1 (bias 0.1), momentum 0.9", "AdamW lr 0.001 (bias 0.001), betas 0.9/0.999, eps 1e-08", …
+std::string describe(const OptimizerConfig& config);
 
 template <class T>
-class Sgd {
+class Optimizer {
  public:
-  Sgd(SgdConfig config, const ParameterLayout& layout);
+  Optimizer(OptimizerConfig config, const ParameterLayout& layout);
 
+  // Starts the next update: t ← t + 1. Call once per step, before the step's
+  // step() or step_layer() calls.
+  void begin_step() { ++steps_; }
   // One update of params from grads. lr_scale multiplies η_w and η_b (a
   // schedule's factor). Returns false when a gradient was NaN or infinite
   // (found in the same pass, at no extra memory traffic): the run diverged.
@@ -38,16 +92,27 @@ class Sgd {
   // The same for layer k alone (W_k and b_k): step() is step_layer for every k.
   bool step_layer(int k, std::span<T> params, std::span<const T> grads, double lr_scale = 1.0);
 
-  const SgdConfig& config() const { return config_; }
-  std::span<T> velocity() { return velocity_.span(); }  // empty without momentum
-  std::span<const T> velocity() const { return velocity_.span(); }
+  const OptimizerConfig& config() const { return config_; }
+  std::int64_t steps() const { return steps_; }  // t: updates begun so far
+  void set_steps(std::int64_t t) { steps_ = t; }
+  // The arrays optimizer_state_names() names, in that order.
+  std::vector<std::span<T>> state();
+  std::span<T> state(std::string_view name);  // empty when the configuration keeps no such array
+  std::span<T> velocity() { return state("velocity"); }
 
  private:
-  bool update_range(T* p, const T* g, T* v, std::size_t n, T lr, T decay) const;
+  bool sgd_range(T* p, const T* g, T* v, std::size_t n, T lr, T decay) const;
+  bool adamw_range(T* p, const T* g, T* m, T* v, std::size_t n, T lr, T decay) const;
+  bool lars_range(T* p, const T* g, T* v, std::size_t n, T lr, T decay, bool adapt);
+  bool lamb_range(T* p, const T* g, T* m, T* v, std::size_t n, T lr, T decay, bool adapt);
+  double norm(const T* x, std::size_t n);  // ‖x‖, the same bits at any thread count
 
-  SgdConfig config_;
+  OptimizerConfig config_;
   ParameterLayout layout_;
-  AlignedBuffer<T> velocity_;
+  std::int64_t steps_ = 0;
+  AlignedBuffer<T> first_;   // velocity, or m
+  AlignedBuffer<T> second_;  // v (adamw, lamb)
+  std::vector<double> block_sums_;  // one per kNormBlock values of the largest layer
 };
 
 }  // namespace dmlp

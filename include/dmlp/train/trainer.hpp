@@ -29,7 +29,9 @@ struct TrainConfig {
   std::int64_t max_steps = 0;      // > 0: stop after this many steps, whatever the epochs
   bool drop_last = false;
   std::uint64_t seed = 1;
-  SgdConfig sgd;
+  OptimizerConfig optimizer;  // the base rates η0: see effective_optimizer
+  LrScaling lr_scaling = LrScaling::None;
+  std::int64_t lr_reference_batch = kDefaultLrReferenceBatch;  // B0
   LrSchedule schedule = LrSchedule::Constant;
   std::int64_t warmup_steps = 0;
   Regularization reg;
@@ -46,6 +48,10 @@ struct TrainConfig {
 };
 
 inline constexpr std::int64_t kDefaultReproducibleMicroBatch = 32;
+
+// The optimizer as it trains: η_w and η_b scaled by the lr-scaling rule for
+// the global batch (the schedule's factor then applies step by step).
+OptimizerConfig effective_optimizer(const TrainConfig& config);
 
 // Throws InputError for settings that cannot train on `train` with `ranks` ranks.
 void validate(const TrainConfig& config, const DataShape& train, const ModelSpec& model, int ranks,
@@ -122,8 +128,8 @@ class Trainer {
   std::int64_t max_rows_per_rank() const { return plan_.max_rank_rows(comm_.size()); }
   TrainProgress& progress() { return progress_; }
   const TrainProgress& progress() const { return progress_; }
-  Sgd<T>& optimizer() { return optimizer_; }
-  const Sgd<T>& optimizer() const { return optimizer_; }
+  Optimizer<T>& optimizer() { return optimizer_; }
+  const Optimizer<T>& optimizer() const { return optimizer_; }
   double lr_at(std::int64_t step) const;
   const PhaseTimes& last_step_times() const { return last_step_; }
   // A timeline to record steps into (--trace); null: none. Not owned.
@@ -196,7 +202,7 @@ class Trainer {
   TrainConfig config_;
   Collective& comm_;
   GradientSync<T>& sync_;
-  Sgd<T> optimizer_;
+  Optimizer<T> optimizer_;
   BatchPlan plan_;
   Workspace<T> ws_;
   AlignedBuffer<std::int32_t> labels_;  // (max_rows)

@@ -48,9 +48,9 @@ TEST_CASE("non-positive sizes and rates are refused", "[errors]") {
                     Contains("--batch-size 0 must be positive"));
   CHECK_THROWS_WITH(validate(config_with([](TrainConfig& c) { c.epochs = -1; }), data->shape(), spec, 1),
                     Contains("--epochs"));
-  CHECK_THROWS_WITH(validate(config_with([](TrainConfig& c) { c.sgd.lr_weights = -0.1; }), data->shape(), spec, 1),
+  CHECK_THROWS_WITH(validate(config_with([](TrainConfig& c) { c.optimizer.lr_weights = -0.1; }), data->shape(), spec, 1),
                     Contains("--lr -0.1 must be positive"));
-  CHECK_THROWS_WITH(validate(config_with([](TrainConfig& c) { c.sgd.lr_bias = 0; }), data->shape(), spec, 1),
+  CHECK_THROWS_WITH(validate(config_with([](TrainConfig& c) { c.optimizer.lr_bias = 0; }), data->shape(), spec, 1),
                     Contains("--lr-bias"));
   CHECK_THROWS_WITH(validate(TrainConfig{}, data->shape(), spec, 64), Contains("fewer than the 64 ranks"));
   CHECK_THROWS_WITH(validate(SyntheticSpec{SyntheticKind::Xor, 1, 2, 1, -1}), Contains("at least 2 inputs"));

@@ -16,7 +16,7 @@ ParameterLayout tiny_layout() {
 }  // namespace
 
 TEST_CASE("plain SGD uses eta_w for weights and eta_b for biases", "[optimizer]") {
-  Sgd<double> sgd({.lr_weights = 0.1, .lr_bias = 0.01}, tiny_layout());
+  Optimizer<double> sgd({.lr_weights = 0.1, .lr_bias = 0.01}, tiny_layout());
   std::vector<double> p{1.0, 2.0};
   const std::vector<double> g{0.5, 0.5};
   sgd.step(p, g);
@@ -25,7 +25,7 @@ TEST_CASE("plain SGD uses eta_w for weights and eta_b for biases", "[optimizer]"
 }
 
 TEST_CASE("momentum: v = mu v + g, p -= eta v", "[optimizer]") {
-  Sgd<double> sgd({.lr_weights = 0.1, .lr_bias = 0.1, .momentum = 0.9}, tiny_layout());
+  Optimizer<double> sgd({.lr_weights = 0.1, .lr_bias = 0.1, .momentum = 0.9}, tiny_layout());
   std::vector<double> p{1.0, 0.0};
   const std::vector<double> g{0.5, -1.0};
   sgd.step(p, g);  // v = 0.5;   p = 1 − 0.05 = 0.95
@@ -37,7 +37,7 @@ TEST_CASE("momentum: v = mu v + g, p -= eta v", "[optimizer]") {
 }
 
 TEST_CASE("Nesterov: v = mu v + g, p -= eta (g + mu v)", "[optimizer]") {
-  Sgd<double> sgd({.lr_weights = 0.1, .lr_bias = 0.1, .momentum = 0.9, .nesterov = true}, tiny_layout());
+  Optimizer<double> sgd({.lr_weights = 0.1, .lr_bias = 0.1, .momentum = 0.9, .nesterov = true}, tiny_layout());
   std::vector<double> p{1.0, 0.0};
   const std::vector<double> g{0.5, 0.0};
   sgd.step(p, g);  // v = 0.5;  p = 1 − 0.1·(0.5 + 0.45) = 0.905
@@ -47,7 +47,7 @@ TEST_CASE("Nesterov: v = mu v + g, p -= eta (g + mu v)", "[optimizer]") {
 }
 
 TEST_CASE("weight decay adds wd·w to the weights' gradient only", "[optimizer]") {
-  Sgd<double> sgd({.lr_weights = 0.1, .lr_bias = 0.1, .weight_decay = 0.2}, tiny_layout());
+  Optimizer<double> sgd({.lr_weights = 0.1, .lr_bias = 0.1, .weight_decay = 0.2}, tiny_layout());
   std::vector<double> p{2.0, 2.0};
   const std::vector<double> g{0.0, 0.0};
   sgd.step(p, g);
@@ -56,24 +56,24 @@ TEST_CASE("weight decay adds wd·w to the weights' gradient only", "[optimizer]"
 }
 
 TEST_CASE("optimizer settings are validated", "[optimizer][errors]") {
-  CHECK_THROWS_AS(validate(SgdConfig{.lr_weights = 0}), InputError);
-  CHECK_THROWS_AS(validate(SgdConfig{.lr_weights = 0.1, .lr_bias = -1}), InputError);
-  CHECK_THROWS_AS(validate(SgdConfig{.momentum = 1.0}), InputError);
-  CHECK_THROWS_AS(validate(SgdConfig{.nesterov = true}), InputError);
-  CHECK_THROWS_AS(validate(SgdConfig{.weight_decay = -0.1}), InputError);
+  CHECK_THROWS_AS(validate(OptimizerConfig{.lr_weights = 0}), InputError);
+  CHECK_THROWS_AS(validate(OptimizerConfig{.lr_weights = 0.1, .lr_bias = -1}), InputError);
+  CHECK_THROWS_AS(validate(OptimizerConfig{.momentum = 1.0}), InputError);
+  CHECK_THROWS_AS(validate(OptimizerConfig{.nesterov = true}), InputError);
+  CHECK_THROWS_AS(validate(OptimizerConfig{.weight_decay = -0.1}), InputError);
 }
 
 TEST_CASE("step reports a NaN or infinite gradient, in every update variant", "[optimizer]") {
   const double nan = std::numeric_limits<double>::quiet_NaN(), inf = std::numeric_limits<double>::infinity();
-  for (const SgdConfig config : {SgdConfig{.lr_weights = 0.1, .lr_bias = 0.1},
-                                 SgdConfig{.lr_weights = 0.1, .lr_bias = 0.1, .momentum = 0.9},
-                                 SgdConfig{.lr_weights = 0.1, .lr_bias = 0.1, .momentum = 0.9, .nesterov = true}}) {
-    Sgd<double> sgd(config, tiny_layout());
+  for (const OptimizerConfig& config : {OptimizerConfig{.lr_weights = 0.1, .lr_bias = 0.1},
+                                 OptimizerConfig{.lr_weights = 0.1, .lr_bias = 0.1, .momentum = 0.9},
+                                 OptimizerConfig{.lr_weights = 0.1, .lr_bias = 0.1, .momentum = 0.9, .nesterov = true}}) {
+    Optimizer<double> sgd(config, tiny_layout());
     std::vector<double> p{1.0, 2.0};
     CHECK(sgd.step(p, std::vector<double>{0.5, -1e300}));  // large but finite
     CHECK_FALSE(sgd.step(p, std::vector<double>{nan, 0.5}));
     CHECK_FALSE(sgd.step(p, std::vector<double>{0.5, -inf}));
-    Sgd<float> single(config, tiny_layout());
+    Optimizer<float> single(config, tiny_layout());
     std::vector<float> q{1.0f, 2.0f};
     CHECK(single.step(q, std::vector<float>{3e38f, 0.5f}));
     CHECK_FALSE(single.step(q, std::vector<float>{0.5f, std::numeric_limits<float>::infinity()}));

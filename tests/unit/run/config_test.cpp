@@ -38,7 +38,7 @@ TEST_CASE("only settings outside 'execution' count as differences on resume", "[
 
   run::RunConfig other = stored;
   other.training.global_batch = 64;
-  other.training.sgd.momentum = 0.5;
+  other.training.optimizer.momentum = 0.5;
   other.precision = run::Precision::Double;
   CHECK(run::result_settings_differing(stored_json, other) ==
         std::vector<std::string>{"/optimizer/momentum", "/training/global_batch", "/training/precision"});
@@ -76,7 +76,7 @@ TEST_CASE("bad run settings are refused, naming the option", "[run]") {
   CHECK_THAT(refused([](run::RunConfig& c) { c.data.train_file = "x.h5"; }), Contains("--synthetic or --train, not both"));
   CHECK_THAT(refused([](run::RunConfig& c) { c.data.synthetic.reset(); }), Contains("no training data"));
   CHECK_THAT(refused([](run::RunConfig& c) { c.data.synthetic->samples = 0; }), Contains("--samples 0 must be positive"));
-  CHECK_THAT(refused([](run::RunConfig& c) { c.training.sgd.lr_weights = -1; }), Contains("--lr -1 must be positive"));
+  CHECK_THAT(refused([](run::RunConfig& c) { c.training.optimizer.lr_weights = -1; }), Contains("--lr -1 must be positive"));
   CHECK(refused([](run::RunConfig&) {}) == "accepted");
   CHECK_THROWS_WITH(run::parse_load_mode("some"), Contains("unknown --load 'some' (expected auto|all|stream)"));
   CHECK_THROWS_WITH(run::parse_precision("half"), Contains("unknown --precision 'half' (expected float|double)"));

@@ -49,7 +49,7 @@ inline run::RunConfig small_run(const std::string& checkpoint_dir) {
   c.training.global_batch = 32;
   c.training.max_steps = 40;
   c.training.seed = 5;
-  c.training.sgd = {.lr_weights = 0.05, .lr_bias = 0.05, .momentum = 0.9, .nesterov = true};
+  c.training.optimizer = {.lr_weights = 0.05, .lr_bias = 0.05, .momentum = 0.9, .nesterov = true};
   c.training.schedule = LrSchedule::Cosine;
   c.training.log_every = 1000;
   c.execution.threads = 1;

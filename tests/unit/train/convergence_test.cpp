@@ -65,7 +65,7 @@ TEST_CASE("linear regression reaches the closed-form least-squares solution", "[
   TrainConfig config;
   config.global_batch = 200;  // full batch: gradient descent, which converges exactly
   config.max_steps = 600;
-  config.sgd = {.lr_weights = 0.1, .lr_bias = 0.1, .momentum = 0.9};
+  config.optimizer = {.lr_weights = 0.1, .lr_bias = 0.1, .momentum = 0.9};
   test::LocalRun<float> run(make_mlp({5, 1}, Activation::Identity, Activation::Identity, Loss::SquaredError),
                             *data, config);
   run.trainer.run();
@@ -80,7 +80,7 @@ TEST_CASE("logistic regression separates a linearly separable set", "[convergenc
   TrainConfig config;
   config.global_batch = 30;
   config.epochs = 60;
-  config.sgd = {.lr_weights = 0.5, .lr_bias = 0.5, .momentum = 0.9};
+  config.optimizer = {.lr_weights = 0.5, .lr_bias = 0.5, .momentum = 0.9};
   test::LocalRun<float> run(make_mlp({10, 1}, Activation::Identity, Activation::Identity,
                                      Loss::BinaryCrossEntropy),
                             *data, config);
@@ -93,7 +93,7 @@ TEST_CASE("the SVM (hinge loss) separates a linearly separable set", "[convergen
   TrainConfig config;
   config.global_batch = 30;
   config.epochs = 60;
-  config.sgd = {.lr_weights = 0.1, .lr_bias = 0.1, .momentum = 0.9};
+  config.optimizer = {.lr_weights = 0.1, .lr_bias = 0.1, .momentum = 0.9};
   config.reg = {Regularizer::L2, 1e-4, false};
   test::LocalRun<float> run(make_mlp({10, 1}, Activation::Identity, Activation::Identity, Loss::Hinge),
                             *data, config);
@@ -106,7 +106,7 @@ TEST_CASE("a one-hidden-layer MLP fits XOR", "[convergence]") {
   TrainConfig config;
   config.global_batch = 4;
   config.max_steps = 500;
-  config.sgd = {.lr_weights = 0.3, .lr_bias = 0.3, .momentum = 0.9};
+  config.optimizer = {.lr_weights = 0.3, .lr_bias = 0.3, .momentum = 0.9};
   test::LocalRun<float> run(make_mlp({2, 8, 2}, Activation::Tanh, Activation::Identity,
                                      Loss::SoftmaxCrossEntropy),
                             *data, config);

@@ -66,7 +66,7 @@ TEST_CASE("training steps allocate nothing after warm-up", "[allocation]") {
       config.max_steps = 1000;
       config.micro_batch = micro;
       config.reproducible = reproducible;
-      config.sgd = {.lr_weights = 0.01, .lr_bias = 0.01, .momentum = 0.9, .nesterov = true};
+      config.optimizer = {.lr_weights = 0.01, .lr_bias = 0.01, .momentum = 0.9, .nesterov = true};
       test::LocalRun<float> run(spec, *data, config);
       for (int i = 0; i < 25; ++i) run.trainer.step();  // warm-up, across an epoch boundary
       allocations = 0;

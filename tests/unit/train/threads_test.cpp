@@ -17,7 +17,7 @@ std::vector<float> train_with_threads(int threads) {
   TrainConfig config;
   config.global_batch = 256;  // 256 x 256 activations: past the OpenMP threshold
   config.max_steps = 8;
-  config.sgd = {.lr_weights = 0.05, .lr_bias = 0.05, .momentum = 0.9};
+  config.optimizer = {.lr_weights = 0.05, .lr_bias = 0.05, .momentum = 0.9};
   config.reg = {Regularizer::L2, 1e-3, false};
   test::LocalRun<float> run(make_mlp({64, 256, 256, 10}, Activation::Relu, Activation::Identity,
                                      Loss::SoftmaxCrossEntropy),

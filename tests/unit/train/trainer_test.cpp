@@ -12,7 +12,7 @@ TrainConfig small_config() {
   TrainConfig c;
   c.global_batch = 16;
   c.epochs = 3;
-  c.sgd = {.lr_weights = 0.05, .lr_bias = 0.05, .momentum = 0.9};
+  c.optimizer = {.lr_weights = 0.05, .lr_bias = 0.05, .momentum = 0.9};
   return c;
 }
 const ModelSpec& small_model() {
@@ -80,7 +80,7 @@ TEST_CASE("the step's speed-ups change no bit: early update, fused bias gradient
     TrainConfig c;
     c.global_batch = 32;
     c.epochs = 2;
-    c.sgd = {.lr_weights = 0.05, .lr_bias = 0.02, .momentum = 0.9, .nesterov = true, .weight_decay = 1e-3};
+    c.optimizer = {.lr_weights = 0.05, .lr_bias = 0.02, .momentum = 0.9, .nesterov = true, .weight_decay = 1e-3};
     c.reg = {Regularizer::L2, 1e-3, true};
     c.tuning.early_update = early;
     c.tuning.fuse_bias_grad = fused;
