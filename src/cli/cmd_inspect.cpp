@@ -24,7 +24,10 @@ void print_meta(const CheckpointMeta& m) {
   }
   std::printf("parameters  %zu %s, checksum %016" PRIx64 " verified\n", layout.size(), m.precision.c_str(),
               m.parameters_checksum);
-  std::printf("optimizer   %s\n", m.has_velocity ? "momentum velocity stored, checksum verified" : "no state (plain SGD)");
+  std::string arrays;
+  for (const auto& [name, sum] : m.optimizer_arrays) arrays += (arrays.empty() ? "" : ", ") + name;
+  std::printf("optimizer   %s, update count %lld; %s\n", m.optimizer.c_str(), static_cast<long long>(m.optimizer_steps),
+              arrays.empty() ? "no state arrays (plain SGD)" : ("state " + arrays + ", checksums verified").c_str());
   std::printf("progress    step %lld, epoch %lld (%lld steps into it), %lld samples seen\n",
               static_cast<long long>(m.progress.step), static_cast<long long>(m.progress.epoch + 1),
               static_cast<long long>(m.progress.step_in_epoch), static_cast<long long>(m.progress.samples));
@@ -35,8 +38,9 @@ void print_meta(const CheckpointMeta& m) {
 }  // namespace
 
 int run_inspect(const mpi::Communicator& world, const InspectOptions& o) {
-  std::vector<double> params, velocity;
-  const CheckpointMeta m = run::load_checkpoint<double>(world, o.file, params, &velocity);
+  std::vector<double> params;
+  run::OptimizerArrays<double> state;  // read, so that their checksums are verified
+  const CheckpointMeta m = run::load_checkpoint<double>(world, o.file, params, &state);
   std::vector<double> other;
   CheckpointMeta other_meta;
   if (!o.compare.empty()) {

@@ -73,22 +73,54 @@ run::DataConfig DataOptions::spec() const {
 run::LoadingConfig DataOptions::loading() const { return {run::parse_load_mode(load), read_ahead_mb}; }
 
 void OptimizerOptions::add_to(CLI::App& app) {
+  app.add_option("--optimizer", optimizer,
+                 "sgd, adamw (decoupled weight decay), lars (layer-wise trust ratio) or lamb (Adam moments with the "
+                 "trust ratio); formulas in docs/optimizers.md");
   app.add_option("--lr", lr, "Learning rate eta_w for the weights");
   app.add_option("--lr-bias", lr_bias, "Learning rate eta_b for the biases (default: --lr)");
-  app.add_option("--momentum", momentum, "Momentum mu, in [0,1); 0 is plain SGD");
-  app.add_flag("--nesterov", nesterov, "Nesterov momentum");
-  app.add_option("--weight-decay", weight_decay, "Weight decay on the weights (biases excluded)");
+  given.momentum = app.add_option("--momentum", momentum, "Momentum mu, in [0,1) (sgd, lars); 0 is plain SGD");
+  given.nesterov = app.add_flag("--nesterov", nesterov, "Nesterov momentum (sgd)");
+  app.add_option("--weight-decay", weight_decay,
+                 "Weight decay on the weights (biases excluded); decoupled from the gradient for adamw");
+  given.beta1 = app.add_option("--beta1", beta1, "Decay of the first moment, in [0,1) (adamw, lamb)");
+  given.beta2 = app.add_option("--beta2", beta2, "Decay of the second moment, in [0,1) (adamw, lamb)");
+  given.eps = app.add_option("--eps", eps, "Added to the second moment's root, > 0 (adamw, lamb)");
+  given.trust_coefficient =
+      app.add_option("--trust-coefficient", trust_coefficient, "LARS's trust coefficient eta, > 0 (lars)");
   app.add_option("--lr-schedule", schedule, "constant or cosine (from --lr down towards 0 over the run)");
   app.add_option("--warmup-steps", warmup_steps, "Linear learning-rate warm-up steps");
+  app.add_option("--lr-scaling", lr_scaling,
+                 "Scale --lr and --lr-bias with the global batch B: none, linear (x B/B0) or sqrt (x sqrt(B/B0))");
+  given.lr_reference_batch = app.add_option("--lr-reference-batch", lr_reference_batch,
+                                            "B0, the batch that --lr and --lr-bias were tuned for (with --lr-scaling)");
 }
 
 OptimizerConfig OptimizerOptions::spec() const {
   OptimizerConfig c;
+  c.kind = parse_optimizer(optimizer);
   c.lr_weights = lr;
   c.lr_bias = lr_bias == 0 ? lr : lr_bias;
-  c.momentum = momentum;
+  const bool sgd = c.kind == OptimizerKind::Sgd, lars = c.kind == OptimizerKind::Lars;
+  const bool adam = c.kind == OptimizerKind::AdamW || c.kind == OptimizerKind::Lamb;
+  // An option the chosen optimizer ignores would silently do nothing: refuse it.
+  const auto refuse_unless = [&](bool used, const CLI::Option* option, const char* users) {
+    if (!used && option && option->count() > 0)
+      throw InputError(option->get_name() + " is an option of " + users + "; --optimizer " + optimizer +
+                       " does not use it");
+  };
+  refuse_unless(sgd || lars, given.momentum, "sgd and lars");
+  refuse_unless(sgd, given.nesterov, "sgd");
+  refuse_unless(adam, given.beta1, "adamw and lamb");
+  refuse_unless(adam, given.beta2, "adamw and lamb");
+  refuse_unless(adam, given.eps, "adamw and lamb");
+  refuse_unless(lars, given.trust_coefficient, "lars");
+  c.momentum = adam ? 0.0 : momentum;
   c.nesterov = nesterov;
   c.weight_decay = weight_decay;
+  c.beta1 = beta1;
+  c.beta2 = beta2;
+  c.eps = eps;
+  c.trust_coefficient = trust_coefficient;
   validate(c);
   return c;
 }
@@ -172,6 +204,11 @@ run::RunConfig TrainOptions::config() const {
     throw InputError("--reproducible needs --micro-batch of at least 1 (default " +
                      std::to_string(kDefaultReproducibleMicroBatch) + ")");
   t.optimizer = optimizer.spec();
+  t.lr_scaling = parse_lr_scaling(optimizer.lr_scaling);
+  t.lr_reference_batch = optimizer.lr_reference_batch;
+  if (t.lr_scaling == LrScaling::None && optimizer.given.lr_reference_batch &&
+      optimizer.given.lr_reference_batch->count() > 0)
+    throw InputError("--lr-reference-batch is used by --lr-scaling linear or sqrt; --lr-scaling none does not use it");
   t.schedule = parse_lr_schedule(optimizer.schedule);
   t.warmup_steps = optimizer.warmup_steps;
   t.reg = reg.spec();

@@ -51,16 +51,26 @@ struct DataOptions {
 };
 
 struct OptimizerOptions {
+  std::string optimizer = "sgd";
   double lr = 0.05;
   double lr_bias = 0;  // 0: same as --lr
   double momentum = 0.9;
   bool nesterov = false;
   double weight_decay = 0;
+  double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
+  double trust_coefficient = 0.001;
   std::string schedule = "constant";
   std::int64_t warmup_steps = 0;
+  std::string lr_scaling = "none";
+  std::int64_t lr_reference_batch = kDefaultLrReferenceBatch;
+  // whether each optimizer-specific option was given: one given to an
+  // optimizer that does not use it is an error
+  struct Given {
+    const CLI::Option *momentum, *nesterov, *beta1, *beta2, *eps, *trust_coefficient, *lr_reference_batch;
+  } given{};
 
   void add_to(CLI::App& app);
-  OptimizerConfig spec() const;
+  OptimizerConfig spec() const;  // throws InputError
 };
 
 struct RunOptions {

@@ -169,13 +169,16 @@ bool Optimizer<T>::adamw_range(T* p, const T* g, T* m, T* v, std::size_t n, T lr
   const T step_size = T(double(lr) / bias_correction1), correction2_sqrt = T(std::sqrt(bias_correction2));
   const T one_minus_beta1 = T(1 - config_.beta1), beta2 = T(config_.beta2), one_minus_beta2 = T(1 - config_.beta2);
   const T eps = T(config_.eps);
+  // torch's lerp(m, g, w) with w = 1 − β1: m + w(g − m) for |w| < ½, else g − (g − m)(1 − w)
+  const bool lerp_from_m = std::abs(1 - config_.beta1) < 0.5;
+  const T lerp_weight = lerp_from_m ? one_minus_beta1 : T(1 - (1 - config_.beta1));
   const auto count = std::ptrdiff_t(n);
   T probe = 0;
 #pragma omp parallel for simd schedule(static) if (n >= kParallelThreshold) reduction(+ : probe)
   for (std::ptrdiff_t i = 0; i < count; ++i) {
     probe += T(0) * g[i];
     p[i] *= shrink;
-    m[i] += one_minus_beta1 * (g[i] - m[i]);
+    m[i] = lerp_from_m ? m[i] + lerp_weight * (g[i] - m[i]) : g[i] - (g[i] - m[i]) * lerp_weight;
     v[i] = v[i] * beta2 + one_minus_beta2 * g[i] * g[i];
     const T denom = std::sqrt(v[i]) / correction2_sqrt + eps;
     p[i] += -step_size * (m[i] / denom);

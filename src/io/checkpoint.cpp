@@ -103,6 +103,7 @@ struct StateAttributes {
   std::int64_t ranks, step, epoch, step_in_epoch, samples;
   std::uint64_t seed, parameters_checksum;
   std::optional<std::uint64_t> velocity_checksum;
+  std::optional<std::string> optimizer;  // format 4: kind, update count, the other arrays' checksums
 };
 std::uint64_t state_checksum(const StateAttributes& a) {
   std::string text;
@@ -110,7 +111,21 @@ std::uint64_t state_checksum(const StateAttributes& a) {
   for (std::int64_t v : {a.ranks, a.step, a.epoch, a.step_in_epoch, a.samples}) text += std::to_string(v) + '\n';
   text += std::to_string(a.seed) + '\n' + std::to_string(a.parameters_checksum) + '\n';
   text += a.velocity_checksum ? std::to_string(*a.velocity_checksum) : std::string("-");
+  if (a.optimizer) text += '\n' + *a.optimizer;
   return checksum(std::string_view(text));
+}
+
+// The optimizer's part of the state text (format 4): kind, t, and the
+// checksums of its arrays besides the velocity.
+std::string optimizer_text(const std::string& kind, std::int64_t steps,
+                           const std::vector<std::pair<std::string, std::uint64_t>>& arrays) {
+  std::string text = kind + '\n' + std::to_string(steps);
+  for (const char* name : kOptimizerArrayNames) {
+    if (std::string_view(name) == "velocity") continue;
+    const auto at = std::find_if(arrays.begin(), arrays.end(), [&](const auto& a) { return a.first == name; });
+    text += '\n' + (at == arrays.end() ? std::string("-") : std::to_string(at->second));
+  }
+  return text;
 }
 
 template <class Stored>
@@ -122,6 +137,25 @@ std::uint64_t checksum_of(const std::vector<Stored>& flat) {
 template <class T>
 void write_checkpoint(const std::string& path, const Network<T>& net, std::span<const T> velocity,
                       const CheckpointState& state) {
+  OptimizerSnapshot<T> sgd{"sgd", state.progress.step, {}};
+  if (!velocity.empty()) sgd.arrays.emplace_back("velocity", velocity);
+  write_checkpoint(path, net, sgd, state);
+}
+
+template <class T>
+void write_checkpoint(const std::string& path, const Network<T>& net, const OptimizerSnapshot<T>& optimizer,
+                      const CheckpointState& state) {
+  std::vector<std::pair<std::string, std::uint64_t>> array_checksums;
+  std::optional<std::uint64_t> velocity_checksum;
+  for (const auto& [name, values] : optimizer.arrays) {
+    if (std::find(std::begin(kOptimizerArrayNames), std::end(kOptimizerArrayNames), name) ==
+            std::end(kOptimizerArrayNames) ||
+        values.size() != net.params().size())
+      throw std::invalid_argument("write_checkpoint: optimizer array '" + name + "' of " +
+                                  std::to_string(values.size()) + " values");
+    array_checksums.emplace_back(name, checksum<T>(values));
+    if (name == "velocity") velocity_checksum = array_checksums.back().second;
+  }
   {
     {
       h5::File file = h5::create_in_memory(path);
@@ -150,14 +184,17 @@ void write_checkpoint(const std::string& path, const Network<T>& net, std::span<
       const StateAttributes covered{
           DMLP_VERSION, sizeof(T) == 4 ? "float32" : "float64", model_to_json(net.spec()).dump(), state.config.dump(),
           rng, state.ranks, state.progress.step, state.progress.epoch, state.progress.step_in_epoch,
-          state.progress.samples, state.seed, parameters_checksum,
-          velocity.empty() ? std::nullopt : std::optional<std::uint64_t>(checksum<T>(velocity))};
+          state.progress.samples, state.seed, parameters_checksum, velocity_checksum,
+          optimizer_text(optimizer.kind, optimizer.steps, array_checksums)};
       h5::write_attribute<std::uint64_t>(f, "state_fnv1a64", state_checksum(covered));
+      h5::write_attribute(f, "optimizer", optimizer.kind);
+      h5::write_attribute<std::int64_t>(f, "optimizer_steps", optimizer.steps);
       write_layers(f, "parameters", net.layout(), net.params().data());
-      if (!velocity.empty()) {
-        h5::write_attribute<std::uint64_t>(f, "velocity_fnv1a64", checksum<T>(velocity));
-        h5::create_group(f, "optimizer");
-        write_layers(f, "optimizer/velocity", net.layout(), velocity.data());
+      if (!optimizer.arrays.empty()) h5::create_group(f, "optimizer");
+      for (std::size_t a = 0; a < optimizer.arrays.size(); ++a) {
+        const std::string& name = optimizer.arrays[a].first;
+        h5::write_attribute<std::uint64_t>(f, name + "_fnv1a64", array_checksums[a].second);
+        write_layers(f, ("optimizer/" + name).c_str(), net.layout(), optimizer.arrays[a].second.data());
       }
       const std::vector<char> image = h5::file_image(f);
       file.close();
@@ -210,6 +247,24 @@ CheckpointMeta read_meta_attributes(const std::string& path, hid_t f) {
   m.parameters_checksum = h5::read_attribute<std::uint64_t>(f, "parameters_fnv1a64");
   m.has_velocity = h5::has_attribute(f, "velocity_fnv1a64");
   if (m.has_velocity) m.velocity_checksum = h5::read_attribute<std::uint64_t>(f, "velocity_fnv1a64");
+  // Format 4 names the optimizer; a file that names it is read as format 4
+  // whatever format_version says, so that lowering it cannot skip the checks.
+  const bool names_optimizer = m.format_version >= 4 || h5::has_attribute(f, "optimizer");
+  if (names_optimizer) {
+    require("optimizer");
+    require("optimizer_steps");
+    m.optimizer = h5::read_string_attribute(f, "optimizer");
+    if (m.optimizer != "sgd" && m.optimizer != "adamw" && m.optimizer != "lars" && m.optimizer != "lamb")
+      throw InputError(path + ": optimizer '" + m.optimizer + "'; expected sgd, adamw, lars or lamb");
+    m.optimizer_steps = h5::read_integer_attribute(f, "optimizer_steps", 0, INT64_MAX);
+  } else {
+    m.optimizer_steps = m.progress.step;
+  }
+  for (const char* name : kOptimizerArrayNames) {
+    const std::string attribute = std::string(name) + "_fnv1a64";
+    if ((names_optimizer || std::string_view(name) == "velocity") && h5::has_attribute(f, attribute.c_str()))
+      m.optimizer_arrays.emplace_back(name, h5::read_attribute<std::uint64_t>(f, attribute.c_str()));
+  }
   // A file that carries the state checksum is verified whatever format_version
   // says: lowering it must not switch the check off.
   if (m.format_version >= 3 || h5::has_attribute(f, "state_fnv1a64")) {
@@ -219,7 +274,9 @@ CheckpointMeta read_meta_attributes(const std::string& path, hid_t f) {
         m.dmlp_version, m.precision, h5::read_string_attribute(f, "model"), h5::read_string_attribute(f, "config"),
         h5::read_string_attribute(f, "rng"), m.ranks, m.progress.step, m.progress.epoch, m.progress.step_in_epoch,
         m.progress.samples, m.seed, m.parameters_checksum,
-        m.has_velocity ? std::optional<std::uint64_t>(m.velocity_checksum) : std::nullopt};
+        m.has_velocity ? std::optional<std::uint64_t>(m.velocity_checksum) : std::nullopt,
+        names_optimizer ? std::optional<std::string>(optimizer_text(m.optimizer, m.optimizer_steps, m.optimizer_arrays))
+                        : std::nullopt};
     const std::uint64_t expected = h5::read_attribute<std::uint64_t>(f, "state_fnv1a64"), actual = state_checksum(stored);
     if (actual != expected) {
       char text[200];
@@ -275,10 +332,22 @@ void read_and_verify(hid_t f, const CheckpointMeta& meta, const char* group, std
 
 template <class T>
 void read_checkpoint_arrays(const CheckpointMeta& meta, std::span<T> params, std::span<T> velocity) {
+  const std::pair<std::string, std::span<T>> wanted[] = {{"velocity", velocity}};
+  read_checkpoint_state<T>(meta, params, velocity.empty() ? std::span<const std::pair<std::string, std::span<T>>>()
+                                                           : std::span<const std::pair<std::string, std::span<T>>>(wanted));
+}
+
+template <class T>
+void read_checkpoint_state(const CheckpointMeta& meta, std::span<T> params,
+                           std::span<const std::pair<std::string, std::span<T>>> optimizer_arrays) {
   const std::size_t n = ParameterLayout(meta.spec).size();
-  if (params.size() != n || (!velocity.empty() && velocity.size() != n))
-    throw std::invalid_argument("read_checkpoint_arrays: buffers of " + std::to_string(params.size()) + " and " +
-                                std::to_string(velocity.size()) + " values for a model of " + std::to_string(n));
+  for (const auto& [name, values] : optimizer_arrays)
+    if (values.size() != n)
+      throw std::invalid_argument("read_checkpoint_arrays: a buffer of " + std::to_string(values.size()) + " values for " +
+                                  name + " of a model of " + std::to_string(n));
+  if (params.size() != n)
+    throw std::invalid_argument("read_checkpoint_arrays: buffers of " + std::to_string(params.size()) +
+                                " values for a model of " + std::to_string(n));
   const h5::File file = h5::open_read(meta.path);
   const bool stored_float = meta.precision == "float32";
   auto read = [&](const char* group, std::uint64_t checksum, std::span<T> out, const char* what) {
@@ -289,7 +358,12 @@ void read_checkpoint_arrays(const CheckpointMeta& meta, std::span<T> params, std
   };
   try {
     read("parameters", meta.parameters_checksum, params, "parameter");
-    if (!velocity.empty() && meta.has_velocity) read("optimizer/velocity", meta.velocity_checksum, velocity, "velocity");
+    for (const auto& [name, values] : optimizer_arrays) {
+      const auto stored = std::find_if(meta.optimizer_arrays.begin(), meta.optimizer_arrays.end(),
+                                       [&](const auto& a) { return a.first == name; });
+      if (stored != meta.optimizer_arrays.end())
+        read(("optimizer/" + name).c_str(), stored->second, values, name.c_str());
+    }
   } catch (const h5::H5Error& e) {  // an array of the wrong type, a link to nowhere: a damaged file
     throw InputError(meta.path + ": cannot read its arrays (damaged?): " + e.what());
   }
@@ -356,6 +430,14 @@ template void write_checkpoint<float>(const std::string&, const Network<float>&,
 template void write_checkpoint<double>(const std::string&, const Network<double>&, std::span<const double>,
                                        const CheckpointState&);
 template void read_checkpoint_arrays<float>(const CheckpointMeta&, std::span<float>, std::span<float>);
+template void write_checkpoint<float>(const std::string&, const Network<float>&, const OptimizerSnapshot<float>&,
+                                      const CheckpointState&);
+template void write_checkpoint<double>(const std::string&, const Network<double>&, const OptimizerSnapshot<double>&,
+                                       const CheckpointState&);
+template void read_checkpoint_state<float>(const CheckpointMeta&, std::span<float>,
+                                            std::span<const std::pair<std::string, std::span<float>>>);
+template void read_checkpoint_state<double>(const CheckpointMeta&, std::span<double>,
+                                             std::span<const std::pair<std::string, std::span<double>>>);
 template void read_checkpoint_arrays<double>(const CheckpointMeta&, std::span<double>, std::span<double>);
 
 std::vector<std::string> remove_stale_temporaries(const std::string& dir) {

@@ -16,7 +16,7 @@ namespace {
 struct MetaNumbers {
   std::int64_t format_version, ranks, step, epoch, step_in_epoch, samples;
   std::uint64_t seed, parameters_checksum, velocity_checksum;
-  std::int64_t has_velocity;
+  std::int64_t has_velocity, optimizer_steps;
 };
 
 void broadcast_meta(const mpi::Communicator& world, CheckpointMeta& m) {
@@ -27,8 +27,21 @@ void broadcast_meta(const mpi::Communicator& world, CheckpointMeta& m) {
   world.broadcast(m.path, 0);
   world.broadcast(m.precision, 0);
   world.broadcast(m.dmlp_version, 0);
+  world.broadcast(m.optimizer, 0);
+  // the arrays' names, one per line, and their checksums
+  std::string names;
+  std::vector<std::uint64_t> checksums;
+  for (const auto& [name, sum] : m.optimizer_arrays) {
+    names += name + '\n';
+    checksums.push_back(sum);
+  }
+  world.broadcast(names, 0);
+  checksums.resize(std::size_t(std::count(names.begin(), names.end(), '\n')));
+  world.broadcast(std::span<unsigned char>(reinterpret_cast<unsigned char*>(checksums.data()),
+                                           checksums.size() * sizeof(std::uint64_t)), 0);
   MetaNumbers n{m.format_version,     m.ranks, m.progress.step, m.progress.epoch, m.progress.step_in_epoch,
-                m.progress.samples,   m.seed,  m.parameters_checksum, m.velocity_checksum, m.has_velocity};
+                m.progress.samples,   m.seed,  m.parameters_checksum, m.velocity_checksum, m.has_velocity,
+                m.optimizer_steps};
   world.broadcast(std::span<unsigned char>(reinterpret_cast<unsigned char*>(&n), sizeof n), 0);
   if (world.rank() == 0) return;
   m.spec = model_from_json(nlohmann::json::parse(model));
@@ -40,31 +53,49 @@ void broadcast_meta(const mpi::Communicator& world, CheckpointMeta& m) {
   m.parameters_checksum = n.parameters_checksum;
   m.velocity_checksum = n.velocity_checksum;
   m.has_velocity = n.has_velocity != 0;
+  m.optimizer_steps = n.optimizer_steps;
+  m.optimizer_arrays.clear();
+  std::size_t start = 0;
+  for (std::uint64_t sum : checksums) {
+    const std::size_t end = names.find('\n', start);
+    m.optimizer_arrays.emplace_back(names.substr(start, end - start), sum);
+    start = end + 1;
+  }
 }
 
 template <class T>
-void read_on_root(const std::string& path, CheckpointMeta& meta, std::vector<T>& params, std::vector<T>* velocity) {
+void read_on_root(const std::string& path, CheckpointMeta& meta, std::vector<T>& params, OptimizerArrays<T>* optimizer) {
   meta = read_checkpoint_meta(path);
   try {
-    require_memory(parameter_bytes(meta.spec, sizeof(T), velocity ? 3 : 2), "its model " + meta.spec.describe());
+    const int arrays = optimizer ? int(meta.optimizer_arrays.size()) : 0;
+    require_memory(parameter_bytes(meta.spec, sizeof(T), 2 + arrays), "its model " + meta.spec.describe());
   } catch (const InputError& e) {
     throw InputError(path + ": " + e.what());
   }
   const std::size_t n = ParameterLayout(meta.spec).size();
   params.assign(n, T(0));
-  if (velocity) velocity->assign(meta.has_velocity ? n : 0, T(0));
-  read_checkpoint_arrays<T>(meta, params, velocity ? std::span<T>(*velocity) : std::span<T>());
+  std::vector<std::pair<std::string, std::span<T>>> wanted;
+  if (optimizer) {
+    optimizer->clear();
+    for (const auto& stored : meta.optimizer_arrays) optimizer->emplace_back(stored.first, std::vector<T>(n, T(0)));
+    for (auto& [name, values] : *optimizer) wanted.emplace_back(name, std::span<T>(values));
+  }
+  read_checkpoint_state<T>(meta, params, std::span<const std::pair<std::string, std::span<T>>>(wanted));
 }
 
 template <class T>
-void share(const mpi::Communicator& world, CheckpointMeta& meta, std::vector<T>& params, std::vector<T>* velocity) {
+void share(const mpi::Communicator& world, CheckpointMeta& meta, std::vector<T>& params, OptimizerArrays<T>* optimizer) {
   broadcast_meta(world, meta);
   const std::size_t n = ParameterLayout(meta.spec).size();
   params.resize(n);
   world.broadcast(std::span<T>(params), 0);
-  if (velocity) {
-    velocity->resize(meta.has_velocity ? n : 0);
-    world.broadcast(std::span<T>(*velocity), 0);
+  if (optimizer) {
+    optimizer->resize(meta.optimizer_arrays.size());
+    for (std::size_t a = 0; a < optimizer->size(); ++a) {
+      (*optimizer)[a].first = meta.optimizer_arrays[a].first;
+      (*optimizer)[a].second.resize(n);
+      world.broadcast(std::span<T>((*optimizer)[a].second), 0);
+    }
   }
 }
 
@@ -72,12 +103,12 @@ void share(const mpi::Communicator& world, CheckpointMeta& meta, std::vector<T>&
 
 template <class T>
 CheckpointMeta load_checkpoint(const mpi::Communicator& world, const std::string& path, std::vector<T>& params,
-                               std::vector<T>* velocity) {
+                               OptimizerArrays<T>* optimizer) {
   CheckpointMeta meta;
   mpi::collectively(world, [&] {
-    if (world.rank() == 0) read_on_root(path, meta, params, velocity);
+    if (world.rank() == 0) read_on_root(path, meta, params, optimizer);
   });
-  share(world, meta, params, velocity);
+  share(world, meta, params, optimizer);
   return meta;
 }
 
@@ -91,8 +122,8 @@ Network<float> load_network(const mpi::Communicator& world, const std::string& p
 
 template <class T>
 CheckpointMeta load_resume_checkpoint(const mpi::Communicator& world, const std::string& dir_or_file,
-                                      std::vector<T>& params, std::vector<T>& velocity, RunLog& log) {
-  if (!std::filesystem::is_directory(dir_or_file)) return load_checkpoint(world, dir_or_file, params, &velocity);
+                                      std::vector<T>& params, OptimizerArrays<T>& optimizer, RunLog& log) {
+  if (!std::filesystem::is_directory(dir_or_file)) return load_checkpoint(world, dir_or_file, params, &optimizer);
   CheckpointMeta meta;
   mpi::collectively(world, [&] {
     if (world.rank() != 0) return;
@@ -101,7 +132,7 @@ CheckpointMeta load_resume_checkpoint(const mpi::Communicator& world, const std:
       throw InputError("--resume " + dir_or_file + ": no checkpoints (ckpt-*.h5) in this directory");
     for (const auto& path : candidates) {
       try {
-        read_on_root(path, meta, params, &velocity);
+        read_on_root(path, meta, params, &optimizer);
         return;
       } catch (const std::exception& e) {
         log.warning("skipping checkpoint " + path + ": " + e.what());
@@ -110,7 +141,7 @@ CheckpointMeta load_resume_checkpoint(const mpi::Communicator& world, const std:
     throw InputError("--resume " + dir_or_file + ": none of its " + std::to_string(candidates.size()) +
                      " checkpoints could be read");
   });
-  share(world, meta, params, &velocity);
+  share(world, meta, params, &optimizer);
   return meta;
 }
 
@@ -122,6 +153,11 @@ void check_init(const CheckpointMeta& meta, const ModelSpec& model) {
 
 std::vector<std::string> check_resume(const CheckpointMeta& meta, const RunConfig& config, int ranks) {
   check_init(meta, config.model);
+  if (const std::string now(to_string(config.training.optimizer.kind)); meta.optimizer != now)
+    throw InputError("cannot resume from " + meta.path + ": it was trained with --optimizer " + meta.optimizer +
+                     " and this run asks for --optimizer " + now + "; one's state does not carry over to the other. "
+                     "Resume with --optimizer " + meta.optimizer + ", or start a new run from its parameters with --init " +
+                     meta.path);
   std::vector<std::string> warnings;
   const auto stored_setting = [&](const char* pointer) {
     const nlohmann::json::json_pointer at(pointer);
@@ -183,12 +219,12 @@ std::vector<std::string> check_resume(const CheckpointMeta& meta, const RunConfi
 }
 
 template CheckpointMeta load_checkpoint<float>(const mpi::Communicator&, const std::string&, std::vector<float>&,
-                                               std::vector<float>*);
+                                               OptimizerArrays<float>*);
 template CheckpointMeta load_checkpoint<double>(const mpi::Communicator&, const std::string&, std::vector<double>&,
-                                                std::vector<double>*);
+                                                OptimizerArrays<double>*);
 template CheckpointMeta load_resume_checkpoint<float>(const mpi::Communicator&, const std::string&,
-                                                      std::vector<float>&, std::vector<float>&, RunLog&);
+                                                      std::vector<float>&, OptimizerArrays<float>&, RunLog&);
 template CheckpointMeta load_resume_checkpoint<double>(const mpi::Communicator&, const std::string&,
-                                                       std::vector<double>&, std::vector<double>&, RunLog&);
+                                                       std::vector<double>&, OptimizerArrays<double>&, RunLog&);
 
 }  // namespace dmlp::run

@@ -98,8 +98,11 @@ std::string Checkpointer<T>::save(const TrainProgress& p) {
       throw DivergedError("diverged at step " + std::to_string(p.step) +
                           ": the parameters hold NaN or infinite values, so no checkpoint was written; lower --lr "
                           "(or add --warmup-steps) and resume from the newest checkpoint");
-    write_checkpoint<T>(path, net_, trainer_.optimizer().velocity(),
-                        CheckpointState{config_, world_.size(), trainer_.config().seed, p});
+    Optimizer<T>& optimizer = trainer_.optimizer();
+    OptimizerSnapshot<T> snapshot{std::string(to_string(optimizer.config().kind)), optimizer.steps(), {}};
+    const auto names = optimizer_state_names(optimizer.config());
+    for (const std::string& name : names) snapshot.arrays.emplace_back(name, optimizer.state(name));
+    write_checkpoint<T>(path, net_, snapshot, CheckpointState{config_, world_.size(), trainer_.config().seed, p});
     prune_checkpoints(policy_.dir, policy_.keep);
     log_.note("checkpoint " + path + " written (step " + std::to_string(p.step) + ")");
   });

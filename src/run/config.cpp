@@ -85,7 +85,7 @@ void validate(const RunConfig& c) {
   if (!c.start.resume.empty() && !c.start.init.empty()) throw InputError("give --resume or --init, not both");
   require_at_most(c.training.global_batch, kMaxRows, "--batch-size");
   const std::size_t element = c.precision == Precision::Double ? 8 : 4;
-  require_memory(parameter_bytes(c.model, element, c.training.optimizer.momentum > 0 ? 3 : 2),
+  require_memory(parameter_bytes(c.model, element, 2 + int(optimizer_state_names(c.training.optimizer).size())),
                  "the model " + c.model.describe() + " (parameters, gradients and optimizer state)");
   if (const auto& s = c.data.synthetic) {
     const double rows = double(s->samples) + double(s->test_samples >= 0 ? s->test_samples : s->samples / 5);
@@ -100,11 +100,18 @@ nlohmann::json to_json(const RunConfig& c) {
           {"regularization",
            {{"penalty", std::string(to_string(t.reg.kind))}, {"lambda", t.reg.lambda}, {"include_bias", t.reg.include_bias}}},
           {"optimizer",
-           {{"lr_weights", t.optimizer.lr_weights},
+           {{"kind", std::string(to_string(t.optimizer.kind))},
+            {"lr_weights", t.optimizer.lr_weights},
             {"lr_bias", t.optimizer.lr_bias},
             {"momentum", t.optimizer.momentum},
             {"nesterov", t.optimizer.nesterov},
             {"weight_decay", t.optimizer.weight_decay},
+            {"beta1", t.optimizer.beta1},
+            {"beta2", t.optimizer.beta2},
+            {"eps", t.optimizer.eps},
+            {"trust_coefficient", t.optimizer.trust_coefficient},
+            {"lr_scaling", std::string(to_string(t.lr_scaling))},
+            {"lr_reference_batch", t.lr_reference_batch},
             {"schedule", std::string(to_string(t.schedule))},
             {"warmup_steps", t.warmup_steps}}},
           {"training",
@@ -150,6 +157,17 @@ std::vector<std::string> result_settings_differing(const nlohmann::json& stored,
   if (a.contains("training") && a["training"].is_object()) {
     if (!a["training"].contains("micro_batch")) a["training"]["micro_batch"] = 0;
     if (!a["training"].contains("reproducible")) a["training"]["reproducible"] = false;
+  }
+  // Checkpoints before the other optimizers trained with SGD's settings alone.
+  if (a.contains("optimizer") && a["optimizer"].is_object() && !a["optimizer"].contains("kind")) {
+    const OptimizerConfig defaults;
+    a["optimizer"].update({{"kind", "sgd"},
+                           {"beta1", defaults.beta1},
+                           {"beta2", defaults.beta2},
+                           {"eps", defaults.eps},
+                           {"trust_coefficient", defaults.trust_coefficient},
+                           {"lr_scaling", "none"},
+                           {"lr_reference_batch", kDefaultLrReferenceBatch}});
   }
   a.erase("execution");
   b.erase("execution");

@@ -91,8 +91,16 @@ std::string format_summary(const RunDescription& d) {
   } else {
     append(out, "  reproducible: no: the same bits at the same rank and thread counts (--reproducible: at any)\n");
   }
-  append(out, "  optimizer  SGD lr %g (bias %g), momentum %g%s, %s schedule", t.optimizer.lr_weights, t.optimizer.lr_bias,
-         t.optimizer.momentum, t.optimizer.nesterov ? " nesterov" : "", std::string(to_string(t.schedule)).c_str());
+  // the rates as they train: scaled for the batch; the schedule's factor applies step by step
+  append(out, "  optimizer  %s, %s schedule", describe(effective_optimizer(t)).c_str(),
+         std::string(to_string(t.schedule)).c_str());
+  if (t.warmup_steps > 0) append(out, " after %lld warm-up steps", static_cast<long long>(t.warmup_steps));
+  if (t.lr_scaling != LrScaling::None)
+    append(out, "; lr scaled %s for batch %lld against %lld: x%g of --lr %g (bias %g)",
+           std::string(to_string(t.lr_scaling)).c_str(), static_cast<long long>(t.global_batch),
+           static_cast<long long>(t.lr_reference_batch),
+           lr_batch_factor(t.lr_scaling, t.global_batch, t.lr_reference_batch), t.optimizer.lr_weights,
+           t.optimizer.lr_bias);
   if (t.reg.active())
     append(out, ", %s lambda %g%s", std::string(to_string(t.reg.kind)).c_str(), t.reg.lambda,
            t.reg.include_bias ? " (biases too)" : "");

@@ -147,10 +147,11 @@ class Run final : public TrainingRun::Impl {
     const ModelSpec& spec = config_.model;
     const TrainConfig& t = config_.training;
     const std::size_t element = sizeof(T);
-    double bytes = parameter_bytes(spec, element, t.optimizer.momentum > 0 ? 3 : 2) +
+    const int copies = 2 + int(optimizer_state_names(t.optimizer).size());  // parameters, gradients, state
+    double bytes = parameter_bytes(spec, element, copies) +
                    workspace_bytes(spec, trainer_->max_rows_per_rank(), element);
     if (t.micro_batch > 0)  // the workspace holds a micro-batch; lanes and exact sums besides
-      bytes = parameter_bytes(spec, element, t.optimizer.momentum > 0 ? 3 : 2) +
+      bytes = parameter_bytes(spec, element, copies) +
               trainer_->lanes() * (workspace_bytes(spec, std::min(t.micro_batch, t.global_batch), element)) +
               (trainer_->lanes() - 1) * double(net_.layout().size()) * element +
               (t.reproducible ? double(net_.layout().size() + 1) * 8.0 * (element == 4 ? 2 : 3) : 0.0);
@@ -175,9 +176,10 @@ class Run final : public TrainingRun::Impl {
       world_.broadcast(net_.params(), 0);
       return {};
     }
-    std::vector<T> params, velocity;
+    std::vector<T> params;
+    OptimizerArrays<T> stored;
     const bool resume = !from.resume.empty();
-    const CheckpointMeta meta = resume ? load_resume_checkpoint<T>(world_, from.resume, params, velocity, log_)
+    const CheckpointMeta meta = resume ? load_resume_checkpoint<T>(world_, from.resume, params, stored, log_)
                                        : load_checkpoint<T>(world_, from.init, params);
     std::vector<std::string> warnings;
     mpi::collectively(world_, [&] {
@@ -188,11 +190,19 @@ class Run final : public TrainingRun::Impl {
     });
     std::copy(params.begin(), params.end(), net_.params().begin());
     if (!resume) return {"starting at step 0 from the parameters of " + meta.path};
-    const auto v = trainer_->optimizer().velocity();
-    if (!v.empty() && velocity.size() == v.size())
-      std::copy(velocity.begin(), velocity.end(), v.begin());
-    else if (!v.empty())
-      warnings.insert(warnings.begin(), meta.path + " holds no momentum state: the velocity starts at zero");
+    Optimizer<T>& optimizer = trainer_->optimizer();
+    for (const std::string& name : optimizer_state_names(optimizer.config())) {
+      const auto from_file = std::find_if(stored.begin(), stored.end(), [&](const auto& a) { return a.first == name; });
+      const std::span<T> into = optimizer.state(name);
+      if (from_file != stored.end() && from_file->second.size() == into.size())
+        std::copy(from_file->second.begin(), from_file->second.end(), into.begin());
+      else if (name == "velocity")  // plain SGD's checkpoint, resumed with momentum
+        warnings.insert(warnings.begin(), meta.path + " holds no momentum state: the velocity starts at zero");
+      else
+        throw InputError(meta.path + " holds no /optimizer/" + name + ", which --optimizer " +
+                         std::string(to_string(optimizer.config().kind)) + " needs: the checkpoint is incomplete");
+    }
+    optimizer.set_steps(meta.optimizer_steps);
     trainer_->progress() = meta.progress;
     warnings.insert(warnings.begin(), "resuming from " + meta.path + " at step " + std::to_string(meta.progress.step));
     return warnings;

@@ -17,7 +17,24 @@ struct RunSettings {
   bool overlap = true;
   double bucket_mb = 0.001;  // small: several buckets even for a small model
   bool early_update = true;  // update each bucket's layers as soon as their sums complete
+  OptimizerKind optimizer = OptimizerKind::Sgd;
 };
+
+// Each optimizer's settings for the equivalence runs: weight decay on, and
+// rates that move the parameters well in 30 steps without diverging.
+inline OptimizerConfig equivalence_optimizer(OptimizerKind kind) {
+  switch (kind) {
+    case OptimizerKind::Sgd: return {.lr_weights = 0.05, .lr_bias = 0.05, .momentum = 0.9};
+    case OptimizerKind::AdamW:
+      return {.lr_weights = 0.01, .lr_bias = 0.005, .weight_decay = 0.01, .kind = kind};
+    case OptimizerKind::Lars:
+      return {.lr_weights = 5.0, .lr_bias = 0.05, .momentum = 0.9, .weight_decay = 1e-4, .kind = kind,
+              .trust_coefficient = 0.002};
+    case OptimizerKind::Lamb:
+      return {.lr_weights = 0.02, .lr_bias = 0.005, .weight_decay = 0.01, .kind = kind};
+  }
+  return {};
+}
 
 inline ModelSpec equivalence_model() {
   return make_mlp({20, 32, 16, 5}, Activation::Relu, Activation::Identity, Loss::SoftmaxCrossEntropy);
@@ -29,7 +46,7 @@ inline TrainConfig equivalence_config(const RunSettings& s) {
   c.max_steps = s.steps;
   c.drop_last = s.drop_last;
   c.seed = 17;
-  c.optimizer = {.lr_weights = 0.05, .lr_bias = 0.05, .momentum = 0.9};
+  c.optimizer = equivalence_optimizer(s.optimizer);
   c.reg = {Regularizer::L2, 1e-4, false};
   c.log_every = 1000;
   c.tuning.early_update = s.early_update;

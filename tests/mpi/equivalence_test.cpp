@@ -28,6 +28,31 @@ TEST_CASE("P ranks reach the parameters of one process (float 1e-5, double 1e-12
   CHECK(test::relative_difference(test::train_alone<float>(none), alone_f) > 1e-2);
 }
 
+TEST_CASE("every optimizer: P ranks reach one process's parameters, and the ranks agree to the bit", "[equivalence]") {
+  for (const OptimizerKind kind : {OptimizerKind::AdamW, OptimizerKind::Lars, OptimizerKind::Lamb}) {
+    test::RunSettings s;
+    s.optimizer = kind;
+    INFO("--optimizer " << to_string(kind) << ", P = " << world().size());
+    const auto alone_d = test::train_alone<double>(s);
+    const auto together_d = test::train_together<double>(world(), s);
+    CHECK(test::relative_difference(together_d, alone_d) <= 1e-12);
+    const auto alone_f = test::train_alone<float>(s);
+    const auto together_f = test::train_together<float>(world(), s);
+    CHECK(test::relative_difference(together_f, alone_f) <= 1e-5);
+    CHECK_NOTHROW(mpi::require_identical<float>(world(), together_f, "parameters"));
+    // early per-bucket updates (the layer norms of lars and lamb included) change no bit
+    s.early_update = false;
+    const auto late_f = test::train_together<float>(world(), s);
+    CHECK(std::memcmp(late_f.data(), together_f.data(), late_f.size() * sizeof(float)) == 0);
+    // the optimizer moved the parameters, and not as SGD would have
+    test::RunSettings one = s;
+    one.steps = 1;
+    CHECK(test::relative_difference(test::train_alone<double>(one), alone_d) > 1e-2);
+    test::RunSettings sgd;
+    CHECK(test::relative_difference(test::train_alone<double>(sgd), alone_d) > 1e-2);
+  }
+}
+
 TEST_CASE("overlapped buckets and one blocking all-reduce give the same parameters", "[overlap]") {
   test::RunSettings s;
   const auto alone = test::train_alone<float>(s);

@@ -9,6 +9,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "dmlp/core/model_spec.hpp"
@@ -20,7 +21,21 @@ namespace dmlp {
 // 2: the `config` attribute holds the run layer's configuration (run/config.hpp,
 // docs/formats.md). Version 1 files still load; their config is not compared on resume.
 // 3: state_fnv1a64 covers the whole training state, not only the arrays.
-inline constexpr int kCheckpointFormatVersion = 3;
+// 4: the optimizer's kind, update count and state arrays (/optimizer/<name>,
+// each with <name>_fnv1a64), all covered by state_fnv1a64.
+inline constexpr int kCheckpointFormatVersion = 4;
+
+// The optimizer state arrays a checkpoint may hold, each laid out like the parameters.
+inline constexpr const char* kOptimizerArrayNames[] = {"velocity", "exp_avg", "exp_avg_sq"};
+
+// What a checkpoint stores of the optimizer: its kind (sgd|adamw|lars|lamb),
+// its update count t, and its arrays by name (from kOptimizerArrayNames).
+template <class T>
+struct OptimizerSnapshot {
+  std::string kind = "sgd";
+  std::int64_t steps = 0;
+  std::vector<std::pair<std::string, std::span<const T>>> arrays;
+};
 inline constexpr int kOldestReadableCheckpointFormat = 1;
 
 nlohmann::json model_to_json(const ModelSpec& spec);
@@ -39,6 +54,9 @@ struct CheckpointMeta {
   std::uint64_t parameters_checksum = 0;
   bool has_velocity = false;
   std::uint64_t velocity_checksum = 0;
+  std::string optimizer = "sgd";  // before format 4: sgd
+  std::int64_t optimizer_steps = 0;
+  std::vector<std::pair<std::string, std::uint64_t>> optimizer_arrays;  // name, checksum (velocity included)
 };
 
 struct CheckpointState {
@@ -49,6 +67,10 @@ struct CheckpointState {
 };
 
 // Writes `path` atomically: DIR/.NAME.tmp-PID, fsync, rename, fsync DIR.
+template <class T>
+void write_checkpoint(const std::string& path, const Network<T>& net, const OptimizerSnapshot<T>& optimizer,
+                      const CheckpointState& state);
+// SGD's: a velocity, or no state when it is empty.
 template <class T>
 void write_checkpoint(const std::string& path, const Network<T>& net, std::span<const T> velocity,
                       const CheckpointState& state);
@@ -61,6 +83,11 @@ CheckpointMeta read_checkpoint_meta(const std::string& path);
 // Both spans hold the model's parameter count (velocity may be empty).
 template <class T>
 void read_checkpoint_arrays(const CheckpointMeta& meta, std::span<T> params, std::span<T> velocity);
+// The same for any of the optimizer's arrays: each named one that the file
+// holds is read into its span (of the parameter count); others are left alone.
+template <class T>
+void read_checkpoint_state(const CheckpointMeta& meta, std::span<T> params,
+                           std::span<const std::pair<std::string, std::span<T>>> optimizer_arrays);
 
 // "ckpt-000000050.h5" for step 50.
 std::string checkpoint_file_name(std::int64_t step);

@@ -11,13 +11,17 @@
 
 namespace dmlp::run {
 
+// An optimizer's arrays as loaded: (name, values), in the checkpoint's order.
+template <class T>
+using OptimizerArrays = std::vector<std::pair<std::string, std::vector<T>>>;
+
 // Collective. Rank 0 reads `path` (metadata and parameters, checksums
 // verified); every rank returns the metadata and the parameters as T, and the
-// velocity when asked for. Throws mpi::JobFailure on every rank when the file
-// is not a good checkpoint.
+// optimizer's arrays when asked for. Throws mpi::JobFailure on every rank when
+// the file is not a good checkpoint.
 template <class T>
 CheckpointMeta load_checkpoint(const mpi::Communicator& world, const std::string& path, std::vector<T>& params,
-                               std::vector<T>* velocity = nullptr);
+                               OptimizerArrays<T>* optimizer = nullptr);
 
 // Collective. The network a checkpoint holds, on every rank, in float; its
 // metadata goes to `meta`.
@@ -27,11 +31,12 @@ Network<float> load_network(const mpi::Communicator& world, const std::string& p
 // (rank 0's log) for each newer one that does not. A file: that file.
 template <class T>
 CheckpointMeta load_resume_checkpoint(const mpi::Communicator& world, const std::string& dir_or_file,
-                                      std::vector<T>& params, std::vector<T>& velocity, RunLog& log);
+                                      std::vector<T>& params, OptimizerArrays<T>& optimizer, RunLog& log);
 
 // Can a run with this configuration, at `ranks` ranks, continue from `meta`?
 // Throws InputError when the model differs; returns the warnings otherwise
 // (another rank count, settings that change the result, an older format).
+// Another optimizer is refused: its state does not carry over.
 std::vector<std::string> check_resume(const CheckpointMeta& meta, const RunConfig& config, int ranks);
 // The same for starting fresh from its parameters (--init): the model must match.
 void check_init(const CheckpointMeta& meta, const ModelSpec& model);

@@ -71,6 +71,54 @@ TEST_CASE("resuming from a directory skips a damaged newest checkpoint and uses 
   CHECK(std::filesystem::exists(dir / "a/ckpt-000000040.h5"));  // written again by the resumed run
 }
 
+TEST_CASE("every optimizer resumes bit for bit: its whole state is in the checkpoint", "[run]") {
+  const test::SharedTempDir dir;
+  for (const OptimizerKind kind : {OptimizerKind::AdamW, OptimizerKind::Lars, OptimizerKind::Lamb}) {
+    const std::string name(to_string(kind));
+    INFO("--optimizer " << name);
+    auto configured = [&](const std::string& sub) {
+      run::RunConfig c = test::small_run(dir / (name + sub));
+      c.training.optimizer = {.lr_weights = 0.02, .lr_bias = 0.01, .weight_decay = 0.01, .kind = kind};
+      if (kind == OptimizerKind::Lars) {
+        c.training.optimizer.lr_weights = 5.0;
+        c.training.optimizer.momentum = 0.9;
+      }
+      c.training.lr_scaling = LrScaling::Sqrt;  // and the batch-scaled rates restart alike
+      c.training.lr_reference_batch = 16;
+      c.training.warmup_steps = 5;
+      return c;
+    };
+    test::RecordingLog log;
+    const test::Trained whole = test::train(configured("-whole"), log);
+    run::RunConfig config = configured("-resumed");
+    config.start.resume = dir / (name + "-whole/ckpt-000000020.h5");
+    const test::Trained resumed = test::train(config, log);
+    CHECK(resumed.outcome.progress.step == 40);
+    CHECK(bitwise_equal(resumed.parameters, whole.parameters));
+    // without the restored state (moments, velocity, update count) the end differs
+    run::RunConfig fresh = configured("-fresh");
+    fresh.start.init = dir / (name + "-whole/ckpt-000000020.h5");
+    fresh.training.max_steps = 20;
+    CHECK_FALSE(bitwise_equal(test::train(fresh, log).parameters, whole.parameters));
+  }
+}
+
+TEST_CASE("resuming with another optimizer is refused on every rank with one agreed error", "[run]") {
+  const test::SharedTempDir dir;
+  test::RecordingLog log;
+  test::train(test::small_run(dir / "a"), log);  // sgd
+  run::RunConfig config = test::small_run(dir / "b");
+  config.training.optimizer = {.lr_weights = 0.01, .lr_bias = 0.01, .kind = OptimizerKind::AdamW};
+  config.start.resume = dir / "a/ckpt-000000020.h5";
+  try {
+    run::TrainingRun training(world(), config, log);
+    FAIL("the run started");
+  } catch (const mpi::JobFailure& f) {
+    CHECK(f.exit_code() == kExitInputError);
+    CHECK_THAT(f.what(), Catch::Contains("trained with --optimizer sgd") && Catch::Contains("--optimizer adamw"));
+  }
+}
+
 TEST_CASE("resuming with another model is refused on every rank with one agreed error", "[run]") {
   const test::SharedTempDir dir;
   test::RecordingLog log;
