@@ -20,6 +20,23 @@ expect_exit 2 "does not fit regression data" -- "$DMLP" train --synthetic regres
 expect_exit 2 "no training data" -- "$DMLP" train --layers 20,3
 expect_exit 2 "The following argument was not expected: --bogus|--bogus" -- "$DMLP" train --bogus
 expect_exit 2 "unknown synthetic data set 'moons'" -- "$DMLP" train --synthetic moons --layers 2,2
+# optimizer settings out of range, and options the chosen optimizer does not use
+expect_exit 2 "--beta2 1 must be in \[0, 1\)" -- "$DMLP" "${blobs[@]}" --layers 20,3 --optimizer adamw --beta2 1
+expect_exit 2 "--beta1 -0.1 must be in \[0, 1\)" -- "$DMLP" "${blobs[@]}" --layers 20,3 --optimizer lamb --beta1 -0.1
+expect_exit 2 "--eps -1e-08 must be positive" -- "$DMLP" "${blobs[@]}" --layers 20,3 --optimizer adamw --eps -1e-8
+expect_exit 2 "--trust-coefficient 0 must be positive" -- "$DMLP" "${blobs[@]}" --layers 20,3 --optimizer lars --trust-coefficient 0
+expect_exit 2 "unknown --optimizer 'adam' \(expected sgd\|adamw\|lars\|lamb\)" -- "$DMLP" "${blobs[@]}" --layers 20,3 --optimizer adam
+expect_exit 2 "--beta1 is an option of adamw and lamb; --optimizer sgd does not use it" -- "$DMLP" "${blobs[@]}" --layers 20,3 --beta1 0.8
+expect_exit 2 "--momentum is an option of sgd and lars; --optimizer adamw does not use it" -- \
+  "$DMLP" "${blobs[@]}" --layers 20,3 --optimizer adamw --momentum 0.9
+expect_exit 2 "--trust-coefficient is an option of lars; --optimizer lamb does not use it" -- \
+  "$DMLP" "${blobs[@]}" --layers 20,3 --optimizer lamb --trust-coefficient 0.01
+expect_exit 2 "--nesterov is an option of sgd; --optimizer lars does not use it" -- \
+  "$DMLP" "${blobs[@]}" --layers 20,3 --optimizer lars --nesterov
+expect_exit 2 "--lr-reference-batch is used by --lr-scaling linear or sqrt" -- "$DMLP" "${blobs[@]}" --layers 20,3 --lr-reference-batch 64
+expect_exit 2 "unknown --lr-scaling 'log'" -- "$DMLP" "${blobs[@]}" --layers 20,3 --lr-scaling log
+expect_exit 2 "--lr-reference-batch 0 must be positive" -- "$DMLP" "${blobs[@]}" --layers 20,3 --lr-scaling linear --lr-reference-batch 0
+expect_exit 2 "--lr x --weight-decay is 1.5: AdamW scales" -- "$DMLP" "${blobs[@]}" --layers 20,3 --optimizer adamw --lr 0.5 --weight-decay 3
 # the same under mpirun: every rank stops, one line is printed
 expect_exit 2 "^\[rank 0\] error: --layers: width 0" -- "$MPIEXEC" -np 2 "$DMLP" "${blobs[@]}" --layers 784,0,10
 out=$("$MPIEXEC" -np 3 "$DMLP" "${blobs[@]}" --layers 20,3 --lr 0 2>&1)

@@ -45,6 +45,27 @@ expect_exit 0 "finished" -- bash -c "cd '$WORK' && timeout 60 '$MPIEXEC' -np 2 '
 expect_exit 0 "warning: settings differ from the checkpoint's: /optimizer/lr_weights" -- \
   run 2 "${mid[@]}" --lr 0.02 --lr-bias 0.05 --checkpoint-dir "$WORK/lr"
 
+# Each optimizer's whole state is in the checkpoint: resuming continues bit for bit,
+# and resuming with another optimizer is refused.
+opt_common=(--train "$WORK/train.h5" --test "$WORK/test.h5" --layers 10,16,4 --batch-size 32 --max-steps 60
+            --log-every 1000 --weight-decay 0.01 --warmup-steps 10 --lr-schedule cosine --lr-scaling sqrt
+            --lr-reference-batch 16)
+declare -A opt_args=([adamw]="--lr 0.01 --lr-bias 0.005" [lars]="--lr 5 --lr-bias 0.05 --trust-coefficient 0.002"
+                     [lamb]="--lr 0.02 --lr-bias 0.01 --beta2 0.99")
+declare -A opt_state=([adamw]="exp_avg, exp_avg_sq" [lars]="velocity" [lamb]="exp_avg, exp_avg_sq")
+for opt in adamw lars lamb; do
+  # shellcheck disable=SC2086
+  orun() { timeout 120 "$MPIEXEC" -np 2 "$DMLP" train "${opt_common[@]}" --optimizer $opt ${opt_args[$opt]} "$@"; }
+  orun --checkpoint-dir "$WORK/$opt-a" --checkpoint-every 30 > "$WORK/$opt-a.out" 2>&1 || fail "$opt: first run"
+  orun --checkpoint-dir "$WORK/$opt-b" --resume "$WORK/$opt-a/ckpt-000000030.h5" > "$WORK/$opt-b.out" 2>&1 || fail "$opt: resume"
+  expect_exit 0 "optimizer   $opt, update count 60; state ${opt_state[$opt]}, checksums verified.*bitwise identical" --     "$DMLP" inspect "$WORK/$opt-a/ckpt-000000060.h5" --compare "$WORK/$opt-b/ckpt-000000060.h5"
+done
+expect_exit 2 "cannot resume from .*ckpt-000000030.h5: it was trained with --optimizer adamw and this run asks for --optimizer lamb.*--init" -- \
+  timeout 60 "$MPIEXEC" -np 2 "$DMLP" train "${opt_common[@]}" --optimizer lamb --resume "$WORK/adamw-a/ckpt-000000030.h5"
+expect_exit 2 "it was trained with --optimizer sgd and this run asks for --optimizer lars" -- run 1 "${mid[@]}" --optimizer lars
+expect_exit 0 "optimizer  LAMB lr 0.0282843 \(bias 0.0141421\), betas 0.9/0.99, eps 1e-08, weight decay 0.01, cosine schedule after 10 warm-up steps; lr scaled sqrt for batch 32 against 16: x1.41421 of --lr 0.02 \(bias 0.01\)" -- \
+  grep "optimizer " "$WORK/lamb-a.out"
+
 # Damaged checkpoints: --resume DIR falls back to the newest good one, naming the bad ones.
 cp -r "$WORK/a" "$WORK/d"
 head -c 3000 "$WORK/a/ckpt-000000100.h5" > "$WORK/d/ckpt-000000100.h5"
