@@ -43,7 +43,7 @@ declare -A options=(
   [sgd-linear-nowarmup]="--optimizer sgd --lr 0.05 --momentum 0.9 --nesterov --weight-decay 5e-4 --lr-scaling linear --lr-reference-batch 128"
   [sgd-linear]="--optimizer sgd --lr 0.05 --momentum 0.9 --nesterov --weight-decay 5e-4 --lr-scaling linear --lr-reference-batch 128 --warmup-steps $warmup"
   [lars]="--optimizer lars --lr 10 --lr-bias 0.5 --momentum 0.9 --weight-decay 5e-4 --warmup-steps $warmup"
-  [lamb]="--optimizer lamb --lr 0.01 --weight-decay 0.01 --warmup-steps $warmup"
+  [lamb]="--optimizer lamb --lr 0.02 --weight-decay 0.01 --warmup-steps $warmup"
 )
 mkdir -p "$out"
 csv=$out/large-batch.csv

@@ -27,7 +27,7 @@ void print_meta(const CheckpointMeta& m) {
   std::string arrays;
   for (const auto& [name, sum] : m.optimizer_arrays) arrays += (arrays.empty() ? "" : ", ") + name;
   std::printf("optimizer   %s, update count %lld; %s\n", m.optimizer.c_str(), static_cast<long long>(m.optimizer_steps),
-              arrays.empty() ? "no state arrays (plain SGD)" : ("state " + arrays + ", checksums verified").c_str());
+              arrays.empty() ? "no state arrays" : ("state " + arrays + ", checksums verified").c_str());
   std::printf("progress    step %lld, epoch %lld (%lld steps into it), %lld samples seen\n",
               static_cast<long long>(m.progress.step), static_cast<long long>(m.progress.epoch + 1),
               static_cast<long long>(m.progress.step_in_epoch), static_cast<long long>(m.progress.samples));
@@ -42,9 +42,10 @@ int run_inspect(const mpi::Communicator& world, const InspectOptions& o) {
   run::OptimizerArrays<double> state;  // read, so that their checksums are verified
   const CheckpointMeta m = run::load_checkpoint<double>(world, o.file, params, &state);
   std::vector<double> other;
+  run::OptimizerArrays<double> other_state;
   CheckpointMeta other_meta;
   if (!o.compare.empty()) {
-    other_meta = run::load_checkpoint<double>(world, o.compare, other);
+    other_meta = run::load_checkpoint<double>(world, o.compare, other, &other_state);
     mpi::collectively(world, [&] {
       if (other.size() != params.size())
         throw InputError(o.compare + " holds a different model (" + other_meta.spec.describe() + ") than " + o.file +
@@ -60,11 +61,15 @@ int run_inspect(const mpi::Communicator& world, const InspectOptions& o) {
     diff = std::max(diff, std::abs(params[i] - other[i]));
     scale = std::max(scale, std::abs(params[i]));
   }
-  const bool identical = other_meta.parameters_checksum == m.parameters_checksum && diff == 0;
+  // the optimizer's state is part of what a resumed run continues from
+  const bool same_optimizer = m.optimizer == other_meta.optimizer && m.optimizer_steps == other_meta.optimizer_steps &&
+                              m.optimizer_arrays == other_meta.optimizer_arrays && state == other_state;
+  const bool identical = other_meta.parameters_checksum == m.parameters_checksum && diff == 0 && same_optimizer;
   if (world.rank() == 0) {
     print_meta(m);
-    std::printf("compared    %s: %s; max |difference| %.3g, relative to max |parameter| %.3g\n", o.compare.c_str(),
-                identical ? "bitwise identical" : "different", diff, scale > 0 ? diff / scale : 0.0);
+    std::printf("compared    %s: %s; max |difference| %.3g, relative to max |parameter| %.3g%s\n", o.compare.c_str(),
+                identical ? "bitwise identical" : "different", diff, scale > 0 ? diff / scale : 0.0,
+                same_optimizer ? "" : "; the optimizer state differs (kind, update count or arrays)");
   }
   return identical ? 0 : kExitFailure;  // as cmp and diff do: scripts can test it
 }

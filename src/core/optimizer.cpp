@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <limits>
 #include <stdexcept>
 #include <string>
 
@@ -88,6 +89,12 @@ Optimizer<T>::Optimizer(OptimizerConfig config, const ParameterLayout& layout)
       first_(adam_like(config.kind) || has_velocity(config) ? layout.size() : 0),
       second_(adam_like(config.kind) ? layout.size() : 0) {
   validate(config_);
+  // ε below T's smallest normal rounds to 0 or loses its meaning: 0/0 for a
+  // parameter whose gradient is exactly 0 (a dead unit, a constant input)
+  if (adam_like(config_.kind) && !(T(config_.eps) >= std::numeric_limits<T>::min()))
+    throw InputError("--eps " + format_number(config_.eps) + " is below the smallest normal " +
+                     (sizeof(T) == 4 ? "float32" : "float64") + " value (" +
+                     format_number(double(std::numeric_limits<T>::min())) + "): it would act as 0");
   std::size_t largest = 0;
   for (const LayerSlots& s : layout_.layers()) largest = std::max(largest, s.weight_count());
   block_sums_.assign(2 * ((largest + kNormBlock - 1) / kNormBlock), 0.0);
@@ -182,6 +189,7 @@ bool Optimizer<T>::adamw_range(T* p, const T* g, T* m, T* v, std::size_t n, T lr
     v[i] = v[i] * beta2 + one_minus_beta2 * g[i] * g[i];
     const T denom = std::sqrt(v[i]) / correction2_sqrt + eps;
     p[i] += -step_size * (m[i] / denom);
+    probe += T(0) * v[i];  // g² overflowed: v is infinite, and the weight would freeze unseen
   }
   return probe == T(0);
 }
@@ -242,13 +250,14 @@ bool Optimizer<T>::lamb_range(T* p, const T* g, T* m, T* v, std::size_t n, T lr,
       m[i] = beta1 * m[i] + one_minus_beta1 * g[i];
       v[i] = beta2 * v[i] + one_minus_beta2 * g[i] * g[i];
       const double d = double(direction(i));
-      w += double(p[i]) * double(p[i]);
+      // 0·v: NaN once g² overflowed (v infinite makes r finite, and the weight would freeze unseen)
+      w += double(p[i]) * double(p[i]) + 0.0 * double(v[i]);
       r += d * d;  // NaN once a gradient is NaN or infinite
     }
     sums[0] = w;
     sums[1] = r;
   });
-  if (!std::isfinite(r2)) return false;
+  if (!std::isfinite(r2) || !std::isfinite(w2)) return false;
   const double clipped = std::min(std::sqrt(w2), kLambNormClip);
   const double ratio = adapt ? trust_ratio(clipped, std::sqrt(r2)) : 1.0;
   const T scaled_lr = T(double(lr) * ratio);

@@ -257,6 +257,11 @@ CheckpointMeta read_meta_attributes(const std::string& path, hid_t f) {
     if (m.optimizer != "sgd" && m.optimizer != "adamw" && m.optimizer != "lars" && m.optimizer != "lamb")
       throw InputError(path + ": optimizer '" + m.optimizer + "'; expected sgd, adamw, lars or lamb");
     m.optimizer_steps = h5::read_integer_attribute(f, "optimizer_steps", 0, INT64_MAX);
+    // A later attribute under an earlier version: the version was lowered,
+    // which would also relax how the config is compared on resume.
+    if (m.format_version < 4)
+      throw InputError(path + ": format_version " + std::to_string(m.format_version) +
+                       ", but it holds format 4's optimizer attributes: the file is damaged");
   } else {
     m.optimizer_steps = m.progress.step;
   }
@@ -267,6 +272,9 @@ CheckpointMeta read_meta_attributes(const std::string& path, hid_t f) {
   }
   // A file that carries the state checksum is verified whatever format_version
   // says: lowering it must not switch the check off.
+  if (m.format_version < 3 && h5::has_attribute(f, "state_fnv1a64"))
+    throw InputError(path + ": format_version " + std::to_string(m.format_version) +
+                     ", but it holds format 3's state_fnv1a64: the file is damaged");
   if (m.format_version >= 3 || h5::has_attribute(f, "state_fnv1a64")) {
     require("rng");
     require("state_fnv1a64");
@@ -287,6 +295,10 @@ CheckpointMeta read_meta_attributes(const std::string& path, hid_t f) {
       throw InputError(path + text);
     }
   }
+  // one optimizer update per step: any other count was not written by dmlp
+  if (names_optimizer && m.optimizer_steps != m.progress.step)
+    throw InputError(path + ": optimizer_steps " + std::to_string(m.optimizer_steps) + " differs from step " +
+                     std::to_string(m.progress.step) + "; the file is damaged");
   return m;
 }
 }  // namespace

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstdio>
 #include <limits>
 #include <numeric>
 #include <optional>
@@ -95,7 +96,17 @@ void validate(const TrainConfig& c, const DataShape& train, const ModelSpec& mod
   validate(c.optimizer);
   if (c.lr_reference_batch < 1)
     throw InputError("--lr-reference-batch " + std::to_string(c.lr_reference_batch) + " must be positive");
-  validate(effective_optimizer(c));  // the scaled rates too: a huge B/B0 can break AdamW's decay bound
+  require_at_most(c.lr_reference_batch, kMaxRows, "--lr-reference-batch");
+  try {
+    validate(effective_optimizer(c));  // the scaled rates too: a huge B/B0 can break AdamW's decay bound
+  } catch (const InputError& e) {
+    char scale[160];
+    std::snprintf(scale, sizeof scale, "--lr-scaling %s multiplies --lr and --lr-bias by %g (batch %lld against %lld), and then ",
+                  std::string(to_string(c.lr_scaling)).c_str(),
+                  lr_batch_factor(c.lr_scaling, c.global_batch, c.lr_reference_batch),
+                  static_cast<long long>(c.global_batch), static_cast<long long>(c.lr_reference_batch));
+    throw InputError(scale + std::string(e.what()));
+  }
   if (c.micro_batch < 0)
     throw InputError("--micro-batch " + std::to_string(c.micro_batch) + " must be positive (0: none)");
   require_at_most(c.micro_batch, kMaxRows, "--micro-batch");

@@ -71,6 +71,12 @@ void replace_attribute(const std::string& path, const std::string& name, const V
   file.close();
 }
 
+void delete_attribute(const std::string& path, const std::string& name) {
+  h5::File file = open_for_update(path);
+  h5::check(H5Adelete(file.get(), name.c_str()), "H5Adelete");
+  file.close();
+}
+
 // Replaces a root attribute with an array of values, which it never is.
 void replace_with_array(const std::string& path, const std::string& name, std::vector<std::int64_t> values) {
   h5::File file = open_for_update(path);
@@ -240,14 +246,28 @@ TEST_CASE("checkpoint: format version 1 still loads, and versions outside 1..cur
   run.write(path);
 
   SECTION("version 1") {
+    // what format 1 had: no state checksum, no generator state, no optimizer attributes
+    for (const char* later : {"state_fnv1a64", "rng", "optimizer", "optimizer_steps"}) delete_attribute(path, later);
     replace_attribute<std::int64_t>(path, "format_version", 1);
     const CheckpointMeta meta = read_checkpoint_meta(path);
+    CHECK(meta.optimizer == "sgd");
     CHECK(meta.format_version == 1);
     CHECK(meta.progress.step == 50);
     std::vector<double> params(run.net.params().size()), velocity(params.size());
     read_checkpoint_arrays<double>(meta, params, velocity);
     REQUIRE(bit_patterns(params) == bit_patterns(run.net.params()));
     REQUIRE(bit_patterns(velocity) == bit_patterns(run.velocity));
+  }
+  SECTION("a lowered version is refused: it would relax the checks on resume") {
+    for (const std::int64_t version : {1, 2, 3}) {
+      replace_attribute<std::int64_t>(path, "format_version", version);
+      CHECK_THAT(input_error_message([&] { read_checkpoint_meta(path); }),
+                 Contains("format_version " + std::to_string(version) + ", but it holds format"));
+    }
+    delete_attribute(path, "optimizer");
+    replace_attribute<std::int64_t>(path, "format_version", 2);
+    CHECK_THAT(input_error_message([&] { read_checkpoint_meta(path); }),
+               Contains("format_version 2, but it holds format 3's state_fnv1a64"));
   }
   SECTION("versions 0, current + 1 and 99") {
     const std::int64_t version =
