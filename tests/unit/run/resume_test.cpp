@@ -2,6 +2,7 @@
 // damaged newest checkpoint is skipped, named, and the one before it used.
 #include <catch2/catch.hpp>
 #include <cstring>
+#include <functional>
 
 #include "dmlp/mpi/consensus.hpp"
 #include "run_fixture.hpp"
@@ -103,34 +104,37 @@ TEST_CASE("every optimizer resumes bit for bit: its whole state is in the checkp
   }
 }
 
-TEST_CASE("resuming with another optimizer is refused on every rank with one agreed error", "[run]") {
-  const test::SharedTempDir dir;
-  test::RecordingLog log;
-  test::train(test::small_run(dir / "a"), log);  // sgd
-  run::RunConfig config = test::small_run(dir / "b");
-  config.training.optimizer = {.lr_weights = 0.01, .lr_bias = 0.01, .kind = OptimizerKind::AdamW};
-  config.start.resume = dir / "a/ckpt-000000020.h5";
-  try {
-    run::TrainingRun training(world(), config, log);
-    FAIL("the run started");
-  } catch (const mpi::JobFailure& f) {
-    CHECK(f.exit_code() == kExitInputError);
-    CHECK_THAT(f.what(), Catch::Contains("trained with --optimizer sgd") && Catch::Contains("--optimizer adamw"));
-  }
-}
-
-TEST_CASE("resuming with another model is refused on every rank with one agreed error", "[run]") {
+namespace {
+// Resuming from a checkpoint of the small run, with `change` made to the
+// configuration: every rank must fail with one agreed input error.
+std::string refused_resume(const std::function<void(run::RunConfig&)>& change) {
   const test::SharedTempDir dir;
   test::RecordingLog log;
   test::train(test::small_run(dir / "a"), log);
   run::RunConfig config = test::small_run(dir / "b");
-  config.model = make_mlp({6, 8, 3}, Activation::Tanh, Activation::Identity, Loss::SoftmaxCrossEntropy);
+  change(config);
   config.start.resume = dir / "a/ckpt-000000020.h5";
   try {
     run::TrainingRun training(world(), config, log);
-    FAIL("the run started");
   } catch (const mpi::JobFailure& f) {
     CHECK(f.exit_code() == kExitInputError);
-    CHECK_THAT(f.what(), Catch::Contains("holds the model 6-16-3") && Catch::Contains("6-8-3"));
+    return f.what();
   }
+  FAIL("the run started");
+  return {};
+}
+}  // namespace
+
+TEST_CASE("resuming with another optimizer is refused on every rank with one agreed error", "[run]") {
+  CHECK_THAT(refused_resume([](run::RunConfig& c) {
+               c.training.optimizer = {.lr_weights = 0.01, .lr_bias = 0.01, .kind = OptimizerKind::AdamW};
+             }),
+             Catch::Contains("trained with --optimizer sgd") && Catch::Contains("--optimizer adamw"));
+}
+
+TEST_CASE("resuming with another model is refused on every rank with one agreed error", "[run]") {
+  CHECK_THAT(refused_resume([](run::RunConfig& c) {
+               c.model = make_mlp({6, 8, 3}, Activation::Tanh, Activation::Identity, Loss::SoftmaxCrossEntropy);
+             }),
+             Catch::Contains("holds the model 6-16-3") && Catch::Contains("6-8-3"));
 }
