@@ -78,3 +78,27 @@ TEST_CASE("training steps allocate nothing after warm-up", "[allocation]") {
     }
   }
 }
+
+TEST_CASE("every optimizer's steps allocate nothing after warm-up", "[allocation]") {
+  const auto data = make_synthetic({SyntheticKind::Blobs, 64, 10, 1, -1}, 0, 2000);
+  // a first layer of 64 x 300 weights: LARS's and LAMB's blocked norms run on several blocks and threads
+  const ModelSpec spec = make_mlp({64, 300, 64, 10}, Activation::Relu, Activation::Identity, Loss::SoftmaxCrossEntropy);
+  for (const OptimizerKind kind : {OptimizerKind::AdamW, OptimizerKind::Lars, OptimizerKind::Lamb}) {
+    for (int threads : {1, 2}) {
+      set_threads(threads);
+      TrainConfig config;
+      config.global_batch = 100;
+      config.max_steps = 1000;
+      config.optimizer = {.lr_weights = 0.01, .lr_bias = 0.01, .weight_decay = 0.01, .kind = kind};
+      if (kind == OptimizerKind::Lars) config.optimizer.momentum = 0.9;
+      test::LocalRun<float> run(spec, *data, config);
+      for (int i = 0; i < 25; ++i) run.trainer.step();
+      allocations = 0;
+      counting = true;
+      for (int i = 0; i < 30; ++i) run.trainer.step();
+      counting = false;
+      INFO("--optimizer " << to_string(kind) << ", threads " << threads);
+      CHECK(allocations.load() == 0);
+    }
+  }
+}
