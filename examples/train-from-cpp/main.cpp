@@ -18,7 +18,7 @@ int main(int argc, char** argv) {
     config.training.global_batch = 64;
     config.training.epochs = 15;
     config.training.seed = 7;
-    config.training.sgd = {.lr_weights = 0.1, .lr_bias = 0.1, .momentum = 0.9, .nesterov = true};
+    config.training.optimizer = {.lr_weights = 0.1, .lr_bias = 0.1, .momentum = 0.9, .nesterov = true};
     config.training.schedule = LrSchedule::Cosine;
 
     run::SilentLog log;

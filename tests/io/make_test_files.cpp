@@ -81,7 +81,7 @@ int damage_checkpoint(const std::string& dir, const std::string& good) {
   damaged("step_float", [](hid_t o) { h5::write_attribute<double>(o, "step", 50.5); });
   damaged("step_negative", [](hid_t o) { h5::write_attribute<std::int64_t>(o, "step", -40); });
   damaged("step_changed", [](hid_t o) { h5::write_attribute<std::int64_t>(o, "step", 49); });
-  // lowering format_version must not switch the state checksum off
+  // lowering format_version is refused: it would relax the checks (the file holds later attributes)
   damaged("version_lowered", [](hid_t o) { h5::write_attribute<std::int64_t>(o, "step", 49); });
   replace_attribute(dir + "/ck_version_lowered.h5", "/", "format_version",
                     [](hid_t o) { h5::write_attribute<std::int64_t>(o, "format_version", 2); });
