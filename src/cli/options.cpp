@@ -86,7 +86,7 @@ void OptimizerOptions::add_to(CLI::App& app) {
   given.beta2 = app.add_option("--beta2", beta2, "Decay of the second moment, in [0,1) (adamw, lamb)");
   given.eps = app.add_option("--eps", eps, "Added to the second moment's root, > 0 (adamw, lamb)");
   given.trust_coefficient =
-      app.add_option("--trust-coefficient", trust_coefficient, "LARS's trust coefficient eta, > 0 (lars)");
+      app.add_option("--trust-coefficient", trust_coefficient, "LARS's trust coefficient tau, > 0 (lars)");
   app.add_option("--lr-schedule", schedule, "constant or cosine (from --lr down towards 0 over the run)");
   app.add_option("--warmup-steps", warmup_steps, "Linear learning-rate warm-up steps");
   app.add_option("--lr-scaling", lr_scaling,

@@ -45,6 +45,11 @@ void validate(const OptimizerConfig& c) {
     throw InputError("--momentum " + format_number(c.momentum) + " must be in [0, 1)");
   if (c.nesterov && c.momentum == 0.0)
     throw InputError("--nesterov needs a positive --momentum");
+  if (c.nesterov && c.kind != OptimizerKind::Sgd)
+    throw InputError("--nesterov is an option of sgd; --optimizer " + std::string(to_string(c.kind)) + " does not use it");
+  if (c.momentum > 0 && adam_like(c.kind))
+    throw InputError("--momentum is an option of sgd and lars; --optimizer " + std::string(to_string(c.kind)) +
+                     " does not use it (its first moment is --beta1)");
   if (!(c.weight_decay >= 0.0) || !std::isfinite(c.weight_decay))
     throw InputError("--weight-decay " + format_number(c.weight_decay) + " must be >= 0");
   if (c.kind == OptimizerKind::AdamW && !(c.lr_weights * c.weight_decay < 1.0))
@@ -66,13 +71,17 @@ std::vector<std::string> optimizer_state_names(const OptimizerConfig& c) {
 
 bool optimizer_counts_steps(const OptimizerConfig& c) { return adam_like(c.kind); }
 
+int parameter_copies(const OptimizerConfig& c) { return 2 + int(optimizer_state_names(c).size()); }
+
 std::string describe(const OptimizerConfig& c) {
   static constexpr const char* kNames[] = {"SGD", "AdamW", "LARS", "LAMB"};
-  char text[320];
-  int used = std::snprintf(text, sizeof text, "%s lr %g (bias %g)", kNames[int(c.kind)], c.lr_weights, c.lr_bias);
+  std::string text;
   auto add = [&](const char* format, auto... values) {
-    used += std::snprintf(text + used, sizeof text - std::size_t(used), format, values...);
+    char part[96];
+    std::snprintf(part, sizeof part, format, values...);
+    text += part;
   };
+  add("%s lr %g (bias %g)", kNames[int(c.kind)], c.lr_weights, c.lr_bias);
   if (c.kind == OptimizerKind::Sgd || c.kind == OptimizerKind::Lars) add(", momentum %g", c.momentum);
   if (c.nesterov) add(" nesterov");
   if (c.kind == OptimizerKind::Lars) add(", trust coefficient %g", c.trust_coefficient);
@@ -86,8 +95,8 @@ template <class T>
 Optimizer<T>::Optimizer(OptimizerConfig config, const ParameterLayout& layout)
     : config_(config),
       layout_(layout),
-      first_(adam_like(config.kind) || has_velocity(config) ? layout.size() : 0),
-      second_(adam_like(config.kind) ? layout.size() : 0) {
+      velocity_or_m_(adam_like(config.kind) || has_velocity(config) ? layout.size() : 0),
+      second_moment_(adam_like(config.kind) ? layout.size() : 0) {
   validate(config_);
   // ε below T's smallest normal rounds to 0 or loses its meaning: 0/0 for a
   // parameter whose gradient is exactly 0 (a dead unit, a constant input)
@@ -95,6 +104,9 @@ Optimizer<T>::Optimizer(OptimizerConfig config, const ParameterLayout& layout)
     throw InputError("--eps " + format_number(config_.eps) + " is below the smallest normal " +
                      (sizeof(T) == 4 ? "float32" : "float64") + " value (" +
                      format_number(double(std::numeric_limits<T>::min())) + "): it would act as 0");
+  if (adam_like(config_.kind) && !std::isfinite(T(config_.eps)))
+    throw InputError("--eps " + format_number(config_.eps) + " is infinite in " +
+                     (sizeof(T) == 4 ? "float32" : "float64") + ": every update would be 0");
   std::size_t largest = 0;
   for (const LayerSlots& s : layout_.layers()) largest = std::max(largest, s.weight_count());
   block_sums_.assign(2 * ((largest + kNormBlock - 1) / kNormBlock), 0.0);
@@ -111,7 +123,7 @@ template <class T>
 std::span<T> Optimizer<T>::state(std::string_view name) {
   const auto names = optimizer_state_names(config_);
   if (std::find(names.begin(), names.end(), name) == names.end()) return {};
-  return name == "exp_avg_sq" ? second_.span() : first_.span();
+  return name == "exp_avg_sq" ? second_moment_.span() : velocity_or_m_.span();
 }
 
 namespace {
@@ -195,9 +207,9 @@ bool Optimizer<T>::adamw_range(T* p, const T* g, T* m, T* v, std::size_t n, T lr
 }
 
 template <class T>
-bool Optimizer<T>::lars_range(T* p, const T* g, T* v, std::size_t n, T lr, T decay, bool adapt) {
+bool Optimizer<T>::lars_range(T* p, const T* g, T* v, std::size_t n, T lr, T decay, bool layer_adaptive) {
   double ratio = 1.0;
-  if (adapt) {
+  if (layer_adaptive) {
     const auto [w2, g2] = blocked_sums(n, block_sums_, [&](std::size_t begin, std::size_t end, double* sums) {
       double w = 0, d = 0;
 #pragma omp simd reduction(+ : w, d)
@@ -234,7 +246,7 @@ bool Optimizer<T>::lars_range(T* p, const T* g, T* v, std::size_t n, T lr, T dec
 }
 
 template <class T>
-bool Optimizer<T>::lamb_range(T* p, const T* g, T* m, T* v, std::size_t n, T lr, T decay, bool adapt) {
+bool Optimizer<T>::lamb_range(T* p, const T* g, T* m, T* v, std::size_t n, T lr, T decay, bool layer_adaptive) {
   const double t = double(steps_);
   const T correction1 = T(1 - std::pow(config_.beta1, t)), correction2 = T(1 - std::pow(config_.beta2, t));
   const T beta1 = T(config_.beta1), one_minus_beta1 = T(1 - config_.beta1);
@@ -259,7 +271,7 @@ bool Optimizer<T>::lamb_range(T* p, const T* g, T* m, T* v, std::size_t n, T lr,
   });
   if (!std::isfinite(r2) || !std::isfinite(w2)) return false;
   const double clipped = std::min(std::sqrt(w2), kLambNormClip);
-  const double ratio = adapt ? trust_ratio(clipped, std::sqrt(r2)) : 1.0;
+  const double ratio = layer_adaptive ? trust_ratio(clipped, std::sqrt(r2)) : 1.0;
   const T scaled_lr = T(double(lr) * ratio);
   const auto count = std::ptrdiff_t(n);
 #pragma omp parallel for simd schedule(static) if (n >= kParallelThreshold)
@@ -276,8 +288,8 @@ bool Optimizer<T>::step_layer(int k, std::span<T> params, std::span<const T> gra
   const LayerSlots& s = layout_.layer(k);
   T* const p = params.data();
   const T* const g = grads.data();
-  T* const first = first_.size() ? first_.data() : nullptr;
-  T* const second = second_.size() ? second_.data() : nullptr;
+  T* const first = velocity_or_m_.size() ? velocity_or_m_.data() : nullptr;
+  T* const second = second_moment_.size() ? second_moment_.data() : nullptr;
   auto at = [](T* base, std::size_t offset) { return base ? base + offset : nullptr; };
   const std::size_t w = s.weight_offset, b = s.bias_offset, nw = s.weight_count(), nb = std::size_t(s.out);
   switch (config_.kind) {

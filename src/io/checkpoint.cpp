@@ -247,8 +247,8 @@ CheckpointMeta read_meta_attributes(const std::string& path, hid_t f) {
   m.parameters_checksum = h5::read_attribute<std::uint64_t>(f, "parameters_fnv1a64");
   m.has_velocity = h5::has_attribute(f, "velocity_fnv1a64");
   if (m.has_velocity) m.velocity_checksum = h5::read_attribute<std::uint64_t>(f, "velocity_fnv1a64");
-  // Format 4 names the optimizer; a file that names it is read as format 4
-  // whatever format_version says, so that lowering it cannot skip the checks.
+  // Format 4 names the optimizer (a file that names it under an earlier
+  // version is refused below).
   const bool names_optimizer = m.format_version >= 4 || h5::has_attribute(f, "optimizer");
   if (names_optimizer) {
     require("optimizer");
@@ -270,12 +270,12 @@ CheckpointMeta read_meta_attributes(const std::string& path, hid_t f) {
     if ((names_optimizer || std::string_view(name) == "velocity") && h5::has_attribute(f, attribute.c_str()))
       m.optimizer_arrays.emplace_back(name, h5::read_attribute<std::uint64_t>(f, attribute.c_str()));
   }
-  // A file that carries the state checksum is verified whatever format_version
-  // says: lowering it must not switch the check off.
+  // Lowering the version must not switch the state checksum off, nor relax
+  // how the config is compared on resume.
   if (m.format_version < 3 && h5::has_attribute(f, "state_fnv1a64"))
     throw InputError(path + ": format_version " + std::to_string(m.format_version) +
                      ", but it holds format 3's state_fnv1a64: the file is damaged");
-  if (m.format_version >= 3 || h5::has_attribute(f, "state_fnv1a64")) {
+  if (m.format_version >= 3) {
     require("rng");
     require("state_fnv1a64");
     const StateAttributes stored{
@@ -299,6 +299,16 @@ CheckpointMeta read_meta_attributes(const std::string& path, hid_t f) {
   if (names_optimizer && m.optimizer_steps != m.progress.step)
     throw InputError(path + ": optimizer_steps " + std::to_string(m.optimizer_steps) + " differs from step " +
                      std::to_string(m.progress.step) + "; the file is damaged");
+  // the arrays its kind keeps: Adam's two moments, or at most a velocity
+  const bool adam = m.optimizer == "adamw" || m.optimizer == "lamb";
+  for (const char* name : kOptimizerArrayNames) {
+    const bool held = std::any_of(m.optimizer_arrays.begin(), m.optimizer_arrays.end(),
+                                  [&](const auto& a) { return a.first == name; });
+    const bool moment = std::string_view(name) != "velocity";
+    if (held != (adam && moment) && (adam || moment))
+      throw InputError(path + ": " + (held ? "holds /optimizer/" : "lacks /optimizer/") + name + ", which --optimizer " +
+                       m.optimizer + (held ? " does not keep" : " needs") + "; the file is damaged");
+  }
   return m;
 }
 }  // namespace
@@ -355,10 +365,10 @@ void read_checkpoint_state(const CheckpointMeta& meta, std::span<T> params,
   const std::size_t n = ParameterLayout(meta.spec).size();
   for (const auto& [name, values] : optimizer_arrays)
     if (values.size() != n)
-      throw std::invalid_argument("read_checkpoint_arrays: a buffer of " + std::to_string(values.size()) + " values for " +
+      throw std::invalid_argument("read_checkpoint_state: a buffer of " + std::to_string(values.size()) + " values for " +
                                   name + " of a model of " + std::to_string(n));
   if (params.size() != n)
-    throw std::invalid_argument("read_checkpoint_arrays: buffers of " + std::to_string(params.size()) +
+    throw std::invalid_argument("read_checkpoint_state: buffers of " + std::to_string(params.size()) +
                                 " values for a model of " + std::to_string(n));
   const h5::File file = h5::open_read(meta.path);
   const bool stored_float = meta.precision == "float32";

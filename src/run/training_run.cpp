@@ -147,7 +147,7 @@ class Run final : public TrainingRun::Impl {
     const ModelSpec& spec = config_.model;
     const TrainConfig& t = config_.training;
     const std::size_t element = sizeof(T);
-    const int copies = 2 + int(optimizer_state_names(t.optimizer).size());  // parameters, gradients, state
+    const int copies = parameter_copies(t.optimizer);  // parameters, gradients, state
     double bytes = parameter_bytes(spec, element, copies) +
                    workspace_bytes(spec, trainer_->max_rows_per_rank(), element);
     if (t.micro_batch > 0)  // the workspace holds a micro-batch; lanes and exact sums besides
@@ -194,7 +194,10 @@ class Run final : public TrainingRun::Impl {
     for (const std::string& name : optimizer_state_names(optimizer.config())) {
       const auto from_file = std::find_if(stored.begin(), stored.end(), [&](const auto& a) { return a.first == name; });
       const std::span<T> into = optimizer.state(name);
-      if (from_file != stored.end() && from_file->second.size() == into.size())
+      if (from_file != stored.end() && from_file->second.size() != into.size())
+        throw InputError(meta.path + ": /optimizer/" + name + " holds " + std::to_string(from_file->second.size()) +
+                         " values for a model of " + std::to_string(into.size()));
+      if (from_file != stored.end())
         std::copy(from_file->second.begin(), from_file->second.end(), into.begin());
       else if (name == "velocity")  // plain SGD's checkpoint, resumed with momentum
         warnings.insert(warnings.begin(), meta.path + " holds no momentum state: the velocity starts at zero");

@@ -188,7 +188,7 @@ Trainer<T>::Trainer(Network<T>& net, RowSource& train, RowSource* test, TrainCon
     const ModelSpec& spec = net.spec();
     const std::size_t params = net.layout().size();
     // everything at once: the model's state, the workspace, the other lanes' and the exact sums' words
-    require_memory(parameter_bytes(spec, sizeof(T), 2 + int(optimizer_state_names(config_.optimizer).size())) +
+    require_memory(parameter_bytes(spec, sizeof(T), parameter_copies(config_.optimizer)) +
                        double(lanes) * (workspace_bytes(spec, ws_.max_rows(), sizeof(T))) +
                        double(lanes - 1) * double(params) * sizeof(T) + double(params + 1) * exact_sum_words<T>() * 8.0,
                    "the model's parameters, gradients and optimizer state with --reproducible's exact sums and " +

@@ -51,6 +51,8 @@ enum class OptimizerKind { Sgd, AdamW, Lars, Lamb };
 OptimizerKind parse_optimizer(std::string_view name);  // sgd|adamw|lars|lamb; throws InputError
 std::string_view to_string(OptimizerKind kind);
 
+// The library's defaults; the command line's differ where it says so
+// (--momentum 0.9, --lr 0.05).
 struct OptimizerConfig {
   double lr_weights = 0.1;  // η_w
   double lr_bias = 0.1;     // η_b
@@ -65,7 +67,13 @@ struct OptimizerConfig {
 inline constexpr double kLambNormClip = 10.0;     // φ(z) = min(max(z, 0), 10)
 inline constexpr std::size_t kNormBlock = 4096;   // values per fixed block of a layer norm
 
-void validate(const OptimizerConfig& config);  // throws InputError naming the option
+// Throws InputError naming the option: values out of range, and settings the
+// kind does not use (momentum for adamw and lamb, Nesterov beyond sgd).
+void validate(const OptimizerConfig& config);
+
+// Parameters, gradients and the state arrays: how many parameter-sized
+// buffers the optimizer needs, for memory checks.
+int parameter_copies(const OptimizerConfig& config);
 
 // The state arrays the configuration keeps, each laid out like the
 // parameters: "velocity" (sgd with momentum, lars with momentum), or
@@ -103,15 +111,15 @@ class Optimizer {
  private:
   bool sgd_range(T* p, const T* g, T* v, std::size_t n, T lr, T decay) const;
   bool adamw_range(T* p, const T* g, T* m, T* v, std::size_t n, T lr, T decay) const;
-  bool lars_range(T* p, const T* g, T* v, std::size_t n, T lr, T decay, bool adapt);
-  bool lamb_range(T* p, const T* g, T* m, T* v, std::size_t n, T lr, T decay, bool adapt);
-  double norm(const T* x, std::size_t n);  // ‖x‖, the same bits at any thread count
+  // layer_adaptive: W_k, with the trust ratio and decay; false for b_k
+  bool lars_range(T* p, const T* g, T* v, std::size_t n, T lr, T decay, bool layer_adaptive);
+  bool lamb_range(T* p, const T* g, T* m, T* v, std::size_t n, T lr, T decay, bool layer_adaptive);
 
   OptimizerConfig config_;
   ParameterLayout layout_;
   std::int64_t steps_ = 0;
-  AlignedBuffer<T> first_;   // velocity, or m
-  AlignedBuffer<T> second_;  // v (adamw, lamb)
+  AlignedBuffer<T> velocity_or_m_;  // sgd and lars: the velocity; adamw and lamb: the first moment m
+  AlignedBuffer<T> second_moment_;  // adamw and lamb: v
   std::vector<double> block_sums_;  // one per kNormBlock values of the largest layer
 };
 

@@ -24,6 +24,7 @@ namespace dmlp {
 // 4: the optimizer's kind, update count and state arrays (/optimizer/<name>,
 // each with <name>_fnv1a64), all covered by state_fnv1a64.
 inline constexpr int kCheckpointFormatVersion = 4;
+inline constexpr int kOldestReadableCheckpointFormat = 1;
 
 // The optimizer state arrays a checkpoint may hold, each laid out like the parameters.
 inline constexpr const char* kOptimizerArrayNames[] = {"velocity", "exp_avg", "exp_avg_sq"};
@@ -36,7 +37,6 @@ struct OptimizerSnapshot {
   std::int64_t steps = 0;
   std::vector<std::pair<std::string, std::span<const T>>> arrays;
 };
-inline constexpr int kOldestReadableCheckpointFormat = 1;
 
 nlohmann::json model_to_json(const ModelSpec& spec);
 ModelSpec model_from_json(const nlohmann::json& j);  // throws InputError

@@ -64,6 +64,15 @@ TEST_CASE("weight decay adds wd·w to the weights' gradient only", "[optimizer]"
 }
 
 TEST_CASE("optimizer settings are validated", "[optimizer][errors]") {
+  // settings the kind does not use are refused in the library too, not only on the command line
+  CHECK_THROWS_AS(validate(OptimizerConfig{.momentum = 0.9, .nesterov = true, .kind = OptimizerKind::Lars}), InputError);
+  CHECK_THROWS_AS(validate(OptimizerConfig{.momentum = 0.9, .kind = OptimizerKind::AdamW}), InputError);
+  CHECK_THROWS_AS(validate(OptimizerConfig{.momentum = 0.5, .kind = OptimizerKind::Lamb}), InputError);
+  CHECK_NOTHROW(validate(OptimizerConfig{.momentum = 0.9, .kind = OptimizerKind::Lars}));
+  CHECK_THROWS_AS(Optimizer<float>(OptimizerConfig{.kind = OptimizerKind::AdamW, .eps = 1e300},
+                                   ParameterLayout(make_mlp({1, 1}, Activation::Identity, Activation::Identity,
+                                                            Loss::SquaredError))),
+                  InputError);
   CHECK_THROWS_AS(validate(OptimizerConfig{.lr_weights = 0}), InputError);
   CHECK_THROWS_AS(validate(OptimizerConfig{.lr_weights = 0.1, .lr_bias = -1}), InputError);
   CHECK_THROWS_AS(validate(OptimizerConfig{.momentum = 1.0}), InputError);

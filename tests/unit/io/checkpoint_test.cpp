@@ -462,3 +462,39 @@ TEST_CASE("checkpoint: file names, listing newest first, pruning and setting asi
   }
   REQUIRE(fs::is_directory(at("ckpt-000000099.h5")));
 }
+
+TEST_CASE("checkpoint: an optimizer's whole state round-trips; arrays its kind does not keep are refused",
+          "[io][checkpoint]") {
+  const TempDir dir;
+  const SavedRun<double> run;
+  std::vector<double> m(run.velocity), v(run.velocity);
+  for (double& x : v) x = x * x;
+  const auto write = [&](const std::string& name, OptimizerSnapshot<double> snapshot) {
+    const std::string path = dir.file(name);
+    write_checkpoint<double>(path, run.net, snapshot, CheckpointState{run.config, run.ranks, run.seed, run.progress});
+    return path;
+  };
+  const std::string adamw = write("adamw.h5", {"adamw", 50, {{"exp_avg", m}, {"exp_avg_sq", v}}});
+  const CheckpointMeta meta = read_checkpoint_meta(adamw);
+  CHECK(meta.optimizer == "adamw");
+  CHECK(meta.optimizer_steps == 50);
+  REQUIRE(meta.optimizer_arrays.size() == 2);
+  std::vector<double> params(m.size()), m_read(m.size()), v_read(m.size());
+  const std::pair<std::string, std::span<double>> wanted[] = {{"exp_avg_sq", v_read}, {"exp_avg", m_read}};
+  read_checkpoint_state<double>(meta, params, wanted);
+  CHECK(bit_patterns(m_read) == bit_patterns(m));
+  CHECK(bit_patterns(v_read) == bit_patterns(v));
+  CHECK(bit_patterns(params) == bit_patterns(run.net.params()));
+  // files whose checksums agree but whose contents no dmlp run writes
+  CHECK_THAT(input_error_message([&] { read_checkpoint_meta(write("half.h5", {"adamw", 50, {{"exp_avg", m}}})); }),
+             Contains("lacks /optimizer/exp_avg_sq, which --optimizer adamw needs"));
+  CHECK_THAT(input_error_message([&] { read_checkpoint_meta(write("sgd.h5", {"sgd", 50, {{"exp_avg", m}}})); }),
+             Contains("holds /optimizer/exp_avg, which --optimizer sgd does not keep"));
+  CHECK_THAT(input_error_message([&] {
+               read_checkpoint_meta(write("lamb.h5", {"lamb", 50, {{"exp_avg", m}, {"exp_avg_sq", v}, {"velocity", m}}}));
+             }),
+             Contains("holds /optimizer/velocity, which --optimizer lamb does not keep"));
+  CHECK_THAT(input_error_message([&] { read_checkpoint_meta(write("t.h5", {"lars", 49, {{"velocity", m}}})); }),
+             Contains("optimizer_steps 49 differs from step 50"));
+  CHECK_NOTHROW(read_checkpoint_meta(write("lars.h5", {"lars", 50, {}})));  // LARS without momentum keeps nothing
+}
