@@ -180,17 +180,17 @@ bool Optimizer<T>::sgd_range(T* p, const T* g, T* v, std::size_t n, T lr, T deca
 }
 
 template <class T>
-bool Optimizer<T>::adamw_range(T* p, const T* g, T* m, T* v, std::size_t n, T lr, T decay) const {
+bool Optimizer<T>::adamw_range(T* p, const T* g, T* m, T* v, std::size_t n, double lr, T decay) const {
   // torch.optim.AdamW (single tensor): the scalars in double, as Python computes them
   const double t = double(steps_);
   const double bias_correction1 = 1 - std::pow(config_.beta1, t), bias_correction2 = 1 - std::pow(config_.beta2, t);
-  const T shrink = T(1 - double(lr) * double(decay));
-  const T step_size = T(double(lr) / bias_correction1), correction2_sqrt = T(std::sqrt(bias_correction2));
+  const T shrink = T(1 - lr * double(decay));
+  const T step_size = T(lr / bias_correction1), correction2_sqrt = T(std::sqrt(bias_correction2));
   const T one_minus_beta1 = T(1 - config_.beta1), beta2 = T(config_.beta2), one_minus_beta2 = T(1 - config_.beta2);
   const T eps = T(config_.eps);
   // torch's lerp(m, g, w) with w = 1 − β1: m + w(g − m) for |w| < ½, else g − (g − m)(1 − w)
   const bool lerp_from_m = std::abs(1 - config_.beta1) < 0.5;
-  const T lerp_weight = lerp_from_m ? one_minus_beta1 : T(1 - (1 - config_.beta1));
+  const T lerp_weight = lerp_from_m ? one_minus_beta1 : T(1) - one_minus_beta1;
   const auto count = std::ptrdiff_t(n);
   T probe = 0;
 #pragma omp parallel for simd schedule(static) if (n >= kParallelThreshold) reduction(+ : probe)
@@ -207,7 +207,7 @@ bool Optimizer<T>::adamw_range(T* p, const T* g, T* m, T* v, std::size_t n, T lr
 }
 
 template <class T>
-bool Optimizer<T>::lars_range(T* p, const T* g, T* v, std::size_t n, T lr, T decay, bool layer_adaptive) {
+bool Optimizer<T>::lars_range(T* p, const T* g, T* v, std::size_t n, double lr, T decay, bool layer_adaptive) {
   double ratio = 1.0;
   if (layer_adaptive) {
     const auto [w2, g2] = blocked_sums(n, block_sums_, [&](std::size_t begin, std::size_t end, double* sums) {
@@ -225,7 +225,7 @@ bool Optimizer<T>::lars_range(T* p, const T* g, T* v, std::size_t n, T lr, T dec
     // the reference takes 1 when ‖g‖ = 0 even where wd·‖W‖ > 0
     if (g_norm > 0) ratio = trust_ratio(config_.trust_coefficient * w_norm, g_norm + double(decay) * w_norm);
   }
-  const T scaled_lr = T(double(lr) * ratio), mu = T(config_.momentum);
+  const T scaled_lr = T(lr * ratio), mu = T(config_.momentum);
   const auto count = std::ptrdiff_t(n);
   T probe = 0;
   if (!v) {
@@ -246,7 +246,7 @@ bool Optimizer<T>::lars_range(T* p, const T* g, T* v, std::size_t n, T lr, T dec
 }
 
 template <class T>
-bool Optimizer<T>::lamb_range(T* p, const T* g, T* m, T* v, std::size_t n, T lr, T decay, bool layer_adaptive) {
+bool Optimizer<T>::lamb_range(T* p, const T* g, T* m, T* v, std::size_t n, double lr, T decay, bool layer_adaptive) {
   const double t = double(steps_);
   const T correction1 = T(1 - std::pow(config_.beta1, t)), correction2 = T(1 - std::pow(config_.beta2, t));
   const T beta1 = T(config_.beta1), one_minus_beta1 = T(1 - config_.beta1);
@@ -272,7 +272,7 @@ bool Optimizer<T>::lamb_range(T* p, const T* g, T* m, T* v, std::size_t n, T lr,
   if (!std::isfinite(r2) || !std::isfinite(w2)) return false;
   const double clipped = std::min(std::sqrt(w2), kLambNormClip);
   const double ratio = layer_adaptive ? trust_ratio(clipped, std::sqrt(r2)) : 1.0;
-  const T scaled_lr = T(double(lr) * ratio);
+  const T scaled_lr = T(lr * ratio);
   const auto count = std::ptrdiff_t(n);
 #pragma omp parallel for simd schedule(static) if (n >= kParallelThreshold)
   for (std::ptrdiff_t i = 0; i < count; ++i) p[i] -= scaled_lr * direction(std::size_t(i));
@@ -283,7 +283,7 @@ template <class T>
 bool Optimizer<T>::step_layer(int k, std::span<T> params, std::span<const T> grads, double lr_scale) {
   if (adam_like(config_.kind) && steps_ < 1)
     throw std::logic_error("Optimizer::step_layer: call begin_step() first (the update count t starts at 1)");
-  const T lr_w = T(config_.lr_weights * lr_scale), lr_b = T(config_.lr_bias * lr_scale);
+  const double lr_w = config_.lr_weights * lr_scale, lr_b = config_.lr_bias * lr_scale;
   const T decay = T(config_.weight_decay);
   const LayerSlots& s = layout_.layer(k);
   T* const p = params.data();
@@ -294,8 +294,8 @@ bool Optimizer<T>::step_layer(int k, std::span<T> params, std::span<const T> gra
   const std::size_t w = s.weight_offset, b = s.bias_offset, nw = s.weight_count(), nb = std::size_t(s.out);
   switch (config_.kind) {
     case OptimizerKind::Sgd:
-      return sgd_range(p + w, g + w, at(first, w), nw, lr_w, decay) &
-             sgd_range(p + b, g + b, at(first, b), nb, lr_b, T(0));
+      return sgd_range(p + w, g + w, at(first, w), nw, T(lr_w), decay) &
+             sgd_range(p + b, g + b, at(first, b), nb, T(lr_b), T(0));
     case OptimizerKind::AdamW:
       return adamw_range(p + w, g + w, first + w, second + w, nw, lr_w, decay) &
              adamw_range(p + b, g + b, first + b, second + b, nb, lr_b, T(0));

@@ -110,10 +110,11 @@ class Optimizer {
 
  private:
   bool sgd_range(T* p, const T* g, T* v, std::size_t n, T lr, T decay) const;
-  bool adamw_range(T* p, const T* g, T* m, T* v, std::size_t n, T lr, T decay) const;
+  // lr in double: the scalars built from it are rounded once, as torch's are
+  bool adamw_range(T* p, const T* g, T* m, T* v, std::size_t n, double lr, T decay) const;
   // layer_adaptive: W_k, with the trust ratio and decay; false for b_k
-  bool lars_range(T* p, const T* g, T* v, std::size_t n, T lr, T decay, bool layer_adaptive);
-  bool lamb_range(T* p, const T* g, T* m, T* v, std::size_t n, T lr, T decay, bool layer_adaptive);
+  bool lars_range(T* p, const T* g, T* v, std::size_t n, double lr, T decay, bool layer_adaptive);
+  bool lamb_range(T* p, const T* g, T* m, T* v, std::size_t n, double lr, T decay, bool layer_adaptive);
 
   OptimizerConfig config_;
   ParameterLayout layout_;
