@@ -60,7 +60,8 @@ grep -Eq "^\[rank [12]\] error: stalled: .*rank 0 on [^ ]+ may itself be stalled
 for attempt in 1 2; do
   timeout 90 "$MPIEXEC" -np 2 "$DMLP" "${train[@]}" --checkpoint-dir "$WORK/suspend-$attempt" > "$WORK/suspend.out" 2>&1 &
   launcher=$!
-  for _ in $(seq 150); do grep -q "^step" "$WORK/suspend.out" 2>/dev/null && break; sleep 0.2; done
+  # up to 60 s for the first step: a sanitizer build on a loaded machine starts slowly
+  for _ in $(seq 300); do grep -q "^step" "$WORK/suspend.out" 2>/dev/null && break; sleep 0.2; done
   ranks=$(rank_pid "$launcher" 0; rank_pid "$launcher" 1)
   [ "$(wc -w <<<"$ranks")" -eq 2 ] || { fail "the ranks were not found running (try $attempt)"; kill "$launcher"; wait "$launcher"; continue; }
   kill -STOP $ranks && stopped+=($ranks)
