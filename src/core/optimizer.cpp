@@ -91,6 +91,12 @@ std::string describe(const OptimizerConfig& c) {
   return text;
 }
 
+std::string optimizer_warning(const OptimizerConfig& c) {
+  if (c.kind != OptimizerKind::Lars || c.lr_bias != c.lr_weights || c.lr_weights <= 1.0) return {};
+  return "--optimizer lars trains the biases at --lr " + format_number(c.lr_weights) +
+         " with no trust ratio (biases are excluded from it): give --lr-bias, a plain SGD rate such as 0.1";
+}
+
 template <class T>
 Optimizer<T>::Optimizer(OptimizerConfig config, const ParameterLayout& layout)
     : config_(config),

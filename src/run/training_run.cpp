@@ -234,7 +234,7 @@ class Run final : public TrainingRun::Impl {
     d.overlappable = b.size() > 1 && total > 0 ? 1.0 - double(b.back().end - b.back().begin) / total : 0.0;
     d.warnings = std::move(warnings);
     for (const std::string& w : {data_.train.warning, data_.test.warning, placement.warning, blas_threading_warning(),
-                                 blas_kernel_warning()})
+                                 blas_kernel_warning(), optimizer_warning(effective_optimizer(config_.training))})
       if (!w.empty()) d.warnings.push_back(without_warning_prefix(w));
   }
 

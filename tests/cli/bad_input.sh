@@ -37,6 +37,11 @@ expect_exit 2 "--lr-reference-batch is used by --lr-scaling linear or sqrt" -- "
 expect_exit 2 "unknown --lr-scaling 'log'" -- "$DMLP" "${blobs[@]}" --layers 20,3 --lr-scaling log
 expect_exit 2 "--lr-reference-batch 0 must be positive" -- "$DMLP" "${blobs[@]}" --layers 20,3 --lr-scaling linear --lr-reference-batch 0
 expect_exit 2 "--lr x --weight-decay is 1.5: AdamW scales" -- "$DMLP" "${blobs[@]}" --layers 20,3 --optimizer adamw --lr 0.5 --weight-decay 3
+# valid but likely wrong: LARS's large rate on the biases, which have no trust ratio
+expect_exit 0 "warning: --optimizer lars trains the biases at --lr 5 with no trust ratio.*give --lr-bias" -- \
+  "$DMLP" train --synthetic blobs --samples 200 --max-steps 2 --layers 20,3 --optimizer lars --lr 5
+out=$("$DMLP" train --synthetic blobs --samples 200 --max-steps 2 --layers 20,3 --optimizer lars --lr 5 --lr-bias 0.1 2>&1)
+grep -q "trains the biases" <<<"$out" && fail "LARS warned although --lr-bias was given" || pass "no LARS warning with --lr-bias"
 # the same under mpirun: every rank stops, one line is printed
 expect_exit 2 "^\[rank 0\] error: --layers: width 0" -- "$MPIEXEC" -np 2 "$DMLP" "${blobs[@]}" --layers 784,0,10
 out=$("$MPIEXEC" -np 3 "$DMLP" "${blobs[@]}" --layers 20,3 --lr 0 2>&1)

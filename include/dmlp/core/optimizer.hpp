@@ -84,6 +84,9 @@ std::vector<std::string> optimizer_state_names(const OptimizerConfig& config);
 bool optimizer_counts_steps(const OptimizerConfig& config);
 // "SGD lr 0.1 (bias 0.1), momentum 0.9", "AdamW lr 0.001 (bias 0.001), betas 0.9/0.999, eps 1e-08", …
 std::string describe(const OptimizerConfig& config);
+// A likely mistake in valid settings, or empty: LARS with its large weight
+// rate (above 1) applied to the biases too, which have no trust ratio.
+std::string optimizer_warning(const OptimizerConfig& config);
 
 template <class T>
 class Optimizer {
