@@ -69,8 +69,6 @@ std::vector<std::string> optimizer_state_names(const OptimizerConfig& c) {
   return {};
 }
 
-bool optimizer_counts_steps(const OptimizerConfig& c) { return adam_like(c.kind); }
-
 int parameter_copies(const OptimizerConfig& c) { return 2 + int(optimizer_state_names(c).size()); }
 
 std::string describe(const OptimizerConfig& c) {

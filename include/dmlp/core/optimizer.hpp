@@ -80,8 +80,6 @@ int parameter_copies(const OptimizerConfig& config);
 // "exp_avg" and "exp_avg_sq" (adamw, lamb: m and v). Checkpoints store them
 // under /optimizer/<name>.
 std::vector<std::string> optimizer_state_names(const OptimizerConfig& config);
-// Does the update count t enter the update (adamw, lamb)?
-bool optimizer_counts_steps(const OptimizerConfig& config);
 // "SGD lr 0.1 (bias 0.1), momentum 0.9", "AdamW lr 0.001 (bias 0.001), betas 0.9/0.999, eps 1e-08", …
 std::string describe(const OptimizerConfig& config);
 // A likely mistake in valid settings, or empty: LARS with its large weight
