@@ -9,6 +9,8 @@
 #include "dmlp/core/errors.hpp"
 #include "dmlp/io/checkpoint.hpp"
 #include "dmlp/mpi/consensus.hpp"
+#include "dmlp/run/test_hooks.hpp"
+#include <thread>
 
 namespace dmlp::run {
 namespace {
@@ -70,7 +72,8 @@ Checkpointer<T>::Checkpointer(const mpi::Communicator& world, CheckpointPolicy p
       net_(net),
       config_(std::move(config)),
       log_(log),
-      watchdog_(watchdog) {
+      watchdog_(watchdog),
+      hold_after_step_(test_hold_after_step().value_or(-1)) {
   mpi::collectively(world_, [&] {
     if (world_.rank() != 0) return;
     for (const std::string& name : remove_stale_temporaries(policy_.dir))
@@ -102,6 +105,7 @@ std::string Checkpointer<T>::save(const TrainProgress& p) {
     OptimizerSnapshot<T> snapshot{std::string(to_string(optimizer.config().kind)), optimizer.steps(), {}};
     const auto names = optimizer_state_names(optimizer.config());
     for (const std::string& name : names) snapshot.arrays.emplace_back(name, optimizer.state(name));
+    test_stop_point("checkpoint-write", world_.rank());
     write_checkpoint<T>(path, net_, snapshot, CheckpointState{config_, world_.size(), trainer_.config().seed, p});
     prune_checkpoints(policy_.dir, policy_.keep);
     log_.note("checkpoint " + path + " written (step " + std::to_string(p.step) + ")");
@@ -112,7 +116,19 @@ std::string Checkpointer<T>::save(const TrainProgress& p) {
 }
 
 template <class T>
+void Checkpointer<T>::hold_for_stop_signal(const TrainProgress& p) {
+  log_.note("test hold: after step " + std::to_string(p.step) + ", waiting for a stop signal");
+  for (;;) {
+    std::int64_t received = StopSignals::received();
+    world_.allreduce(std::span<std::int64_t>(&received, 1), MPI_MAX);
+    if (received != 0) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
+template <class T>
 void Checkpointer<T>::after_step(const TrainProgress& p) {
+  if (hold_after_step_ == p.step) hold_for_stop_signal(p);
   const bool by_time = world_.rank() == 0 && policy_.every_seconds > 0 &&
                        std::chrono::steady_clock::now() - last_save_ >=
                            std::chrono::duration<double>(policy_.every_seconds);

@@ -16,6 +16,7 @@
 #include "dmlp/run/checkpoint_load.hpp"
 #include "dmlp/run/checkpointer.hpp"
 #include "dmlp/run/data_sources.hpp"
+#include "dmlp/run/test_hooks.hpp"
 #include "dmlp/run/trace_file.hpp"
 #include "dmlp/train/threads.hpp"
 
@@ -279,6 +280,7 @@ TrainingRun::TrainingRun(const mpi::Communicator& world, const RunConfig& config
   // Before anything else collective: ranks that disagree would call different collectives.
   mpi::all_fail_alike([&] { mpi::require_same_on_all_ranks(world, config_text, "configuration"); });
   prepare_checkpoint_dir(config.execution.checkpoint, world);
+  test_stop_point("startup", world.rank());
   TrainingData data = open_training_data(config.data, config.execution.loading, config.model, config.training.seed, world);
   const mpi::Placement placement = place_threads(world, config.execution.threads);
   if (config.precision == Precision::Double)

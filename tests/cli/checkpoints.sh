@@ -95,20 +95,26 @@ expect_exit 0 "starting at step 0 from the parameters of.*finished: 20 steps" --
 # A signal (as a batch system sends before the wall-time limit) saves and stops
 # cleanly with exit 75, and the resumed run ends bitwise where an uninterrupted
 # one does: SIGUSR1 to mpirun (which forwards it), and SIGTERM to the ranks
-# (what srun and PBS deliver to each task).
-long=(train --synthetic blobs --layers 10,64,4 --samples 200000 --max-steps 40000 --batch-size 64
+# (what srun and PBS deliver to each task). The run holds after step 150 until
+# the signal comes (DMLP_TEST_HOLD_AFTER_STEP, run/test_hooks.hpp), so it stops
+# at that step whatever the machine's speed, and the test signals only once the
+# run says it is there.
+long=(train --synthetic blobs --layers 10,16,4 --samples 2000 --max-steps 400 --batch-size 32
       --momentum 0.9 --log-every 1000000 --threads 1)
 timeout 120 "$MPIEXEC" -np 2 "$DMLP" "${long[@]}" --checkpoint-dir "$WORK/whole" > /dev/null 2>&1
 stoppable=$(dirname "$0")/../../launch/mpirun-stoppable.sh
+# wait_for PATTERN FILE: up to 120 s for a line matching PATTERN in FILE
+wait_for() { for _ in $(seq 600); do grep -q "$1" "$2" 2>/dev/null && return 0; sleep 0.2; done; return 1; }
 for signal in USR1 TERM TERM-wrapper; do
   if [ "$signal" = TERM-wrapper ]; then
-    MPIRUN=$MPIEXEC "$stoppable" -np 2 "$DMLP" "${long[@]}" --checkpoint-dir "$WORK/s$signal" > "$WORK/s.out" 2>&1 &
+    DMLP_TEST_HOLD_AFTER_STEP=150 MPIRUN=$MPIEXEC "$stoppable" -np 2 "$DMLP" "${long[@]}" \
+      --checkpoint-dir "$WORK/s$signal" > "$WORK/s.out" 2>&1 &
   else
-    "$MPIEXEC" -np 2 "$DMLP" "${long[@]}" --checkpoint-dir "$WORK/s$signal" > "$WORK/s.out" 2>&1 &
+    DMLP_TEST_HOLD_AFTER_STEP=150 "$MPIEXEC" -np 2 "$DMLP" "${long[@]}" --checkpoint-dir "$WORK/s$signal" \
+      > "$WORK/s.out" 2>&1 &
   fi
   launcher=$!
-  for _ in $(seq 50); do grep -q "^  checkpoint" "$WORK/s.out" 2>/dev/null && break; sleep 0.2; done
-  sleep 1
+  wait_for "^test hold: after step 150" "$WORK/s.out" || fail "SIG$signal: the run never reached step 150"
   case $signal in
     USR1) kill -USR1 "$launcher" ;;                 # to mpirun, which forwards it
     TERM) kill -TERM $(pgrep -P "$launcher") ;;     # to the ranks, as srun and PBS deliver it
@@ -117,24 +123,34 @@ for signal in USR1 TERM TERM-wrapper; do
   wait "$launcher"
   rc=$?
   [ "$rc" -eq 75 ] && pass "SIG$signal: stopped with exit 75 (resume me)" || fail "exit $rc after SIG$signal"
-  grep -q "stopped at step [0-9]* of 40000 on a signal" "$WORK/s.out" && pass "SIG$signal: said where it stopped" \
-    || fail "SIG$signal: no stop message"
+  grep -q "stopped at step 150 of 400 on a signal" "$WORK/s.out" && pass "SIG$signal: said where it stopped" \
+    || fail "SIG$signal: no stop message: $(tail -3 "$WORK/s.out")"
+  [ "$(ls "$WORK/s$signal")" = ckpt-000000150.h5 ] && pass "SIG$signal: its checkpoint is the step's" \
+    || fail "SIG$signal: checkpoints $(ls "$WORK/s$signal" | tr '\n' ' ')"
   timeout 120 "$MPIEXEC" -np 2 "$DMLP" "${long[@]}" --checkpoint-dir "$WORK/s$signal" --resume "$WORK/s$signal" > /dev/null 2>&1
-  expect_exit 0 "bitwise identical" -- "$DMLP" inspect "$WORK/whole/ckpt-000040000.h5" \
-    --compare "$WORK/s$signal/ckpt-000040000.h5"
+  expect_exit 0 "bitwise identical" -- "$DMLP" inspect "$WORK/whole/ckpt-000000400.h5" \
+    --compare "$WORK/s$signal/ckpt-000000400.h5"
 done
 
-# Checkpoints by time, and keep-K pruning: a run of a few seconds that saves
-# half second keeps exactly the newest 2, the last at its final step.
-timeout 120 "$MPIEXEC" -np 2 "$DMLP" "${long[@]}" --checkpoint-dir "$WORK/timed" --checkpoint-every-seconds 0.5 \
-  --keep-checkpoints 2 > "$WORK/timed.out" 2>&1 || fail "the timed run failed"
+# Checkpoints by time, and keep-K pruning: a run with no end that saves every
+# half second, stopped once it has written three by time, keeps exactly the
+# newest 2, the last at the step it stopped at.
+endless=(train --synthetic blobs --layers 10,16,4 --samples 2000 --epochs 1000000000 --batch-size 32
+         --log-every 1000000 --threads 1)
+"$MPIEXEC" -np 2 "$DMLP" "${endless[@]}" --checkpoint-dir "$WORK/timed" --checkpoint-every-seconds 0.5 \
+  --keep-checkpoints 2 > "$WORK/timed.out" 2>&1 &
+launcher=$!
+for _ in $(seq 600); do [ "$(grep -c "^checkpoint .* written" "$WORK/timed.out")" -ge 3 ] && break; sleep 0.2; done
+kill -USR1 "$launcher"
+wait "$launcher"
+rc=$?
 written=$(grep -c "^checkpoint .* written" "$WORK/timed.out")
-# no --checkpoint-every: every one before the final save was written by time
-[ "$written" -ge 2 ] && pass "--checkpoint-every-seconds 0.5: $((written - 1)) by time, then the final one" \
-  || fail "none written by time ($written in all)"
+stopped=$(sed -n 's/^stopped at step \([0-9]*\) of .*/\1/p' "$WORK/timed.out")
+[ "$rc" -eq 75 ] && [ "$written" -ge 4 ] && pass "--checkpoint-every-seconds 0.5: $((written - 1)) by time, then the stop's" \
+  || fail "timed run: exit $rc, $written written"
 kept=$(ls "$WORK/timed" | tr '\n' ' ')
-[ "$(ls "$WORK/timed" | wc -l)" -eq 2 ] && [ -f "$WORK/timed/ckpt-000040000.h5" ] \
-  && pass "--keep-checkpoints 2 kept $kept" || fail "kept: $kept"
+[ "$(ls "$WORK/timed" | wc -l)" -eq 2 ] && [ -n "$stopped" ] && [ -f "$WORK/timed/$(printf 'ckpt-%09d.h5' "$stopped")" ] \
+  && pass "--keep-checkpoints 2 kept $kept" || fail "kept: $kept (stopped at '$stopped')"
 
 # eval: the same numbers at any rank count; predict and inspect
 e1=$("$DMLP" eval --checkpoint "$WORK/a/ckpt-000000100.h5" --data "$WORK/test.h5" --json)

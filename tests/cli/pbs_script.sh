@@ -14,11 +14,12 @@ chmod +x "$WORK/bin/qsub"
 ln -s "$(command -v "$MPIEXEC")" "$WORK/bin/mpirun" 2>/dev/null
 
 (cd "$repo" && PATH="$WORK/bin:$PATH" PBS_NODEFILE="$WORK/nodes" PBS_JOBNAME=pbs-test DMLP="$DMLP" \
-  DMLP_RUN_DIR="$WORK/run" DMLP_ARGS="--train $WORK/train.h5 --test $WORK/train.h5 --layers 10,64,4 --epochs 100000 --log-every 100000" \
+  DMLP_RUN_DIR="$WORK/run" DMLP_ARGS="--train $WORK/train.h5 --test $WORK/train.h5 --layers 10,64,4 --epochs 1000000000 --log-every 1000000" \
   exec setsid bash launch/pbs/train.pbs > "$WORK/out" 2>&1) &
 session=$!
-for _ in $(seq 150); do grep -q "^step\|^  optimizer" "$WORK/out" 2>/dev/null && break; sleep 0.2; done
-sleep 1
+# dmlp has printed its summary: it catches the stop signals, and so do both scripts
+# (their traps are set before dmlp starts). The run has no end of its own.
+for _ in $(seq 600); do grep -q "^  optimizer" "$WORK/out" 2>/dev/null && break; sleep 0.2; done
 kill -TERM -- "-$session"  # PBS signals the job's whole session
 timeout 60 tail --pid="$session" -f /dev/null
 wait "$session"

@@ -26,7 +26,10 @@ slurm_down() {
 
 slurm_up() {
   local m=$SLURM_DIR/munge node
-  mkdir -p "$m"/{etc,run,log,lib} "$SLURM_DIR"/{state,spool}
+  # TmpFS: the PMIx plugin's per-step directories (spmix_appdir_UID_JOB.STEP) stay
+  # inside this test's tree; in /tmp, one left by a killed run would collide
+  # with the same job number of the next (job numbers start at 1 each time).
+  mkdir -p "$m"/{etc,run,log,lib} "$SLURM_DIR"/{state,spool,tmp}
   chmod 755 "$WORK" "$SLURM_DIR"
   mungekey --create --keyfile "$m/etc/munge.key" --force 2>/dev/null || return 1
   chown -R munge:munge "$m"
@@ -63,6 +66,7 @@ JobAcctGatherType=jobacct_gather/none
 JobCompType=jobcomp/none
 MailProg=/bin/true
 MinJobAge=3600
+TmpFS=$SLURM_DIR/tmp
 $node State=UNKNOWN
 PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 CONF

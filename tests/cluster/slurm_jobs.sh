@@ -36,36 +36,46 @@ grep -q "hosts      $(hostname): rank 0 (2 threads each" "$WORK/job-$id.out" \
 
 # 2. preemption: USR1 before the time limit saves, exits 75, requeues; the
 # resumed run ends where an uninterrupted one does. Slurm checks time limits
-# every 30 s, so with --time=2 and USR1@80 the signal comes 10-40 s in: the
-# run is long enough to be running then. The uninterrupted run goes alongside,
-# outside Slurm, with the same options (the script's defaults overridden).
-long=(--layers 784,512,256,10 --batch-size 128 --lr 0.05 --momentum 0.9 --nesterov --lr-schedule cosine
-      --weight-decay 5e-4 --epochs 400 --max-steps 5500 --log-every 100 --checkpoint-every-seconds 0)
-last=ckpt-000005500.h5
-id=$(DMLP_RUN_DIR=$WORK/run-preempted submit --time=2 --signal=USR1@80 launch/slurm/train.sbatch "${long[@]}")
-timeout 300 "$MPIEXEC" -np 2 --bind-to none "$DMLP" train --train "$DMLP_DATA/train.h5" --test "$DMLP_DATA/test.h5" \
+# every 30 s, so with --time=2 and USR1@80 the signal comes 10-40 s in. The run
+# holds after step 200 until it does (DMLP_TEST_HOLD_AFTER_STEP, exported to the
+# job and kept across the requeue, where the resumed run never meets step 200
+# again), so it stops there whatever the machine's speed. The uninterrupted run
+# goes first, outside Slurm, with the same options (the script's defaults
+# overridden): an mpirun starting while srun launches a step can make the
+# step's launch fail.
+long=(--layers 784,64,10 --batch-size 128 --lr 0.05 --momentum 0.9 --nesterov --lr-schedule cosine
+      --weight-decay 5e-4 --epochs 400 --max-steps 600 --log-every 100 --checkpoint-every-seconds 0)
+last=ckpt-000000600.h5
+timeout 120 "$MPIEXEC" -np 2 --bind-to none "$DMLP" train --train "$DMLP_DATA/train.h5" --test "$DMLP_DATA/test.h5" \
   "${long[@]}" --checkpoint-dir "$WORK/run-whole" > "$WORK/whole.out" 2>&1 || fail "the uninterrupted run"
+id=$(DMLP_TEST_HOLD_AFTER_STEP=200 DMLP_RUN_DIR=$WORK/run-preempted submit --time=2 --signal=USR1@80 \
+     launch/slurm/train.sbatch "${long[@]}")
+# running, then held at step 200 (an event in its log), then requeued by the signal
+wait_state "$id" RUNNING || { fail "job $id did not start"; grep -i error "$SLURM_DIR/slurmd.log" | tail -8; }
+for _ in $(seq 600); do grep -q "^test hold: after step 200" "$WORK/job-$id.out" 2>/dev/null && break; sleep 0.2; done
 wait_state "$id" PENDING COMPLETED FAILED && [ "$(job_state "$id")" = PENDING ] \
   || { fail "job $id was not requeued: $(job_state "$id")"; tail -5 "$WORK/job-$id.out"; }
-grep -q "stopped at step [0-9]* of 5500 on a signal" "$WORK/job-$id.out" && grep -q "requeueing job $id" "$WORK/job-$id.out" \
+grep -q "stopped at step 200 of 600 on a signal" "$WORK/job-$id.out" && grep -q "requeueing job $id" "$WORK/job-$id.out" \
   && pass "USR1@80: checkpoint, exit 75, requeued ($(grep -o "stopped at step [0-9]*" "$WORK/job-$id.out"))" \
   || fail "no stop and requeue in the log"
 scontrol update JobId="$id" TimeLimit=10 StartTime=now  # no second signal; no 2-minute requeue hold
 wait_state "$id" COMPLETED FAILED && [ "$(job_state "$id")" = COMPLETED ] && pass "the requeued job finished" \
   || { fail "requeued job: $(job_state "$id")"; tail -5 "$WORK/job-$id.out"; }
-grep -q "resuming from .*run-preempted/checkpoints/ckpt-[0-9]*.h5" "$WORK/job-$id.out" && pass "it resumed from its checkpoint" \
-  || fail "no resume in the log"
+grep -q "resuming from .*run-preempted/checkpoints/ckpt-000000200.h5" "$WORK/job-$id.out" \
+  && pass "it resumed from its checkpoint" || fail "no resume in the log"
 [ "$(grep -c "^dmlp job $id" "$WORK/job-$id.out")" -eq 2 ] && pass "one log across the requeue (--open-mode=append)" \
   || fail "log of the first attempt lost"
 expect_exit 0 "bitwise identical" -- "$DMLP" inspect "$WORK/run-whole/$last" --compare "$WORK/run-preempted/checkpoints/$last"
 
-# 3. scancel --signal=TERM saves, then the job requeues; cancel it for good
-id=$(DMLP_RUN_DIR=$WORK/run-term submit launch/slurm/train.sbatch "${long[@]}" --log-every 20)
+# 3. scancel --signal=TERM saves, then the job requeues; cancel it for good.
+# The job holds after step 20 until the signal, and the test sends it once the
+# job's log says so.
+id=$(DMLP_TEST_HOLD_AFTER_STEP=20 DMLP_RUN_DIR=$WORK/run-term submit launch/slurm/train.sbatch "${long[@]}" --log-every 20)
 wait_state "$id" RUNNING
-for _ in $(seq 300); do grep -q "^step [0-9]*/" "$WORK/job-$id.out" 2>/dev/null && break; sleep 0.1; done
+for _ in $(seq 600); do grep -q "^test hold: after step 20" "$WORK/job-$id.out" 2>/dev/null && break; sleep 0.2; done
 scancel --signal=TERM "$id"
-wait_state "$id" PENDING && ls "$WORK"/run-term/checkpoints/ckpt-*.h5 > /dev/null 2>&1 \
-  && grep -q "stopped at step [0-9]* of 5500 on a signal" "$WORK/job-$id.out" \
+wait_state "$id" PENDING && [ -f "$WORK/run-term/checkpoints/ckpt-000000020.h5" ] \
+  && grep -q "stopped at step 20 of 600 on a signal" "$WORK/job-$id.out" \
   && pass "scancel --signal=TERM: checkpoint written, job requeued" || { fail "TERM"; tail -5 "$WORK/job-$id.out"; }
 scancel "$id"
 wait_state "$id" CANCELLED && pass "a plain scancel ends it" || fail "scancel: $(job_state "$id")"

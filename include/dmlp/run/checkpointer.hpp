@@ -65,8 +65,11 @@ class Checkpointer final : public TrainingObserver {
   RunLog& log_;
   mpi::StallWatchdog* watchdog_;
   StopSignals signals_;
+  void hold_for_stop_signal(const TrainProgress& p);  // DMLP_TEST_HOLD_AFTER_STEP (run/test_hooks.hpp)
+
   bool stop_ = false;
   std::int64_t saved_step_ = -1;
+  std::int64_t hold_after_step_ = -1;
   std::chrono::steady_clock::time_point last_save_ = std::chrono::steady_clock::now();
 };
 

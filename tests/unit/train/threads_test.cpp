@@ -48,8 +48,9 @@ TEST_CASE("1 and 2 threads give the same parameters within 1e-6 relative", "[thr
     scale = std::max(scale, double(std::abs(one[i])));
   }
   INFO("max |difference| " << diff << ", max |parameter| " << scale);
+  // Equal bits are allowed: whether the per-thread partial sums round
+  // differently depends on the kernels and the data, not on correctness.
   CHECK(diff / scale <= 1e-6);
-  CHECK(diff > 0);  // if this fails, the thread count no longer matters: README can promise bitwise
   set_threads(1);
 }
 

@@ -1,0 +1,29 @@
+#pragma once
+// Hooks for the test suite, read from the environment, so that a test can act
+// at a moment it chose and observed, whatever the machine's speed. Users have
+// no reason to set them; each does nothing unless its variable is set.
+//
+//   DMLP_TEST_HOLD_AFTER_STEP=N   after step N, every rank waits (agreeing every
+//                                 few milliseconds) until a stop signal reaches
+//                                 any of them; rank 0 first logs "test hold:
+//                                 after step N, waiting for a stop signal". The
+//                                 run then stops at step N exactly, as a signal
+//                                 during that step would have stopped it.
+//   DMLP_TEST_STOP_AT=PHASE[@RANK] the rank (default 0) sends itself SIGSTOP on
+//                                 reaching PHASE, as a rank hung in the file
+//                                 system would stand still there: "startup"
+//                                 (before it opens the data), "checkpoint-write"
+//                                 (in the write of a checkpoint).
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+namespace dmlp::run {
+
+// The step DMLP_TEST_HOLD_AFTER_STEP names, if set.
+std::optional<std::int64_t> test_hold_after_step();
+
+// Sends this process SIGSTOP when DMLP_TEST_STOP_AT names `phase` and `rank`.
+void test_stop_point(std::string_view phase, int rank);
+
+}  // namespace dmlp::run

@@ -1,0 +1,28 @@
+#include "dmlp/run/test_hooks.hpp"
+
+#include <csignal>
+#include <cstdlib>
+#include <string>
+
+namespace dmlp::run {
+
+std::optional<std::int64_t> test_hold_after_step() {
+  const char* text = std::getenv("DMLP_TEST_HOLD_AFTER_STEP");
+  if (!text || !*text) return std::nullopt;
+  char* end = nullptr;
+  const long long step = std::strtoll(text, &end, 10);
+  if (*end != '\0' || step < 1) return std::nullopt;
+  return std::int64_t(step);
+}
+
+void test_stop_point(std::string_view phase, int rank) {
+  const char* text = std::getenv("DMLP_TEST_STOP_AT");
+  if (!text) return;
+  const std::string spec(text);
+  const auto at = spec.find('@');
+  const std::string wanted = spec.substr(0, at);
+  const int wanted_rank = at == std::string::npos ? 0 : std::atoi(spec.c_str() + at + 1);
+  if (wanted == phase && wanted_rank == rank) std::raise(SIGSTOP);
+}
+
+}  // namespace dmlp::run
