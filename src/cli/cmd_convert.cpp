@@ -6,6 +6,7 @@
 #include "commands.hpp"
 #include "dmlp/io/csv.hpp"
 #include "dmlp/io/dataset_file.hpp"
+#include "dmlp/io/file_identity.hpp"
 #include "dmlp/io/idx.hpp"
 #include "dmlp/mpi/consensus.hpp"
 
@@ -51,7 +52,9 @@ CsvLayout csv_layout(const ConvertCsvOptions& o) {
 int run_convert_idx(const mpi::Communicator& world, const ConvertIdxOptions& o) {
   mpi::collectively(world, [&] {
     check_compression(o.compression);
-    if (world.rank() == 0) check_output_directory(o.out);
+    if (world.rank() != 0) return;
+    check_outputs({{"--images", o.images}, {"--labels", o.labels}}, {{"--out", o.out}});
+    check_output_directory(o.out);
   });
   // One reader and writer; the other ranks, if any, wait for it.
   mpi::collectively(world, [&] {
@@ -77,7 +80,9 @@ int run_convert_csv(const mpi::Communicator& world, const ConvertCsvOptions& o) 
   mpi::collectively(world, [&] {
     layout = csv_layout(o);
     check_compression(o.compression);
-    if (world.rank() == 0) check_output_directory(o.out);
+    if (world.rank() != 0) return;
+    check_outputs({{"--in", o.in}}, {{"--out", o.out}});
+    check_output_directory(o.out);
   });
   mpi::collectively(world, [&] {
     if (world.rank() != 0) return;

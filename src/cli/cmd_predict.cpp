@@ -2,6 +2,7 @@
 #include <cstdio>
 
 #include "commands.hpp"
+#include "dmlp/io/file_identity.hpp"
 #include "dmlp/mpi/consensus.hpp"
 #include "dmlp/run/inference.hpp"
 #include "dmlp/run/predictions.hpp"
@@ -11,7 +12,11 @@ namespace dmlp::cli {
 int run_predict(const mpi::Communicator& world, const PredictOptions& o) {
   const InferenceOptions& i = o.inference;
   run::LoadingConfig loading;
-  mpi::collectively(world, [&] { loading = i.loading(); });
+  mpi::collectively(world, [&] {
+    loading = i.loading();
+    // before the checkpoint and the data are read (write_predictions checks again, for library users)
+    if (world.rank() == 0) check_outputs({{"--checkpoint", i.checkpoint}, {"--data", i.data}}, {{"--out", o.out}});
+  });
   const run::InferenceInputs in = run::open_inference(world, i.checkpoint, i.data, loading, i.threads, false);
   const run::PredictionsWritten written =
       run::write_predictions(world, in.net, *in.data, i.batch_size, o.out, {in.meta.path, i.data});

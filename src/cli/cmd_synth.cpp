@@ -6,6 +6,7 @@
 #include "dmlp/core/memory.hpp"
 #include "dmlp/data/synthetic.hpp"
 #include "dmlp/io/dataset_file.hpp"
+#include "dmlp/io/file_identity.hpp"
 #include "dmlp/mpi/consensus.hpp"
 
 namespace dmlp::cli {
@@ -33,6 +34,9 @@ int run_synth(const mpi::Communicator& world, const SynthOptions& o) {
                    "a synthetic set of " + std::to_string(std::max(o.rows, o.test_rows)) + " rows x " +
                        std::to_string(o.features) + " features");
     if (o.test_rows > 0 && o.test_out.empty()) throw InputError("--test-rows needs --test-out FILE");
+    if (o.test_rows == 0 && !o.test_out.empty())
+      throw InputError("--test-out " + o.test_out + " needs --test-rows N (the rows of the test set)");
+    check_outputs({}, {{"--out", o.out}, {"--test-out", o.test_out}});
   });
   // One writer; the other ranks, if any, wait for it.
   mpi::collectively(world, [&] {

@@ -1,9 +1,11 @@
 // dmlp train: data-parallel training on every rank of the job.
 #include <csignal>
 #include <cstdio>
+#include <filesystem>
 #include <optional>
 
 #include "commands.hpp"
+#include "dmlp/io/file_identity.hpp"
 #include "dmlp/mpi/consensus.hpp"
 #include "dmlp/run/training_run.hpp"
 #include "progress.hpp"
@@ -13,7 +15,20 @@ namespace dmlp::cli {
 int run_train(const mpi::Communicator& world, const TrainOptions& o) {
   const bool root = world.rank() == 0;
   run::RunConfig config;
-  mpi::collectively(world, [&] { config = o.config(); });
+  mpi::collectively(world, [&] {
+    config = o.config();
+    if (!root) return;
+    // Every file this run writes against every file it reads, before any work.
+    std::error_code not_a_directory;
+    const bool resume_file = !std::filesystem::is_directory(config.start.resume, not_a_directory);
+    const std::vector<FileRole> inputs = {{"--train", config.data.train_file},
+                                          {"--test", config.data.test_file},
+                                          {"--resume", resume_file ? config.start.resume : ""},
+                                          {"--init", config.start.init}};
+    const std::vector<FileRole> outputs = {{"--trace", config.execution.trace.file}, {"--metrics", o.run.metrics}};
+    check_outputs(inputs, outputs);
+    refuse_files_among_checkpoints({inputs[0], inputs[1], outputs[0], outputs[1]}, config.execution.checkpoint.dir);
+  });
   if (config.execution.checkpoint.dir.empty()) {  // nothing to save: a signal ends the process as usual
     startup_stop_signals().reset();  // first: a signal from now on takes its default action
     if (const int early = run::StopSignals::received()) std::raise(early);

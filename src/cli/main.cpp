@@ -32,6 +32,7 @@ int dispatch(const mpi::Communicator& world, int argc, char** argv) {
   app.set_version_flag("--version", DMLP_VERSION);
   Commands commands;
   commands.add_to(app);
+  require_plain_numbers(app);
 
   int help_exit = -1;
   mpi::collectively(world, [&] {

@@ -1,6 +1,9 @@
 #include "options.hpp"
 
+#include <cerrno>
+#include <charconv>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 
 #include "dmlp/core/errors.hpp"
@@ -13,7 +16,51 @@ namespace {
 const CLI::Validator kNonNegative(
     [](std::string& text) { return !text.empty() && text[0] == '-' ? text + " is negative; expected >= 0" : std::string(); },
     "NONNEGATIVE");
+
+// CLI11 reads "" as 0, clamps 2^64 to the largest value, and takes hex and
+// leading blanks: a number must be written out plainly, and fit its type.
+template <class Integer>
+std::string plain_integer(const std::string& text) {
+  const char* first = text.data();
+  const char* last = first + text.size();
+  const bool digits = !text.empty() && text.find_first_not_of("0123456789", text[0] == '-' ? 1 : 0) == std::string::npos &&
+                      text != "-";
+  Integer value{};
+  const auto [end, error] = std::from_chars(first, last, value);
+  if (!digits || (error != std::errc() && error != std::errc::result_out_of_range) || end != last)
+    return "'" + text + "' is not a whole number";
+  if (error == std::errc::result_out_of_range)
+    return text + " is out of range: expected " + std::to_string(std::numeric_limits<Integer>::min()) + " to " +
+           std::to_string(std::numeric_limits<Integer>::max());
+  return "";
+}
+
+std::string plain_real(const std::string& text) {
+  const bool blank_or_hex = text.empty() || text.find_first_of(" \t\n\r\v\fxX") != std::string::npos;
+  errno = 0;
+  char* end = nullptr;
+  const double value = blank_or_hex ? 0.0 : std::strtod(text.c_str(), &end);
+  if (blank_or_hex || end != text.c_str() + text.size()) return "'" + text + "' is not a number";
+  // "inf" and "nan" pass: each option says what it accepts; 1e400 does not
+  if (errno == ERANGE && std::isinf(value)) return text + " is out of range for a double";
+  return "";
+}
+
+const CLI::Validator kPlainInteger(plain_integer<std::int64_t>, "");
+const CLI::Validator kPlainUnsigned(plain_integer<std::uint64_t>, "");
+const CLI::Validator kPlainReal(plain_real, "");
 }  // namespace
+
+void require_plain_numbers(CLI::App& app) {
+  for (CLI::Option* option : app.get_options()) {
+    const std::string type = option->get_type_name();
+    const std::string kind = type.substr(0, type.find(':'));
+    if (kind == "INT") option->check(kPlainInteger);
+    else if (kind == "UINT") option->check(kPlainUnsigned);
+    else if (kind == "FLOAT") option->check(kPlainReal);
+  }
+  for (CLI::App* command : app.get_subcommands({})) require_plain_numbers(*command);
+}
 
 void ModelOptions::add_to(CLI::App& app) {
   app.add_option("--layers", layers,
@@ -219,11 +266,6 @@ run::RunConfig TrainOptions::config() const {
                  {run.trace, 1, 20}};
   if (run.trace.empty() && run.trace_steps_option && run.trace_steps_option->count() > 0)
     throw InputError("--trace-steps " + run.trace_steps + " needs --trace FILE");
-  if (!run.trace.empty() && !run.metrics.empty()) {
-    std::error_code e1, e2;
-    if (std::filesystem::weakly_canonical(run.trace, e1) == std::filesystem::weakly_canonical(run.metrics, e2))
-      throw InputError("--trace " + run.trace + " is the --metrics file: give each its own file");
-  }
   {
     // A:B, two non-negative integers
     const std::string& s = run.trace_steps;

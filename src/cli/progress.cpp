@@ -13,6 +13,7 @@
 #include "dmlp/core/blas.hpp"
 #include "dmlp/core/errors.hpp"
 #include "dmlp/core/exact_sum.hpp"
+#include "dmlp/io/atomic_file.hpp"
 
 namespace dmlp::cli {
 namespace {
@@ -86,10 +87,8 @@ ConsoleReporter::ConsoleReporter(bool root, bool bar, const std::string& metrics
       steps_per_epoch_(steps_per_epoch),
       first_step_(first_step) {
   if (root_ && !metrics_path.empty()) {
-    metrics_ = std::fopen(metrics_path.c_str(), "a");
+    metrics_ = open_for_appending(metrics_path, "--metrics");
     metrics_path_ = metrics_path;
-    if (!metrics_)
-      throw InputError("--metrics " + metrics_path + ": cannot open it for writing (" + std::strerror(errno) + ")");
   }
 }
 

@@ -236,10 +236,10 @@ CheckpointMeta read_meta_attributes(const std::string& path, hid_t f) {
     throw InputError(path + ": " + e.what());
   }
   m.ranks = int(h5::read_integer_attribute(f, "ranks", 1, INT_MAX));
-  m.progress.step = h5::read_integer_attribute(f, "step", 0, INT64_MAX);
+  m.progress.step = h5::read_integer_attribute(f, "step", 0, kMaxSteps);
   m.progress.epoch = h5::read_integer_attribute(f, "epoch", 0, m.progress.step);
   m.progress.step_in_epoch = h5::read_integer_attribute(f, "step_in_epoch", 0, m.progress.step);
-  m.progress.samples = h5::read_integer_attribute(f, "samples", 0, INT64_MAX);
+  m.progress.samples = h5::read_integer_attribute(f, "samples", 0, kMaxSamples);
   if (m.progress.samples < m.progress.step)
     throw InputError(path + ": samples " + std::to_string(m.progress.samples) + " is fewer than the step " +
                      std::to_string(m.progress.step) + "; expected at least one sample a step");
@@ -256,7 +256,7 @@ CheckpointMeta read_meta_attributes(const std::string& path, hid_t f) {
     m.optimizer = h5::read_string_attribute(f, "optimizer");
     if (m.optimizer != "sgd" && m.optimizer != "adamw" && m.optimizer != "lars" && m.optimizer != "lamb")
       throw InputError(path + ": optimizer '" + m.optimizer + "'; expected sgd, adamw, lars or lamb");
-    m.optimizer_steps = h5::read_integer_attribute(f, "optimizer_steps", 0, INT64_MAX);
+    m.optimizer_steps = h5::read_integer_attribute(f, "optimizer_steps", 0, kMaxSteps);
     // A later attribute under an earlier version: the version was lowered,
     // which would also relax how the config is compared on resume.
     if (m.format_version < 4)
@@ -299,6 +299,24 @@ CheckpointMeta read_meta_attributes(const std::string& path, hid_t f) {
   if (names_optimizer && m.optimizer_steps != m.progress.step)
     throw InputError(path + ": optimizer_steps " + std::to_string(m.optimizer_steps) + " differs from step " +
                      std::to_string(m.progress.step) + "; the file is damaged");
+  // The generator state repeats the position and seed (format 3): both must agree,
+  // and so must the seed that the configuration trained with (format 2).
+  if (m.format_version >= 3) {
+    const std::string rng = h5::read_string_attribute(f, "rng");
+    const nlohmann::json expected = {{"generator", "philox4x32-10"},
+                                     {"seed", m.seed},
+                                     {"epoch", m.progress.epoch},
+                                     {"step_in_epoch", m.progress.step_in_epoch}};
+    const nlohmann::json stored = nlohmann::json::parse(rng, nullptr, /*allow_exceptions=*/false);
+    if (stored != expected)
+      throw InputError(path + ": attribute rng is '" + rng + "'; expected " + expected.dump() +
+                       " (the generator, seed and position the file states): the file is damaged");
+  }
+  if (const nlohmann::json::json_pointer seed("/training/seed");
+      m.format_version >= 2 && m.config.is_object() && m.config.contains(seed) &&
+      m.config.at(seed) != nlohmann::json(m.seed))
+    throw InputError(path + ": attribute seed " + std::to_string(m.seed) + " differs from the configuration's " +
+                     m.config.at(seed).dump() + ": the file is damaged");
   // the arrays its kind keeps: Adam's two moments, or at most a velocity
   const bool adam = m.optimizer == "adamw" || m.optimizer == "lamb";
   for (const char* name : kOptimizerArrayNames) {
@@ -348,6 +366,11 @@ void read_and_verify(hid_t f, const CheckpointMeta& meta, const char* group, std
   if (bad > 0)
     throw InputError(meta.path + ": " + std::to_string(bad) + " of its " + std::to_string(flat.size()) + " " + what +
                      " values are NaN or infinite: it was written by a run that diverged");
+  // A second moment is a running mean of squares: never negative (its root would be NaN).
+  if (std::string_view(what) == "exp_avg_sq")
+    if (const auto negative = std::count_if(flat.begin(), flat.end(), [](Stored v) { return v < 0; }); negative > 0)
+      throw InputError(meta.path + ": " + std::to_string(negative) + " of its " + std::to_string(flat.size()) +
+                       " exp_avg_sq values are negative; a second moment never is: the file is damaged");
   std::copy(flat.begin(), flat.end(), out.begin());
 }
 }  // namespace
@@ -391,62 +414,6 @@ void read_checkpoint_state(const CheckpointMeta& meta, std::span<T> params,
   }
 }
 
-std::string checkpoint_file_name(std::int64_t step) {
-  char name[48];
-  std::snprintf(name, sizeof name, "ckpt-%09lld.h5", static_cast<long long>(step));
-  return name;
-}
-
-std::optional<std::int64_t> checkpoint_step(std::string_view file_name) {
-  constexpr std::string_view kPrefix = "ckpt-", kSuffix = ".h5";
-  constexpr std::size_t kMaxDigits = 18;  // any 18 digits fit an int64
-  if (file_name.size() <= kPrefix.size() + kSuffix.size() || !file_name.starts_with(kPrefix) ||
-      !file_name.ends_with(kSuffix))
-    return std::nullopt;
-  const std::string_view digits = file_name.substr(kPrefix.size(), file_name.size() - kPrefix.size() - kSuffix.size());
-  if (digits.size() > kMaxDigits) return std::nullopt;
-  std::int64_t step = 0;
-  for (const char c : digits) {
-    if (c < '0' || c > '9') return std::nullopt;
-    step = step * 10 + (c - '0');
-  }
-  return step;
-}
-
-std::vector<std::string> checkpoints_in(const std::string& dir) {
-  std::vector<std::pair<std::int64_t, std::string>> found;
-  std::error_code error;
-  for (const auto& entry : fs::directory_iterator(dir, error)) {
-    std::error_code not_followed;  // a link loop or a dangling link is no checkpoint
-    if (!entry.is_regular_file(not_followed)) continue;
-    if (const auto step = checkpoint_step(entry.path().filename().string()))
-      found.emplace_back(*step, entry.path().string());
-  }
-  std::sort(found.begin(), found.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
-  std::vector<std::string> paths;
-  for (auto& [step, p] : found) paths.push_back(std::move(p));
-  return paths;
-}
-
-std::vector<std::string> set_aside_checkpoints_after(const std::string& dir, std::int64_t step) {
-  std::vector<std::string> moved;
-  for (const auto& path : checkpoints_in(dir)) {
-    if (*checkpoint_step(fs::path(path).filename().string()) <= step) continue;  // checkpoints_in parsed it
-    std::error_code error;
-    fs::rename(path, path + ".superseded", error);
-    if (!error) moved.push_back(path);
-  }
-  return moved;
-}
-
-void prune_checkpoints(const std::string& dir, int keep) {
-  const auto all = checkpoints_in(dir);
-  for (std::size_t i = std::size_t(std::max(keep, 1)); i < all.size(); ++i) {
-    std::error_code ignored;
-    fs::remove(all[i], ignored);
-  }
-}
-
 template void write_checkpoint<float>(const std::string&, const Network<float>&, std::span<const float>,
                                       const CheckpointState&);
 template void write_checkpoint<double>(const std::string&, const Network<double>&, std::span<const double>,
@@ -461,36 +428,5 @@ template void read_checkpoint_state<float>(const CheckpointMeta&, std::span<floa
 template void read_checkpoint_state<double>(const CheckpointMeta&, std::span<double>,
                                              std::span<const std::pair<std::string, std::span<double>>>);
 template void read_checkpoint_arrays<double>(const CheckpointMeta&, std::span<double>, std::span<double>);
-
-std::vector<std::string> remove_stale_temporaries(const std::string& dir) {
-  std::vector<std::string> removed;
-  std::error_code error;
-  char host[256] = "";
-  if (gethostname(host, sizeof host - 1) != 0) host[0] = '\0';
-  const std::string here = std::string(host[0] ? host : "localhost") + "-";
-  for (const auto& entry : fs::directory_iterator(dir, error)) {
-    const std::string name = entry.path().filename().string();
-    const auto at = name.rfind(".h5.tmp-");
-    if (!name.starts_with(".ckpt-") || at == std::string::npos) continue;
-    std::string writer = name.substr(at + 8);
-    if (writer.starts_with(here)) writer = writer.substr(here.size());         // this host's
-    else if (writer.find_first_not_of("0123456789") != std::string::npos) continue;  // another host's
-    const long pid = writer.empty() ? 0 : std::strtol(writer.c_str(), nullptr, 10);
-    if (pid <= 0 || (::kill(pid_t(pid), 0) != 0 && errno == ESRCH)) {
-      std::error_code ignored;
-      if (fs::remove(entry.path(), ignored)) removed.push_back(name);
-    }
-  }
-  return removed;
-}
-
-void require_writable_directory(const std::string& dir, const std::string& option) {
-  const std::string probe = (fs::path(dir) / (".dmlp-write-test-" + temporary_owner())).string();
-  const int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
-  if (fd < 0)
-    throw InputError(option + " " + dir + ": cannot create files there (" + std::strerror(errno) + ")");
-  ::close(fd);
-  ::unlink(probe.c_str());
-}
 
 }  // namespace dmlp

@@ -7,6 +7,7 @@
 
 #include "dmlp/core/errors.hpp"
 #include "dmlp/core/memory.hpp"
+#include "dmlp/io/checkpoint_dir.hpp"
 #include "dmlp/mpi/consensus.hpp"
 
 namespace dmlp::run {
@@ -127,7 +128,9 @@ CheckpointMeta load_resume_checkpoint(const mpi::Communicator& world, const std:
   CheckpointMeta meta;
   mpi::collectively(world, [&] {
     if (world.rank() != 0) return;
-    const auto candidates = checkpoints_in(dir_or_file);
+    const CheckpointListing listing = list_checkpoints(dir_or_file);
+    for (const std::string& skipped : listing.skipped) log.warning("skipping " + skipped);
+    const auto& candidates = listing.checkpoints;
     if (candidates.empty())
       throw InputError("--resume " + dir_or_file + ": no checkpoints (ckpt-*.h5) in this directory");
     for (const auto& path : candidates) {
@@ -143,6 +146,29 @@ CheckpointMeta load_resume_checkpoint(const mpi::Communicator& world, const std:
   });
   share(world, meta, params, &optimizer);
   return meta;
+}
+
+void check_position(const CheckpointMeta& meta, const BatchPlan& plan) {
+  const TrainProgress& p = meta.progress;
+  const std::int64_t steps = plan.steps_per_epoch(), batch = plan.global_batch();
+  // Rows of the first s batches of an epoch (s <= steps; the last batch may be short).
+  const auto rows_before = [&](std::int64_t s) {
+    return s < steps ? s * batch : (steps - 1) * batch + plan.batch_rows(steps - 1);
+  };
+  // epoch * a + b == expected, without overflow (a forged count may be huge)
+  const auto agrees = [](std::int64_t epoch, std::int64_t a, std::int64_t b, std::int64_t expected) {
+    std::int64_t product = 0, sum = 0;
+    return !__builtin_mul_overflow(epoch, a, &product) && !__builtin_add_overflow(product, b, &sum) && sum == expected;
+  };
+  // A step ends an epoch with step_in_epoch == steps; the next step starts the next.
+  const bool in_epoch = p.step_in_epoch <= steps && (p.step_in_epoch > 0 || (p.step == 0 && p.epoch == 0));
+  if (!(in_epoch && agrees(p.epoch, steps, p.step_in_epoch, p.step) &&
+        agrees(p.epoch, rows_before(steps), rows_before(p.step_in_epoch), p.samples)))
+    throw InputError(meta.path + ": its position (step " + std::to_string(p.step) + ", epoch " +
+                     std::to_string(p.epoch + 1) + " with " + std::to_string(p.step_in_epoch) + " steps into it, " +
+                     std::to_string(p.samples) + " samples) is not one this run's batches reach (" +
+                     std::to_string(steps) + " steps of " + std::to_string(batch) + " rows an epoch, " +
+                     std::to_string(plan.rows()) + " rows): the file is damaged, or it belongs to other data");
 }
 
 void check_init(const CheckpointMeta& meta, const ModelSpec& model) {
@@ -174,9 +200,12 @@ std::vector<std::string> check_resume(const CheckpointMeta& meta, const RunConfi
     try {
       stored = config_from_format1(meta.config, meta.spec);
     } catch (const nlohmann::json::exception&) {
-      warnings.push_back(meta.path + " has checkpoint format " + std::to_string(meta.format_version) +
-                         " and an incomplete config: its settings are not compared with this run's");
-      return warnings;
+      // a later layout under format 1 is compared as it is; anything else cannot be
+      if (!(meta.config.is_object() && meta.config.contains("training") && meta.config["training"].is_object()))
+        throw InputError("cannot resume from " + meta.path + ": it has checkpoint format " +
+                         std::to_string(meta.format_version) +
+                         " and an incomplete config, so whether its position belongs to this run's data order "
+                         "cannot be checked. Start a new run from its parameters with --init " + meta.path);
     }
   }
   // The saved position (epoch, step in it, generator state) indexes the

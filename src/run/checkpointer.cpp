@@ -8,6 +8,7 @@
 
 #include "dmlp/core/errors.hpp"
 #include "dmlp/io/checkpoint.hpp"
+#include "dmlp/io/checkpoint_dir.hpp"
 #include "dmlp/mpi/consensus.hpp"
 #include "dmlp/run/test_hooks.hpp"
 #include <thread>

@@ -8,6 +8,8 @@
 #include "dmlp/core/loss.hpp"
 #include "dmlp/io/atomic_file.hpp"
 #include "dmlp/io/checkpoint.hpp"
+#include "dmlp/io/checkpoint_dir.hpp"
+#include "dmlp/io/file_identity.hpp"
 #include "dmlp/io/h5.hpp"
 #include "dmlp/mpi/consensus.hpp"
 #include "dmlp/train/forward_rows.hpp"
@@ -23,11 +25,7 @@ PredictionsWritten write_predictions(const mpi::Communicator& world, const Netwo
   mpi::collectively(world, [&] {
     if (world.rank() != 0) return;
     namespace fs = std::filesystem;
-    std::error_code e;
-    if (fs::is_directory(out, e)) throw InputError("--out " + out + " is a directory; expected a file name");
-    for (const auto& [input, option] : {std::pair{source.checkpoint, "--checkpoint"}, std::pair{source.data, "--data"}})
-      if (fs::equivalent(out, input, e))
-        throw InputError("--out " + out + " is the " + option + " file: writing predictions would destroy it");
+    check_outputs({{"--checkpoint", source.checkpoint}, {"--data", source.data}}, {{"--out", out}});
     const fs::path parent = fs::path(out).parent_path();
     require_writable_directory(parent.empty() ? "." : parent.string(), "--out " + out + ": the directory");
   });

@@ -1,5 +1,7 @@
 #include "dmlp/run/trace_file.hpp"
 
+#include "dmlp/io/file_identity.hpp"
+
 #include <filesystem>
 #include <numeric>
 #include <vector>
@@ -7,6 +9,7 @@
 #include "dmlp/core/errors.hpp"
 #include "dmlp/io/atomic_file.hpp"
 #include "dmlp/io/checkpoint.hpp"
+#include "dmlp/io/checkpoint_dir.hpp"
 #include "dmlp/mpi/consensus.hpp"
 
 namespace dmlp::run {
@@ -15,17 +18,10 @@ void check_trace_path(const mpi::Communicator& world, const std::string& path,
                       const std::vector<std::pair<std::string, std::string>>& others) {
   mpi::collectively(world, [&] {
     if (world.rank() != 0) return;
-    namespace fs = std::filesystem;
-    std::error_code e;
-    if (fs::is_directory(path, e)) throw InputError("--trace " + path + " is a directory; expected a file name");
-    const fs::path mine = fs::weakly_canonical(path, e);
-    for (const auto& [option, other] : others) {
-      if (other.empty()) continue;
-      std::error_code e2;
-      if (fs::weakly_canonical(other, e2) == mine || fs::equivalent(path, other, e2))
-        throw InputError("--trace " + path + " is the " + option + " file: writing the trace would destroy it");
-    }
-    const fs::path parent = fs::path(path).parent_path();
+    std::vector<FileRole> inputs;
+    for (const auto& [option, other] : others) inputs.push_back({option, other});
+    check_outputs(inputs, {{"--trace", path}});
+    const std::filesystem::path parent = std::filesystem::path(path).parent_path();
     require_writable_directory(parent.empty() ? "." : parent.string(), "--trace " + path + ": the directory");
   });
 }

@@ -11,6 +11,7 @@
 
 #include "dmlp/core/init.hpp"
 #include "dmlp/core/memory.hpp"
+#include "dmlp/io/checkpoint_dir.hpp"
 #include "dmlp/mpi/consensus.hpp"
 #include "dmlp/mpi/gradient_sync.hpp"
 #include "dmlp/run/checkpoint_load.hpp"
@@ -184,9 +185,10 @@ class Run final : public TrainingRun::Impl {
                                        : load_checkpoint<T>(world_, from.init, params);
     std::vector<std::string> warnings;
     mpi::collectively(world_, [&] {
-      if (resume)
+      if (resume) {
         warnings = check_resume(meta, config_, world_.size());
-      else
+        check_position(meta, trainer_->plan());
+      } else
         check_init(meta, config_.model);
     });
     std::copy(params.begin(), params.end(), net_.params().begin());
@@ -280,6 +282,10 @@ TrainingRun::TrainingRun(const mpi::Communicator& world, const RunConfig& config
   // Before anything else collective: ranks that disagree would call different collectives.
   mpi::all_fail_alike([&] { mpi::require_same_on_all_ranks(world, config_text, "configuration"); });
   prepare_checkpoint_dir(config.execution.checkpoint, world);
+  mpi::collectively(world, [&] {
+    if (world.rank() == 0 && !config.execution.checkpoint.dir.empty())
+      directory_lock_ = std::make_unique<CheckpointDirLock>(config.execution.checkpoint.dir, "--checkpoint-dir");
+  });
   test_stop_point("startup", world.rank());
   TrainingData data = open_training_data(config.data, config.execution.loading, config.model, config.training.seed, world);
   const mpi::Placement placement = place_threads(world, config.execution.threads);
@@ -287,6 +293,8 @@ TrainingRun::TrainingRun(const mpi::Communicator& world, const RunConfig& config
     impl_ = std::make_unique<Run<double>>(world, config, log, std::move(data), placement);
   else
     impl_ = std::make_unique<Run<float>>(world, config, log, std::move(data), placement);
+  if (directory_lock_ && !directory_lock_->warning().empty())
+    impl_->description.warnings.push_back(directory_lock_->warning());
 }
 
 TrainingRun::~TrainingRun() = default;

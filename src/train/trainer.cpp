@@ -87,12 +87,15 @@ void validate(const TrainConfig& c, const DataShape& train, const ModelSpec& mod
     throw InputError("--batch-size " + std::to_string(c.global_batch) + " must be positive");
   require_at_most(c.global_batch, kMaxRows, "--batch-size");
   if (c.epochs <= 0) throw InputError("--epochs " + std::to_string(c.epochs) + " must be positive");
+  require_at_most(c.epochs, kMaxSteps, "--epochs");
   if (c.max_steps < 0)
     throw InputError("--max-steps " + std::to_string(c.max_steps) + " must be >= 0");
+  require_at_most(c.max_steps, kMaxSteps, "--max-steps");
   if (c.log_every <= 0)
     throw InputError("--log-every " + std::to_string(c.log_every) + " must be positive");
   if (c.warmup_steps < 0)
     throw InputError("--warmup-steps " + std::to_string(c.warmup_steps) + " must be >= 0");
+  require_at_most(c.warmup_steps, kMaxSteps, "--warmup-steps");
   validate(c.optimizer);
   if (c.lr_reference_batch < 1)
     throw InputError("--lr-reference-batch " + std::to_string(c.lr_reference_batch) + " must be positive");
@@ -164,12 +167,15 @@ Trainer<T>::Trainer(Network<T>& net, RowSource& train, RowSource* test, TrainCon
       ws_(net.spec(), int(workspace_rows(config_, train.shape().rows, comm.size()))),
       labels_(std::size_t(ws_.max_rows())),
       targets_(std::size_t(ws_.max_rows()) * net.spec().outputs()) {
-  if (config_.max_steps == 0 && config_.epochs > std::numeric_limits<std::int64_t>::max() / plan_.steps_per_epoch())
+  if (config_.max_steps == 0 && config_.epochs > kMaxSteps / plan_.steps_per_epoch())
     throw InputError("--epochs " + std::to_string(config_.epochs) + " is too large: " +
                      std::to_string(config_.epochs) + " x " + std::to_string(plan_.steps_per_epoch()) +
-                     " steps per epoch overflows a step count");
+                     " steps per epoch is more than " + std::to_string(kMaxSteps) + " steps");
   total_steps_ = config_.max_steps > 0 ? config_.max_steps
                                        : config_.epochs * plan_.steps_per_epoch();
+  if (total_steps_ > kMaxSamples / config_.global_batch)
+    throw InputError(std::to_string(total_steps_) + " steps of --batch-size " + std::to_string(config_.global_batch) +
+                     " are more than " + std::to_string(kMaxSamples) + " samples; lower --epochs or --max-steps");
   if (test_) check_data_fits_model(test_->shape(), net.spec(), test_->name());
   if (train_.read_ahead_rows() > 0)
     upcoming_.reserve(std::size_t(std::max<std::int64_t>(train_.read_ahead_rows(), max_rows_per_rank())));

@@ -139,7 +139,7 @@ check 2 "ck_step_changed.h5: state checksum mismatch" "${t[@]}" --train "$W/good
 check 2 "ck_version_lowered.h5: format_version 2, but it holds format 4.s optimizer attributes: the file is damaged" inspect "$W/ck_version_lowered.h5"
 check 2 "ck_width_fraction.h5: the model has a width of 8.5; expected whole numbers" inspect "$W/ck_width_fraction.h5"
 check 2 "ckpt-000000050.h5: dmlp_format is 'checkpoint'; expected 'dataset'" "${t[@]}" --train "$good_ck"
-check 2 "--out .*ckpt-000000050.h5 is the --checkpoint file: writing predictions would destroy it" \
+check 2 "--out .*ckpt-000000050.h5 is the --checkpoint file: writing it would destroy that file" \
   predict --checkpoint "$good_ck" --data "$W/good.h5" --out "$good_ck"
 check 2 "--out .*adir is a directory; expected a file name" predict --checkpoint "$good_ck" --data "$W/good.h5" --out "$W/adir"
 check 2 "cannot resume from .*ckpt-000000050.h5: .*--batch-size \(/training/global_batch: 128 in the checkpoint, 16 now\)" \

@@ -92,7 +92,7 @@ python3 -c "import json, sys; assert any(e['ph'] == 'X' for e in json.load(open(
 # files the trace must not overwrite
 "$DMLP" "${run[@]}" --max-steps 3 --checkpoint-dir "$WORK/ck" > /dev/null 2>&1
 expect_exit 2 "--trace $WORK/m.jsonl is the --metrics file" -- "$DMLP" "${run[@]}" --trace "$WORK/m.jsonl" --metrics "$WORK/m.jsonl"
-expect_exit 2 "is the --resume file: writing the trace would destroy it" -- \
+expect_exit 2 "is the --resume file: writing it would destroy that file" -- \
   "$DMLP" "${run[@]}" --resume "$WORK/ck/ckpt-000000003.h5" --trace "$WORK/ck/ckpt-000000003.h5"
 expect_exit 2 "--trace-steps 2:3 needs --trace FILE" -- "$DMLP" "${run[@]}" --trace-steps 2:3
 # bad values

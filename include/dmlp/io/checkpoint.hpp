@@ -89,27 +89,4 @@ template <class T>
 void read_checkpoint_state(const CheckpointMeta& meta, std::span<T> params,
                            std::span<const std::pair<std::string, std::span<T>>> optimizer_arrays);
 
-// "ckpt-000000050.h5" for step 50.
-std::string checkpoint_file_name(std::int64_t step);
-// The step of a checkpoint's file name ("ckpt-" 1 to 18 digits ".h5"); nullopt
-// for any other name.
-std::optional<std::int64_t> checkpoint_step(std::string_view file_name);
-// The checkpoints in `dir`, newest (highest step) first.
-std::vector<std::string> checkpoints_in(const std::string& dir);
-// Deletes all but the newest `keep` checkpoints in `dir`.
-void prune_checkpoints(const std::string& dir, int keep);
-
-// Removes the temporary files (.ckpt-*.h5.tmp-HOST-PID) that writers killed
-// mid-write left in `dir`: those of this host whose process is gone. Returns
-// their names.
-std::vector<std::string> remove_stale_temporaries(const std::string& dir);
-
-// Throws InputError unless a file can be created in `dir` (what --checkpoint-dir
-// needs, checked before training rather than at the first save).
-void require_writable_directory(const std::string& dir, const std::string& option);
-// Renames the checkpoints in `dir` past `step` to NAME.superseded, so that a run
-// restarted from an earlier point neither prunes its own new checkpoints nor
-// later resumes from the abandoned ones. Returns the paths set aside.
-std::vector<std::string> set_aside_checkpoints_after(const std::string& dir, std::int64_t step);
-
 }  // namespace dmlp

@@ -1,5 +1,6 @@
 #pragma once
 // Every reader reports a bad file the same way: "PATH: what is wrong".
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -17,8 +18,10 @@ namespace dmlp {
 }
 
 // Before a library opens `path`: a missing file, a dangling link, a link
-// loop, a directory or a permission problem, each in plain words (HDF5 would
-// call most of them "not an HDF5 file").
+// loop, a directory, a permission problem, or anything but a regular file (a
+// FIFO, whose open(2) would block until a writer came, a device such as
+// /dev/zero, which never ends), each in plain words (HDF5 would call most of
+// them "not an HDF5 file").
 inline void require_readable_file(const std::string& path, const std::string& missing = "no such file") {
   namespace fs = std::filesystem;
   std::error_code error;
@@ -33,6 +36,14 @@ inline void require_readable_file(const std::string& path, const std::string& mi
     file_error(path, missing);
   }
   if (fs::is_directory(status)) file_error(path, "is a directory; expected a file");
+  if (!fs::is_regular_file(status)) {
+    const char* kind = fs::is_fifo(status)        ? "a FIFO (named pipe)"
+                       : fs::is_character_file(status) ? "a character device"
+                       : fs::is_block_file(status)     ? "a block device"
+                       : fs::is_socket(status)         ? "a socket"
+                                                       : "not a regular file";
+    file_error(path, std::string("is ") + kind + "; expected a regular file");
+  }
   if (::access(path.c_str(), R_OK) != 0) file_error(path, std::string("cannot be read: ") + std::strerror(errno));
 }
 

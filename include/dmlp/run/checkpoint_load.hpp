@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "dmlp/data/batch_plan.hpp"
 #include "dmlp/io/checkpoint.hpp"
 #include "dmlp/mpi/communicator.hpp"
 #include "dmlp/run/config.hpp"
@@ -38,6 +39,10 @@ CheckpointMeta load_resume_checkpoint(const mpi::Communicator& world, const std:
 // (another rank count, settings that change the result, an older format).
 // Another optimizer is refused: its state does not carry over.
 std::vector<std::string> check_resume(const CheckpointMeta& meta, const RunConfig& config, int ranks);
+// Throws InputError unless the checkpoint's counters (step, epoch, steps into
+// it, samples) agree with each other as this plan's batches count them: every
+// step a batch of the plan's rows, each epoch `steps_per_epoch` of them.
+void check_position(const CheckpointMeta& meta, const BatchPlan& plan);
 // The same for starting fresh from its parameters (--init): the model must match.
 void check_init(const CheckpointMeta& meta, const ModelSpec& model);
 

@@ -22,6 +22,10 @@
 #include "dmlp/run/log.hpp"
 #include "dmlp/train/trainer.hpp"
 
+namespace dmlp {
+class CheckpointDirLock;
+}
+
 namespace dmlp::run {
 
 struct DataDescription {
@@ -81,6 +85,7 @@ class TrainingRun {
   class Impl;
 
  private:
+  std::unique_ptr<CheckpointDirLock> directory_lock_;  // rank 0, with a checkpoint directory
   std::unique_ptr<Impl> impl_;
 };
 

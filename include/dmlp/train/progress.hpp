@@ -5,6 +5,13 @@
 
 namespace dmlp {
 
+// Bounds that keep every counter of a run far from overflow, checked where a
+// setting or a checkpoint gives them: steps (--max-steps, --epochs times the
+// steps of an epoch, a checkpoint's step), and rows trained on (steps times
+// the batch). 2^48 steps is nine years at a million steps a second.
+inline constexpr std::int64_t kMaxSteps = std::int64_t{1} << 48;
+inline constexpr std::int64_t kMaxSamples = std::int64_t{1} << 62;
+
 struct TrainProgress {
   std::int64_t step = 0;           // global steps done
   std::int64_t epoch = 0;          // epoch of the last step (0-based)

@@ -3,6 +3,9 @@
 // checksum; missing, truncated, foreign and incomplete files are refused naming
 // the file; format version 1 still loads and unknown versions do not; and the
 // directory helpers find, order, prune and set aside checkpoint files by name.
+#include <unistd.h>
+
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstdint>
 #include <cstring>
@@ -11,11 +14,13 @@
 #include <initializer_list>
 #include <limits>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
 
 #include "dmlp/core/checksum.hpp"
+#include "dmlp/io/checkpoint_dir.hpp"
 #include "dmlp/io/checkpoint.hpp"
 #include "dmlp/io/dataset_file.hpp"
 #include "dmlp/io/h5.hpp"
@@ -351,7 +356,7 @@ TEST_CASE("checkpoint: incomplete or inconsistent files are refused naming the f
       {"step 3.7", [](const std::string& p) { replace_attribute<double>(p, "step", 3.7); },
        ": attribute step is a floating-point number; expected an integer"},
       {"step -40", [](const std::string& p) { replace_attribute<std::int64_t>(p, "step", -40); },
-       ": attribute step is -40; expected 0 to 9223372036854775807"},
+       ": attribute step is -40; expected 0 to 281474976710656"},
       {"step 2^64-1", [](const std::string& p) { replace_attribute<std::uint64_t>(p, "step", ~std::uint64_t{0}); },
        ": attribute step is 18446744073709551615; expected at most 9223372036854775807"},
       {"epoch -2", [](const std::string& p) { replace_attribute<std::int64_t>(p, "epoch", -2); },
@@ -415,8 +420,12 @@ TEST_CASE("checkpoint: file names, listing newest first, pruning and setting asi
   CHECK(checkpoint_step("ckpt-000000050.h5") == 50);
   CHECK(checkpoint_step("ckpt-7.h5") == 7);
   CHECK(checkpoint_step("ckpt-999999999999999999.h5") == 999999999999999999);
+  // more than 18 digits: leading zeros, or a step up to INT64_MAX
+  CHECK(checkpoint_step("ckpt-0000000000000000000000050.h5") == 50);
+  CHECK(checkpoint_step("ckpt-1234567890123456789.h5") == 1234567890123456789);
+  CHECK(checkpoint_step("ckpt-9223372036854775807.h5") == INT64_MAX);
   for (const char* name : {"ckpt-.h5", "ckpt-x.h5", "ckpt-+5.h5", "ckpt--5.h5", "ckpt-5.h5.superseded", ".ckpt-5.h5",
-                           "ckpt-5.h5.tmp-99", "ckpt-5", "ckpt-1234567890123456789.h5", "CKPT-5.h5"}) {
+                           "ckpt-5.h5.tmp-99", "ckpt-5", "ckpt-9223372036854775808.h5", "CKPT-5.h5"}) {
     INFO(name);
     CHECK_FALSE(checkpoint_step(name).has_value());
   }
@@ -426,16 +435,27 @@ TEST_CASE("checkpoint: file names, listing newest first, pruning and setting asi
   for (const std::int64_t step : std::initializer_list<std::int64_t>{5, 50, 12, 123456789012})
     dir.write(checkpoint_file_name(step), "not read by the listing");
   dir.write("ckpt-7.h5", "unpadded");
+  dir.write("ckpt-00000000000000000000006.h5", "more than 18 digits");
   // None of these is a checkpoint.
   const std::vector<std::string> others{"ckpt-12.h5.superseded", ".ckpt-1.h5.tmp-99", "notes.txt", "ckpt-.h5",
                                         "ckpt-x.h5", "ckpt-000000003.h5.tmp", "xckpt-000000004.h5",
-                                        "ckpt-1234567890123456789.h5"};
+                                        "ckpt-99999999999999999999.h5"};
   for (const auto& name : others) dir.write(name, "");
   fs::create_directory(at("ckpt-000000099.h5"));
+  fs::create_symlink(at("nothing-there.h5"), at("ckpt-000000098.h5"));
 
-  REQUIRE(checkpoints_in(dir.path()) == std::vector<std::string>{at("ckpt-123456789012.h5"),
-                                                                 at("ckpt-000000050.h5"), at("ckpt-000000012.h5"),
-                                                                 at("ckpt-7.h5"), at("ckpt-000000005.h5")});
+  const CheckpointListing listing = list_checkpoints(dir.path());
+  REQUIRE(listing.checkpoints == std::vector<std::string>{at("ckpt-123456789012.h5"), at("ckpt-000000050.h5"),
+                                                          at("ckpt-000000012.h5"), at("ckpt-7.h5"),
+                                                          at("ckpt-00000000000000000000006.h5"),
+                                                          at("ckpt-000000005.h5")});
+  REQUIRE(checkpoints_in(dir.path()) == listing.checkpoints);
+  // named like checkpoints, and not: each said, with why
+  std::vector<std::string> skipped = listing.skipped;
+  std::sort(skipped.begin(), skipped.end());
+  REQUIRE(skipped == std::vector<std::string>{at("ckpt-000000098.h5") + ": a symbolic link to nothing",
+                                              at("ckpt-000000099.h5") + ": a directory",
+                                              at("ckpt-99999999999999999999.h5") + ": its step is beyond 9223372036854775807"});
   REQUIRE(checkpoints_in(at("absent")).empty());
 
   SECTION("set aside those past a step") {
@@ -443,9 +463,17 @@ TEST_CASE("checkpoint: file names, listing newest first, pruning and setting asi
             std::vector<std::string>{at("ckpt-123456789012.h5"), at("ckpt-000000050.h5")});
     REQUIRE(fs::exists(at("ckpt-000000050.h5.superseded")));
     REQUIRE(fs::exists(at("ckpt-123456789012.h5.superseded")));
-    REQUIRE(checkpoints_in(dir.path()) ==
-            std::vector<std::string>{at("ckpt-000000012.h5"), at("ckpt-7.h5"), at("ckpt-000000005.h5")});
+    REQUIRE(checkpoints_in(dir.path()) == std::vector<std::string>{at("ckpt-000000012.h5"), at("ckpt-7.h5"),
+                                                                   at("ckpt-00000000000000000000006.h5"),
+                                                                   at("ckpt-000000005.h5")});
     REQUIRE(set_aside_checkpoints_after(dir.path(), 12).empty());
+  }
+  SECTION("a second set-aside never overwrites the first") {
+    REQUIRE(set_aside_checkpoints_after(dir.path(), 12).size() == 2);
+    dir.write(checkpoint_file_name(50), "a second abandoned run's");
+    REQUIRE(set_aside_checkpoints_after(dir.path(), 12) == std::vector<std::string>{at("ckpt-000000050.h5")});
+    REQUIRE(fs::file_size(at("ckpt-000000050.h5.superseded")) == std::string("not read by the listing").size());
+    REQUIRE(fs::file_size(at("ckpt-000000050.h5.superseded-2")) == std::string("a second abandoned run's").size());
   }
   SECTION("prune to the newest two") {
     prune_checkpoints(dir.path(), 2);
@@ -461,6 +489,19 @@ TEST_CASE("checkpoint: file names, listing newest first, pruning and setting asi
     REQUIRE(fs::exists(at(name)));
   }
   REQUIRE(fs::is_directory(at("ckpt-000000099.h5")));
+}
+
+TEST_CASE("checkpoint directory: one run at a time holds its lock, and a second is told who", "[io][checkpoint]") {
+  const TempDir dir;
+  std::optional<CheckpointDirLock> first;
+  first.emplace(dir.path(), "--checkpoint-dir");
+  CHECK(first->warning().empty());
+  const std::string message = input_error_message([&] { CheckpointDirLock second(dir.path(), "--checkpoint-dir"); });
+  CHECK_THAT(message, StartsWith("--checkpoint-dir " + dir.path() + " is in use by another run (host "));
+  CHECK_THAT(message, Contains(" pid " + std::to_string(::getpid()) + ")"));
+  first.reset();  // the run ended: the next may write the directory
+  CHECK_NOTHROW(CheckpointDirLock(dir.path(), "--checkpoint-dir"));
+  CHECK(checkpoints_in(dir.path()).empty());  // the lock file is no checkpoint
 }
 
 TEST_CASE("checkpoint: an optimizer's whole state round-trips; arrays its kind does not keep are refused",

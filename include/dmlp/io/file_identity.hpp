@@ -1,0 +1,29 @@
+#pragma once
+// Which files a command reads and which it writes, each named by its option.
+// An output that is also an input (the same file under another spelling, a
+// hard link, a symbolic link to it) or another output would be destroyed or
+// mixed up: such a command is refused before it does any work.
+#include <string>
+#include <vector>
+
+namespace dmlp {
+
+struct FileRole {
+  std::string option;  // "--metrics", "--train", …
+  std::string path;    // empty: not given
+};
+
+// True when `a` and `b` name the same file: for existing files, by device
+// and inode (links included); otherwise by their absolute, normalised paths.
+bool same_file(const std::string& a, const std::string& b);
+
+// Before any work: throws InputError, naming the options, when an output is
+// the same file as an input or as another output, or is a directory, a
+// socket or a block device (nothing dmlp writes can go there).
+void check_outputs(const std::vector<FileRole>& inputs, const std::vector<FileRole>& outputs);
+
+// Throws InputError when a file of `files` lies in the checkpoint directory
+// under a checkpoint's name: pruning and setting aside would delete or rename it.
+void refuse_files_among_checkpoints(const std::vector<FileRole>& files, const std::string& checkpoint_dir);
+
+}  // namespace dmlp
