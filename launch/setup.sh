@@ -15,6 +15,7 @@ packages=(
   libopenmpi-dev openmpi-bin          # MPI
   libhdf5-openmpi-dev hdf5-tools      # parallel HDF5 (C API); h5dump/h5ls
   catch2 libcli11-dev nlohmann-json3-dev
+  libxxhash-dev                       # xxHash (header-only): data sets' fingerprints in checkpoints
 )
 for option in "$@"; do
   case $option in

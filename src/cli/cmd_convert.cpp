@@ -41,7 +41,8 @@ CsvLayout csv_layout(const ConvertCsvOptions& o) {
   layout.header = o.header;
   layout.delimiter = o.delimiter;
   layout.label_column = o.label_column;
-  if (!o.target_columns.empty()) layout.target_columns = parse_column_list(o.target_columns, "--target-columns");
+  if (o.target_columns_option && o.target_columns_option->count() > 0)  // '' too: it names no column
+    layout.target_columns = parse_column_list(o.target_columns, "--target-columns");
   layout.num_classes = o.num_classes;
   validate(layout);
   return layout;

@@ -1,5 +1,7 @@
 // dmlp gradcheck: back-propagation against finite differences, in double.
+#include <algorithm>
 #include <cstdio>
+#include <thread>
 
 #include "commands.hpp"
 #include "dmlp/core/gradcheck.hpp"
@@ -24,8 +26,14 @@ int run_gradcheck(const mpi::Communicator& world, const GradcheckOptions& o) {
     require_positive(o.threshold, "--threshold");
     require_positive(o.step, "--step");
     require_positive(o.threads, "--threads");
+    if (o.per_layer < 0)
+      throw InputError("--per-layer " + std::to_string(o.per_layer) + " must be >= 0 (0: every parameter)");
   });
-  set_threads(o.threads);
+  // More threads than cores only slows the check down (and thousands fail to start).
+  const int cores = std::max(1, int(std::thread::hardware_concurrency()));
+  if (o.threads > cores && world.rank() == 0)
+    std::printf("warning: --threads %d is more than the %d cores here; using %d\n", o.threads, cores, cores);
+  set_threads(std::min(o.threads, cores));
 
   // A random network and batch: He/Glorot weights, small random biases so that
   // no unit sits on a kink, inputs ~ N(0, 1), labels or targets at random.

@@ -95,7 +95,7 @@ void DataOptions::add_to(CLI::App& app) {
   app.add_option("--synthetic", synthetic,
                  "Train on a built-in data set: blobs|regression|xor|spirals (widths from --layers)");
   app.add_option("--samples", samples, "Synthetic training samples");
-  app.add_option("--test-samples", test_samples, "Synthetic test samples (default: samples/5)");
+  test_samples_option = app.add_option("--test-samples", test_samples, "Synthetic test samples (default: samples/5)");
   app.add_option("--classes", classes,
                  "Synthetic classes (default: as many as the output layer can tell apart)");
   app.add_option("--noise", noise, "Synthetic noise level (default: the generator's)");
@@ -110,8 +110,12 @@ void DataOptions::add_to(CLI::App& app) {
 
 run::DataConfig DataOptions::spec() const {
   run::DataConfig d;
+  const bool test_samples_given = test_samples_option && test_samples_option->count() > 0;
+  if (test_samples_given && test_samples < 0)
+    throw InputError("--test-samples " + std::to_string(test_samples) + " must be >= 0 (0: no test set)");
   if (!synthetic.empty())
-    d.synthetic = run::SyntheticData{parse_synthetic_kind(synthetic), samples, test_samples, classes, noise};
+    d.synthetic = run::SyntheticData{parse_synthetic_kind(synthetic), samples, test_samples_given ? test_samples : -1,
+                                     classes, noise};
   d.train_file = train_file;
   d.test_file = test_file;
   return d;
@@ -307,7 +311,7 @@ void ConvertCsvOptions::add_to(CLI::App& app) {
   app.add_option("--delimiter", delimiter, "Column separator");
   app.add_option("--label-column", label_column,
                  "Classification: 0-based column holding the integer class (-1: the last column)");
-  app.add_option("--target-columns", target_columns,
+  target_columns_option = app.add_option("--target-columns", target_columns,
                  "Regression: 0-based columns holding the targets, e.g. 3 or 3,4 (instead of a label)");
   app.add_option("--num-classes", num_classes, "Number of classes (default: largest label + 1)");
   app.add_option("--compression", compression, "Deflate level 0-9");

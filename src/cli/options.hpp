@@ -42,7 +42,8 @@ struct RegularizationOptions {
 struct DataOptions {
   std::string synthetic;          // blobs|regression|xor|spirals
   std::int64_t samples = 10000;   // synthetic training rows
-  std::int64_t test_samples = -1; // synthetic test rows; < 0: samples / 5
+  std::int64_t test_samples = -1; // synthetic test rows; not given: samples / 5
+  const CLI::Option* test_samples_option = nullptr;  // says whether it was given
   int classes = 0;                // synthetic classes; 0: what the output layer fits
   double noise = -1;
   std::string train_file;
@@ -156,6 +157,7 @@ struct ConvertCsvOptions {
   char delimiter = ',';
   int label_column = -1;       // classification: this column holds the class (-1: the last)
   std::string target_columns;  // regression: these columns (e.g. "3,4") are targets
+  const CLI::Option* target_columns_option = nullptr;  // given, even as ''?
   int num_classes = 0;         // 0: largest label + 1
   int compression = 4;
   void add_to(CLI::App& app);

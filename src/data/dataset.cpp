@@ -5,6 +5,7 @@
 #include <string>
 
 #include "dmlp/core/errors.hpp"
+#include "dmlp/data/fingerprint.hpp"
 
 namespace dmlp {
 
@@ -14,6 +15,15 @@ InMemoryDataset::InMemoryDataset(DataShape shape, std::string name)
       features_(std::size_t(shape.rows) * shape.features),
       labels_(shape.is_classification() ? std::size_t(shape.rows) : 0),
       targets_(shape.is_classification() ? 0 : std::size_t(shape.rows) * shape.targets) {}
+
+std::uint64_t InMemoryDataset::hash_block(std::int64_t block) const {
+  const std::int64_t first = block * kFingerprintBlockRows;
+  const std::int64_t rows = std::min(kFingerprintBlockRows, shape_.rows - first);
+  const std::size_t d = std::size_t(shape_.features), k = std::size_t(shape_.targets);
+  return hash_rows(features_.data() + std::size_t(first) * d, labels_.empty() ? nullptr : labels_.data() + first,
+                   targets_.empty() ? nullptr : targets_.data() + std::size_t(first) * k, rows, shape_.features,
+                   shape_.targets);
+}
 
 void InMemoryDataset::validate() const {
   const std::size_t d = std::size_t(shape_.features);

@@ -44,8 +44,19 @@ void validate(const SyntheticSpec& spec) {
   if (spec.kind != SyntheticKind::Regression && spec.outputs < 2)
     throw InputError("synthetic " + name + " needs at least 2 classes");
   if (spec.outputs < 1) throw InputError("synthetic " + name + ": the output width must be positive");
+  if (spec.features > kMaxWidth)
+    throw InputError("synthetic " + name + ": " + std::to_string(spec.features) + " features; at most " +
+                     std::to_string(kMaxWidth) + " (what a data set may hold)");
+  const bool regression = spec.kind == SyntheticKind::Regression;
+  if (spec.outputs > (regression ? kMaxWidth : kMaxClasses))
+    throw InputError("synthetic " + name + ": " + std::to_string(spec.outputs) + (regression ? " targets" : " classes") +
+                     "; at most " + std::to_string(regression ? kMaxWidth : kMaxClasses) + " (what a data set may hold)");
   if (!std::isfinite(spec.noise) || (spec.noise < 0 && spec.noise != -1))
     throw InputError("--noise " + format_number(spec.noise) + " must be a finite number >= 0");
+  if (spec.noise > kMaxSyntheticNoise)
+    throw InputError("--noise " + format_number(spec.noise) + " is more than " + format_number(kMaxSyntheticNoise) +
+                     ": the generators' structure has unit scale, so such noise is all the data would hold, and "
+                     "its squares overflow float32 in training");
 }
 
 std::unique_ptr<InMemoryDataset> make_synthetic(const SyntheticSpec& spec, std::int64_t first_row,
@@ -66,6 +77,7 @@ std::unique_ptr<InMemoryDataset> make_synthetic(const SyntheticSpec& spec, std::
   auto data = std::make_unique<InMemoryDataset>(
       shape, "synthetic " + std::string(to_string(spec.kind)) + " (seed " +
                  std::to_string(spec.seed) + ")");
+  data->set_stored_as("generated");
   const CounterRng features(spec.seed, RngStream::Synthetic, kFeatures);
   const CounterRng labels(spec.seed, RngStream::Synthetic, kLabels);
   const CounterRng model(spec.seed, RngStream::Synthetic, kModel);

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -11,6 +12,7 @@
 #include <stdexcept>
 
 #include "dmlp/core/errors.hpp"
+#include "dmlp/mpi/liveness.hpp"
 
 namespace dmlp {
 namespace fs = std::filesystem;
@@ -79,12 +81,15 @@ int open_in_place(const Output& out, const std::string& what, const std::string&
 // creating a file (no permission, no such directory, read-only) is the path.
 bool out_of_space(int error) { return error == ENOSPC || error == EDQUOT; }
 
+// In writes of at most 64 MiB, saying between them that this rank is writing, not stalled.
 void write_all(int fd, std::span<const char> bytes, const std::function<void(int)>& fail) {
+  constexpr std::size_t kPiece = std::size_t(64) << 20;
   for (std::size_t done = 0; done < bytes.size();) {
-    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    const ssize_t n = ::write(fd, bytes.data() + done, std::min(kPiece, bytes.size() - done));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) fail(n < 0 ? errno : EIO);
     done += std::size_t(n);
+    mpi::still_working();
   }
 }
 

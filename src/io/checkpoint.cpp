@@ -19,6 +19,7 @@
 #include "dmlp/io/atomic_file.hpp"
 #include "dmlp/io/file_error.hpp"
 #include "dmlp/io/h5.hpp"
+#include "dmlp/mpi/liveness.hpp"
 #include "dmlp/core/checksum.hpp"
 
 namespace dmlp {
@@ -104,6 +105,7 @@ struct StateAttributes {
   std::uint64_t seed, parameters_checksum;
   std::optional<std::uint64_t> velocity_checksum;
   std::optional<std::string> optimizer;  // format 4: kind, update count, the other arrays' checksums
+  std::optional<std::string> data;       // format 5: the data sets' fingerprints
 };
 std::uint64_t state_checksum(const StateAttributes& a) {
   std::string text;
@@ -112,6 +114,7 @@ std::uint64_t state_checksum(const StateAttributes& a) {
   text += std::to_string(a.seed) + '\n' + std::to_string(a.parameters_checksum) + '\n';
   text += a.velocity_checksum ? std::to_string(*a.velocity_checksum) : std::string("-");
   if (a.optimizer) text += '\n' + *a.optimizer;
+  if (a.data) text += '\n' + *a.data;
   return checksum(std::string_view(text));
 }
 
@@ -185,8 +188,9 @@ void write_checkpoint(const std::string& path, const Network<T>& net, const Opti
           DMLP_VERSION, sizeof(T) == 4 ? "float32" : "float64", model_to_json(net.spec()).dump(), state.config.dump(),
           rng, state.ranks, state.progress.step, state.progress.epoch, state.progress.step_in_epoch,
           state.progress.samples, state.seed, parameters_checksum, velocity_checksum,
-          optimizer_text(optimizer.kind, optimizer.steps, array_checksums)};
+          optimizer_text(optimizer.kind, optimizer.steps, array_checksums), state.data.dump()};
       h5::write_attribute<std::uint64_t>(f, "state_fnv1a64", state_checksum(covered));
+      h5::write_attribute(f, "data", state.data.dump());
       h5::write_attribute(f, "optimizer", optimizer.kind);
       h5::write_attribute<std::int64_t>(f, "optimizer_steps", optimizer.steps);
       write_layers(f, "parameters", net.layout(), net.params().data());
@@ -275,6 +279,17 @@ CheckpointMeta read_meta_attributes(const std::string& path, hid_t f) {
   if (m.format_version < 3 && h5::has_attribute(f, "state_fnv1a64"))
     throw InputError(path + ": format_version " + std::to_string(m.format_version) +
                      ", but it holds format 3's state_fnv1a64: the file is damaged");
+  // Format 5 keeps the data sets' fingerprints; a file that has them under an
+  // earlier version was lowered, which would switch the data check off.
+  if (m.format_version >= 5 || h5::has_attribute(f, "data")) {
+    require("data");
+    if (m.format_version < 5)
+      throw InputError(path + ": format_version " + std::to_string(m.format_version) +
+                       ", but it holds format 5's data attribute: the file is damaged");
+    m.data = nlohmann::json::parse(h5::read_string_attribute(f, "data"), nullptr, /*allow_exceptions=*/false);
+    if (!m.data.is_object())
+      throw InputError(path + ": attribute data is not a JSON object (the data sets' fingerprints): the file is damaged");
+  }
   if (m.format_version >= 3) {
     require("rng");
     require("state_fnv1a64");
@@ -284,7 +299,8 @@ CheckpointMeta read_meta_attributes(const std::string& path, hid_t f) {
         m.progress.samples, m.seed, m.parameters_checksum,
         m.has_velocity ? std::optional<std::uint64_t>(m.velocity_checksum) : std::nullopt,
         names_optimizer ? std::optional<std::string>(optimizer_text(m.optimizer, m.optimizer_steps, m.optimizer_arrays))
-                        : std::nullopt};
+                        : std::nullopt,
+        m.format_version >= 5 ? std::optional<std::string>(h5::read_string_attribute(f, "data")) : std::nullopt};
     const std::uint64_t expected = h5::read_attribute<std::uint64_t>(f, "state_fnv1a64"), actual = state_checksum(stored);
     if (actual != expected) {
       char text[200];
@@ -354,6 +370,7 @@ void read_and_verify(hid_t f, const CheckpointMeta& meta, const char* group, std
                      const char* what) {
   const ParameterLayout layout(meta.spec);
   const std::vector<Stored> flat = read_layers<Stored>(f, group, layout, meta.path);
+  mpi::still_working();
   const std::uint64_t actual = checksum_of(flat);
   if (actual != expected) {
     char text[160];

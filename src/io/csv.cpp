@@ -11,6 +11,8 @@
 #include <sstream>
 
 #include "dmlp/core/errors.hpp"
+#include "dmlp/core/memory.hpp"
+#include "dmlp/data/dataset.hpp"
 #include "dmlp/io/file_error.hpp"
 
 namespace dmlp {
@@ -18,6 +20,10 @@ namespace {
 
 std::string read_whole_file(const std::string& path) {
   require_readable_file(path);
+  std::error_code error;
+  // the text, and the numbers parsed from it (never more than the text's bytes as float32)
+  if (const std::uintmax_t size = std::filesystem::file_size(path, error); !error)
+    require_memory(2.0 * double(size), path + " (a CSV file is read whole)");
   std::ifstream in(path, std::ios::binary);
   if (!in) file_error(path, "cannot be opened for reading");
   std::ostringstream text;
@@ -49,29 +55,41 @@ void split(std::string_view line, char delimiter, std::vector<std::string_view>&
   }
 }
 
-// The file's lines, numbered from 1, without their line ends; blank lines
-// (a trailing newline, spacing between blocks) are passed over.
+// The file's lines, numbered from 1, without their line ends. Blank lines
+// may end the file (a trailing newline); one between rows is refused: rows
+// may be missing there (a file cut and joined, a block left empty).
 class Lines {
  public:
-  explicit Lines(std::string_view text) : text_(text) {
+  Lines(std::string_view text, const std::string& path) : text_(text), path_(path) {
     if (text_.starts_with("\xEF\xBB\xBF")) text_.remove_prefix(3);  // the BOM spreadsheets write
   }
-  // The next non-blank line, or false at the end.
+  // The next line, or false at the end.
   bool next(std::string_view& line, std::int64_t& number) {
+    std::int64_t first_blank = 0;
     while (pos_ < text_.size()) {
       const std::size_t end = std::min(text_.find('\n', pos_), text_.size());
       line = text_.substr(pos_, end - pos_);
       number = ++number_;
       pos_ = end + 1;
-      if (!trim(line).empty()) return true;
+      if (trim(line).empty()) {
+        if (first_blank == 0) first_blank = number;
+        continue;
+      }
+      if (first_blank > 0 && seen_)
+        file_error(path_, "line " + std::to_string(first_blank) +
+                              " is blank, between rows; expected a row of numbers (blank lines may only end the file)");
+      seen_ = true;
+      return true;
     }
     return false;
   }
 
  private:
   std::string_view text_;
+  const std::string& path_;
   std::size_t pos_ = 0;
   std::int64_t number_ = 0;
+  bool seen_ = false;
 };
 
 // How the file's columns map onto the data set, once its width is known.
@@ -87,7 +105,7 @@ class CsvReader {
 
   CsvDataset read() {
     const std::string text = read_whole_file(path_);
-    Lines lines(text);
+    Lines lines(text, path_);
     std::string_view line;
     std::int64_t number = 0;
     std::vector<std::string_view> cells;
@@ -136,6 +154,9 @@ class CsvReader {
     if (roles_.features.empty())
       file_error(path_, "has " + columns + ", " + (regression() ? "all of them targets" : "only the label") +
                             "; expected at least one feature column besides");
+    if (roles_.features.size() > std::size_t(kMaxWidth))
+      file_error(path_, "has " + std::to_string(roles_.features.size()) + " feature columns; expected at most " +
+                            std::to_string(kMaxWidth));
   }
 
   // "data.csv line 17, column 3 (width)", counting from 1 as editors do.
@@ -175,8 +196,8 @@ class CsvReader {
       bad_cell(line, column,
                quoted + " is not a class in [0, " + std::to_string(layout_.num_classes) + ") (num_classes " +
                    std::to_string(layout_.num_classes) + " was given)");
-    if (value >= double(std::numeric_limits<std::int32_t>::max()))
-      bad_cell(line, column, quoted + " is too large for a class");
+    if (value >= double(kMaxClasses))
+      bad_cell(line, column, quoted + " is too large for a class; expected at most " + std::to_string(kMaxClasses - 1));
     return std::int32_t(value);
   }
 
@@ -258,6 +279,12 @@ void validate(const CsvLayout& layout) {
   if (layout.num_classes < 0)
     throw InputError("--num-classes " + std::to_string(layout.num_classes) +
                      " must be >= 0 (0: the largest label + 1)");
+  if (layout.num_classes > kMaxClasses)
+    throw InputError("--num-classes " + std::to_string(layout.num_classes) + " is more than the " +
+                     std::to_string(kMaxClasses) + " classes a data set may have");
+  if (layout.target_columns.size() > std::size_t(kMaxWidth))
+    throw InputError("--target-columns lists " + std::to_string(layout.target_columns.size()) +
+                     " columns; at most " + std::to_string(kMaxWidth));
 }
 
 CsvDataset read_csv_dataset(const std::string& path, const CsvLayout& layout) {

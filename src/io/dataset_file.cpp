@@ -20,6 +20,30 @@ std::string shape_text(const std::vector<hsize_t>& dims) {
 }  // namespace
 
 namespace {
+// A virtual dataset reads its rows from source files; one that is missing
+// reads as fill values (zeros), silently. Each must be there: by its name
+// (absolute or from here) or next to the virtual dataset's file.
+void require_virtual_sources(const std::string& path, hid_t dataset, const std::string& name) {
+  const h5::PropertyList dcpl(h5::check(H5Dget_create_plist(dataset), "H5Dget_create_plist"));
+  if (H5Pget_layout(dcpl.get()) != H5D_VIRTUAL) return;
+  size_t mappings = 0;
+  h5::check(H5Pget_virtual_count(dcpl.get(), &mappings), "H5Pget_virtual_count");
+  for (size_t i = 0; i < mappings; ++i) {
+    const ssize_t length = H5Pget_virtual_filename(dcpl.get(), i, nullptr, 0);
+    if (length <= 0) continue;
+    std::string source(std::size_t(length) + 1, '\0');
+    H5Pget_virtual_filename(dcpl.get(), i, source.data(), source.size());
+    source.resize(std::size_t(length));
+    if (source == "." || source.find('%') != std::string::npos) continue;  // this file; a pattern
+    std::error_code e;
+    const std::filesystem::path beside = std::filesystem::path(path).parent_path() / source;
+    if (std::filesystem::exists(source, e) || (!std::filesystem::path(source).is_absolute() && std::filesystem::exists(beside, e)))
+      continue;
+    file_error(path, "dataset /" + name + " is a virtual dataset whose source file " + source +
+                         " is missing: HDF5 would read its rows as zeros");
+  }
+}
+
 // The datasets and attributes of an open data set file, each checked.
 DatasetFileInfo inspect_open_file(const std::string& path, hid_t f, bool require_answers) {
   DatasetFileInfo info;
@@ -36,6 +60,7 @@ DatasetFileInfo inspect_open_file(const std::string& path, hid_t f, bool require
   }
   if (!h5::exists(f, "features")) file_error(path, "no dataset /features (expected float32 or uint8 [rows, features])");
   const h5::Dataset features = h5::open_dataset(f, "features");
+  require_virtual_sources(path, features.get(), "features");
   const auto dims = h5::shape(features.get());
   if (dims.size() != 2)
     file_error(path, "dataset /features has shape " + shape_text(dims) + "; expected 2 dimensions [rows, features]");
@@ -76,6 +101,7 @@ DatasetFileInfo inspect_open_file(const std::string& path, hid_t f, bool require
   }
   const std::string name = has_labels ? "labels" : "targets";
   const h5::Dataset answers = h5::open_dataset(f, name);
+  require_virtual_sources(path, answers.get(), name);
   const auto adims = h5::shape(answers.get());
   const auto atype = h5::element_type(answers.get());
   if (adims.empty() || adims.size() > 2 || (has_labels && adims.size() == 2 && adims[1] != 1))
@@ -121,6 +147,13 @@ DatasetFileInfo inspect_dataset_file(const std::string& path, MPI_Comm comm, boo
   } catch (const h5::H5Error& e) {  // a malformed attribute or dataset: bad input
     file_error(path, e.what());
   }
+}
+
+std::string stored_as_text(const DatasetFileInfo& info) {
+  std::string text = info.feature_type.describe();
+  if (info.feature_type.kind == h5::ElementKind::Integer)
+    text += " x " + format_number(info.scale) + " + " + format_number(info.offset);
+  return text;
 }
 
 void check_rows(const DatasetFileInfo& info, std::int64_t count, std::int64_t first_row,

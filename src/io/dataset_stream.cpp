@@ -1,6 +1,10 @@
 // StreamingDataset: a data set file read row by row, as training asks for rows.
 #include "dataset_file_internal.hpp"
+#include "dmlp/data/fingerprint.hpp"
 #include "dmlp/io/file_error.hpp"
+#include "dmlp/mpi/liveness.hpp"
+
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <type_traits>
@@ -13,10 +17,38 @@ void sorted_unique(std::span<const std::int64_t> rows, std::vector<std::int64_t>
   std::sort(out.begin(), out.end());
   out.erase(std::unique(out.begin(), out.end()), out.end());
 }
+struct stat stat_of(const std::string& path) {
+  struct stat s {};
+  if (::stat(path.c_str(), &s) != 0) s.st_ino = 0;
+  return s;
+}
 }  // namespace
 
+void StreamingDataset::require_unchanged() const {
+  const struct stat now = stat_of(info_.path);
+  const Identity seen{std::uint64_t(now.st_dev), std::uint64_t(now.st_ino), std::int64_t(now.st_size),
+                      std::int64_t(now.st_mtim.tv_sec) * 1000000000 + now.st_mtim.tv_nsec};
+  if (seen == opened_) return;
+  std::string what;
+  if (now.st_ino == 0)
+    what = "it is gone";
+  else if (seen.device != opened_.device || seen.inode != opened_.inode)
+    what = "another file took its name";
+  else if (seen.size != opened_.size)
+    what = "its size went from " + std::to_string(opened_.size) + " to " + std::to_string(seen.size) + " bytes";
+  else
+    what = "it was rewritten (its modification time changed)";
+  file_error(info_.path, "changed while this run was reading it: " + what +
+                             "; the rows read from it now would not be the set this run started with. Restart the run "
+                             "(with --resume) once the file is final");
+}
+
 StreamingDataset::StreamingDataset(DatasetFileInfo info, std::int64_t chunk_rows)
-    : info_(std::move(info)), chunk_rows_(std::max<std::int64_t>(chunk_rows, 1)), file_(h5::open_read(info_.path)) {
+    : info_(std::move(info)), chunk_rows_(std::max<std::int64_t>(chunk_rows, 1)) {
+  const struct stat before = stat_of(info_.path);
+  file_ = h5::open_read(info_.path);
+  opened_ = {std::uint64_t(before.st_dev), std::uint64_t(before.st_ino), std::int64_t(before.st_size),
+             std::int64_t(before.st_mtim.tv_sec) * 1000000000 + before.st_mtim.tv_nsec};
   features_ = h5::open_dataset(file_.get(), "features");
   if (info_.has_targets_or_labels)
     answers_ = h5::open_dataset(file_.get(), info_.shape.is_classification() ? "labels" : "targets");
@@ -75,6 +107,7 @@ void StreamingDataset::read_rows_into(hid_t dataset, std::span<const std::int64_
         file_error(info_.path, "cannot read rows " + std::to_string(from) + " to " + std::to_string(from + n - 1) +
                                    " (damaged?): " + e.what());
       }
+      mpi::still_working();
       const std::size_t last = whole_block ? end : run;
       for (std::size_t r = j; r < last; ++r) convert(block.data() + std::size_t(rows[r] - from) * width, out + r * width);
       j = last;
@@ -84,6 +117,7 @@ void StreamingDataset::read_rows_into(hid_t dataset, std::span<const std::int64_
 }
 
 void StreamingDataset::stage(std::span<const std::int64_t> sorted_rows) const {
+  require_unchanged();
   const std::size_t n = sorted_rows.size(), d = std::size_t(info_.shape.features);
   staged_rows_.assign(sorted_rows.begin(), sorted_rows.end());
   staged_features_.resize(n * d);
@@ -103,7 +137,41 @@ void StreamingDataset::stage(std::span<const std::int64_t> sorted_rows) const {
     read_rows_into(answers_.get(), sorted_rows, k, staged_targets_.data(), block_targets_);
     targets = staged_targets_.data();
   }
+  require_unchanged();  // the rows came from the file as it was opened
   check_rows(info_, std::int64_t(n), 0, sorted_rows, staged_features_.data(), labels, targets);
+}
+
+std::uint64_t StreamingDataset::hash_block(std::int64_t block) const {
+  require_unchanged();
+  const std::int64_t first = block * kFingerprintBlockRows;
+  const std::int64_t rows = std::min(kFingerprintBlockRows, info_.shape.rows - first);
+  const std::size_t d = std::size_t(info_.shape.features), k = std::size_t(std::max(info_.shape.targets, 0));
+  std::vector<float> X(std::size_t(rows) * d), targets;
+  std::vector<std::int32_t> labels;
+  try {
+    if (info_.feature_type.kind == h5::ElementKind::Integer) {  // as stage() converts them
+      std::vector<std::uint8_t> stored(X.size());
+      h5::read_rows(features_.get(), hsize_t(first), hsize_t(rows), stored.data());
+      const FeatureScale to_value = feature_scale(info_);
+      for (std::size_t i = 0; i < X.size(); ++i) X[i] = to_value.applies ? to_value(float(stored[i])) : float(stored[i]);
+    } else {
+      h5::read_rows(features_.get(), hsize_t(first), hsize_t(rows), X.data());
+    }
+    if (answers_ && info_.shape.is_classification()) {
+      labels.resize(std::size_t(rows));
+      h5::read_rows(answers_.get(), hsize_t(first), hsize_t(rows), labels.data());
+    } else if (answers_) {
+      targets.resize(std::size_t(rows) * k);
+      h5::read_rows(answers_.get(), hsize_t(first), hsize_t(rows), targets.data());
+    }
+  } catch (const h5::H5Error& e) {
+    file_error(info_.path, "cannot read rows " + std::to_string(first) + " to " + std::to_string(first + rows - 1) +
+                               " (damaged?): " + e.what());
+  }
+  check_rows(info_, rows, first, {}, X.data(), labels.empty() ? nullptr : labels.data(),
+             targets.empty() ? nullptr : targets.data());
+  return hash_rows(X.data(), labels.empty() ? nullptr : labels.data(), targets.empty() ? nullptr : targets.data(), rows,
+                   info_.shape.features, info_.shape.targets);
 }
 
 void StreamingDataset::read_ahead(std::span<const std::int64_t> rows) {

@@ -11,6 +11,7 @@
 #include <limits>
 
 #include "dmlp/core/errors.hpp"
+#include "dmlp/data/dataset.hpp"
 #include "dmlp/io/file_error.hpp"
 
 namespace dmlp {
@@ -61,6 +62,16 @@ class GzReader {
   bool at_end() {
     std::uint8_t byte;
     return read(&byte, 1) == 0;
+  }
+
+  // After at_end(): bytes of the file that follow a gzip stream (zlib ends
+  // the data there silently); 0 for a raw file.
+  std::uintmax_t bytes_after_stream() {
+    if (gzdirect(file_)) return 0;
+    std::error_code error;
+    const std::uintmax_t size = std::filesystem::file_size(path_, error);
+    const z_off_t consumed = gzoffset(file_);
+    return !error && consumed >= 0 && std::uintmax_t(consumed) < size ? size - std::uintmax_t(consumed) : 0;
   }
 
  private:
@@ -139,6 +150,10 @@ std::vector<std::uint8_t> read_body(GzReader& in, std::uint64_t expected, const 
   if (!in.at_end())
     file_error(in.path(), "has more than the " + std::to_string(expected) + " bytes of " + what +
                               " its header announces; expected the file to end there");
+  if (const std::uintmax_t trailing = in.bytes_after_stream(); trailing > 0)
+    file_error(in.path(), "has " + std::to_string(trailing) +
+                              " bytes after its gzip stream ends, which are not gzip data; expected the file to end "
+                              "there (a damaged or concatenated download?)");
   return data;
 }
 
@@ -150,8 +165,9 @@ IdxImages read_idx_images(const std::string& path) {
   const std::string image_size = std::to_string(sizes.rows) + "x" + std::to_string(sizes.cols);
   // Each image becomes one row of `int` features.
   const std::uint64_t per_image = std::uint64_t(sizes.rows) * sizes.cols;
-  if (per_image > std::uint64_t(std::numeric_limits<int>::max()))
-    file_error(path, "images of " + image_size + " pixels are too large; expected at most 2^31 - 1 pixels each");
+  if (per_image > std::uint64_t(kMaxWidth))
+    file_error(path, "images of " + image_size + " pixels are too large; expected at most " +
+                         std::to_string(kMaxWidth) + " pixels each (a data set's widest row)");
   IdxImages images;
   images.count = std::int64_t(sizes.count);
   images.rows = int(sizes.rows);

@@ -4,6 +4,7 @@
 #include <utility>
 #include <vector>
 
+#include "dmlp/mpi/consensus.hpp"
 #include "dmlp/mpi/stall_watchdog.hpp"
 
 namespace dmlp::mpi {
@@ -15,7 +16,10 @@ Communicator::Communicator(MPI_Comm comm) : comm_(comm) {
 }
 
 Communicator::Communicator(Communicator&& other) noexcept
-    : comm_(std::exchange(other.comm_, MPI_COMM_NULL)), rank_(other.rank_), size_(other.size_) {}
+    : comm_(std::exchange(other.comm_, MPI_COMM_NULL)),
+      rank_(other.rank_),
+      size_(other.size_),
+      watchdog_(std::exchange(other.watchdog_, nullptr)) {}
 
 Communicator::~Communicator() noexcept {
   if (comm_ != MPI_COMM_NULL && !finalized()) MPI_Comm_free(&comm_);
@@ -27,6 +31,12 @@ Communicator Communicator::world() {
   return Communicator(dup);
 }
 
+Communicator Communicator::duplicate() const {
+  MPI_Comm dup = MPI_COMM_NULL;
+  check(MPI_Comm_dup(comm_, &dup), "MPI_Comm_dup");
+  return Communicator(dup);
+}
+
 Communicator Communicator::split_shared() const {
   MPI_Comm node = MPI_COMM_NULL;
   check(MPI_Comm_split_type(comm_, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &node),
@@ -34,9 +44,34 @@ Communicator Communicator::split_shared() const {
   return Communicator(node);
 }
 
+bool Communicator::watched() const { return watchdog_ && watchdog_->enabled(); }
 
-void Communicator::allreduce_max_with_rank(std::span<double> values, std::span<int> ranks,
-                                           StallWatchdog* watchdog) const {
+void Communicator::wait(std::span<MPI_Request> requests, Wait what) const {
+  if (watchdog_)
+    watchdog_->wait(requests, what);
+  else
+    check(MPI_Waitall(int(requests.size()), requests.data(), MPI_STATUSES_IGNORE), "MPI_Waitall");
+}
+
+void Communicator::wait(MPI_Request& request) const { wait(std::span<MPI_Request>(&request, 1), Wait::collective); }
+
+void Communicator::barrier() const {
+  if (!watched()) return check(MPI_Barrier(comm_), "MPI_Barrier");
+  MPI_Request request = MPI_REQUEST_NULL;
+  check(MPI_Ibarrier(comm_, &request), "MPI_Ibarrier");
+  wait(request);
+}
+
+Communicator::RowType::RowType(int width, MPI_Datatype element) {
+  check(MPI_Type_contiguous(width, element, &type), "MPI_Type_contiguous");
+  check(MPI_Type_commit(&type), "MPI_Type_commit");
+}
+
+Communicator::RowType::~RowType() {
+  if (type != MPI_DATATYPE_NULL && !finalized()) MPI_Type_free(&type);
+}
+
+void Communicator::allreduce_max_with_rank(std::span<double> values, std::span<int> ranks) const {
   struct ValueRank {  // MPI_DOUBLE_INT's layout
     double value;
     int rank;
@@ -50,44 +85,26 @@ void Communicator::allreduce_max_with_rank(std::span<double> values, std::span<i
   if (values.size() > kOnStack) on_heap.resize(values.size());
   ValueRank* pairs = values.size() > kOnStack ? on_heap.data() : on_stack;
   for (std::size_t i = 0; i < values.size(); ++i) pairs[i] = {values[i], rank_};
-  if (watchdog)
-    watchdog->allreduce(pairs, int(values.size()), MPI_DOUBLE_INT, MPI_MAXLOC, Activity::reduction);
-  else
+  if (watched()) {
+    MPI_Request request = MPI_REQUEST_NULL;
+    check(MPI_Iallreduce(MPI_IN_PLACE, pairs, int(values.size()), MPI_DOUBLE_INT, MPI_MAXLOC, comm_, &request),
+          "MPI_Iallreduce(MPI_MAXLOC)");
+    wait(request);
+  } else {
     check(MPI_Allreduce(MPI_IN_PLACE, pairs, int(values.size()), MPI_DOUBLE_INT, MPI_MAXLOC, comm_),
           "MPI_Allreduce(MPI_MAXLOC)");
+  }
   for (std::size_t i = 0; i < values.size(); ++i) values[i] = pairs[i].value, ranks[i] = pairs[i].rank;
 }
 
-void MpiCollective::sum(std::span<double> values) {
-  if (watchdog_) watchdog_->allreduce(values, MPI_SUM, Activity::reduction);
-  else comm_.allreduce(values, MPI_SUM);
-}
-
-void MpiCollective::max(std::span<double> values) {
-  if (watchdog_) watchdog_->allreduce(values, MPI_MAX, Activity::reduction);
-  else comm_.allreduce(values, MPI_MAX);
-}
-
-void MpiCollective::sum_integers(std::span<std::int64_t> values) {
-  if (watchdog_) watchdog_->allreduce(values, MPI_SUM, Activity::reduction);
-  else comm_.allreduce(values, MPI_SUM);
-}
-
-void MpiCollective::max_integers(std::span<std::int64_t> values) {
-  if (watchdog_) watchdog_->allreduce(values, MPI_MAX, Activity::reduction);
-  else comm_.allreduce(values, MPI_MAX);
-}
-
-void MpiCollective::max_with_rank(std::span<double> values, std::span<int> ranks) {
-  comm_.allreduce_max_with_rank(values, ranks, watchdog_);
-}
+void MpiCollective::agreed(const std::function<void()>& work) { collectively(comm_, work); }
 
 void MpiCollective::evaluation_started() {
-  if (watchdog_) watchdog_->evaluation_started();
+  if (StallWatchdog* w = comm_.watchdog()) w->set_phase(Phase::evaluating);
 }
 
 void MpiCollective::step_started(std::int64_t step) {
-  if (watchdog_) watchdog_->step_started(step);
+  if (StallWatchdog* w = comm_.watchdog()) w->step_started(step);
 }
 
 }  // namespace dmlp::mpi

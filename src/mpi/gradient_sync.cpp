@@ -25,12 +25,11 @@ std::vector<Bucket> make_buckets(const ParameterLayout& layout, std::size_t elem
 
 template <class T>
 MpiGradientSync<T>::MpiGradientSync(const Communicator& comm, const ParameterLayout& layout,
-                                    double bucket_mb, bool overlap, StallWatchdog* watchdog)
+                                    double bucket_mb, bool overlap)
     : comm_(comm),
       buckets_(make_buckets(layout, sizeof(T), std::size_t(std::max(bucket_mb, 0.0) * 1024 * 1024))),
       requests_(buckets_.size(), MPI_REQUEST_NULL),
       overlap_(overlap),
-      watchdog_(watchdog),
       started_us_(buckets_.size() + 1, 0.0),
       reported_(buckets_.size() + 1, 0),
       layers_(int(layout.layers().size())) {}
@@ -126,10 +125,7 @@ void MpiGradientSync<T>::finish() {
 
 template <class T>
 void MpiGradientSync<T>::wait(std::span<MPI_Request> requests) {
-  if (watchdog_)
-    watchdog_->wait(requests, Activity::gradient_sum);
-  else
-    check(MPI_Waitall(int(requests.size()), requests.data(), MPI_STATUSES_IGNORE), "MPI_Waitall");
+  comm_.wait(requests, Wait::gradient_sum);
 }
 
 template class MpiGradientSync<float>;

@@ -5,20 +5,47 @@
 #include <thread>
 
 #include "dmlp/core/errors.hpp"
+#include "dmlp/mpi/communicator.hpp"
 #include "dmlp/mpi/consensus.hpp"
+#include "dmlp/mpi/liveness.hpp"
+#include "dmlp/mpi/placement.hpp"
 
 namespace dmlp::mpi {
 namespace {
 
-std::string describe(Activity what, std::int64_t step) {
+// What a rank is doing (not waiting), in words.
+std::string doing(Phase phase, std::int64_t step) {
   const std::string n = std::to_string(step);
-  switch (what) {
-    case Activity::computing: return "computing step " + n;
-    case Activity::gradient_sum: return "in the gradient all-reduce of step " + n;
-    case Activity::reduction: return "in an all-reduce of metrics or checkpoint decisions at step " + n;
-    case Activity::evaluating: return "evaluating after step " + n;
+  switch (phase) {
+    case Phase::starting_up: return "starting up";
+    case Phase::reading_data: return "reading a data set";
+    case Phase::reading_checkpoint: return "reading the checkpoint to start from";
+    case Phase::training: return "computing step " + n;
+    case Phase::evaluating: return "evaluating after step " + n;
+    case Phase::writing_checkpoint: return "writing the checkpoint of step " + n;
+    case Phase::finishing: return "finishing after step " + n;
   }
   return "at step " + n;
+}
+
+// Where a rank waits, in words: what the collective it waits in is for.
+std::string waiting(Phase phase, Wait wait, std::int64_t step) {
+  const std::string n = std::to_string(step);
+  if (wait == Wait::gradient_sum) return "in the gradient all-reduce of step " + n;
+  switch (phase) {
+    case Phase::starting_up: return "in a collective of start-up";
+    case Phase::reading_data: return "in a collective while the ranks read a data set";
+    case Phase::reading_checkpoint: return "for rank 0 to read the checkpoint to start from";
+    case Phase::training: return "in an all-reduce of metrics or checkpoint decisions at step " + n;
+    case Phase::evaluating: return "in a collective of the evaluation after step " + n;
+    case Phase::writing_checkpoint: return "for rank 0 to write the checkpoint of step " + n;
+    case Phase::finishing: return "in a collective while finishing after step " + n;
+  }
+  return "in a collective at step " + n;
+}
+
+std::string describe(Phase phase, Wait wait, std::int64_t step) {
+  return wait == Wait::none ? doing(phase, step) : waiting(phase, wait, step);
 }
 
 std::string seconds(double s) {
@@ -28,12 +55,14 @@ std::string seconds(double s) {
 }
 
 // How long a rank other than 0 waits past its own deadline for rank 0, which
-// has heard everyone's heartbeats, to name the missing ranks.
+// has heard everyone's heartbeats, to name the missing ranks; ranks past 1
+// give rank 1, which knows what rank 0 last did, a few seconds more.
 double grace_seconds(double timeout) { return std::min(timeout, 10.0); }
+constexpr double kDeputyHeadStartSeconds = 5;
 
-// A waiting rank repeats its heartbeat this often, so that rank 0 can tell a
-// rank that waits with it from one that stopped (or lost its network) inside
-// the collective; two missed beats make a rank silent.
+// A waiting or working rank repeats its heartbeat this often, so that rank 0
+// can tell a rank that waits with it (or reads a file) from one that stopped
+// (or lost its network); two missed beats make a rank silent.
 double beat_seconds(double timeout) { return std::clamp(timeout / 4, 0.05, 1.0); }
 
 // An MPI_Abort that mpirun must relay across a dead link leaves it waiting on
@@ -48,32 +77,48 @@ constexpr double kRemoteLingerSeconds = 30;
 // time the whole job stood still.
 constexpr std::chrono::seconds kSuspendedGap{1};
 
-bool is_wait(Activity a) { return a == Activity::gradient_sum || a == Activity::reduction; }
+constexpr int kNameWidth = 256;
+
+// The watchdog that still_working() keeps informed: at most one per process.
+StallWatchdog* g_active = nullptr;
+std::thread::id g_active_thread;
+void (*g_keep_alive)(StallWatchdog*) = nullptr;
 
 }  // namespace
 
-StallWatchdog::StallWatchdog(const Communicator& comm, double timeout_seconds, const std::vector<Host>& hosts)
-    : comm_(comm), rank_(comm.rank()), size_(comm.size()), timeout_(timeout_seconds) {
+void still_working() {
+  if (g_active && g_keep_alive && std::this_thread::get_id() == g_active_thread) g_keep_alive(g_active);
+}
+
+StallWatchdog::StallWatchdog(const Communicator& comm, double timeout_seconds)
+    : rank_(comm.rank()), size_(comm.size()), timeout_(timeout_seconds) {
   send_requests_.fill(MPI_REQUEST_NULL);
   if (!enabled()) return;
-  check(MPI_Comm_dup(comm_.get(), &beats_), "MPI_Comm_dup");
-  host_of_.resize(std::size_t(size_));
-  for (const Host& h : hosts)
-    for (int r : h.ranks)
-      if (r >= 0 && r < size_) host_of_[std::size_t(r)] = h.name;
-  if (rank_ != 0) {
-    check(MPI_Irecv(&verdict_, 1, MPI_INT64_T, 0, kVerdictTag, beats_, &verdict_request_), "MPI_Irecv");
-    return;
-  }
-  heard_.resize(std::size_t(size_));
-  check(MPI_Recv_init(receiving_.data(), int(receiving_.size()), MPI_INT64_T, MPI_ANY_SOURCE, kTag, beats_,
-                      &receive_request_),
+  check(MPI_Comm_dup(comm.get(), &beats_), "MPI_Comm_dup");
+  // Every rank's host, for naming the missing ones.
+  std::vector<char> names(std::size_t(size_) * kNameWidth, '\0');
+  int length = 0;
+  check(MPI_Get_processor_name(names.data() + std::size_t(rank_) * kNameWidth, &length), "MPI_Get_processor_name");
+  check(MPI_Allgather(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, names.data(), kNameWidth, MPI_CHAR, beats_), "MPI_Allgather");
+  for (int r = 0; r < size_; ++r) host_of_.emplace_back(names.data() + std::size_t(r) * kNameWidth);
+  heard_.resize(std::size_t(rank_ == 0 ? size_ : 1));
+  // Rank 0 hears everyone; the others hear rank 0 (whose beats say it is alive).
+  check(MPI_Recv_init(receiving_.data(), int(receiving_.size()), MPI_INT64_T, rank_ == 0 ? MPI_ANY_SOURCE : 0, kTag,
+                      beats_, &receive_request_),
         "MPI_Recv_init");
   check(MPI_Start(&receive_request_), "MPI_Start");
+  if (rank_ != 0) check(MPI_Irecv(&verdict_, 1, MPI_INT64_T, 0, kVerdictTag, beats_, &verdict_request_), "MPI_Irecv");
+  if (!g_active) {
+    g_active = this;
+    g_active_thread = std::this_thread::get_id();
+    g_keep_alive = [](StallWatchdog* w) { w->keep_alive(); };
+  }
+  announce();
 }
 
 StallWatchdog::~StallWatchdog() noexcept {
-  if (finalized()) return;
+  if (g_active == this) g_active = nullptr;
+  if (finalized() || beats_ == MPI_COMM_NULL) return;
   for (MPI_Request* r : {&receive_request_, &verdict_request_}) {
     if (*r == MPI_REQUEST_NULL) continue;
     MPI_Cancel(r);
@@ -82,36 +127,50 @@ StallWatchdog::~StallWatchdog() noexcept {
   }
   for (MPI_Request& r : verdict_sends_)
     if (r != MPI_REQUEST_NULL) MPI_Request_free(&r);
-  // Heartbeats still in flight complete on their own: rank 0 may be gone.
+  // Heartbeats still in flight complete on their own: their receiver may be gone.
   for (MPI_Request& r : send_requests_)
     if (r != MPI_REQUEST_NULL) MPI_Request_free(&r);
-  if (beats_ != MPI_COMM_NULL) MPI_Comm_free(&beats_);
+  MPI_Comm_free(&beats_);
 }
 
 void StallWatchdog::step_started(std::int64_t step) {
   if (!enabled()) return;
   step_ = step;
-  announce(Activity::computing);
+  phase_ = Phase::training;
+  announce();
 }
 
-void StallWatchdog::evaluation_started() {
-  if (enabled()) announce(Activity::evaluating);
+void StallWatchdog::set_phase(Phase phase) {
+  if (!enabled()) return;
+  phase_ = phase;
+  announce();
 }
 
-void StallWatchdog::announce(Activity what) {
-  activity_ = what;
-  if (rank_ == 0) {
-    drain_heartbeats();
-    return;
-  }
+void StallWatchdog::send_beat(int to) {
   MPI_Request& request = send_requests_[next_slot_];
   int done = 1;
   if (request != MPI_REQUEST_NULL) check(MPI_Test(&request, &done, MPI_STATUS_IGNORE), "MPI_Test");
-  if (!done) return;  // rank 0 is behind on this slot; a later heartbeat says more
+  if (!done) return;  // the receiver is behind on this slot; a later heartbeat says more
   Beat& beat = sending_[next_slot_];
-  beat = {step_, entered_, static_cast<std::int64_t>(what)};
-  check(MPI_Isend(beat.data(), int(beat.size()), MPI_INT64_T, 0, kTag, beats_, &request), "MPI_Isend");
+  beat = {step_, entered_, static_cast<std::int64_t>(phase_), static_cast<std::int64_t>(waiting_)};
+  check(MPI_Isend(beat.data(), int(beat.size()), MPI_INT64_T, to, kTag, beats_, &request), "MPI_Isend");
   next_slot_ = (next_slot_ + 1) % kSendSlots;
+}
+
+void StallWatchdog::announce() {
+  if (!enabled()) return;
+  drain_heartbeats();
+  last_beat_ = Clock::now();
+  if (rank_ != 0) return send_beat(0);
+  send_beat(1);  // rank 1 keeps what rank 0 last said, to name it if rank 0 stalls
+}
+
+void StallWatchdog::keep_alive() {
+  if (!enabled() || Clock::now() - last_beat_ < std::chrono::duration<double>(beat_seconds(timeout_))) return;
+  announce();
+  // Rank 0's, to everyone: while rank 0 lives, it decides who stalled.
+  if (rank_ == 0)
+    for (int r = 2; r < size_; ++r) send_beat(r);
 }
 
 void StallWatchdog::drain_heartbeats() {
@@ -121,65 +180,68 @@ void StallWatchdog::drain_heartbeats() {
     check(MPI_Test(&receive_request_, &arrived, &status), "MPI_Test");
     if (!arrived) return;
     // MPI keeps one sender's messages in order: the last to arrive is the newest.
-    heard_[std::size_t(status.MPI_SOURCE)] = {receiving_, Clock::now(), true};
+    heard_[rank_ == 0 ? std::size_t(status.MPI_SOURCE) : 0] = {receiving_, Clock::now(), true};
     check(MPI_Start(&receive_request_), "MPI_Start");
   }
 }
 
-void StallWatchdog::wait(std::span<MPI_Request> requests, Activity what) {
+void StallWatchdog::wait(std::span<MPI_Request> requests, Wait what) {
   if (requests.empty()) return;
   if (!enabled()) {
     check(MPI_Waitall(int(requests.size()), requests.data(), MPI_STATUSES_IGNORE), "MPI_Waitall");
     return;
   }
   ++entered_;
-  announce(what);
-  Clock::time_point start = Clock::now(), last_beat = start, last_poll = start;
-  const auto beat_every = std::chrono::duration<double>(beat_seconds(timeout_));
+  waiting_ = what;
+  announce();
+  Clock::time_point start = Clock::now(), last_poll = start;
+  const double silent_after = 2 * beat_seconds(timeout_);
   for (unsigned spins = 0;; ++spins) {
     int done = 0;
     check(MPI_Testall(int(requests.size()), requests.data(), &done, MPI_STATUSES_IGNORE), "MPI_Testall");
-    if (done) return;
+    if (done) break;
     if (spins % 64 != 0) continue;
     const Clock::time_point now = Clock::now();
     if (now - last_poll > kSuspendedGap) {
       start = now;
-      if (rank_ == 0)
-        for (Heard& h : heard_) h.when = std::max(h.when, now);  // everyone stood still with us
+      for (Heard& h : heard_) h.when = std::max(h.when, now);  // everyone stood still with us
     }
     last_poll = now;
-    if (now - last_beat > beat_every) {
-      announce(what);  // still here, and alive
-      last_beat = now;
-    } else if (rank_ == 0) {
-      drain_heartbeats();
-    }
+    keep_alive();  // still here, and alive
+    drain_heartbeats();
     if (rank_ != 0 && !verdict_heard_) {
       int arrived = 0;
       check(MPI_Test(&verdict_request_, &arrived, MPI_STATUS_IGNORE), "MPI_Test");
       verdict_heard_ = arrived != 0;
     }
-    const double waited = std::chrono::duration<double>(now - start).count();
-    // Rank 0 knows who is missing; the others give it a grace period first,
-    // and once it has reported, the time it gives mpirun too.
-    const double limit = rank_ == 0      ? timeout_
-                         : verdict_heard_ ? timeout_ + kRemoteLingerSeconds + grace_seconds(timeout_)
-                                          : timeout_ + grace_seconds(timeout_);
-    if (waited > limit) stalled(what, waited);
+    double waited = std::chrono::duration<double>(now - start).count();
+    if (rank_ == 0) {
+      if (waited <= timeout_) continue;
+      // A rank that has not arrived but keeps saying it is working (reading a
+      // large file, say) is slow, not stalled: wait on while it says so.
+      // The timeout then runs from its last heartbeat.
+      const bool someone_working = std::any_of(heard_.begin() + 1, heard_.end(), [&](const Heard& h) {
+        return h.ever && h.beat[1] < entered_ && static_cast<Wait>(h.beat[3]) == Wait::none &&
+               std::chrono::duration<double>(now - h.when).count() <= silent_after;
+      });
+      if (!someone_working) stalled(waited);
+      start = now;
+      continue;
+    }
+    // The others defer to rank 0 while it lives: the clock runs from its last heartbeat.
+    const Heard& root = heard_[0];
+    if (root.ever && root.when > start) waited = std::chrono::duration<double>(now - root.when).count();
+    const double limit = timeout_ + grace_seconds(timeout_) + (rank_ == 1 ? 0.0 : kDeputyHeadStartSeconds) +
+                         (verdict_heard_ ? kRemoteLingerSeconds : 0.0);
+    if (waited > limit) stalled(waited);
   }
-}
-
-void StallWatchdog::allreduce(void* values, int count, MPI_Datatype type, MPI_Op op, Activity what) {
-  if (size_ == 1) return;
-  MPI_Request request = MPI_REQUEST_NULL;
-  check(MPI_Iallreduce(MPI_IN_PLACE, values, count, type, op, comm_.get(), &request), "MPI_Iallreduce");
-  wait(std::span<MPI_Request>(&request, 1), what);
+  waiting_ = Wait::none;
 }
 
 std::string StallWatchdog::missing_report(double waited) {
   // Three kinds of rank: waiting with rank 0 and beating; never there (fewer
   // collectives entered); there, but silent for two beats: stopped or cut off.
-  std::vector<int> waiting{0};
+  std::vector<int> waiting_ranks{0};
   std::string lines;
   int named = 0;
   stalled_elsewhere_ = false;
@@ -189,36 +251,48 @@ std::string StallWatchdog::missing_report(double waited) {
     const Heard& h = heard_[std::size_t(r)];
     const double quiet = h.ever ? std::chrono::duration<double>(now - h.when).count() : waited;
     const bool arrived = h.ever && h.beat[1] >= entered_;
+    const Phase phase = static_cast<Phase>(h.beat[2]);
+    const Wait wait = static_cast<Wait>(h.beat[3]);
     // Alive, and waiting either here or in an earlier collective that a
     // stalled rank holds up: not the culprit.
-    const bool alive_waiting = h.ever && quiet <= silent_after && (arrived || is_wait(static_cast<Activity>(h.beat[2])));
+    const bool alive_waiting = h.ever && quiet <= silent_after && (arrived || wait != Wait::none);
     if (alive_waiting) {
-      waiting.push_back(r);
+      waiting_ranks.push_back(r);
       continue;
     }
     if (host_of_[std::size_t(r)] != host_of_[0]) stalled_elsewhere_ = true;
     if (++named > 16) continue;
     lines += "\n  rank " + std::to_string(r) + " on " + host_of_[std::size_t(r)] + ": ";
     if (!h.ever)
-      lines += "never heard from since training started";
+      lines += "never heard from since start-up";
     else if (arrived)
       lines += "reached it, then went silent " + seconds(quiet) + " ago (stopped, or its network is down)";
-    else
-      lines += "never reached it; last heard " + seconds(quiet) + " ago, " +
-               describe(static_cast<Activity>(h.beat[2]), h.beat[0]);
+    else  // what it did after its last collective (it has left that one)
+      lines += "never reached it; last heard " + seconds(quiet) + " ago, " + doing(phase, h.beat[0]);
   }
   if (named > 16) lines += "\n  … and " + std::to_string(named - 16) + " more";
   std::string text = "stalled: rank 0 waited " + seconds(waited) + " (--stall-timeout " + format_number(timeout_) +
-                     ") " + describe(activity_, step_);
+                     ") " + describe(phase_, waiting_, step_);
   if (named == 0)
     text += "; every rank reached it and is alive, so the network or MPI itself is stuck";
   else
     text += "; the stalled rank" + std::string(named == 1 ? "" : "s") + ":" + lines;
-  text += "\n  waiting: rank" + std::string(waiting.size() == 1 ? " " : "s ") + rank_ranges(waiting);
+  text += "\n  waiting: rank" + std::string(waiting_ranks.size() == 1 ? " " : "s ") + rank_ranges(waiting_ranks);
   return text;
 }
 
-void StallWatchdog::stalled(Activity what, double waited) {
+std::string StallWatchdog::what_root_said() const {
+  const Heard& root = heard_[0];
+  if (!root.ever) return "it has not been heard from since start-up";
+  const double quiet = std::chrono::duration<double>(Clock::now() - root.when).count();
+  if (rank_ != 1) return "it was last heard " + seconds(quiet) + " ago";
+  // a collective that rank 0 was in and this rank has left since is over for rank 0 too
+  const Wait wait = root.beat[1] < entered_ ? Wait::none : static_cast<Wait>(root.beat[3]);
+  return "it last said, " + seconds(quiet) + " ago, that it was " +
+         describe(static_cast<Phase>(root.beat[2]), wait, root.beat[0]);
+}
+
+void StallWatchdog::stalled(double waited) {
   if (rank_ == 0) {
     const std::string report = missing_report(waited);
     if (!stalled_elsewhere_) throw StalledError(report);
@@ -237,9 +311,9 @@ void StallWatchdog::stalled(Activity what, double waited) {
     abort_job(kExitStalled);
   }
   throw StalledError("stalled: rank " + std::to_string(rank_) + " waited " + seconds(waited) + " (--stall-timeout " +
-                     format_number(timeout_) + ") " + describe(what, step_) +
+                     format_number(timeout_) + ") " + describe(phase_, waiting_, step_) +
                      ", and rank 0, which names the ranks that never arrived, did not report them: rank 0 on " +
-                     host_of_[0] + " may itself be stalled or unreachable");
+                     host_of_[0] + " may itself be stalled or unreachable; " + what_root_said());
 }
 
 }  // namespace dmlp::mpi

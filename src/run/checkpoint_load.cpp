@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <iterator>
+#include <optional>
 #include <utility>
 
 #include "dmlp/core/errors.hpp"
@@ -23,8 +24,10 @@ struct MetaNumbers {
 void broadcast_meta(const mpi::Communicator& world, CheckpointMeta& m) {
   std::string model = world.rank() == 0 ? model_to_json(m.spec).dump() : std::string();
   std::string config = world.rank() == 0 ? m.config.dump() : std::string();
+  std::string data = world.rank() == 0 ? m.data.dump() : std::string();
   world.broadcast(model, 0);
   world.broadcast(config, 0);
+  world.broadcast(data, 0);
   world.broadcast(m.path, 0);
   world.broadcast(m.precision, 0);
   world.broadcast(m.dmlp_version, 0);
@@ -47,6 +50,7 @@ void broadcast_meta(const mpi::Communicator& world, CheckpointMeta& m) {
   if (world.rank() == 0) return;
   m.spec = model_from_json(nlohmann::json::parse(model));
   m.config = nlohmann::json::parse(config);
+  m.data = nlohmann::json::parse(data);
   m.format_version = int(n.format_version);
   m.ranks = int(n.ranks);
   m.progress = {n.step, n.epoch, n.step_in_epoch, n.samples};
@@ -169,6 +173,36 @@ void check_position(const CheckpointMeta& meta, const BatchPlan& plan) {
                      std::to_string(p.samples) + " samples) is not one this run's batches reach (" +
                      std::to_string(steps) + " steps of " + std::to_string(batch) + " rows an epoch, " +
                      std::to_string(plan.rows()) + " rows): the file is damaged, or it belongs to other data");
+}
+
+std::vector<std::string> check_data(const CheckpointMeta& meta, const RunConfig& config, const DataFingerprint& train,
+                                    const DataFingerprint* test) {
+  if (meta.data.is_null())
+    return {meta.path + " (checkpoint format " + std::to_string(meta.format_version) +
+            ") keeps no fingerprint of its data: that this run's training set is the one it trained on is not checked"};
+  const std::string train_name = config.data.synthetic ? "the synthetic training set" : "--train " + config.data.train_file;
+  const auto stored = [&](const char* set) -> std::optional<DataFingerprint> {
+    try {
+      if (!meta.data.contains(set) || meta.data.at(set).is_null()) return std::nullopt;
+      return DataFingerprint::from_json(meta.data.at(set));
+    } catch (const nlohmann::json::exception& e) {
+      throw InputError(meta.path + ": the fingerprint of its " + set + " set is malformed (" + e.what() +
+                       "): the file is damaged");
+    }
+  };
+  const auto then = stored("train");
+  if (!then) throw InputError(meta.path + ": it keeps no fingerprint of its training set: the file is damaged");
+  if (const std::string changed = then->differences(train); !changed.empty())
+    throw InputError("cannot resume from " + meta.path + ": " + train_name + " is not the data it trained on (" +
+                     changed + "). Resume with the data it trained on, or start a new run from its parameters with "
+                     "--init " + meta.path);
+  std::vector<std::string> warnings;
+  const auto test_then = stored("test");
+  if (test && test_then && !test_then->differences(*test).empty())
+    warnings.push_back((config.data.synthetic ? std::string("the synthetic test set") : "--test " + config.data.test_file) +
+                       " differs from the test set " + meta.path + " was evaluated on (" +
+                       test_then->differences(*test) + "): test metrics before and after this resume do not compare");
+  return warnings;
 }
 
 void check_init(const CheckpointMeta& meta, const ModelSpec& model) {

@@ -65,15 +65,14 @@ int StopSignals::received() { return g_stop_signal; }
 
 template <class T>
 Checkpointer<T>::Checkpointer(const mpi::Communicator& world, CheckpointPolicy policy, Trainer<T>& trainer,
-                              const Network<T>& net, nlohmann::json config, RunLog& log,
-                              mpi::StallWatchdog* watchdog)
+                              const Network<T>& net, nlohmann::json config, nlohmann::json data, RunLog& log)
     : world_(world),
       policy_(std::move(policy)),
       trainer_(trainer),
       net_(net),
       config_(std::move(config)),
+      data_(std::move(data)),
       log_(log),
-      watchdog_(watchdog),
       hold_after_step_(test_hold_after_step().value_or(-1)) {
   mpi::collectively(world_, [&] {
     if (world_.rank() != 0) return;
@@ -92,6 +91,10 @@ std::string Checkpointer<T>::save(const TrainProgress& p) {
   const std::string path = (std::filesystem::path(policy_.dir) / checkpoint_file_name(p.step)).string();
   if (saved_step_ == p.step) return path;
   const TraceSpan span(trainer_.trace(), "checkpoint write");
+  // Rank 0 writes, the others wait for it; the watchdog names rank 0 if it hangs there.
+  mpi::StallWatchdog* watchdog = world_.watchdog();
+  const mpi::Phase before = watchdog ? watchdog->phase() : mpi::Phase::training;
+  if (watchdog) watchdog->set_phase(mpi::Phase::writing_checkpoint);
   // Every rank holds the same state; rank 0 alone writes it, and all agree it did.
   mpi::collectively(world_, [&] {
     if (world_.rank() != 0) return;
@@ -107,10 +110,11 @@ std::string Checkpointer<T>::save(const TrainProgress& p) {
     const auto names = optimizer_state_names(optimizer.config());
     for (const std::string& name : names) snapshot.arrays.emplace_back(name, optimizer.state(name));
     test_stop_point("checkpoint-write", world_.rank());
-    write_checkpoint<T>(path, net_, snapshot, CheckpointState{config_, world_.size(), trainer_.config().seed, p});
+    write_checkpoint<T>(path, net_, snapshot, CheckpointState{config_, world_.size(), trainer_.config().seed, p, data_});
     prune_checkpoints(policy_.dir, policy_.keep);
     log_.note("checkpoint " + path + " written (step " + std::to_string(p.step) + ")");
   });
+  if (watchdog) watchdog->set_phase(before);
   saved_step_ = p.step;
   last_save_ = std::chrono::steady_clock::now();
   return path;
@@ -136,10 +140,7 @@ void Checkpointer<T>::after_step(const TrainProgress& p) {
   // A signal reaches the ranks at slightly different moments: one all-reduce a
   // step agrees on it and on rank 0's clock.
   std::int64_t decide[2] = {by_time ? 1 : 0, StopSignals::received()};
-  if (watchdog_)
-    watchdog_->allreduce(std::span<std::int64_t>(decide), MPI_MAX, mpi::Activity::reduction);
-  else
-    world_.allreduce(std::span<std::int64_t>(decide), MPI_MAX);
+  world_.allreduce(std::span<std::int64_t>(decide), MPI_MAX);
   stop_ = decide[1] != 0;
   const bool by_steps = policy_.every_steps > 0 && p.step % policy_.every_steps == 0;
   if (by_steps || decide[0] != 0) save(p);

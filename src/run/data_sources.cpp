@@ -1,6 +1,7 @@
 #include "dmlp/run/data_sources.hpp"
 
 #include <algorithm>
+#include <chrono>
 
 #include "dmlp/core/checksum.hpp"
 #include "dmlp/core/errors.hpp"
@@ -9,6 +10,7 @@
 #include "dmlp/io/dataset_file.hpp"
 #include "dmlp/io/h5.hpp"
 #include "dmlp/mpi/consensus.hpp"
+#include "dmlp/mpi/liveness.hpp"
 
 namespace dmlp::run {
 namespace {
@@ -24,8 +26,12 @@ TrainingData synthetic_sets(const SyntheticData& d, const ModelSpec& model, std:
   s.noise = d.noise;
   TrainingData sets;
   const std::int64_t test_rows = d.test_samples >= 0 ? d.test_samples : d.samples / 5;
-  sets.train = {make_synthetic(s, 0, d.samples), "generated", ""};
-  if (test_rows > 0) sets.test = {make_synthetic(s, d.samples, test_rows), "generated", ""};
+  sets.train.rows = make_synthetic(s, 0, d.samples);
+  sets.train.mode = "generated";
+  if (test_rows > 0) {
+    sets.test.rows = make_synthetic(s, d.samples, test_rows);
+    sets.test.mode = "generated";
+  }
   return sets;
 }
 
@@ -81,8 +87,8 @@ OpenedData open_data_file(const std::string& path, const LoadingConfig& loading,
     opened.warning = path + ": uint8 /features without scale or offset attributes: training on raw values 0-255 "
                             "(dmlp convert idx stores scale 1/255)";
   if (all) {
-    // load_dataset agrees on bad rows itself (InputError on every rank) and aborts on I/O errors.
-    opened.rows = mpi::all_fail_alike([&] { return load_dataset(info, world); });
+    // load_dataset agrees on damaged chunks and bad rows itself (one mpi::JobFailure on every rank)
+    opened.rows = load_dataset(info, world);
     opened.mode = "in memory";
     return opened;
   }
@@ -95,15 +101,42 @@ OpenedData open_data_file(const std::string& path, const LoadingConfig& loading,
   return opened;
 }
 
+DataFingerprint fingerprint_of(const RowSource& data, const mpi::Communicator& world) {
+  DataFingerprint f{data.shape(), data.stored_as(), 0};
+  std::vector<std::uint64_t> blocks(std::size_t(fingerprint_blocks(f.shape.rows)), 0);
+  mpi::collectively(world, [&] {
+    for (std::size_t b = std::size_t(world.rank()); b < blocks.size(); b += std::size_t(world.size())) {
+      blocks[b] = data.hash_block(std::int64_t(b));
+      mpi::still_working();  // a streamed set is read here, all of it: slow, not stalled
+    }
+  });
+  world.allreduce(std::span<std::uint64_t>(blocks), MPI_SUM);  // each block's hash comes from one rank
+  f.content = combine_block_hashes(blocks);
+  return f;
+}
+
 TrainingData open_training_data(const DataConfig& data, const LoadingConfig& loading, const ModelSpec& model,
                                 std::uint64_t seed, const mpi::Communicator& world) {
   TrainingData sets;
   if (data.synthetic) {
     mpi::collectively(world, [&] { sets = synthetic_sets(*data.synthetic, model, seed); });
-    return sets;
+  } else {
+    sets.train = open_data_file(data.train_file, loading, true, world);
+    // Before a streamed set is read whole for its fingerprint: training needs
+    // its epoch order in memory, 8 bytes a row (Trainer checks it too).
+    mpi::collectively(world, [&] {
+      const std::int64_t rows = sets.train.rows->shape().rows;
+      require_memory(double(rows) * sizeof(std::int64_t),
+                     "the epoch order of " + data.train_file + "'s " + std::to_string(rows) + " rows");
+    });
+    if (!data.test_file.empty()) sets.test = open_data_file(data.test_file, loading, true, world);
   }
-  sets.train = open_data_file(data.train_file, loading, true, world);
-  if (!data.test_file.empty()) sets.test = open_data_file(data.test_file, loading, true, world);
+  for (OpenedData* set : {&sets.train, &sets.test}) {
+    if (!set->rows) continue;
+    const auto start = std::chrono::steady_clock::now();
+    set->fingerprint = fingerprint_of(*set->rows, world);
+    set->fingerprint_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  }
   return sets;
 }
 

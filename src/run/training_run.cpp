@@ -8,12 +8,14 @@
 #include <chrono>
 #include <filesystem>
 #include <cmath>
+#include <cstdio>
 
 #include "dmlp/core/init.hpp"
 #include "dmlp/core/memory.hpp"
 #include "dmlp/io/checkpoint_dir.hpp"
 #include "dmlp/mpi/consensus.hpp"
 #include "dmlp/mpi/gradient_sync.hpp"
+#include "dmlp/mpi/stall_watchdog.hpp"
 #include "dmlp/run/checkpoint_load.hpp"
 #include "dmlp/run/checkpointer.hpp"
 #include "dmlp/run/data_sources.hpp"
@@ -33,6 +35,27 @@ class TrainingRun::Impl {
 
 namespace {
 
+// This process's peak resident set: VmHWM, which starts anew at exec, where
+// getrusage's ru_maxrss keeps the peak of the process that exec'ed dmlp.
+std::int64_t peak_resident_bytes() {
+  if (std::FILE* status = std::fopen("/proc/self/status", "re")) {
+    char line[256];
+    long long kib = -1;
+    while (std::fgets(line, sizeof line, status))
+      if (std::sscanf(line, "VmHWM: %lld kB", &kib) == 1) break;
+    std::fclose(status);
+    if (kib >= 0) return std::int64_t(kib) * 1024;
+  }
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return std::int64_t(usage.ru_maxrss) * 1024;  // KiB on Linux
+}
+
+// Tells the run's watchdog, if any, what this rank does now.
+void set_phase(const mpi::Communicator& comm, mpi::Phase phase) {
+  if (mpi::StallWatchdog* w = comm.watchdog()) w->set_phase(phase);
+}
+
 std::string without_warning_prefix(const std::string& text) {
   constexpr std::string_view prefix = "warning: ";
   return text.starts_with(prefix) ? text.substr(prefix.size()) : text;
@@ -48,9 +71,8 @@ class Run final : public TrainingRun::Impl {
         log_(log),
         data_(std::move(data)),
         net_(config.model),
-        watchdog_(world, config.execution.stall_timeout, placement.hosts),
-        collective_(world, &watchdog_),
-        sync_(world, net_.layout(), config.execution.bucket_mb, config.execution.overlap, &watchdog_) {
+        collective_(world),
+        sync_(world, net_.layout(), config.execution.bucket_mb, config.execution.overlap) {
     mpi::collectively(world_, [&] {
       trainer_ = std::make_unique<Trainer<T>>(net_, *data_.train.rows, data_.test.rows.get(), config_.training,
                                               collective_, sync_);
@@ -80,7 +102,7 @@ class Run final : public TrainingRun::Impl {
     observers.add(observer);
     std::optional<Checkpointer<T>> checkpoints;
     if (!config_.execution.checkpoint.dir.empty()) {
-      checkpoints.emplace(world_, config_.execution.checkpoint, *trainer_, net_, to_json(config_), log_, &watchdog_);
+      checkpoints.emplace(world_, config_.execution.checkpoint, *trainer_, net_, to_json(config_), data_json(), log_);
       observers.add(&*checkpoints);
     }
     RunOutcome outcome;
@@ -91,36 +113,51 @@ class Run final : public TrainingRun::Impl {
       world_.barrier();  // the ranks' timelines start together
       trace_->start_clock();
     }
-    try {
+    diverging_is_agreed([&] {
       outcome.stopped = trainer_->run(&observers);  // the ranks agreed on stopping
-    } catch (const DivergedError& e) {
-      // Every rank found it at the same step, in the same summed numbers: the
-      // timeline up to it is what a user wants to see now.
-      if (trace_) {
-        trace_->step_ends();
-        write_trace_and_say();
-      }
-      throw mpi::JobFailure({0, e.what(), kExitDiverged});
-    }
-    // The last update may overflow with a finite gradient: nothing reports it
-    // but this (every rank holds the same parameters).
-    const auto p = net_.params();
-    if (!std::all_of(p.begin(), p.end(), [](T v) { return std::isfinite(v); }))
-      throw mpi::JobFailure({0, "diverged at step " + std::to_string(trainer_->progress().step) +
-                                    ": the parameters hold NaN or infinite values after the last update; lower --lr "
-                                    "(or add --warmup-steps) and resume from the newest checkpoint",
-                             kExitDiverged});
-    outcome.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+      outcome.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+      set_phase(world_, mpi::Phase::finishing);
+      // The last update may overflow with a finite gradient: nothing reports it
+      // but this (every rank holds the same parameters).
+      const auto p = net_.params();
+      if (!std::all_of(p.begin(), p.end(), [](T v) { return std::isfinite(v); }))
+        throw DivergedError("diverged at step " + std::to_string(trainer_->progress().step) +
+                            ": the parameters hold NaN or infinite values after the last update; lower --lr "
+                            "(or add --warmup-steps) and resume from the newest checkpoint");
+    });
     outcome.samples = trainer_->progress().samples - first_samples;
     outcome.progress = trainer_->progress();
     if (checkpoints) checkpoints->save(trainer_->progress());
-    if (!outcome.stopped && data_.test.rows) outcome.test = trainer_->evaluate(*data_.test.rows);
+    if (!outcome.stopped && data_.test.rows)
+      diverging_is_agreed([&] { outcome.test = trainer_->evaluate(*data_.test.rows); });
     measure_memory(outcome);
     if (trace_) write_trace_and_say();
     return outcome;
   }
 
   std::vector<double> parameters() const override { return {net_.params().begin(), net_.params().end()}; }
+
+  // Runs fn; a divergence it finds (every rank at the same step, in the same
+  // summed numbers) becomes the job's agreed failure, exit 3, after writing
+  // the timeline up to it, which is what a user wants to see now.
+  template <class Fn>
+  void diverging_is_agreed(Fn&& fn) {
+    try {
+      fn();
+    } catch (const DivergedError& e) {
+      if (trace_) {
+        trace_->step_ends();
+        write_trace_and_say();
+      }
+      throw mpi::JobFailure({0, e.what(), kExitDiverged});
+    }
+  }
+
+  // What a checkpoint keeps of the data: each set's fingerprint.
+  nlohmann::json data_json() const {
+    return {{"train", data_.train.fingerprint.to_json()},
+            {"test", data_.test.rows ? data_.test.fingerprint.to_json() : nlohmann::json(nullptr)}};
+  }
 
   void write_trace_and_say() {
     const TraceConfig& t = config_.execution.trace;
@@ -139,9 +176,7 @@ class Run final : public TrainingRun::Impl {
 
   // The peak resident set over ranks, next to what this rank's buffers should take.
   void measure_memory(RunOutcome& outcome) const {
-    rusage usage{};
-    getrusage(RUSAGE_SELF, &usage);
-    std::array<double, 1> peak{double(usage.ru_maxrss) * 1024.0};  // KiB on Linux
+    std::array<double, 1> peak{double(peak_resident_bytes())};
     std::array<int, 1> rank{};
     world_.allreduce_max_with_rank(peak, rank);
     outcome.peak_rss_bytes = std::int64_t(peak[0]);
@@ -181,19 +216,30 @@ class Run final : public TrainingRun::Impl {
     std::vector<T> params;
     OptimizerArrays<T> stored;
     const bool resume = !from.resume.empty();
+    set_phase(world_, mpi::Phase::reading_checkpoint);
     const CheckpointMeta meta = resume ? load_resume_checkpoint<T>(world_, from.resume, params, stored, log_)
                                        : load_checkpoint<T>(world_, from.init, params);
+    set_phase(world_, mpi::Phase::starting_up);
     std::vector<std::string> warnings;
     mpi::collectively(world_, [&] {
       if (resume) {
         warnings = check_resume(meta, config_, world_.size());
         check_position(meta, trainer_->plan());
+        if (meta.progress.step > trainer_->total_steps())
+          throw InputError("cannot resume from " + meta.path + ": it is at step " + std::to_string(meta.progress.step) +
+                           ", past this run's last step " + std::to_string(trainer_->total_steps()) +
+                           " (--epochs, --max-steps): there is nothing to train; give more steps");
+        for (std::string& w : check_data(meta, config_, data_.train.fingerprint,
+                                         data_.test.rows ? &data_.test.fingerprint : nullptr))
+          warnings.push_back(std::move(w));
       } else
         check_init(meta, config_.model);
     });
     std::copy(params.begin(), params.end(), net_.params().begin());
     if (!resume) return {"starting at step 0 from the parameters of " + meta.path};
     Optimizer<T>& optimizer = trainer_->optimizer();
+    // every rank holds the same arrays: a problem with them is found by all alike
+    mpi::all_fail_alike([&] {
     for (const std::string& name : optimizer_state_names(optimizer.config())) {
       const auto from_file = std::find_if(stored.begin(), stored.end(), [&](const auto& a) { return a.first == name; });
       const std::span<T> into = optimizer.state(name);
@@ -208,6 +254,7 @@ class Run final : public TrainingRun::Impl {
         throw InputError(meta.path + " holds no /optimizer/" + name + ", which --optimizer " +
                          std::string(to_string(optimizer.config().kind)) + " needs: the checkpoint is incomplete");
     }
+    });
     optimizer.set_steps(meta.optimizer_steps);
     trainer_->progress() = meta.progress;
     warnings.insert(warnings.begin(), "resuming from " + meta.path + " at step " + std::to_string(meta.progress.step));
@@ -246,7 +293,6 @@ class Run final : public TrainingRun::Impl {
   RunLog& log_;
   TrainingData data_;
   Network<T> net_;
-  mpi::StallWatchdog watchdog_;
   mpi::MpiCollective collective_;
   mpi::MpiGradientSync<T> sync_;
   std::unique_ptr<Trainer<T>> trainer_;
@@ -281,18 +327,26 @@ TrainingRun::TrainingRun(const mpi::Communicator& world, const RunConfig& config
   });
   // Before anything else collective: ranks that disagree would call different collectives.
   mpi::all_fail_alike([&] { mpi::require_same_on_all_ranks(world, config_text, "configuration"); });
-  prepare_checkpoint_dir(config.execution.checkpoint, world);
-  mpi::collectively(world, [&] {
-    if (world.rank() == 0 && !config.execution.checkpoint.dir.empty())
+  // From here on, every collective of the run is watched: a rank that stops
+  // answering in start-up, in a read, or in a checkpoint write is named.
+  comm_ = std::make_unique<mpi::Communicator>(world.duplicate());
+  watchdog_ = std::make_unique<mpi::StallWatchdog>(*comm_, config.execution.stall_timeout);
+  comm_->watch_with(watchdog_.get());
+  const mpi::Communicator& run = *comm_;
+  prepare_checkpoint_dir(config.execution.checkpoint, run);
+  mpi::collectively(run, [&] {
+    if (run.rank() == 0 && !config.execution.checkpoint.dir.empty())
       directory_lock_ = std::make_unique<CheckpointDirLock>(config.execution.checkpoint.dir, "--checkpoint-dir");
   });
-  test_stop_point("startup", world.rank());
-  TrainingData data = open_training_data(config.data, config.execution.loading, config.model, config.training.seed, world);
-  const mpi::Placement placement = place_threads(world, config.execution.threads);
+  test_stop_point("startup", run.rank());
+  set_phase(run, mpi::Phase::reading_data);
+  TrainingData data = open_training_data(config.data, config.execution.loading, config.model, config.training.seed, run);
+  set_phase(run, mpi::Phase::starting_up);
+  const mpi::Placement placement = place_threads(run, config.execution.threads);
   if (config.precision == Precision::Double)
-    impl_ = std::make_unique<Run<double>>(world, config, log, std::move(data), placement);
+    impl_ = std::make_unique<Run<double>>(run, config, log, std::move(data), placement);
   else
-    impl_ = std::make_unique<Run<float>>(world, config, log, std::move(data), placement);
+    impl_ = std::make_unique<Run<float>>(run, config, log, std::move(data), placement);
   if (directory_lock_ && !directory_lock_->warning().empty())
     impl_->description.warnings.push_back(directory_lock_->warning());
 }

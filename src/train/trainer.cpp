@@ -8,6 +8,7 @@
 #include <numeric>
 #include <optional>
 #include <string>
+#include <tuple>
 
 #include "dmlp/core/errors.hpp"
 #include "dmlp/core/loss.hpp"
@@ -118,6 +119,9 @@ void validate(const TrainConfig& c, const DataShape& train, const ModelSpec& mod
                      std::to_string(kDefaultReproducibleMicroBatch) + ")");
   if (c.reg.lambda < 0) throw InputError("--lambda must be >= 0");
   if (train.rows <= 0) throw InputError(data_name + " is empty");
+  // Each epoch's order is a permutation of every row: 8 bytes a row on each rank.
+  require_memory(double(train.rows) * sizeof(std::int64_t),
+                 "the epoch order of " + data_name + "'s " + std::to_string(train.rows) + " rows");
   if (train.rows < ranks)
     throw InputError(data_name + " has " + std::to_string(train.rows) + " samples, fewer than the " +
                      std::to_string(ranks) + " ranks; expected at least one sample per rank");
@@ -153,13 +157,31 @@ void check_data_fits_model(const DataShape& data, const ModelSpec& model, const 
   }
 }
 
+namespace {
+// The rates as they train must be numbers in T: a scaling rule can take a
+// finite --lr beyond float's range, where every update would be infinite.
+template <class T>
+void require_rates_fit(const TrainConfig& c) {
+  const OptimizerConfig o = effective_optimizer(c);
+  for (const auto& [rate, given, option] :
+       {std::tuple{o.lr_weights, c.optimizer.lr_weights, "--lr"}, std::tuple{o.lr_bias, c.optimizer.lr_bias, "--lr-bias"}}) {
+    if (std::isfinite(T(rate))) continue;
+    const std::string scaled = rate == given ? "" : " (--lr-scaling " + std::string(to_string(c.lr_scaling)) +
+                                                        " made it " + format_number(rate) + ")";
+    throw InputError(std::string(option) + " " + format_number(given) + scaled + " is beyond the range of " +
+                     (sizeof(T) == 4 ? "float32" : "float64") + ": every update would be infinite");
+  }
+}
+}  // namespace
+
 template <class T>
 Trainer<T>::Trainer(Network<T>& net, RowSource& train, RowSource* test, TrainConfig config,
                     Collective& comm, GradientSync<T>& sync)
     : net_(net),
       train_(train),
       test_(test),
-      config_((validate(config, train.shape(), net.spec(), comm.size(), train.name()), config)),
+      config_((validate(config, train.shape(), net.spec(), comm.size(), train.name()), require_rates_fit<T>(config),
+               config)),
       comm_(comm),
       sync_(sync),
       optimizer_(effective_optimizer(config_), net.layout()),
@@ -224,7 +246,9 @@ void Trainer<T>::read_ahead() {
     const auto rows = plan_.rank_rows(s, comm_.size(), comm_.rank());
     upcoming_.insert(upcoming_.end(), rows.begin(), rows.end());
   }
-  train_.read_ahead(upcoming_);
+  // Every rank reads ahead at the same steps: a bad row or a changed file
+  // found by any of them ends the job as one failure, said once.
+  comm_.agreed([&] { train_.read_ahead(upcoming_); });
   read_ahead_epoch_ = progress_.epoch;
   read_ahead_until_ = until;
 }
@@ -523,7 +547,14 @@ bool Trainer<T>::run(TrainingObserver* observer) {
 
 template <class T>
 EvalResult Trainer<T>::evaluate(RowSource& data) {
-  return dmlp::evaluate(net_, data, comm_, ws_.max_rows(), config_.reproducible);
+  const EvalResult result = dmlp::evaluate(net_, data, comm_, ws_.max_rows(), config_.reproducible);
+  // Finite parameters can still be too large to evaluate (outputs overflow):
+  // the same sums on every rank, so every rank finds it alike.
+  if (!std::isfinite(result.loss))
+    throw DivergedError(divergence_message(progress_.step, "the test loss on " + data.name() + " is " +
+                                                               format_number(result.loss) +
+                                                               ": the parameters are too large for the outputs to be finite"));
+  return result;
 }
 
 namespace {

@@ -71,7 +71,7 @@ expect("csv-reg-targets", [f32(row[c]) for row in rows for c in (3, 1)])
 
 # broken CSV files
 write("bad-cell.csv", b"a,b,c\n1,2,0\n3,abc,1\n")
-write("ragged.csv", b"1,2,3,0\n4,5,6,1\n\n7,8,1\n")
+write("ragged.csv", b"1,2,3,0\n4,5,6,1\n7,8,1\n")
 write("negative-label.csv", b"1,2,0\n3,4,-1\n")
 write("fractional-label.csv", b"1,2,0\n3,4,2.5\n")
 write("label-2.csv", b"1,2,0\n3,4,2\n")
@@ -121,7 +121,7 @@ expect_exit 0 "4 rows x 4 features, 7 classes" -- "$DMLP" convert csv --in "$WOR
 # ---- Bad input: exit 2, naming the file and the place ----------------------------
 convert_csv() { "$DMLP" convert csv --in "$WORK/$1" --out "$WORK/bad.h5" "${@:2}"; }
 expect_exit 2 "bad-cell.csv line 3, column 2 \(b\): 'abc' is not a number" -- convert_csv bad-cell.csv --header
-expect_exit 2 "ragged.csv line 4 has 3 columns; expected 4" -- convert_csv ragged.csv
+expect_exit 2 "ragged.csv line 3 has 3 columns; expected 4" -- convert_csv ragged.csv
 expect_exit 2 "line 2, column 3: label '-1' is negative" -- convert_csv negative-label.csv
 expect_exit 2 "line 2, column 3: label '2.5' is not an integer" -- convert_csv fractional-label.csv
 expect_exit 2 "line 1, column 2: 'nan' is not a finite number" -- convert_csv nan.csv

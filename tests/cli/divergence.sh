@@ -21,9 +21,18 @@ expect_exit 3 "diverged at step 18: .*the last loss reported, at step 10, was [0
   "$DMLP" train --synthetic blobs --layers 20,32,5 --samples 2000 --batch-size 50 --lr 100 --epochs 5 --log-every 10
 expect_exit 3 "diverged at step [12]: .*no loss was reported yet in this run" -- \
   "$DMLP" train --synthetic blobs --layers 20,32,5 --samples 2000 --batch-size 50 --lr 1e30 --log-every 100
-# parameters that overflow on the very last update (the gradient was finite)
+# parameters that overflow on the very last update (the gradient was finite):
+# features of 1e30 give gradients near 1e29, and --lr 1e10 takes them past float's 3.4e38
+printf '1e30,2e30,0\n-2e30,1e30,1\n3e30,-1e30,0\n-1e30,-3e30,1\n' > "$WORK/huge.csv"
+"$DMLP" convert csv --in "$WORK/huge.csv" --out "$WORK/huge.h5" > /dev/null
 expect_exit 3 "diverged at step 1: the parameters hold NaN or infinite values after the last update" -- \
-  "$DMLP" train --synthetic blobs --layers 20,32,5 --lr 1e39 --max-steps 1
+  "$DMLP" train --train "$WORK/huge.h5" --layers 2,2 --lr 1e10 --max-steps 1
+# finite parameters too large for the test set's outputs to be finite: the final evaluation says so
+expect_exit 3 "diverged at step 1: the test loss on synthetic blobs \(seed 1\) is -?nan: the parameters are too large" -- \
+  "$DMLP" train --synthetic blobs --layers 20,32,5 --lr 3e38 --max-steps 1
+# a rate beyond float itself (here after scaling by the batch) is bad input, not a divergence
+expect_exit 2 "--lr 1e\+38 \(--lr-scaling linear made it 1.28e\+40\) is beyond the range of float32" -- \
+  "$DMLP" train --synthetic blobs --layers 20,32,5 --lr 1e38 --lr-scaling linear --lr-reference-batch 1 --max-steps 1
 # and the good checkpoints still resume
 expect_exit 0 "finished: 80 steps" -- "$DMLP" "${run[@]}" --epochs 2 --resume "$WORK/ckpt"
 finish

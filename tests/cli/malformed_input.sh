@@ -82,7 +82,7 @@ check 2 "give --synthetic or --train, not both" "${s[@]}" --train "$W/good.h5"
 check 2 "no training data" train --layers 4,3
 check 2 "--test .*good.h5 goes with --train; --synthetic makes its own test set" "${s[@]}" --test "$W/good.h5"
 check 2 "--epochs 9223372036854775807 is too large" "${s[@]}" --epochs 9223372036854775807
-check 2 "an evaluation's confusion matrix of 1000000 classes needs" "${s[@]}" --layers 20,1000000 --samples 20
+check 2 "synthetic blobs: 1000000 classes; at most 65536" "${s[@]}" --layers 20,1000000 --samples 20
 check 2 "--batch-size 5000000000 is too large" eval --checkpoint "$good_ck" --data "$W/good.h5" --batch-size 5000000000
 check 2 "--threads -1 must be positive" eval --checkpoint "$good_ck" --data "$W/good.h5" --threads -1
 check 2 "--batch-size 3000000000 is too large" gradcheck --layers 4,3 --batch-size 3000000000

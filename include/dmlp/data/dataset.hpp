@@ -12,6 +12,13 @@ namespace dmlp {
 
 enum class TaskKind { Classification, Regression };
 
+// Bounds on any data set's shape, whoever writes or reads it (files, the
+// converters, the generators). Widths end up as int BLAS dimensions; an
+// evaluation keeps a classes x classes confusion matrix of doubles (at this
+// many classes, 32 GiB).
+inline constexpr std::int64_t kMaxClasses = 1 << 16;
+inline constexpr std::int64_t kMaxWidth = std::int64_t{1} << 24;  // features or targets per row
+
 struct DataShape {
   std::int64_t rows = 0;
   int features = 0;  // d
@@ -38,6 +45,12 @@ class RowSource {
   // time, which rows this rank will gather next; in-memory sources need not.
   virtual std::int64_t read_ahead_rows() const { return 0; }
   virtual void read_ahead(std::span<const std::int64_t> /*rows*/) {}
+
+  // hash_rows of block `block` (data/fingerprint.hpp: rows [block·K, (block+1)·K)
+  // with K = kFingerprintBlockRows), as gather would give them.
+  virtual std::uint64_t hash_block(std::int64_t block) const = 0;
+  // How the source stores its features, for the fingerprint ("float32", "generated").
+  virtual std::string stored_as() const = 0;
 };
 
 // Rows held in memory as float32.
@@ -50,6 +63,9 @@ class InMemoryDataset final : public RowSource {
               float* targets) const override;
   void gather(std::span<const std::int64_t> indices, double* X, std::int32_t* labels,
               double* targets) const override;
+  std::uint64_t hash_block(std::int64_t block) const override;
+  std::string stored_as() const override { return stored_as_; }
+  void set_stored_as(std::string text) { stored_as_ = std::move(text); }
 
   // Throws InputError naming the first row with a label outside
   // [0, num_classes) or a feature or target that is NaN or infinite.
@@ -69,6 +85,7 @@ class InMemoryDataset final : public RowSource {
 
   DataShape shape_;
   std::string name_;
+  std::string stored_as_ = "float32";
   std::vector<float> features_;
   std::vector<std::int32_t> labels_;
   std::vector<float> targets_;

@@ -30,7 +30,12 @@ struct SyntheticSpec {
   double noise = -1;     // < 0: the generator's default
 };
 
-// Throws InputError when the spec cannot be generated (e.g. xor with d < 2).
+// The largest noise level: the structures above have unit scale.
+inline constexpr double kMaxSyntheticNoise = 1000;
+
+// Throws InputError when the spec cannot be generated (e.g. xor with d < 2),
+// or would make a set no reader takes (widths, classes) or no model can learn
+// (noise above kMaxSyntheticNoise).
 void validate(const SyntheticSpec& spec);
 
 // Rows [first_row, first_row + rows) of the data set the spec defines.

@@ -23,7 +23,9 @@ namespace dmlp {
 // 3: state_fnv1a64 covers the whole training state, not only the arrays.
 // 4: the optimizer's kind, update count and state arrays (/optimizer/<name>,
 // each with <name>_fnv1a64), all covered by state_fnv1a64.
-inline constexpr int kCheckpointFormatVersion = 4;
+// 5: `data`, the fingerprints of the training and test sets (data/fingerprint.hpp),
+// covered by state_fnv1a64.
+inline constexpr int kCheckpointFormatVersion = 5;
 inline constexpr int kOldestReadableCheckpointFormat = 1;
 
 // The optimizer state arrays a checkpoint may hold, each laid out like the parameters.
@@ -57,6 +59,7 @@ struct CheckpointMeta {
   std::string optimizer = "sgd";  // before format 4: sgd
   std::int64_t optimizer_steps = 0;
   std::vector<std::pair<std::string, std::uint64_t>> optimizer_arrays;  // name, checksum (velocity included)
+  nlohmann::json data;  // format 5: {"train": fingerprint, "test": fingerprint or null}; null before
 };
 
 struct CheckpointState {
@@ -64,6 +67,7 @@ struct CheckpointState {
   int ranks;
   std::uint64_t seed;
   const TrainProgress& progress;
+  const nlohmann::json& data;  // the data sets' fingerprints ({"train": …, "test": …}), opaque here
 };
 
 // Writes `path` atomically: DIR/.NAME.tmp-PID, fsync, rename, fsync DIR.

@@ -21,11 +21,6 @@
 namespace dmlp {
 
 inline constexpr int kDatasetFormatVersion = 1;
-// Bounds on what a file may declare. Widths end up as int BLAS dimensions;
-// an evaluation keeps a classes x classes confusion matrix of doubles (at
-// this many classes, 32 GiB).
-inline constexpr std::int64_t kMaxClasses = 1 << 16;
-inline constexpr std::int64_t kMaxWidth = std::int64_t{1} << 24;  // features or targets per row
 
 struct DatasetFileInfo {
   std::string path;
@@ -41,9 +36,13 @@ struct DatasetFileInfo {
 // MPI_COMM_NULL; `require_answers` demands /labels or /targets.
 DatasetFileInfo inspect_dataset_file(const std::string& path, MPI_Comm comm, bool require_answers = true);
 
-// Loads the whole set on every rank: each rank reads 1/P of the rows with
-// collective MPI-IO and checks them, then the ranks exchange their parts.
-// Collective; a bad row on any rank throws InputError on every rank.
+// How a file stores its features, for fingerprints: "float32", "uint8 x 0.00392157 + 0".
+std::string stored_as_text(const DatasetFileInfo& info);
+
+// Loads the whole set on every rank: each rank reads 1/P of the rows through
+// a serial handle of its own and checks them, then the ranks exchange their
+// parts. Collective; a damaged chunk or a bad row on any rank throws the same
+// mpi::JobFailure on every rank.
 std::unique_ptr<InMemoryDataset> load_dataset(const DatasetFileInfo& info, const mpi::Communicator& comm);
 
 // Reads rows on demand from its own serial handle on the file: a rank reads
@@ -51,6 +50,9 @@ std::unique_ptr<InMemoryDataset> load_dataset(const DatasetFileInfo& info, const
 // each row as it arrives. The file is read in blocks of rows (the dataset's
 // storage chunks, or 1 MiB where it has none): a block holding many wanted
 // rows is read whole, once; from a sparse block only the wanted rows are read.
+// Before each read it checks that the file is still the one it opened (path,
+// device, inode, size and modification time): a file replaced, truncated or
+// rewritten under a running job is an InputError, not rows of another set.
 class StreamingDataset final : public RowSource {
  public:
   StreamingDataset(DatasetFileInfo info, std::int64_t chunk_rows);
@@ -62,6 +64,9 @@ class StreamingDataset final : public RowSource {
               float* targets) const override;
   void gather(std::span<const std::int64_t> indices, double* X, std::int32_t* labels,
               double* targets) const override;
+  // Reads the block's rows (a sequential read of its own, not the staged rows).
+  std::uint64_t hash_block(std::int64_t block) const override;
+  std::string stored_as() const override { return stored_as_text(info_); }
 
  private:
   template <class T>
@@ -71,9 +76,16 @@ class StreamingDataset final : public RowSource {
   void read_rows_into(hid_t dataset, std::span<const std::int64_t> sorted_rows, std::size_t width, Out* out,
                       std::vector<V>& block) const;
 
+  void require_unchanged() const;
+
   DatasetFileInfo info_;
   std::int64_t chunk_rows_;
   h5::File file_;
+  struct Identity {
+    std::uint64_t device = 0, inode = 0;
+    std::int64_t size = 0, modified_ns = 0;
+    bool operator==(const Identity&) const = default;
+  } opened_;  // the file as it was opened
   h5::Dataset features_, answers_;
   // The staged rows, ascending, and their data.
   mutable std::vector<std::int64_t> staged_rows_;

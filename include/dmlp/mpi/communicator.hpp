@@ -15,6 +15,7 @@
 namespace dmlp::mpi {
 
 class StallWatchdog;
+enum class Wait : std::int64_t;
 
 template <class T>
 struct Datatype;
@@ -33,6 +34,9 @@ MPI_Datatype datatype() {
 // MPI counts are int: larger buffers go in pieces of this many elements.
 inline constexpr std::size_t kMaxCount = std::size_t{1} << 30;
 
+// Every collective either blocks (MPI_Allreduce, …) or, on a communicator
+// watched by a StallWatchdog (watch_with), starts the non-blocking one and
+// waits through the watchdog, which ends the job when a rank stops answering.
 class Communicator {
  public:
   static Communicator world();  // a duplicate of MPI_COMM_WORLD that returns errors
@@ -45,34 +49,61 @@ class Communicator {
   int rank() const { return rank_; }
   int size() const { return size_; }
 
+  Communicator duplicate() const;     // the same ranks, a context of its own, not watched
   Communicator split_shared() const;  // the ranks sharing this rank's node
 
-  void barrier() const { check(MPI_Barrier(comm_), "MPI_Barrier"); }
+  // From now on its collectives wait through `watchdog` (null: they block).
+  // The watchdog must outlive the communicator, or be detached first.
+  void watch_with(StallWatchdog* watchdog) { watchdog_ = watchdog; }
+  StallWatchdog* watchdog() const { return watchdog_; }
+  // Completes requests on this communicator: a watched wait, or MPI_Waitall.
+  void wait(std::span<MPI_Request> requests, Wait what) const;
+  void wait(MPI_Request& request) const;  // a collective's
+
+  void barrier() const;
   template <class T>
   void allreduce(std::span<T> values, MPI_Op op) const {  // in place
-    for (std::size_t at = 0; at < values.size(); at += kMaxCount)
-      check(MPI_Allreduce(MPI_IN_PLACE, values.data() + at, int(std::min(kMaxCount, values.size() - at)),
-                          datatype<T>(), op, comm_),
-            "MPI_Allreduce");
+    for (std::size_t at = 0; at < values.size(); at += kMaxCount) {
+      const int count = int(std::min(kMaxCount, values.size() - at));
+      if (!watched()) {
+        check(MPI_Allreduce(MPI_IN_PLACE, values.data() + at, count, datatype<T>(), op, comm_), "MPI_Allreduce");
+        continue;
+      }
+      MPI_Request request = MPI_REQUEST_NULL;
+      check(MPI_Iallreduce(MPI_IN_PLACE, values.data() + at, count, datatype<T>(), op, comm_, &request),
+            "MPI_Iallreduce");
+      wait(request);
+    }
   }
   template <class T>
   void broadcast(std::span<T> values, int root) const {
-    for (std::size_t at = 0; at < values.size(); at += kMaxCount)
-      check(MPI_Bcast(values.data() + at, int(std::min(kMaxCount, values.size() - at)), datatype<T>(),
-                      root, comm_),
-            "MPI_Bcast");
+    for (std::size_t at = 0; at < values.size(); at += kMaxCount) {
+      const int count = int(std::min(kMaxCount, values.size() - at));
+      if (!watched()) {
+        check(MPI_Bcast(values.data() + at, count, datatype<T>(), root, comm_), "MPI_Bcast");
+        continue;
+      }
+      MPI_Request request = MPI_REQUEST_NULL;
+      check(MPI_Ibcast(values.data() + at, count, datatype<T>(), root, comm_, &request), "MPI_Ibcast");
+      wait(request);
+    }
   }
   // Every rank contributes rows [displs[r], displs[r] + counts[r]) of `rows`,
   // each `width` elements, and receives everyone's: an in-place Allgatherv
   // counted in rows, so that no count exceeds an int for any realistic set.
   template <class T>
   void allgather_rows(T* rows, int width, const std::vector<int>& counts, const std::vector<int>& displs) const {
-    MPI_Datatype row = MPI_DATATYPE_NULL;
-    check(MPI_Type_contiguous(width, datatype<T>(), &row), "MPI_Type_contiguous");
-    check(MPI_Type_commit(&row), "MPI_Type_commit");
-    const int rc = MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, rows, counts.data(), displs.data(), row, comm_);
-    MPI_Type_free(&row);
-    check(rc, "MPI_Allgatherv");
+    const RowType row(width, datatype<T>());
+    if (!watched()) {
+      check(MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, rows, counts.data(), displs.data(), row.type, comm_),
+            "MPI_Allgatherv");
+      return;
+    }
+    MPI_Request request = MPI_REQUEST_NULL;
+    check(MPI_Iallgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, rows, counts.data(), displs.data(), row.type, comm_,
+                          &request),
+          "MPI_Iallgatherv");
+    wait(request);
   }
   // Every rank sends its `counts[r]` rows `mine`; `root` receives them all in
   // `all` at `displs` (its own already there: it sends nothing). Others pass
@@ -80,14 +111,20 @@ class Communicator {
   template <class T>
   void gather_rows(const T* mine, T* all, int width, const std::vector<int>& counts, const std::vector<int>& displs,
                    int root) const {
-    MPI_Datatype row = MPI_DATATYPE_NULL;
-    check(MPI_Type_contiguous(width, datatype<T>(), &row), "MPI_Type_contiguous");
-    check(MPI_Type_commit(&row), "MPI_Type_commit");
+    const RowType row(width, datatype<T>());
+    MPI_Request request = MPI_REQUEST_NULL;
+    MPI_Request* nonblocking = watched() ? &request : nullptr;
     const int rc = rank_ == root
-                       ? MPI_Gatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, all, counts.data(), displs.data(), row, root, comm_)
-                       : MPI_Gatherv(mine, counts[std::size_t(rank_)], row, nullptr, nullptr, nullptr, row, root, comm_);
-    MPI_Type_free(&row);
+                       ? (nonblocking ? MPI_Igatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, all, counts.data(),
+                                                     displs.data(), row.type, root, comm_, nonblocking)
+                                      : MPI_Gatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, all, counts.data(),
+                                                    displs.data(), row.type, root, comm_))
+                       : (nonblocking ? MPI_Igatherv(mine, counts[std::size_t(rank_)], row.type, nullptr, nullptr,
+                                                     nullptr, row.type, root, comm_, nonblocking)
+                                      : MPI_Gatherv(mine, counts[std::size_t(rank_)], row.type, nullptr, nullptr,
+                                                    nullptr, row.type, root, comm_));
     check(rc, "MPI_Gatherv");
+    if (nonblocking) wait(request);
   }
   void broadcast(std::string& text, int root) const {
     std::int64_t length = std::int64_t(text.size());
@@ -95,9 +132,8 @@ class Communicator {
     text.resize(std::size_t(length));
     broadcast(std::span<char>(text.data(), text.size()), root);
   }
-  // Element-wise maximum over ranks, with the lowest rank holding each
-  // (MPI_MAXLOC); a watched wait when `watchdog` is given.
-  void allreduce_max_with_rank(std::span<double> values, std::span<int> ranks, StallWatchdog* watchdog = nullptr) const;
+  // Element-wise maximum over ranks, with the lowest rank holding each (MPI_MAXLOC).
+  void allreduce_max_with_rank(std::span<double> values, std::span<int> ranks) const;
   template <class T>
   T allreduce_one(T value, MPI_Op op) const {
     allreduce(std::span<T>(&value, 1), op);
@@ -106,29 +142,39 @@ class Communicator {
 
  private:
   explicit Communicator(MPI_Comm comm);
+  bool watched() const;
+  // A committed contiguous type of `width` elements, freed when it goes.
+  struct RowType {
+    MPI_Datatype type = MPI_DATATYPE_NULL;
+    RowType(int width, MPI_Datatype element);
+    ~RowType();
+    RowType(const RowType&) = delete;
+    RowType& operator=(const RowType&) = delete;
+  };
   MPI_Comm comm_ = MPI_COMM_NULL;
   int rank_ = 0, size_ = 1;
+  StallWatchdog* watchdog_ = nullptr;
 };
 
-// The training loop's Collective over a Communicator. With a watchdog, its
-// all-reduces are watched waits and each step start is a heartbeat.
+// The training loop's Collective over a Communicator: watched when it is.
 class MpiCollective final : public Collective {
  public:
-  explicit MpiCollective(const Communicator& comm, StallWatchdog* watchdog = nullptr)
-      : comm_(comm), watchdog_(watchdog) {}
+  explicit MpiCollective(const Communicator& comm) : comm_(comm) {}
   int rank() const override { return comm_.rank(); }
   int size() const override { return comm_.size(); }
-  void sum(std::span<double> values) override;
-  void max(std::span<double> values) override;
-  void max_with_rank(std::span<double> values, std::span<int> ranks) override;
-  void sum_integers(std::span<std::int64_t> values) override;
-  void max_integers(std::span<std::int64_t> values) override;
+  void sum(std::span<double> values) override { comm_.allreduce(values, MPI_SUM); }
+  void max(std::span<double> values) override { comm_.allreduce(values, MPI_MAX); }
+  void max_with_rank(std::span<double> values, std::span<int> ranks) override {
+    comm_.allreduce_max_with_rank(values, ranks);
+  }
+  void sum_integers(std::span<std::int64_t> values) override { comm_.allreduce(values, MPI_SUM); }
+  void max_integers(std::span<std::int64_t> values) override { comm_.allreduce(values, MPI_MAX); }
   void step_started(std::int64_t step) override;
   void evaluation_started() override;
+  void agreed(const std::function<void()>& work) override;
 
  private:
   const Communicator& comm_;
-  StallWatchdog* watchdog_;
 };
 
 }  // namespace dmlp::mpi

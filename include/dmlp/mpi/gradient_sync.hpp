@@ -31,7 +31,7 @@ template <class T>
 class MpiGradientSync final : public GradientSync<T> {
  public:
   MpiGradientSync(const Communicator& comm, const ParameterLayout& layout, double bucket_mb,
-                  bool overlap, StallWatchdog* watchdog = nullptr);
+                  bool overlap);
 
   void begin(std::span<T> grads) override;
   void layer_ready(int k) override;
@@ -57,7 +57,6 @@ class MpiGradientSync final : public GradientSync<T> {
   std::size_t started_ = 0;            // buckets started this step
   std::span<T> grads_;
   bool overlap_;
-  StallWatchdog* watchdog_;
   Trace* trace_ = nullptr;
   std::vector<double> started_us_;  // per bucket, for the trace
   std::vector<char> reported_;      // per bucket: its completion is traced and told

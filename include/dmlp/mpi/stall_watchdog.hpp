@@ -1,20 +1,24 @@
 #pragma once
-// The stall watchdog: a rank that has waited --stall-timeout seconds in one of
-// the training loop's collectives ends the job with exit code 4 and names the
-// ranks that never arrived, where Open MPI would spin forever.
+// The stall watchdog: a rank that has waited --stall-timeout seconds for the
+// others ends the job with exit code 4 and names the ranks that never
+// arrived, and what each was last doing, where Open MPI would spin forever.
 //
-// Every rank tells rank 0 where it is with a small non-blocking heartbeat
-// (step, collectives entered, activity) when a step starts and when it enters
-// a watched collective. Every collective runs in the same order on all ranks,
-// so a rank that has entered fewer than rank 0 has not reached the one rank 0
-// waits in. The waits are MPI_Test loops with a deadline: rank 0 names the
-// missing ranks, their hosts and what they last reported; any other rank whose
-// wait runs out gives rank 0 a grace period to do so, then reports itself
-// (rank 0 may be the stalled one, or unreachable).
+// A Communicator watched by it (Communicator::watch_with) runs every
+// collective as a non-blocking call and waits here: from start-up (the
+// agreement on the configuration, reading the data, loading a checkpoint) to
+// the last step, the final checkpoint and evaluation. Every rank tells rank 0
+// where it is with a small non-blocking heartbeat (step, collectives entered,
+// phase, wait) whenever its phase changes and when it enters a collective;
+// rank 0 tells rank 1, its deputy, the same. A rank that is reading a file or
+// writing a checkpoint says so first, so a rank hung in the file system is
+// named with what it was doing.
 //
-// Watched: the gradient all-reduce, the step reports, the evaluation sums and
-// the per-step checkpoint decision. Not watched: start-up, checkpoint writes
-// and HDF5 reads, which are blocking calls inside MPI or HDF5.
+// Every watched collective runs in the same order on all ranks, so a rank
+// that has entered fewer than rank 0 has not reached the one rank 0 waits in.
+// The waits are MPI_Test loops with a deadline: rank 0 names the missing
+// ranks, their hosts and what they last reported; any other rank whose wait
+// runs out gives rank 0 a grace period to do so, then reports itself, with
+// what rank 0 last said (rank 0 may be the stalled one, or unreachable).
 #include <array>
 #include <chrono>
 #include <cstdint>
@@ -22,17 +26,30 @@
 #include <string>
 #include <vector>
 
-#include "dmlp/mpi/communicator.hpp"
-#include "dmlp/mpi/placement.hpp"
+#include <mpi.h>
 
 namespace dmlp::mpi {
 
-enum class Activity : std::int64_t { computing = 0, gradient_sum = 1, reduction = 2, evaluating = 3 };
+class Communicator;
+
+// What a rank is doing, as its heartbeats say.
+enum class Phase : std::int64_t {
+  starting_up = 0,         // agreeing on the configuration, placing threads, building the model
+  reading_data = 1,        // reading a data set (HDF5): loading it, or its fingerprint
+  reading_checkpoint = 2,  // rank 0 reads the checkpoint to start from
+  training = 3,            // a training step
+  evaluating = 4,          // the test set
+  writing_checkpoint = 5,  // rank 0 writes a checkpoint; the others wait for it
+  finishing = 6,           // the final checkpoint, evaluation and reports
+};
+// What a rank waits in, if anything.
+enum class Wait : std::int64_t { none = 0, gradient_sum = 1, collective = 2 };
 
 class StallWatchdog {
  public:
-  // timeout_seconds 0: off, and every wait is a plain MPI_Waitall.
-  StallWatchdog(const Communicator& comm, double timeout_seconds, const std::vector<Host>& hosts);
+  // Collective over `comm` (a duplicate for the heartbeats, the ranks' host
+  // names). timeout_seconds 0: off, and every wait is a plain MPI_Waitall.
+  StallWatchdog(const Communicator& comm, double timeout_seconds);
   ~StallWatchdog() noexcept;
   StallWatchdog(const StallWatchdog&) = delete;
   StallWatchdog& operator=(const StallWatchdog&) = delete;
@@ -40,22 +57,17 @@ class StallWatchdog {
   bool enabled() const { return timeout_ > 0 && size_ > 1; }
   double timeout_seconds() const { return timeout_; }
 
-  // `step` as the progress lines count it (the first step is 1).
+  // Where this rank is now; a heartbeat says so.
+  void set_phase(Phase phase);
+  Phase phase() const { return phase_; }
+  // `step` as the progress lines count it (the first step is 1); phase training.
   void step_started(std::int64_t step);
-  void evaluation_started();
   // Completes `requests`; throws StalledError once the deadline has passed.
-  void wait(std::span<MPI_Request> requests, Activity what);
-  // In-place all-reduce over the watched communicator, as a watched wait.
-  void allreduce(void* values, int count, MPI_Datatype type, MPI_Op op, Activity what);
-  template <class T>
-  void allreduce(std::span<T> values, MPI_Op op, Activity what) {
-    for (std::size_t at = 0; at < values.size(); at += kMaxCount)
-      allreduce(values.data() + at, int(std::min(kMaxCount, values.size() - at)), datatype<T>(), op, what);
-  }
+  void wait(std::span<MPI_Request> requests, Wait what);
 
  private:
   using Clock = std::chrono::steady_clock;
-  using Beat = std::array<std::int64_t, 3>;  // step, collectives entered, activity
+  using Beat = std::array<std::int64_t, 4>;  // step, collectives entered, phase, wait
   struct Heard {
     Beat beat{};
     Clock::time_point when{};
@@ -65,24 +77,28 @@ class StallWatchdog {
   static constexpr int kVerdictTag = 4005;  // rank 0 to the others: "I have reported the stall"
   static constexpr std::size_t kSendSlots = 8;
 
-  void announce(Activity what);
+  void announce();    // where this rank is now, to rank 0 (rank 0's, to rank 1)
+  void keep_alive();  // announce, and rank 0's to all, if the last beat is a beat's time old
+  void send_beat(int to);
   void drain_heartbeats();
-  [[noreturn]] void stalled(Activity what, double waited);
+  [[noreturn]] void stalled(double waited);
   std::string missing_report(double waited);  // sets stalled_elsewhere_
+  std::string what_root_said() const;         // rank 1: rank 0's last heartbeat, in words
 
-  const Communicator& comm_;
   MPI_Comm beats_ = MPI_COMM_NULL;  // a duplicate, so heartbeats match nothing else
   int rank_ = 0, size_ = 1;
   double timeout_ = 0;
   std::vector<std::string> host_of_;  // per rank
   std::int64_t step_ = 0, entered_ = 0;
-  Activity activity_ = Activity::computing;
+  Clock::time_point last_beat_{};
+  Phase phase_ = Phase::starting_up;
+  Wait waiting_ = Wait::none;
   bool stalled_elsewhere_ = false;  // a rank named in the report runs on another node than rank 0
-  // Non-zero ranks: heartbeats in flight.
+  // Heartbeats in flight (to rank 0, and from rank 0 to rank 1).
   std::array<Beat, kSendSlots> sending_{};
   std::array<MPI_Request, kSendSlots> send_requests_{};
   std::size_t next_slot_ = 0;
-  // Rank 0: the last heartbeat of each rank, and the one being received.
+  // Rank 0: the last heartbeat of each rank; rank 1: rank 0's, in heard_[0].
   std::vector<Heard> heard_;
   Beat receiving_{};
   MPI_Request receive_request_ = MPI_REQUEST_NULL;

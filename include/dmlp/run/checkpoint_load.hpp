@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "dmlp/data/batch_plan.hpp"
+#include "dmlp/data/fingerprint.hpp"
 #include "dmlp/io/checkpoint.hpp"
 #include "dmlp/mpi/communicator.hpp"
 #include "dmlp/run/config.hpp"
@@ -43,6 +44,12 @@ std::vector<std::string> check_resume(const CheckpointMeta& meta, const RunConfi
 // it, samples) agree with each other as this plan's batches count them: every
 // step a batch of the plan's rows, each epoch `steps_per_epoch` of them.
 void check_position(const CheckpointMeta& meta, const BatchPlan& plan);
+// Is the data the checkpoint trained on? Throws InputError when the training
+// set's fingerprint differs (a file regenerated at the same path, say),
+// naming the file and what changed; returns warnings for a test set that
+// changed and for a checkpoint that keeps no fingerprints (before format 5).
+std::vector<std::string> check_data(const CheckpointMeta& meta, const RunConfig& config, const DataFingerprint& train,
+                                    const DataFingerprint* test);
 // The same for starting fresh from its parameters (--init): the model must match.
 void check_init(const CheckpointMeta& meta, const ModelSpec& model);
 

@@ -45,8 +45,9 @@ class Checkpointer final : public TrainingObserver {
   // Sets aside (renames to *.superseded) checkpoints in the directory past the
   // trainer's current step: an abandoned run's, which would otherwise be pruned
   // wrongly or resumed from later.
+  // `data`: the data sets' fingerprints, kept in every checkpoint (CheckpointState::data).
   Checkpointer(const mpi::Communicator& world, CheckpointPolicy policy, Trainer<T>& trainer, const Network<T>& net,
-               nlohmann::json config, RunLog& log, mpi::StallWatchdog* watchdog = nullptr);
+               nlohmann::json config, nlohmann::json data, RunLog& log);
 
   // Collective, each step: the ranks agree whether to save now (by steps, or
   // by rank 0's clock, since rank 0 writes) and whether a stop signal arrived.
@@ -61,9 +62,8 @@ class Checkpointer final : public TrainingObserver {
   CheckpointPolicy policy_;
   Trainer<T>& trainer_;
   const Network<T>& net_;
-  nlohmann::json config_;
+  nlohmann::json config_, data_;
   RunLog& log_;
-  mpi::StallWatchdog* watchdog_;
   StopSignals signals_;
   void hold_for_stop_signal(const TrainProgress& p);  // DMLP_TEST_HOLD_AFTER_STEP (run/test_hooks.hpp)
 

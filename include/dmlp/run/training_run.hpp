@@ -25,6 +25,9 @@
 namespace dmlp {
 class CheckpointDirLock;
 }
+namespace dmlp::mpi {
+class StallWatchdog;
+}
 
 namespace dmlp::run {
 
@@ -68,7 +71,9 @@ struct RunOutcome {
 
 class TrainingRun {
  public:
-  // Keeps a reference to `world` and `log`: both must outlive the run.
+  // Keeps a reference to `log`, which must outlive the run. Every collective
+  // of the run goes over a duplicate of `world`, watched by a stall watchdog
+  // (--stall-timeout): from the agreement on the configuration on.
   TrainingRun(const mpi::Communicator& world, const RunConfig& config, RunLog& log);
   TrainingRun(mpi::Communicator&& temporary, const RunConfig&, RunLog&) = delete;
   ~TrainingRun();
@@ -85,6 +90,9 @@ class TrainingRun {
   class Impl;
 
  private:
+  // Destroyed in reverse: the run, the lock, the communicator, then its watchdog.
+  std::unique_ptr<mpi::StallWatchdog> watchdog_;
+  std::unique_ptr<mpi::Communicator> comm_;  // the run's own, watched by watchdog_
   std::unique_ptr<CheckpointDirLock> directory_lock_;  // rank 0, with a checkpoint directory
   std::unique_ptr<Impl> impl_;
 };

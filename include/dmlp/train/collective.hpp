@@ -3,6 +3,7 @@
 // stays free of MPI, and a single process plugs in the trivial versions below.
 // src/mpi implements them over MPI.
 #include <cstdint>
+#include <functional>
 #include <span>
 
 #include "dmlp/core/network.hpp"
@@ -26,6 +27,10 @@ class Collective {
   // A step begins (counted from 1): where a stall watchdog learns each rank's progress.
   virtual void step_started(std::int64_t /*step*/) {}
   virtual void evaluation_started() {}
+  // Runs `work` (no collectives inside) on every rank, then the ranks agree:
+  // when it threw anywhere, every rank throws the same failure, which one
+  // rank reports (mpi::collectively). A single process just runs it.
+  virtual void agreed(const std::function<void()>& work) { work(); }
 };
 
 // Told when layers' gradients are summed over all ranks, and so final.

@@ -49,6 +49,9 @@ struct SavedRun {
   TrainProgress progress{.step = 50, .epoch = 3, .step_in_epoch = 7, .samples = 12800};
   std::uint64_t seed = 0xFEEDFACECAFEBEEFull;  // above INT64_MAX: stored unsigned
   int ranks = 3;
+  nlohmann::json data = {{"train", {{"rows", 1000}, {"features", 3}, {"classes", 2}, {"stored", "float32"},
+                                    {"content_xxh3", "0123456789abcdef"}, {"block_rows", 65536}}},
+                         {"test", nullptr}};
 
   SavedRun() {
     const std::span<T> p = net.params();
@@ -59,7 +62,7 @@ struct SavedRun {
   }
   void write(const std::string& path, bool with_velocity = true) const {
     const std::span<const T> v = with_velocity ? std::span<const T>(velocity) : std::span<const T>();
-    write_checkpoint<T>(path, net, v, CheckpointState{config, ranks, seed, progress});
+    write_checkpoint<T>(path, net, v, CheckpointState{config, ranks, seed, progress, data});
   }
 };
 
@@ -252,7 +255,7 @@ TEST_CASE("checkpoint: format version 1 still loads, and versions outside 1..cur
 
   SECTION("version 1") {
     // what format 1 had: no state checksum, no generator state, no optimizer attributes
-    for (const char* later : {"state_fnv1a64", "rng", "optimizer", "optimizer_steps"}) delete_attribute(path, later);
+    for (const char* later : {"state_fnv1a64", "rng", "optimizer", "optimizer_steps", "data"}) delete_attribute(path, later);
     replace_attribute<std::int64_t>(path, "format_version", 1);
     const CheckpointMeta meta = read_checkpoint_meta(path);
     CHECK(meta.optimizer == "sgd");
@@ -264,11 +267,14 @@ TEST_CASE("checkpoint: format version 1 still loads, and versions outside 1..cur
     REQUIRE(bit_patterns(velocity) == bit_patterns(run.velocity));
   }
   SECTION("a lowered version is refused: it would relax the checks on resume") {
-    for (const std::int64_t version : {1, 2, 3}) {
+    for (const std::int64_t version : {1, 2, 3, 4}) {
       replace_attribute<std::int64_t>(path, "format_version", version);
       CHECK_THAT(input_error_message([&] { read_checkpoint_meta(path); }),
                  Contains("format_version " + std::to_string(version) + ", but it holds format"));
     }
+    replace_attribute<std::int64_t>(path, "format_version", 4);
+    CHECK_THAT(input_error_message([&] { read_checkpoint_meta(path); }),
+               Contains("format_version 4, but it holds format 5's data attribute"));
     delete_attribute(path, "optimizer");
     replace_attribute<std::int64_t>(path, "format_version", 2);
     CHECK_THAT(input_error_message([&] { read_checkpoint_meta(path); }),
@@ -512,7 +518,7 @@ TEST_CASE("checkpoint: an optimizer's whole state round-trips; arrays its kind d
   for (double& x : v) x = x * x;
   const auto write = [&](const std::string& name, OptimizerSnapshot<double> snapshot) {
     const std::string path = dir.file(name);
-    write_checkpoint<double>(path, run.net, snapshot, CheckpointState{run.config, run.ranks, run.seed, run.progress});
+    write_checkpoint<double>(path, run.net, snapshot, CheckpointState{run.config, run.ranks, run.seed, run.progress, run.data});
     return path;
   };
   const std::string adamw = write("adamw.h5", {"adamw", 50, {{"exp_avg", m}, {"exp_avg_sq", v}}});

@@ -65,7 +65,11 @@ std::vector<BadCsv> bad_csv_files() {
        ": the file is empty; expected a header line and rows of numbers"},
       {"header only", "x,y,label\n", with_header(), ": has a header line but no data rows; expected at least one"},
       {"short row", "1,2,0\n3,4\n", plain, " line 2 has 2 columns; expected 3 like line 1"},
-      {"long row after a blank line", "1,2,0\n\n3,4,5,1\n", plain, " line 3 has 4 columns; expected 3 like line 1"},
+      {"long row", "1,2,0\n3,4,5,1\n", plain, " line 2 has 4 columns; expected 3 like line 1"},
+      {"a blank line between rows", "1,2,0\n\n3,4,1\n", plain,
+       ": line 2 is blank, between rows; expected a row of numbers (blank lines may only end the file)"},
+      {"blank lines between a header and the rows", "x,y,label\n \n\n1,2,0\n", with_header(),
+       ": line 2 is blank, between rows; expected a row of numbers (blank lines may only end the file)"},
       {"rows wider than the header", "x,y\n1,2,0\n", with_header(), " line 2 has 3 columns; expected 2 like line 1"},
       {"trailing delimiter", "1,2,0,\n", plain, " line 1, column 4: the cell is empty; expected a number"},
       {"empty cell", "1,,0\n", plain, " line 1, column 2: the cell is empty; expected a number"},
@@ -170,7 +174,7 @@ std::vector<BadIdx> bad_idx_files() {
       {"label header cut short", be32(kIdxLabelsMagic) + std::string(2, '\0'), L,
        ": file ends after 6 bytes; expected a 8-byte header of IDX1 ubyte labels"},
       {"images too large", images_header(1, 65536, 65536) + "x", I,
-       ": images of 65536x65536 pixels are too large; expected at most 2^31 - 1 pixels each"},
+       ": images of 65536x65536 pixels are too large; expected at most 16777216 pixels each"},
       {"pixels cut short", images_header(2, 2, 2) + "abcde", I,
        ": expected 8 bytes of pixel data (2 images of 2x2), found 5 (the file is truncated)"},
       // The header's size is not trusted for an allocation: the file is just short.
@@ -241,9 +245,9 @@ TEST_CASE("CSV: --target-columns lists are parsed or refused naming the option",
 TEST_CASE("CSV: good files read back exactly, in every dialect", "[io][csv]") {
   const TempDir dir;
 
-  SECTION("header, byte-order mark, CRLF, blank lines, signs and padding") {
+  SECTION("header, byte-order mark, CRLF, blank lines at the start and end, signs and padding") {
     const std::string path =
-        dir.write("a.csv", "\xEF\xBB\xBFx, y ,label\r\n1.5,-2,0\r\n\r\n+3e2 , 0.25, 2\r\n-0,1e-3,1\r\n");
+        dir.write("a.csv", "\xEF\xBB\xBF\r\nx, y ,label\r\n1.5,-2,0\r\n+3e2 , 0.25, 2\r\n-0,1e-3,1\r\n\r\n \n");
     const CsvDataset set = read_csv_dataset(path, with_header());
     CHECK(set.shape.rows == 3);
     CHECK(set.shape.features == 2);
