@@ -77,7 +77,7 @@ std::string DataFingerprint::differences(const DataFingerprint& now) const {
     differ("targets", std::to_string(shape.targets), std::to_string(now.shape.targets));
   differ("stored as", stored, now.stored);
   if (text.empty() && content != now.content)
-    text = "the same shape, but other values (content hash " + hex(content) + ", now " + hex(now.content) + ")";
+    text = "the same shape and storage, other values (content hash " + hex(content) + ", now " + hex(now.content) + ")";
   return text;
 }
 

@@ -28,33 +28,58 @@ std::uint32_t big_endian_u32(const std::uint8_t* bytes) {
          std::uint32_t(bytes[3]);
 }
 
-// A gzip file, or a raw one: zlib passes data through unchanged when it finds
-// no gzip header, so MNIST files read the same compressed or not.
+// A gzip file (one or more members, as concatenated downloads are), or a raw
+// one: the first two bytes tell. Inflated here with zlib's inflate rather than
+// gzread, which ends silently at bytes after the last member that are not
+// another one: such a file is refused.
 class GzReader {
  public:
   explicit GzReader(const std::string& path) : path_(path) {
     require_readable_file(path);
-    file_ = gzopen(path.c_str(), "rb");
+    file_ = std::fopen(path.c_str(), "rbe");
     if (!file_) file_error(path, std::string("cannot be opened: ") + std::strerror(errno));
+    refill();
+    gzip_ = stream_.avail_in >= 2 && in_[0] == 0x1f && in_[1] == 0x8b;
+    if (gzip_ && inflateInit2(&stream_, 16 + MAX_WBITS) != Z_OK) file_error(path, "zlib cannot start inflating");
   }
   GzReader(const GzReader&) = delete;
   GzReader& operator=(const GzReader&) = delete;
-  ~GzReader() { gzclose(file_); }
+  ~GzReader() {
+    if (gzip_) inflateEnd(&stream_);
+    std::fclose(file_);
+  }
 
   const std::string& path() const { return path_; }
 
   // Reads up to `size` bytes; fewer only where the data ends. A gzip stream
-  // that is cut short also just ends (zlib reports it as a soft error), so
-  // truncation shows up as a short read that the caller explains.
+  // that is cut short also just ends, so truncation shows up as a short read
+  // that the caller explains.
   std::size_t read(std::uint8_t* out, std::size_t size) {
+    if (!gzip_) {  // raw: what is buffered, then the file
+      std::size_t done = std::min<std::size_t>(size, stream_.avail_in);
+      std::memcpy(out, stream_.next_in, done);
+      stream_.next_in += done;
+      stream_.avail_in -= unsigned(done);
+      while (done < size) {
+        const std::size_t got = std::fread(out + done, 1, size - done, file_);
+        if (got == 0) break;
+        done += got;
+      }
+      return done;
+    }
     std::size_t done = 0;
-    while (done < size) {
-      // gzread counts in unsigned and answers in int: read at most 1 GiB a call.
-      const unsigned want = unsigned(std::min<std::size_t>(size - done, std::size_t(1) << 30));
-      const int got = gzread(file_, out + done, want);
-      if (got < 0) file_error(path_, "corrupt gzip data (" + zlib_error() + ")");
-      if (got == 0) break;
-      done += std::size_t(got);
+    while (done < size && !ended_) {
+      if (stream_.avail_in == 0 && !refill()) break;  // cut short
+      stream_.next_out = out + done;
+      stream_.avail_out = unsigned(std::min<std::size_t>(size - done, std::size_t(1) << 30));
+      const unsigned before = stream_.avail_out;
+      const int rc = inflate(&stream_, Z_NO_FLUSH);
+      done += before - stream_.avail_out;
+      if (rc == Z_STREAM_END) {
+        next_member();
+      } else if (rc != Z_OK && rc != Z_BUF_ERROR) {
+        file_error(path_, std::string("corrupt gzip data (") + (stream_.msg ? stream_.msg : "inflate failed") + ")");
+      }
     }
     return done;
   }
@@ -64,28 +89,54 @@ class GzReader {
     return read(&byte, 1) == 0;
   }
 
-  // After at_end(): bytes of the file that follow a gzip stream (zlib ends
-  // the data there silently); 0 for a raw file.
-  std::uintmax_t bytes_after_stream() {
-    if (gzdirect(file_)) return 0;
-    std::error_code error;
-    const std::uintmax_t size = std::filesystem::file_size(path_, error);
-    const z_off_t consumed = gzoffset(file_);
-    return !error && consumed >= 0 && std::uintmax_t(consumed) < size ? size - std::uintmax_t(consumed) : 0;
+ private:
+  // Reads more of the file into the input buffer; false at its end.
+  bool refill() {
+    const std::size_t got = std::fread(in_, 1, sizeof in_, file_);
+    if (got == 0 && std::ferror(file_)) file_error(path_, std::string("read error: ") + std::strerror(errno));
+    consumed_ += got;
+    stream_.next_in = in_;
+    stream_.avail_in = unsigned(got);
+    return got > 0;
   }
 
- private:
-  // zlib's message, without the path it puts in front.
-  std::string zlib_error() {
-    int code = 0;
-    std::string message = gzerror(file_, &code);
-    const std::string prefix = path_ + ": ";
-    if (message.starts_with(prefix)) message.erase(0, prefix.size());
-    return message;
+  // At least `n` bytes buffered (fewer only at the file's end): the rest moves
+  // to the buffer's start and more are read after it.
+  void buffer_at_least(unsigned n) {
+    if (stream_.avail_in >= n) return;
+    std::memmove(in_, stream_.next_in, stream_.avail_in);
+    const std::size_t got = std::fread(in_ + stream_.avail_in, 1, sizeof in_ - stream_.avail_in, file_);
+    consumed_ += got;
+    stream_.next_in = in_;
+    stream_.avail_in += unsigned(got);
+  }
+
+  // After a member's end: the file ends, another member starts, or bytes
+  // that are no gzip data follow (refused).
+  void next_member() {
+    buffer_at_least(2);
+    if (stream_.avail_in == 0) {
+      ended_ = true;
+      return;
+    }
+    if (stream_.avail_in >= 2 && stream_.next_in[0] == 0x1f && stream_.next_in[1] == 0x8b) {
+      inflateReset(&stream_);
+      return;
+    }
+    std::error_code error;
+    const std::uintmax_t size = std::filesystem::file_size(path_, error);
+    const std::uintmax_t trailing = error ? stream_.avail_in : size - (consumed_ - stream_.avail_in);
+    file_error(path_, "has " + std::to_string(trailing) +
+                          " bytes after its gzip stream ends, which are not gzip data; expected the file to end "
+                          "there (a damaged or concatenated download?)");
   }
 
   std::string path_;
-  gzFile file_ = nullptr;
+  std::FILE* file_ = nullptr;
+  z_stream stream_{};
+  std::uint8_t in_[1 << 16];
+  std::uintmax_t consumed_ = 0;  // bytes read from the file so far
+  bool gzip_ = false, ended_ = false;
 };
 
 // What an IDX header must hold: its magic number and how many dimensions follow.
@@ -150,10 +201,6 @@ std::vector<std::uint8_t> read_body(GzReader& in, std::uint64_t expected, const 
   if (!in.at_end())
     file_error(in.path(), "has more than the " + std::to_string(expected) + " bytes of " + what +
                               " its header announces; expected the file to end there");
-  if (const std::uintmax_t trailing = in.bytes_after_stream(); trailing > 0)
-    file_error(in.path(), "has " + std::to_string(trailing) +
-                              " bytes after its gzip stream ends, which are not gzip data; expected the file to end "
-                              "there (a damaged or concatenated download?)");
   return data;
 }
 
@@ -184,6 +231,9 @@ std::vector<std::uint8_t> read_idx_labels(const std::string& path) {
 }
 
 IdxDataset read_idx_dataset(const std::string& images_path, const std::string& labels_path) {
+  // both before either is read: a bad label file is said at once
+  require_readable_file(images_path);
+  require_readable_file(labels_path);
   IdxDataset set{read_idx_images(images_path), read_idx_labels(labels_path)};
   if (std::int64_t(set.labels.size()) != set.images.count)
     throw InputError(images_path + " holds " + std::to_string(set.images.count) + " images but " + labels_path +

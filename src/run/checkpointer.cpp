@@ -124,9 +124,9 @@ template <class T>
 void Checkpointer<T>::hold_for_stop_signal(const TrainProgress& p) {
   log_.note("test hold: after step " + std::to_string(p.step) + ", waiting for a stop signal");
   for (;;) {
-    std::int64_t received = StopSignals::received();
-    world_.allreduce(std::span<std::int64_t>(&received, 1), MPI_MAX);
-    if (received != 0) return;
+    std::int64_t go_on[2] = {StopSignals::received(), world_.rank() == 0 && test_hold_released() ? 1 : 0};
+    world_.allreduce(std::span<std::int64_t>(go_on), MPI_MAX);
+    if (go_on[0] != 0 || go_on[1] != 0) return;
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
 }

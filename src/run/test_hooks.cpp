@@ -1,5 +1,7 @@
 #include "dmlp/run/test_hooks.hpp"
 
+#include <unistd.h>
+
 #include <csignal>
 #include <cstdlib>
 #include <string>
@@ -13,6 +15,11 @@ std::optional<std::int64_t> test_hold_after_step() {
   const long long step = std::strtoll(text, &end, 10);
   if (*end != '\0' || step < 1) return std::nullopt;
   return std::int64_t(step);
+}
+
+bool test_hold_released() {
+  const char* path = std::getenv("DMLP_TEST_HOLD_RELEASE");
+  return path && *path && ::access(path, F_OK) == 0;
 }
 
 void test_stop_point(std::string_view phase, int rank) {

@@ -224,14 +224,15 @@ class Run final : public TrainingRun::Impl {
     mpi::collectively(world_, [&] {
       if (resume) {
         warnings = check_resume(meta, config_, world_.size());
+        // the data first: a position that fits no batch of this data is most likely other data
+        for (std::string& w : check_data(meta, config_, data_.train.fingerprint,
+                                         data_.test.rows ? &data_.test.fingerprint : nullptr))
+          warnings.push_back(std::move(w));
         check_position(meta, trainer_->plan());
         if (meta.progress.step > trainer_->total_steps())
           throw InputError("cannot resume from " + meta.path + ": it is at step " + std::to_string(meta.progress.step) +
                            ", past this run's last step " + std::to_string(trainer_->total_steps()) +
                            " (--epochs, --max-steps): there is nothing to train; give more steps");
-        for (std::string& w : check_data(meta, config_, data_.train.fingerprint,
-                                         data_.test.rows ? &data_.test.fingerprint : nullptr))
-          warnings.push_back(std::move(w));
       } else
         check_init(meta, config_.model);
     });

@@ -57,5 +57,8 @@ expect_exit 0 "finished: 4 steps" -- "$DMLP" train --synthetic blobs --samples 2
 # gradcheck: exits non-zero when the error is above its threshold
 expect_exit 0 "PASSED" -- "$DMLP" gradcheck --layers 4,6,5,3 --activation sigmoid --batch-size 3
 expect_exit 1 "FAILED" -- "$DMLP" gradcheck --layers 4,6,5,3 --activation sigmoid --batch-size 3 --threshold 1e-30
+# more threads than cores: capped, with a word, not thousands of threads that fail to start
+expect_exit 0 "warning: --threads 100000 is more than the [0-9]+ cores here; using [0-9]+.*PASSED" -- \
+  "$DMLP" gradcheck --layers 4,6,3 --batch-size 3 --threads 100000
 expect_exit 0 "Usage|usage" -- "$DMLP" train --help
 finish

@@ -61,9 +61,78 @@ expect_exit 2 "good.h5 has 3 classes but the model's output \(2 with softmax-ce\
   timeout 60 "$MPIEXEC" -np 2 "$DMLP" train --train "$WORK/good.h5" --layers 4,8,2
 expect_exit 2 "test.*nan_feature.h5: dataset /features row 23|nan_feature.h5: dataset /features row 23" -- \
   timeout 60 "$MPIEXEC" -np 2 "$DMLP" train --train "$WORK/good.h5" --test "$WORK/nan_feature.h5" --layers 4,8,3
-# messages are printed once, by one rank
-out=$(train "$WORK/label_too_big.h5" 2>&1)
-[ "$(grep -c 'row 17 holds 7' <<<"$out")" -eq 1 ] && pass "printed once" || fail "printed $(grep -c 'row 17' <<<"$out") times"
+# messages are printed once, by one rank, whichever ranks met the problem
+for mode in all stream; do
+  for file in label_too_big corrupt_chunk; do
+    out=$(train "$WORK/$file.h5" --load "$mode" 2>&1)
+    count=$(grep -c "error: .*$file.h5" <<<"$out")
+    [ "$count" -eq 1 ] && pass "--load $mode, $file.h5: printed once" || fail "--load $mode, $file.h5: printed $count times"
+  done
+done
+
+# Virtual datasets (HDF5's VDS) load as any other, in memory and streamed, at
+# 1 and 2 ranks, with the same rows as the plain file; one whose source is
+# missing (HDF5 would read zeros) is refused.
+for mode in all stream; do
+  expect_exit 0 "finished: 5 steps" -- train "$WORK/vds.h5" --load "$mode"
+  expect_exit 0 "finished: 5 steps" -- "$DMLP" train --train "$WORK/vds.h5" --load "$mode" --layers 4,8,3 --epochs 1 --batch-size 8
+done
+timeout 60 "$MPIEXEC" -np 2 "$DMLP" train --train "$WORK/good.h5" --layers 4,8,3 --max-steps 20 --batch-size 8 \
+  --checkpoint-dir "$WORK/plain" > /dev/null 2>&1
+timeout 60 "$MPIEXEC" -np 2 "$DMLP" train --train "$WORK/vds.h5" --layers 4,8,3 --max-steps 20 --batch-size 8 \
+  --checkpoint-dir "$WORK/virtual" > /dev/null 2>&1
+expect_exit 0 "bitwise identical" -- "$DMLP" inspect "$WORK/plain/ckpt-000000020.h5" --compare "$WORK/virtual/ckpt-000000020.h5"
+expect_exit 2 "vds_missing.h5: dataset /features is a virtual dataset whose source file vds_gone.h5 is missing" -- \
+  train "$WORK/vds_missing.h5"
+# 10^12 rows, stored sparsely (a few KiB): too large, said before anything is read
+expect_exit 2 "the epoch order of .*huge_sparse.h5's 1000000000000 rows needs [0-9.]+ TiB, more than the" -- \
+  timeout 60 "$MPIEXEC" -np 2 "$DMLP" train --train "$WORK/huge_sparse.h5" --layers 1,2
+
+# Resume checks the data, not only its path: the training file regenerated at
+# the same path is refused, naming it and what changed; the same file resumes
+# bitwise; --init still starts from the parameters alone.
+"$DMLP" synth --kind blobs --rows 600 --features 4 --classes 3 --seed 5 --out "$WORK/regen.h5" > /dev/null
+regen=(train --train "$WORK/regen.h5" --layers 4,8,3 --batch-size 32 --momentum 0.9 --max-steps 40)
+timeout 60 "$MPIEXEC" -np 2 "$DMLP" "${regen[@]}" --checkpoint-dir "$WORK/regen-a" --checkpoint-every 20 > /dev/null 2>&1
+"$DMLP" synth --kind blobs --rows 600 --features 4 --classes 3 --seed 6 --out "$WORK/regen.h5" > /dev/null
+expect_exit 2 "cannot resume from .*ckpt-000000020.h5: --train .*regen.h5 is not the data it trained on \(the same shape and storage, other values \(content hash [0-9a-f]{16}, now [0-9a-f]{16}\)\)" -- \
+  timeout 60 "$MPIEXEC" -np 2 "$DMLP" "${regen[@]}" --resume "$WORK/regen-a/ckpt-000000020.h5"
+"$DMLP" synth --kind blobs --rows 700 --features 4 --classes 3 --seed 5 --out "$WORK/regen.h5" > /dev/null
+expect_exit 2 "--train .*regen.h5 is not the data it trained on \(rows 600, now 700" -- \
+  "$DMLP" "${regen[@]}" --resume "$WORK/regen-a/ckpt-000000020.h5"
+expect_exit 0 "starting at step 0 from the parameters of .*finished: 40 steps" -- \
+  "$DMLP" "${regen[@]}" --init "$WORK/regen-a/ckpt-000000020.h5"
+"$DMLP" synth --kind blobs --rows 600 --features 4 --classes 3 --seed 5 --out "$WORK/regen.h5" > /dev/null
+expect_exit 0 "resuming from .*ckpt-000000020.h5 at step 20" -- \
+  timeout 60 "$MPIEXEC" -np 2 "$DMLP" "${regen[@]}" --resume "$WORK/regen-a/ckpt-000000020.h5" --checkpoint-dir "$WORK/regen-b"
+expect_exit 0 "bitwise identical" -- "$DMLP" inspect "$WORK/regen-a/ckpt-000000040.h5" --compare "$WORK/regen-b/ckpt-000000040.h5"
+# streamed, the fingerprint is the same: a run may resume in either mode
+expect_exit 0 "resuming from .*ckpt-000000020.h5 at step 20" -- \
+  "$DMLP" "${regen[@]}" --load stream --resume "$WORK/regen-a/ckpt-000000020.h5"
+
+# A streamed file that changes under a running job stops it (exit 2), naming
+# the file and what changed, instead of training on whatever the reads return.
+# The run holds after step 3 until the test has changed the file
+# (DMLP_TEST_HOLD_AFTER_STEP and DMLP_TEST_HOLD_RELEASE, run/test_hooks.hpp).
+"$DMLP" synth --kind blobs --rows 2000 --features 4 --classes 3 --out "$WORK/live.h5" > /dev/null
+for change in truncate replace; do
+  cp "$WORK/live.h5" "$WORK/moving.h5"
+  rm -f "$WORK/release"
+  DMLP_TEST_HOLD_AFTER_STEP=3 DMLP_TEST_HOLD_RELEASE="$WORK/release" timeout 120 "$MPIEXEC" -np 2 "$DMLP" train \
+    --train "$WORK/moving.h5" --load stream --read-ahead-mb 0.001 --layers 4,8,3 --batch-size 16 --epochs 2 \
+    --checkpoint-dir "$WORK/moving-$change" > "$WORK/moving.out" 2>&1 &
+  launcher=$!
+  for _ in $(seq 600); do grep -q "^test hold: after step 3" "$WORK/moving.out" 2>/dev/null && break; sleep 0.2; done
+  if [ "$change" = truncate ]; then truncate -s 5000 "$WORK/moving.h5"; else
+    "$DMLP" synth --kind blobs --rows 2000 --features 4 --classes 3 --seed 9 --out "$WORK/moving.h5" > /dev/null; fi
+  touch "$WORK/release"
+  wait "$launcher"
+  rc=$?
+  what=$([ "$change" = truncate ] && echo "its size went from [0-9]+ to 5000 bytes" || echo "another file took its name")
+  [ "$rc" -eq 2 ] && grep -Eq "error: .*moving.h5: changed while this run was reading it: $what" "$WORK/moving.out" \
+    && [ "$(grep -c "error: " "$WORK/moving.out")" -eq 1 ] && pass "$change under a streamed run: exit 2, said once" \
+    || { fail "$change under a streamed run: exit $rc"; grep -E "error|finished" "$WORK/moving.out" | head -3; }
+done
 # Every rank must read the same data: rank 1 sees another file under the same
 # path (its own mount namespace), as a node with a stale copy would.
 if [ "$(id -u)" -eq 0 ]; then

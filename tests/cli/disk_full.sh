@@ -31,6 +31,15 @@ done
 expect_exit 0 "warning: --metrics .*small/m.jsonl: cannot write \(No space left on device\); no more metrics are recorded.*finished: 480 steps" -- \
   "$DMLP" train --synthetic blobs --layers 20,5 --samples 2000 --epochs 30 --log-every 1 --metrics "$WORK/small/m.jsonl"
 
+# no free inodes: a write failure (exit 1), not bad input
+mkdir "$WORK/no-inodes"
+mount -t tmpfs -o size=1m,nr_inodes=2 dmlp-test "$WORK/no-inodes" && mounted+=("$WORK/no-inodes") || fail "cannot mount a tmpfs"
+mkdir "$WORK/no-inodes/ck"  # the last free inode
+expect_exit 1 "--checkpoint-dir .*no-inodes/ck: cannot create a file there \(No space left on device\)" -- \
+  "$DMLP" train --synthetic blobs --layers 20,5 --samples 500 --max-steps 3 --checkpoint-dir "$WORK/no-inodes/ck"
+expect_exit 1 "cannot write data set .*no-inodes/ck/x.h5: cannot create a file in .*no-inodes/ck \(No space left on device\)" -- \
+  "$DMLP" synth --kind blobs --rows 10 --features 3 --out "$WORK/no-inodes/ck/x.h5"
+
 expect_exit 2 "--checkpoint-dir .*/readonly: cannot create files there \(Read-only file system\)" -- \
   "$DMLP" train --synthetic blobs --layers 20,5 --samples 500 --max-steps 3 --checkpoint-dir "$WORK/readonly"
 expect_exit 2 "--checkpoint-dir .*notes.txt/ck: cannot create the directory" -- \

@@ -88,6 +88,33 @@ check 2 "--threads -1 must be positive" eval --checkpoint "$good_ck" --data "$W/
 check 2 "--batch-size 3000000000 is too large" gradcheck --layers 4,3 --batch-size 3000000000
 check 2 "a synthetic set of 1099511627776 rows x 10 features needs" synth --kind blobs --rows 1099511627776 --features 10 --out "$W/x.h5"
 check 2 "--noise inf must be a finite number" synth --kind blobs --rows 10 --features 3 --noise inf --out "$W/x.h5"
+# numbers written out plainly, within their type: CLI11 alone reads '' as 0, clamps 2^64, takes hex
+check 2 "--stall-timeout: '' is not a number" "${s[@]}" --stall-timeout ""
+check 2 "--max-steps: '' is not a whole number" "${s[@]}" --max-steps ""
+check 2 "--lr: '0x1p-4' is not a number" "${s[@]}" --lr 0x1p-4
+check 2 "--keep-checkpoints: '0x10' is not a whole number" "${s[@]}" --keep-checkpoints 0x10 --checkpoint-dir "$W/cks"
+check 2 "--seed: 18446744073709551616 is out of range: expected 0 to 18446744073709551615" "${s[@]}" --seed 18446744073709551616
+check 2 "--seed: 18446744073709551616 is out of range" synth --kind blobs --rows 10 --features 3 --seed 18446744073709551616 --out "$W/x.h5"
+check 2 "--max-steps: 9223372036854775808 is out of range" "${s[@]}" --max-steps 9223372036854775808
+check 2 "--lambda: 1e400 is out of range for a double" "${s[@]}" --lambda 1e400
+# counters bounded where they are given, so that no step or sample count can overflow
+check 2 "--max-steps 9223372036854775807 is too large: at most 281474976710656" "${s[@]}" --max-steps 9223372036854775807
+check 2 "--epochs 1000000000000000 is too large: at most 281474976710656" "${s[@]}" --epochs 1000000000000000
+check 2 "--epochs 200000000000000 is too large: 200000000000000 x 2 steps per epoch is more than 281474976710656 steps" \
+  "${s[@]}" --epochs 200000000000000
+check 2 "281474976710656 steps of --batch-size 1000000 are more than 4611686018427387904 samples" \
+  "${s[@]}" --max-steps 281474976710656 --batch-size 1000000
+# values the readers would refuse, or no model could learn from, refused where they are given
+check 2 "synthetic blobs: 16777217 features; at most 16777216" synth --kind blobs --rows 10 --features 16777217 --out "$W/x.h5"
+check 2 "synthetic blobs: 65537 classes; at most 65536" synth --kind blobs --rows 10 --features 3 --classes 65537 --out "$W/x.h5"
+check 2 "--num-classes 65537 is more than the 65536 classes a data set may have" \
+  convert csv --in "$W/negative-label.csv" --out "$W/o.h5" --num-classes 65537
+check 2 "--noise 1e\+300 is more than 1000" synth --kind blobs --rows 10 --features 3 --noise 1e300 --out "$W/x.h5"
+check 2 "--noise 1e\+30 is more than 1000" "${s[@]}" --noise 1e30
+check 2 "--test-samples -2 must be >= 0 \(0: no test set\)" "${s[@]}" --test-samples -2
+check 2 "--test-out .*y.h5 needs --test-rows N" synth --kind blobs --rows 10 --features 3 --out "$W/x.h5" --test-out "$W/y.h5"
+check 2 "--target-columns: '' in '' is not a column number" convert csv --in "$W/ragged.csv" --out "$W/o.h5" --target-columns ""
+check 2 "--per-layer -1 must be >= 0" gradcheck --layers 4,3 --per-layer -1
 
 # ---- data files
 check 2 "nope.h5: no such file" "${t[@]}" --train "$W/nope.h5"
@@ -138,6 +165,22 @@ check 2 "ck_step_negative.h5: attribute step is -40; expected 0 to" "${t[@]}" --
 check 2 "ck_step_changed.h5: state checksum mismatch" "${t[@]}" --train "$W/good.h5" --resume "$W/ck_step_changed.h5"
 check 2 "ck_version_lowered.h5: format_version 2, but it holds format 4.s optimizer attributes: the file is damaged" inspect "$W/ck_version_lowered.h5"
 check 2 "ck_width_fraction.h5: the model has a width of 8.5; expected whole numbers" inspect "$W/ck_width_fraction.h5"
+# forged: attributes changed and every checksum recomputed; still refused
+check 2 "ck_forged_rng.h5: attribute rng is 'garbage'; expected" inspect "$W/ck_forged_rng.h5"
+check 2 "ck_forged_seed.h5: attribute seed 12345 differs from the configuration's 1: the file is damaged" \
+  inspect "$W/ck_forged_seed.h5"
+forged_resume=(train --train "$W/good.h5" --layers 4,8,3 --max-steps 60 --momentum 0.9)
+check 2 "ck_forged_step_in_epoch.h5: its position \(step 50, epoch 50 with 2 steps into it, 2000 samples\) is not one this run's batches reach" \
+  "${forged_resume[@]}" --resume "$W/ck_forged_step_in_epoch.h5"
+check 2 "cannot resume from .*ck_forged_far_step.h5: it is at step 1099511627776, past this run's last step 60" \
+  "${forged_resume[@]}" --resume "$W/ck_forged_far_step.h5"
+check 2 "cannot resume from .*ck_forged_format1.h5: .*--batch-size \(/training/global_batch: 128 in the checkpoint, 16 now\)" \
+  "${forged_resume[@]}" --batch-size 16 --resume "$W/ck_forged_format1.h5"
+"$DMLP" train --train "$W/good.h5" --layers 4,8,3 --max-steps 10 --optimizer adamw --lr 0.01 --checkpoint-dir "$W/ck-adam" \
+  > /dev/null 2>&1
+"$MAKE_FILES" "$W" --adamw "$W/ck-adam/ckpt-000000010.h5" > /dev/null || fail "could not forge the AdamW checkpoint"
+check 2 "ck_forged_exp_avg_sq.h5: 1 of its 67 exp_avg_sq values are negative; a second moment never is" \
+  train --train "$W/good.h5" --layers 4,8,3 --max-steps 20 --optimizer adamw --lr 0.01 --resume "$W/ck_forged_exp_avg_sq.h5"
 check 2 "ckpt-000000050.h5: dmlp_format is 'checkpoint'; expected 'dataset'" "${t[@]}" --train "$good_ck"
 check 2 "--out .*ckpt-000000050.h5 is the --checkpoint file: writing it would destroy that file" \
   predict --checkpoint "$good_ck" --data "$W/good.h5" --out "$good_ck"

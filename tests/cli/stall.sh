@@ -56,6 +56,40 @@ stall 3 0
 grep -Eq "^\[rank [12]\] error: stalled: .*rank 0 on [^ ]+ may itself be stalled" <<<"$out" \
   && pass "a waiting rank points at rank 0" || { fail "rank 0 not named"; grep stalled <<<"$out"; }
 
+# A rank hung in the file system while writing a checkpoint (rank 0, the
+# writer, stops itself inside the write: DMLP_TEST_STOP_AT, run/test_hooks.hpp),
+# and a rank stopped during start-up (before it reads the data), are named
+# with what they were doing, and the job ends with exit 4 within
+# --stall-timeout + 30 s.
+stop_at() {  # NP SPEC: sets out, rc, elapsed
+  local start=$(date +%s)
+  out=$(DMLP_TEST_STOP_AT=$2 timeout 90 "$MPIEXEC" -np "$1" "$DMLP" train --synthetic blobs --layers 10,16,4 \
+        --samples 2000 --max-steps 100 --threads 1 --stall-timeout 3 --checkpoint-dir "$WORK/stop-$1-$2" \
+        --checkpoint-every 20 2>&1)
+  rc=$?
+  elapsed=$(( $(date +%s) - start ))
+}
+for np in 2 3; do
+  stop_at $np checkpoint-write
+  [ "$rc" -eq 4 ] && [ "$elapsed" -le 33 ] && pass "P=$np: rank 0 hung writing a checkpoint: exit 4 in ${elapsed}s" \
+    || { fail "P=$np: rank 0 hung writing a checkpoint: exit $rc in ${elapsed}s"; tail -3 <<<"$out"; }
+  grep -q "^\[rank 1\] error: stalled: rank 1 waited [0-9.]* s (--stall-timeout 3) for rank 0 to write the checkpoint of step 20, .*rank 0 on [^ ]* may itself be stalled or unreachable; it last said, [0-9.]* s ago, that it was writing the checkpoint of step 20" <<<"$out" \
+    && pass "P=$np: rank 1 names rank 0 and the checkpoint it was writing" || { fail "P=$np: message"; grep error <<<"$out"; }
+  ls -a "$WORK/stop-$np-checkpoint-write" | grep -q "ckpt-000000020.h5$" && fail "P=$np: a checkpoint appeared" \
+    || pass "P=$np: no checkpoint of step 20 appeared"
+done
+stop_at 3 startup@1
+[ "$rc" -eq 4 ] && [ "$elapsed" -le 33 ] && pass "rank 1 stopped in start-up: exit 4 in ${elapsed}s" \
+  || { fail "rank 1 stopped in start-up: exit $rc in ${elapsed}s"; tail -3 <<<"$out"; }
+grep -q "^\[rank 0\] error: stalled: rank 0 waited [0-9.]* s (--stall-timeout 3) in a collective while the ranks read a data set; the stalled rank:" <<<"$out" \
+  && grep -Eq "^  rank 1 on [^:]+: never reached it; last heard [0-9.]+ s ago, starting up" <<<"$out" \
+  && grep -q "^  waiting: ranks 0,2" <<<"$out" && pass "rank 0 names rank 1, starting up" || { fail "start-up message"; grep -A3 error <<<"$out"; }
+stop_at 2 startup@0
+[ "$rc" -eq 4 ] && [ "$elapsed" -le 33 ] && pass "rank 0 stopped in start-up: exit 4 in ${elapsed}s" \
+  || { fail "rank 0 stopped in start-up: exit $rc in ${elapsed}s"; tail -3 <<<"$out"; }
+grep -q "^\[rank 1\] error: stalled: .*rank 0 on [^ ]* may itself be stalled or unreachable; it last said, [0-9.]* s ago, that it was starting up" <<<"$out" \
+  && pass "rank 1 names rank 0, starting up" || { fail "start-up message (rank 0)"; grep error <<<"$out"; }
+
 # The whole job suspended (Ctrl-Z, a scheduler's suspend) for longer than the
 # timeout, then resumed: no rank stalled, and training goes on (it reports two
 # more progress lines; then stopped with SIGUSR1, exit 75) whatever the build's speed.

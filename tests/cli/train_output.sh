@@ -62,4 +62,14 @@ rel=$("$DMLP" inspect "$WORK/double/ckpt-000000040.h5" --compare "$WORK/b-big/ck
       sed -n 's/.*relative to max |parameter| \([0-9.e+-]*\).*/\1/p')
 python3 -c "import sys; sys.exit(0 if 0 < float('${rel:-1}') <= 1e-4 else 1)" \
   && pass "--precision double within $rel of float32" || fail "double vs float: '$rel'"
+# The final line's peak memory is this run's (VmHWM), not that of a large
+# process that exec'ed dmlp (getrusage's ru_maxrss survives exec).
+out=$(python3 -c "
+import os, sys
+ballast = bytearray(800 * 2**20)
+for i in range(0, len(ballast), 4096): ballast[i] = 1
+os.execv(sys.argv[1], sys.argv[1:])" "$DMLP" train --synthetic blobs --layers 4,8,3 --samples 500 --max-steps 5 2>&1)
+peak=$(sed -n 's/.*peak memory \([0-9]*\) MiB.*/\1/p' <<<"$out")
+[ -n "$peak" ] && [ "$peak" -lt 400 ] && pass "peak memory ${peak} MiB after exec from an 800 MiB process" \
+  || fail "peak memory '$peak' MiB after exec from an 800 MiB process"
 finish

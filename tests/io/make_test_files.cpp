@@ -11,9 +11,12 @@
 #include <limits>
 #include <stdexcept>
 #include <string>
+#include <tuple>
 #include <vector>
 
+#include "dmlp/core/checksum.hpp"
 #include "dmlp/core/errors.hpp"
+#include "dmlp/io/checkpoint.hpp"
 #include "dmlp/io/dataset_file.hpp"
 #include "dmlp/io/h5.hpp"
 
@@ -90,17 +93,106 @@ int damage_checkpoint(const std::string& dir, const std::string& good) {
     h5::write_attribute(o, "model", std::string(R"({"widths":[4,8.5,3],"activations":["relu","identity"],)"
                                                 R"("loss":"softmax-ce","leaky_slope":0.01})"));
   });
+
+  // Forged copies: attributes changed and every checksum recomputed, as a
+  // careful forger (or a buggy tool) would leave them. Each must still be refused.
+  const auto forged = [&](const char* name, auto forge) {
+    const std::string path = dir + "/ck_forged_" + name + ".h5";
+    std::filesystem::copy_file(good, path, std::filesystem::copy_options::overwrite_existing);
+    forge(path);
+    const std::uint64_t state = computed_state_checksum(path);
+    replace_attribute(path, "/", "state_fnv1a64", [&](hid_t o) { h5::write_attribute<std::uint64_t>(o, "state_fnv1a64", state); });
+  };
+  const auto set_int = [](const std::string& path, const char* name, std::int64_t value) {
+    replace_attribute(path, "/", name, [&](hid_t o) { h5::write_attribute<std::int64_t>(o, name, value); });
+  };
+  // the generator state, the position and the seed it repeats
+  const auto rewrite_rng = [&](const std::string& path) {
+    const CheckpointMeta m = [&] {
+      const h5::File f = h5::open_read(path);
+      CheckpointMeta meta;
+      meta.seed = h5::read_attribute<std::uint64_t>(f.get(), "seed");
+      meta.progress.epoch = h5::read_attribute<std::int64_t>(f.get(), "epoch");
+      meta.progress.step_in_epoch = h5::read_attribute<std::int64_t>(f.get(), "step_in_epoch");
+      return meta;
+    }();
+    const std::string rng = nlohmann::json{{"generator", "philox4x32-10"}, {"seed", m.seed}, {"epoch", m.progress.epoch},
+                                           {"step_in_epoch", m.progress.step_in_epoch}}.dump();
+    replace_attribute(path, "/", "rng", [&](hid_t o) { h5::write_attribute(o, "rng", rng); });
+  };
+  forged("rng", [&](const std::string& p) {
+    replace_attribute(p, "/", "rng", [](hid_t o) { h5::write_attribute(o, "rng", std::string("garbage")); });
+  });
+  forged("seed", [&](const std::string& p) {
+    replace_attribute(p, "/", "seed", [](hid_t o) { h5::write_attribute<std::uint64_t>(o, "seed", 12345); });
+    rewrite_rng(p);
+  });
+  forged("step_in_epoch", [&](const std::string& p) {  // past the end of its epoch
+    const std::int64_t now = h5::read_attribute<std::int64_t>(h5::open_read(p).get(), "step_in_epoch");
+    set_int(p, "step_in_epoch", now + 1);
+    rewrite_rng(p);
+  });
+  forged("far_step", [&](const std::string& p) {  // every counter consistent, at step 2^40
+    const std::int64_t step = std::int64_t(1) << 40, per_step = 40;  // good.h5's 40 rows, one batch an epoch
+    set_int(p, "step", step);
+    set_int(p, "optimizer_steps", step);
+    set_int(p, "epoch", step - 1);
+    set_int(p, "step_in_epoch", 1);
+    set_int(p, "samples", step * per_step);
+    rewrite_rng(p);
+  });
+  {  // format 1 by its version (which keeps no state checksum), a later config inside
+    const std::string path = dir + "/ck_forged_format1.h5";
+    std::filesystem::copy_file(good, path, std::filesystem::copy_options::overwrite_existing);
+    const h5::File f(h5::check(H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT), "H5Fopen"));
+    for (const char* later : {"rng", "optimizer", "optimizer_steps", "data", "state_fnv1a64"}) H5Adelete(f.get(), later);
+    h5::check(H5Adelete(f.get(), "format_version"), "H5Adelete");
+    h5::write_attribute<std::int64_t>(f.get(), "format_version", 1);
+  }
   std::printf("wrote damaged copies of %s in %s\n", good.c_str(), dir.c_str());
   return 0;
 }
 
+// An AdamW checkpoint with one negative second moment, its checksums recomputed.
+int forge_negative_second_moment(const std::string& dir, const std::string& good) {
+  const std::string path = dir + "/ck_forged_exp_avg_sq.h5";
+  std::filesystem::copy_file(good, path, std::filesystem::copy_options::overwrite_existing);
+  const CheckpointMeta meta = read_checkpoint_meta(path);
+  const ParameterLayout layout(meta.spec);
+  std::vector<float> flat;
+  {
+    const h5::File f(h5::check(H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT), "H5Fopen"));
+    for (int k = 0; k < int(layout.layers().size()); ++k)
+      for (const char* what : {"W", "b"}) {
+        const std::string name = "optimizer/exp_avg_sq/layer" + std::to_string(k + 1) + "/" + what;
+        const h5::Dataset set = h5::open_dataset(f.get(), name);
+        const auto dims = h5::shape(set.get());
+        const std::size_t count = std::size_t(dims[0]) * std::size_t(dims.size() == 2 ? dims[1] : 1);
+        std::vector<float> values(count);
+        h5::read_rows(set.get(), 0, dims[0], values.data());
+        if (k == 0 && what[0] == 'W') {
+          values[0] = -1.0f;
+          h5::check(H5Dwrite(set.get(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()), "H5Dwrite");
+        }
+        flat.insert(flat.end(), values.begin(), values.end());
+      }
+  }
+  const std::uint64_t sum = checksum<float>(flat);
+  replace_attribute(path, "/", "exp_avg_sq_fnv1a64", [&](hid_t o) { h5::write_attribute<std::uint64_t>(o, "exp_avg_sq_fnv1a64", sum); });
+  const std::uint64_t state = computed_state_checksum(path);
+  replace_attribute(path, "/", "state_fnv1a64", [&](hid_t o) { h5::write_attribute<std::uint64_t>(o, "state_fnv1a64", state); });
+  std::printf("wrote %s\n", path.c_str());
+  return 0;
+}
+
 int main(int argc, char** argv) {
-  if (argc != 2 && argc != 3) {
-    std::fprintf(stderr, "usage: %s DIR [CHECKPOINT]\n", argv[0]);
+  if (argc < 2 || argc > 4) {
+    std::fprintf(stderr, "usage: %s DIR [CHECKPOINT | --adamw CHECKPOINT]\n", argv[0]);
     return 2;
   }
   h5::silence_automatic_error_printing();
   const std::string dir = argv[1];
+  if (argc == 4 && std::string(argv[2]) == "--adamw") return forge_negative_second_moment(dir, argv[3]);
   if (argc == 3) return damage_checkpoint(dir, argv[2]);
   const auto X = features();
   const auto y = labels();
@@ -212,6 +304,51 @@ int main(int argc, char** argv) {
     const char garbage[8] = {'\x13', '\x37', '\x00', '\xff', '\x42', '\x24', '\x99', '\x01'};
     std::fwrite(garbage, 1, sizeof garbage, raw);
     std::fclose(raw);
+  }
+
+  {  // A virtual dataset (HDF5's VDS) whose rows come from two source files, and
+     // one whose second source is missing (HDF5 would read its rows as zeros).
+    const hsize_t half = n / 2;
+    for (int part = 0; part < 2; ++part) {
+      const std::vector<float> Xp(X.begin() + std::ptrdiff_t(part * half * d), X.begin() + std::ptrdiff_t((part + 1) * half * d));
+      const std::vector<std::int32_t> yp(y.begin() + std::ptrdiff_t(part * half), y.begin() + std::ptrdiff_t((part + 1) * half));
+      write(dir + "/vds_part" + std::to_string(part) + ".h5", {half, d}, Xp, {half}, yp);
+    }
+    for (const char* name : {"vds", "vds_missing"}) {
+      const h5::File file = h5::create(dir + "/" + name + ".h5");
+      for (const auto& [set, width, type] : {std::tuple{"features", d, H5T_NATIVE_FLOAT}, std::tuple{"labels", hsize_t(0), H5T_NATIVE_INT32}}) {
+        const hsize_t dims[2] = {n, width}, part_dims[2] = {half, width};
+        const int rank = width ? 2 : 1;
+        const h5::Dataspace whole(h5::check(H5Screate_simple(rank, dims, nullptr), "H5Screate_simple"));
+        const h5::PropertyList dcpl(h5::check(H5Pcreate(H5P_DATASET_CREATE), "H5Pcreate"));
+        for (int part = 0; part < 2; ++part) {
+          const h5::Dataspace source(h5::check(H5Screate_simple(rank, part_dims, nullptr), "H5Screate_simple"));
+          const h5::Dataspace target(h5::check(H5Screate_simple(rank, dims, nullptr), "H5Screate_simple"));
+          const hsize_t start[2] = {hsize_t(part) * half, 0};
+          h5::check(H5Sselect_hyperslab(target.get(), H5S_SELECT_SET, start, nullptr, part_dims, nullptr), "H5Sselect_hyperslab");
+          const std::string source_file = std::string(name) == "vds_missing" && part == 1
+                                              ? "vds_gone.h5"
+                                              : "vds_part" + std::to_string(part) + ".h5";
+          h5::check(H5Pset_virtual(dcpl.get(), target.get(), source_file.c_str(), set, source.get()), "H5Pset_virtual");
+        }
+        const h5::Dataset vds(h5::check(H5Dcreate2(file.get(), set, type, whole.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT),
+                                        "H5Dcreate2"));
+        if (std::string(set) == "labels") h5::write_attribute<std::int64_t>(vds.get(), "num_classes", kClasses);
+      }
+    }
+  }
+  {  // 10^12 rows of one feature, chunked and never written: a few KiB on disk
+    const h5::File file = h5::create(dir + "/huge_sparse.h5");
+    for (const auto& [set, type] : {std::pair{"features", H5T_NATIVE_FLOAT}, std::pair{"labels", H5T_NATIVE_INT32}}) {
+      const bool features = std::string(set) == "features";
+      const hsize_t dims[2] = {1000000000000ull, 1}, chunk[2] = {1 << 16, 1};
+      const h5::Dataspace space(h5::check(H5Screate_simple(features ? 2 : 1, dims, nullptr), "H5Screate_simple"));
+      const h5::PropertyList dcpl(h5::check(H5Pcreate(H5P_DATASET_CREATE), "H5Pcreate"));
+      h5::check(H5Pset_chunk(dcpl.get(), features ? 2 : 1, chunk), "H5Pset_chunk");
+      const h5::Dataset created(h5::check(H5Dcreate2(file.get(), set, type, space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT),
+                                          "H5Dcreate2"));
+      if (!features) h5::write_attribute<std::int64_t>(created.get(), "num_classes", 2);
+    }
   }
 
   // Read back: the good set and the row-level cases pass the metadata checks

@@ -82,6 +82,11 @@ void write_checkpoint(const std::string& path, const Network<T>& net, std::span<
 // Reads and checks the metadata; throws InputError naming the file and the problem.
 CheckpointMeta read_checkpoint_meta(const std::string& path);
 
+// The state_fnv1a64 that a file's attributes give (formats 3 on), whether or
+// not the file holds it: for tools that repair checkpoints, and for tests that
+// forge consistent ones.
+std::uint64_t computed_state_checksum(const std::string& path);
+
 // Reads the parameters (and the velocity, when `velocity` is not empty and the
 // file has one) and verifies their checksums; throws InputError on a mismatch.
 // Both spans hold the model's parameter count (velocity may be empty).

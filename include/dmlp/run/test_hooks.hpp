@@ -9,6 +9,9 @@
 //                                 after step N, waiting for a stop signal". The
 //                                 run then stops at step N exactly, as a signal
 //                                 during that step would have stopped it.
+//   DMLP_TEST_HOLD_RELEASE=FILE   with the hold: the run also goes on, past step
+//                                 N, once FILE exists (on rank 0), so that a test
+//                                 can change something under a running job.
 //   DMLP_TEST_STOP_AT=PHASE[@RANK] the rank (default 0) sends itself SIGSTOP on
 //                                 reaching PHASE, as a rank hung in the file
 //                                 system would stand still there: "startup"
@@ -22,6 +25,8 @@ namespace dmlp::run {
 
 // The step DMLP_TEST_HOLD_AFTER_STEP names, if set.
 std::optional<std::int64_t> test_hold_after_step();
+// Whether the file DMLP_TEST_HOLD_RELEASE names exists (false when unset).
+bool test_hold_released();
 
 // Sends this process SIGSTOP when DMLP_TEST_STOP_AT names `phase` and `rank`.
 void test_stop_point(std::string_view phase, int rank);

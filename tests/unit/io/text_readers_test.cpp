@@ -175,6 +175,8 @@ std::vector<BadIdx> bad_idx_files() {
        ": file ends after 6 bytes; expected a 8-byte header of IDX1 ubyte labels"},
       {"images too large", images_header(1, 65536, 65536) + "x", I,
        ": images of 65536x65536 pixels are too large; expected at most 16777216 pixels each"},
+      {"bytes after the gzip stream", gz + "trailing garbage", I,
+       ": has 16 bytes after its gzip stream ends, which are not gzip data; expected the file to end there"},
       {"pixels cut short", images_header(2, 2, 2) + "abcde", I,
        ": expected 8 bytes of pixel data (2 images of 2x2), found 5 (the file is truncated)"},
       // The header's size is not trusted for an allocation: the file is just short.
@@ -341,4 +343,12 @@ TEST_CASE("IDX: images and labels read back exactly, raw or gzipped", "[io][idx]
   const IdxDataset set = read_idx_dataset(images, labels);
   REQUIRE(set.images.pixels == kPixels);
   REQUIRE(set.labels == kLabels);
+}
+
+TEST_CASE("IDX: a gzip file of several members (concatenated downloads) reads as one", "[io][idx]") {
+  const TempDir dir;
+  const std::string bytes = good_images();
+  const std::string images = dir.write("images.gz", gzip(bytes.substr(0, 7)) + gzip(bytes.substr(7, 9)) + gzip(bytes.substr(16)));
+  const IdxImages read = read_idx_images(images);
+  REQUIRE(read.pixels == kPixels);
 }
