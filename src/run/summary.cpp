@@ -47,8 +47,11 @@ std::string format_summary(const RunDescription& d) {
   append(out, "  blas       %s\n", d.threading.c_str());
   append(out, "  model      %s; %zu parameters, %s\n", c.model.describe().c_str(), d.parameters,
          c.precision == Precision::Float ? "float32" : "float64");
-  append(out, "  data       train: %s (%s)\n", d.train.text.c_str(), d.train.mode.c_str());
-  if (d.test) append(out, "             test:  %s (%s)\n", d.test->text.c_str(), d.test->mode.c_str());
+  append(out, "  data       train: %s (%s; %s)\n", d.train.text.c_str(), d.train.mode.c_str(),
+         d.train.fingerprint.c_str());
+  if (d.test)
+    append(out, "             test:  %s (%s; %s)\n", d.test->text.c_str(), d.test->mode.c_str(),
+           d.test->fingerprint.c_str());
   append(out, "  batch      global %lld, per rank %lld", static_cast<long long>(t.global_batch),
          static_cast<long long>(d.per_rank_batch_max));
   if (d.per_rank_batch_min != d.per_rank_batch_max) append(out, "-%lld", static_cast<long long>(d.per_rank_batch_min));

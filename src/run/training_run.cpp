@@ -270,8 +270,15 @@ class Run final : public TrainingRun::Impl {
     d.threading = threading_summary();
     d.config = config_;
     d.parameters = net_.layout().size();
-    d.train = {describe_data(*data_.train.rows), data_.train.mode};
-    if (data_.test.rows) d.test = DataDescription{describe_data(*data_.test.rows), data_.test.mode};
+    const auto fingerprint = [](const OpenedData& set) {
+      char text[96];
+      std::snprintf(text, sizeof text, "content xxh3 %016llx, hashed in %.2f s",
+                    static_cast<unsigned long long>(set.fingerprint.content), set.fingerprint_seconds);
+      return std::string(text);
+    };
+    d.train = {describe_data(*data_.train.rows), data_.train.mode, fingerprint(data_.train)};
+    if (data_.test.rows)
+      d.test = DataDescription{describe_data(*data_.test.rows), data_.test.mode, fingerprint(data_.test)};
     d.per_rank_batch_max = d.per_rank_batch_min = trainer_->plan().full_batch_rank_rows(world_.size(), 0);
     for (int r = 1; r < world_.size(); ++r)
       d.per_rank_batch_min = std::min(d.per_rank_batch_min, trainer_->plan().full_batch_rank_rows(world_.size(), r));

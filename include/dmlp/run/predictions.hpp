@@ -23,9 +23,9 @@ struct PredictionSource {
 };
 
 // Collective. Rank r runs the network over its contiguous slice of `data`,
-// chunk_rows at a time; the ranks write their rows with collective MPI-IO into
-// a temporary file that gets the name `out` only once complete. A failure on
-// one rank during the write ends the job (mpi::or_abort).
+// chunk_rows at a time; rank 0 gathers every rank's rows and writes `out`
+// (io/atomic_file.hpp: whole or not at all, a device in place). Its failure
+// is agreed.
 PredictionsWritten write_predictions(const mpi::Communicator& world, const Network<float>& net, RowSource& data,
                                      std::int64_t chunk_rows, const std::string& out, const PredictionSource& source);
 

@@ -34,6 +34,7 @@ namespace dmlp::run {
 struct DataDescription {
   std::string text;  // describe_data(): "train.h5, 60000 x 784, 10 classes"
   std::string mode;  // "in memory", "streamed, …", "generated"
+  std::string fingerprint;  // "content xxh3 1a2b…, hashed in 0.05 s" (data/fingerprint.hpp)
 };
 
 // Everything the start-up summary shows.
