@@ -61,7 +61,7 @@ struct RunOutcome {
   double seconds = 0;              // training time (this process)
   std::int64_t samples = 0;        // rows trained on in this run, all ranks together
   std::optional<EvalResult> test;  // the final evaluation, when there is a test set and the run finished
-  // Memory: the largest peak resident set of any rank (getrusage), that
+  // Memory: the largest peak resident set of any rank (VmHWM: this process's own, which exec starts anew), that
   // rank, and what dmlp accounts for on a rank: parameters, gradients,
   // optimizer state, activations and workspace, --reproducible's buffers, and
   // the data it holds (whole sets in memory, or a streaming window).
