@@ -59,6 +59,13 @@ int run_gradcheck(const mpi::Communicator& world, const GradcheckOptions& o) {
   const GradcheckResult result =
       gradient_check(net, ws, rows, {labels.data(), targets.data()}, reg, check);
 
+  std::int64_t checked = 0;
+  for (const auto& l : result.layers) checked += l.checked;
+  if (checked == 0)  // every parameter within --step of a kink: nothing was compared
+    mpi::collectively(world, [&] {
+      throw InputError("--step " + format_number(o.step) + " puts every checked parameter within a step of a kink, "
+                       "so no gradient was compared; lower --step");
+    });
   const bool passed = result.worst_rel_error() <= o.threshold;
   if (world.rank() == 0) {
     std::printf("gradcheck %s, batch %d, %s, h = %g, double precision\n", spec.describe().c_str(),

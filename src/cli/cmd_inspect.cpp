@@ -32,6 +32,16 @@ void print_meta(const CheckpointMeta& m) {
               static_cast<long long>(m.progress.step), static_cast<long long>(m.progress.epoch + 1),
               static_cast<long long>(m.progress.step_in_epoch), static_cast<long long>(m.progress.samples));
   std::printf("data order  philox4x32-10, seed %llu\n", static_cast<unsigned long long>(m.seed));
+  for (const char* set : {"train", "test"}) {
+    if (!m.data.is_object() || !m.data.contains(set) || m.data[set].is_null()) continue;
+    const nlohmann::json& f = m.data[set];
+    std::printf("%-11s %s rows x %s features, %s, stored %s, content xxh3 %s\n",
+                (std::string(set) + " set").c_str(), f.value("rows", nlohmann::json()).dump().c_str(),
+                f.value("features", nlohmann::json()).dump().c_str(),
+                f.contains("classes") ? (f["classes"].dump() + " classes").c_str() : (f.value("targets", nlohmann::json()).dump() + " targets").c_str(),
+                f.value("stored", std::string("?")).c_str(), f.value("content_xxh3", std::string("?")).c_str());
+  }
+  if (m.data.is_null()) std::printf("data        no fingerprint (checkpoint format %d)\n", m.format_version);
   std::printf("config      %s\n", m.config.dump().c_str());
 }
 

@@ -2,6 +2,7 @@
 #include <cstdio>
 
 #include "commands.hpp"
+#include "dmlp/io/dataset_file.hpp"
 #include "dmlp/io/file_identity.hpp"
 #include "dmlp/mpi/consensus.hpp"
 #include "dmlp/run/inference.hpp"
@@ -15,7 +16,10 @@ int run_predict(const mpi::Communicator& world, const PredictOptions& o) {
   mpi::collectively(world, [&] {
     loading = i.loading();
     // before the checkpoint and the data are read (write_predictions checks again, for library users)
-    if (world.rank() == 0) check_outputs({{"--checkpoint", i.checkpoint}, {"--data", i.data}}, {{"--out", o.out}});
+    if (world.rank() != 0) return;
+    std::vector<FileRole> inputs = {{"--checkpoint", i.checkpoint}, {"--data", i.data}};
+    for (const std::string& source : dataset_sources(i.data)) inputs.push_back({"--data", source, "a source of --data " + i.data});
+    check_outputs(inputs, {{"--out", o.out}});
   });
   const run::InferenceInputs in = run::open_inference(world, i.checkpoint, i.data, loading, i.threads, false);
   const run::PredictionsWritten written =

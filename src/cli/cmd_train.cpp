@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "commands.hpp"
+#include "dmlp/io/dataset_file.hpp"
 #include "dmlp/io/file_identity.hpp"
 #include "dmlp/mpi/consensus.hpp"
 #include "dmlp/run/training_run.hpp"
@@ -21,13 +22,22 @@ int run_train(const mpi::Communicator& world, const TrainOptions& o) {
     // Every file this run writes against every file it reads, before any work.
     std::error_code not_a_directory;
     const bool resume_file = !std::filesystem::is_directory(config.start.resume, not_a_directory);
-    const std::vector<FileRole> inputs = {{"--train", config.data.train_file},
-                                          {"--test", config.data.test_file},
-                                          {"--resume", resume_file ? config.start.resume : ""},
-                                          {"--init", config.start.init}};
+    std::vector<FileRole> inputs = {{"--train", config.data.train_file},
+                                    {"--test", config.data.test_file},
+                                    {"--resume", resume_file ? config.start.resume : ""},
+                                    {"--init", config.start.init}};
+    // and the files the data sets read from (virtual datasets' sources, external links' targets)
+    for (const FileRole& set : std::vector<FileRole>{inputs[0], inputs[1]})
+      for (const std::string& source : set.path.empty() ? std::vector<std::string>() : dataset_sources(set.path))
+        inputs.push_back({set.option, source, "a source of " + set.option + " " + set.path});
     const std::vector<FileRole> outputs = {{"--trace", config.execution.trace.file}, {"--metrics", o.run.metrics}};
     check_outputs(inputs, outputs);
-    refuse_files_among_checkpoints({inputs[0], inputs[1], outputs[0], outputs[1]}, config.execution.checkpoint.dir);
+    refuse_files_among_checkpoints({inputs[0], inputs[1], outputs[0], outputs[1]},
+                                   {"--checkpoint-dir", config.execution.checkpoint.dir},
+                                   "keeping the newest checkpoints would delete or rename it");
+    if (!resume_file)
+      refuse_files_among_checkpoints(outputs, {"--resume", config.start.resume},
+                                     "writing it would destroy a checkpoint this run resumes from");
   });
   if (config.execution.checkpoint.dir.empty()) {  // nothing to save: a signal ends the process as usual
     startup_stop_signals().reset();  // first: a signal from now on takes its default action

@@ -32,7 +32,7 @@ int dispatch(const mpi::Communicator& world, int argc, char** argv) {
   app.set_version_flag("--version", DMLP_VERSION);
   Commands commands;
   commands.add_to(app);
-  require_plain_numbers(app);
+  require_plain_values(app);
 
   int help_exit = -1;
   mpi::collectively(world, [&] {
@@ -50,6 +50,13 @@ int dispatch(const mpi::Communicator& world, int argc, char** argv) {
           known += (known.empty() ? "" : ", ") + command->get_name();
         throw InputError("unknown command '" + std::string(argv[1]) + "'; the commands are " + known +
                          " (dmlp --help)");
+      }
+      // "Could not convert: --threads = 2147483648": a whole number beyond an int
+      if (dynamic_cast<const CLI::ConversionError*>(&e)) {
+        std::string text = e.what();
+        if (const auto colon = text.find(": "), equals = text.find(" = "); colon != std::string::npos && equals != std::string::npos)
+          throw InputError(text.substr(colon + 2, equals - colon - 2) + ": " + text.substr(equals + 3) +
+                           " is out of range for it (or not a number of its kind)");
       }
       throw InputError(e.what());
     }

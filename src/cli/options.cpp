@@ -30,8 +30,9 @@ std::string plain_integer(const std::string& text) {
   if (!digits || (error != std::errc() && error != std::errc::result_out_of_range) || end != last)
     return "'" + text + "' is not a whole number";
   if (error == std::errc::result_out_of_range)
-    return text + " is out of range: expected " + std::to_string(std::numeric_limits<Integer>::min()) + " to " +
-           std::to_string(std::numeric_limits<Integer>::max());
+    return text + " is out of range: " +
+           (text[0] == '-' ? "at least " + std::to_string(std::numeric_limits<Integer>::min())
+                           : "at most " + std::to_string(std::numeric_limits<Integer>::max()));
   return "";
 }
 
@@ -41,25 +42,33 @@ std::string plain_real(const std::string& text) {
   char* end = nullptr;
   const double value = blank_or_hex ? 0.0 : std::strtod(text.c_str(), &end);
   if (blank_or_hex || end != text.c_str() + text.size()) return "'" + text + "' is not a number";
-  // "inf" and "nan" pass: each option says what it accepts; 1e400 does not
+  // "inf" and "nan" pass: each option says what it accepts; 1e400 and 1e-400 do not
   if (errno == ERANGE && std::isinf(value)) return text + " is out of range for a double";
+  if (errno == ERANGE && value == 0 && text.find_first_of("123456789") != std::string::npos)
+    return text + " is out of range for a double (it would be 0)";
   return "";
 }
+
+// An empty value is never meant (an unset shell variable, say): --resume ""
+// would start afresh and set the directory's checkpoints aside.
+std::string not_empty(const std::string& text) { return text.empty() ? "an empty value; give one, or leave the option out" : ""; }
 
 const CLI::Validator kPlainInteger(plain_integer<std::int64_t>, "");
 const CLI::Validator kPlainUnsigned(plain_integer<std::uint64_t>, "");
 const CLI::Validator kPlainReal(plain_real, "");
+const CLI::Validator kNotEmpty(not_empty, "");
 }  // namespace
 
-void require_plain_numbers(CLI::App& app) {
+void require_plain_values(CLI::App& app) {
   for (CLI::Option* option : app.get_options()) {
     const std::string type = option->get_type_name();
     const std::string kind = type.substr(0, type.find(':'));
     if (kind == "INT") option->check(kPlainInteger);
     else if (kind == "UINT") option->check(kPlainUnsigned);
     else if (kind == "FLOAT") option->check(kPlainReal);
+    else if (kind == "TEXT") option->check(kNotEmpty);
   }
-  for (CLI::App* command : app.get_subcommands({})) require_plain_numbers(*command);
+  for (CLI::App* command : app.get_subcommands({})) require_plain_values(*command);
 }
 
 void ModelOptions::add_to(CLI::App& app) {

@@ -16,8 +16,9 @@ namespace dmlp::cli {
 
 // Every integer and real option of `app` and its subcommands must be written
 // out plainly and fit its type: "" (CLI11: 0), 2^64 (CLI11: clamped), 0x10 and
-// " 5" are refused. Call once every option is added.
-void require_plain_numbers(CLI::App& app);
+// " 5" are refused; and no option's value may be empty. Call once every
+// option is added.
+void require_plain_values(CLI::App& app);
 
 struct ModelOptions {
   std::string layers = "784,256,128,10";

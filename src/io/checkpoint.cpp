@@ -75,6 +75,32 @@ void write_layers(hid_t file, const char* group, const ParameterLayout& layout, 
   }
 }
 
+// dmlp writes every array of a checkpoint into the file itself: a link to
+// another file (or within it), a virtual dataset or external storage there was
+// put by someone else, and would make HDF5 open files (a FIFO, say) behind the
+// checks.
+// Returns false when it is missing. Each component is checked before it is
+// followed, so an external link is never traversed.
+bool plain_dataset_exists(hid_t file, const std::string& name, const std::string& path) {
+  for (std::size_t slash = name.find('/'); ; slash = name.find('/', slash + 1)) {
+    const std::string prefix = name.substr(0, slash);
+    if (H5Lexists(file, prefix.c_str(), H5P_DEFAULT) <= 0) {
+      H5Eclear2(H5E_DEFAULT);
+      return false;
+    }
+    H5L_info_t info{};
+    const bool hard = H5Lget_info(file, prefix.c_str(), &info, H5P_DEFAULT) >= 0 && info.type == H5L_TYPE_HARD;
+    H5Eclear2(H5E_DEFAULT);
+    if (!hard) throw InputError(path + ": /" + prefix + " is a link, not an array of the file; the file is damaged");
+    if (slash == std::string::npos) break;
+  }
+  const h5::Dataset set = h5::open_dataset(file, name);
+  const h5::PropertyList dcpl(h5::check(H5Dget_create_plist(set.get()), "H5Dget_create_plist"));
+  if (H5Pget_layout(dcpl.get()) == H5D_VIRTUAL || H5Pget_external_count(dcpl.get()) > 0)
+    throw InputError(path + ": /" + name + " reads its values from other files; the file is damaged");
+  return true;
+}
+
 template <class Stored>
 std::vector<Stored> read_layers(hid_t file, const char* group, const ParameterLayout& layout, const std::string& path) {
   std::vector<Stored> flat(layout.size());
@@ -82,7 +108,8 @@ std::vector<Stored> read_layers(hid_t file, const char* group, const ParameterLa
     const LayerSlots& s = layout.layer(k);
     for (const char* what : {"W", "b"}) {
       const std::string name = layer_path(group, k, what);
-      if (!h5::exists(file, name)) throw InputError(path + ": no dataset /" + name + "; the checkpoint is incomplete");
+      if (!plain_dataset_exists(file, name, path))
+        throw InputError(path + ": no dataset /" + name + "; the checkpoint is incomplete");
       const h5::Dataset set = h5::open_dataset(file, name);
       const auto dims = h5::shape(set.get());
       const bool is_w = what[0] == 'W';
@@ -340,6 +367,11 @@ CheckpointMeta read_meta_attributes(const std::string& path, hid_t f, std::uint6
       m.config.at(seed) != nlohmann::json(m.seed))
     throw InputError(path + ": attribute seed " + std::to_string(m.seed) + " differs from the configuration's " +
                      m.config.at(seed).dump() + ": the file is damaged");
+  // the configuration's model is the model attribute's (format 2: both written from one spec)
+  if (m.format_version >= 2 && m.config.is_object() && m.config.contains("model") &&
+      m.config.at("model") != model_to_json(m.spec))
+    throw InputError(path + ": the config's model " + m.config.at("model").dump() + " differs from the model attribute " +
+                     model_to_json(m.spec).dump() + ": the file is damaged");
   // the arrays its kind keeps: Adam's two moments, or at most a velocity
   const bool adam = m.optimizer == "adamw" || m.optimizer == "lamb";
   for (const char* name : kOptimizerArrayNames) {

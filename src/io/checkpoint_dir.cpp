@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -63,7 +64,9 @@ CheckpointListing list_checkpoints(const std::string& dir) {
     if (!step)
       listing.skipped.push_back(entry.path().string() + ": its step is beyond " + std::to_string(INT64_MAX));
     else if (!fs::exists(status))
-      listing.skipped.push_back(entry.path().string() + ": a symbolic link to nothing");
+      listing.skipped.push_back(entry.path().string() + (not_followed == std::errc::too_many_symbolic_link_levels
+                                                             ? ": a loop of symbolic links"
+                                                             : ": a symbolic link to nothing"));
     else if (!fs::is_regular_file(status))
       listing.skipped.push_back(entry.path().string() + (fs::is_directory(status) ? ": a directory" : ": not a regular file"));
     else
@@ -90,10 +93,11 @@ std::vector<std::string> set_aside_checkpoints_after(const std::string& dir, std
   return moved;
 }
 
-void prune_checkpoints(const std::string& dir, int keep) {
+void prune_checkpoints(const std::string& dir, int keep, const std::string& just_written) {
   const auto all = checkpoints_in(dir);
   for (std::size_t i = std::size_t(std::max(keep, 1)); i < all.size(); ++i) {
     std::error_code ignored;
+    if (!just_written.empty() && fs::equivalent(all[i], just_written, ignored)) continue;
     fs::remove(all[i], ignored);
   }
 }
@@ -131,13 +135,26 @@ void require_writable_directory(const std::string& dir, const std::string& optio
   ::unlink(probe.c_str());
 }
 
-CheckpointDirLock::CheckpointDirLock(const std::string& dir, const std::string& option) {
-  const std::string path = (fs::path(dir) / ".dmlp-lock").string();
-  fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+CheckpointDirLock::CheckpointDirLock(const std::string& dir, const std::string& option)
+    : dir_(dir), path_((fs::path(dir) / ".dmlp-lock").string()), option_(option) {
+  const std::string& path = path_;
+  // Never through a link: a planted one would have its target overwritten.
+  fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+  if (fd_ < 0 && errno == ELOOP)
+    throw InputError(option + " " + dir + ": its lock file " + path + " is a symbolic link; remove it");
   if (fd_ < 0 && (errno == ENOSPC || errno == EDQUOT))
     throw std::runtime_error(option + " " + dir + ": cannot create its lock file " + path + " (" + std::strerror(errno) + ")");
   if (fd_ < 0)
     throw InputError(option + " " + dir + ": cannot create its lock file " + path + " (" + std::strerror(errno) + ")");
+  struct stat opened {};
+  if (::fstat(fd_, &opened) != 0 || !S_ISREG(opened.st_mode)) {
+    ::close(fd_);
+    fd_ = -1;
+    throw InputError(option + " " + dir + ": its lock file " + path + " is not a regular file; remove it");
+  }
+  struct stat directory {};
+  if (::stat(dir.c_str(), &directory) == 0) dir_id_ = {std::uint64_t(directory.st_dev), std::uint64_t(directory.st_ino)};
+  lock_id_ = {std::uint64_t(opened.st_dev), std::uint64_t(opened.st_ino)};
   if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
     const int error = errno;
     if (error == EWOULDBLOCK) {
@@ -162,6 +179,21 @@ CheckpointDirLock::CheckpointDirLock(const std::string& dir, const std::string& 
   if (::ftruncate(fd_, 0) == 0) {
     [[maybe_unused]] const ssize_t written = ::pwrite(fd_, me.data(), me.size(), 0);
   }
+}
+
+void CheckpointDirLock::verify() const {
+  if (fd_ < 0 || !warning_.empty()) return;
+  struct stat lock {}, directory {};
+  const bool lock_there = ::lstat(path_.c_str(), &lock) == 0 &&
+                          std::pair{std::uint64_t(lock.st_dev), std::uint64_t(lock.st_ino)} == lock_id_;
+  const bool dir_there = ::stat(dir_.c_str(), &directory) == 0 &&
+                         std::pair{std::uint64_t(directory.st_dev), std::uint64_t(directory.st_ino)} == dir_id_;
+  if (!lock_there || !dir_there)
+    throw std::runtime_error(option_ + " " + dir_ + ": " +
+                             (dir_there ? "its lock file " + path_ + " was removed or replaced"
+                                        : std::string("the directory was moved or replaced")) +
+                             " while this run held it, so another run may be writing there; no checkpoint was "
+                             "written. Resume from the newest good checkpoint once only one run uses the directory");
 }
 
 CheckpointDirLock::~CheckpointDirLock() {

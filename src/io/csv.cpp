@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -62,12 +63,14 @@ class Lines {
  public:
   Lines(std::string_view text, const std::string& path) : text_(text), path_(path) {
     if (text_.starts_with("\xEF\xBB\xBF")) text_.remove_prefix(3);  // the BOM spreadsheets write
+    // Old Mac files end lines with a lone CR
+    if (text_.find('\n') == std::string_view::npos && text_.find('\r') != std::string_view::npos) end_of_line_ = '\r';
   }
   // The next line, or false at the end.
   bool next(std::string_view& line, std::int64_t& number) {
     std::int64_t first_blank = 0;
     while (pos_ < text_.size()) {
-      const std::size_t end = std::min(text_.find('\n', pos_), text_.size());
+      const std::size_t end = std::min(text_.find(end_of_line_, pos_), text_.size());
       line = text_.substr(pos_, end - pos_);
       number = ++number_;
       pos_ = end + 1;
@@ -90,7 +93,24 @@ class Lines {
   std::size_t pos_ = 0;
   std::int64_t number_ = 0;
   bool seen_ = false;
+  char end_of_line_ = '\n';
 };
+
+// A cell as a message shows it: quoted, with control characters (a NUL, a
+// stray CR) written as \xNN instead of cutting or garbling the message.
+std::string quoted(std::string_view cell) {
+  std::string text = "'";
+  for (const char c : cell) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+      char escape[8];
+      std::snprintf(escape, sizeof escape, "\\x%02x", static_cast<unsigned char>(c));
+      text += escape;
+    } else {
+      text += c;
+    }
+  }
+  return text + "'";
+}
 
 // How the file's columns map onto the data set, once its width is known.
 struct ColumnRoles {
@@ -177,27 +197,27 @@ class CsvReader {
     if (digits.size() > 1 && digits[0] == '+' && digits[1] != '-') digits.remove_prefix(1);  // from_chars takes no '+'
     double value = 0;
     const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
-    const std::string quoted = "'" + std::string(cell) + "'";
-    if (ec == std::errc::result_out_of_range) bad_cell(line, column, quoted + " is out of range for a number");
-    if (ec != std::errc{} || end != digits.data() + digits.size()) bad_cell(line, column, quoted + " is not a number");
-    if (!std::isfinite(value)) bad_cell(line, column, quoted + " is not a finite number");
+    const std::string shown = quoted(cell);
+    if (ec == std::errc::result_out_of_range) bad_cell(line, column, shown + " is out of range for a number");
+    if (ec != std::errc{} || end != digits.data() + digits.size()) bad_cell(line, column, shown + " is not a number");
+    if (!std::isfinite(value)) bad_cell(line, column, shown + " is not a finite number");
     if (std::abs(value) > double(std::numeric_limits<float>::max()))
-      bad_cell(line, column, quoted + " is too large for float32");
+      bad_cell(line, column, shown + " is too large for float32");
     return value;
   }
 
   std::int32_t label(std::int64_t line, std::size_t column, std::string_view cell) const {
     const double value = number(line, column, cell);
-    const std::string quoted = "label '" + std::string(cell) + "'";
-    if (value < 0) bad_cell(line, column, quoted + " is negative; expected a class 0, 1, 2, ...");
+    const std::string label_text = "label " + quoted(cell);
+    if (value < 0) bad_cell(line, column, label_text + " is negative; expected a class 0, 1, 2, ...");
     if (value != std::floor(value))
-      bad_cell(line, column, quoted + " is not an integer; expected a class 0, 1, 2, ...");
+      bad_cell(line, column, label_text + " is not an integer; expected a class 0, 1, 2, ...");
     if (layout_.num_classes > 0 && value >= layout_.num_classes)
       bad_cell(line, column,
-               quoted + " is not a class in [0, " + std::to_string(layout_.num_classes) + ") (num_classes " +
+               label_text + " is not a class in [0, " + std::to_string(layout_.num_classes) + ") (num_classes " +
                    std::to_string(layout_.num_classes) + " was given)");
     if (value >= double(kMaxClasses))
-      bad_cell(line, column, quoted + " is too large for a class; expected at most " + std::to_string(kMaxClasses - 1));
+      bad_cell(line, column, label_text + " is too large for a class; expected at most " + std::to_string(kMaxClasses - 1));
     return std::int32_t(value);
   }
 

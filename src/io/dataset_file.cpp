@@ -20,30 +20,107 @@ std::string shape_text(const std::vector<hsize_t>& dims) {
 }  // namespace
 
 namespace {
-// A virtual dataset reads its rows from source files; one that is missing
-// reads as fill values (zeros), silently. Each must be there: by its name
-// (absolute or from here) or next to the virtual dataset's file.
-void require_virtual_sources(const std::string& path, hid_t dataset, const std::string& name) {
+namespace fs = std::filesystem;
+
+// Where HDF5 looks for a file another one names (an external link's target, a
+// virtual dataset's source, external raw storage): the name as given (from
+// here), and next to the file that names it. Each candidate that exists must
+// be a regular file (a FIFO would block HDF5's open forever, a device would
+// never end), and one must exist; returns it.
+std::string resolve_referenced(const std::string& container, const std::string& name, const std::string& what) {
+  std::vector<std::string> candidates{name};
+  if (!fs::path(name).is_absolute()) candidates.push_back((fs::path(container).parent_path() / name).string());
+  std::string found;
+  for (const std::string& c : candidates) {
+    std::error_code e;
+    const fs::file_status status = fs::status(c, e);
+    if (!fs::exists(status)) continue;
+    if (!fs::is_regular_file(status))
+      file_error(container, what + " " + name + ", which is " +
+                                (fs::is_fifo(status) ? "a FIFO" : fs::is_directory(status) ? "a directory" : "not a regular file") +
+                                "; expected a regular file");
+    if (found.empty()) found = c;
+  }
+  if (found.empty()) file_error(container, what + " " + name + ", which is missing: HDF5 would read its rows as zeros");
+  return found;
+}
+
+// /NAME reached through an external link: its target file, checked before
+// HDF5 opens it. Soft links are followed by HDF5 within the file.
+void check_link(const std::string& path, hid_t f, const std::string& name, std::vector<std::string>& sources) {
+  H5L_info_t info{};
+  if (H5Lget_info(f, name.c_str(), &info, H5P_DEFAULT) < 0 || info.type != H5L_TYPE_EXTERNAL) {
+    H5Eclear2(H5E_DEFAULT);
+    return;
+  }
+  std::vector<char> value(info.u.val_size + 1, '\0');
+  const char* target_file = nullptr;
+  const char* target_object = nullptr;
+  unsigned flags = 0;
+  if (H5Lget_val(f, name.c_str(), value.data(), value.size(), H5P_DEFAULT) < 0 ||
+      H5Lunpack_elink_val(value.data(), value.size(), &flags, &target_file, &target_object) < 0) {
+    H5Eclear2(H5E_DEFAULT);
+    file_error(path, "/" + name + " is an external link that cannot be read");
+  }
+  sources.push_back(resolve_referenced(path, target_file, "/" + name + " is an external link to a dataset in"));
+}
+
+// The files a dataset reads its values from besides its own: a virtual
+// dataset's sources (each must hold its source dataset over the rows it maps:
+// HDF5 would read zeros for what it lacks) and external raw storage.
+void check_sources(const std::string& path, hid_t dataset, const std::string& name, std::vector<std::string>& sources) {
   const h5::PropertyList dcpl(h5::check(H5Dget_create_plist(dataset), "H5Dget_create_plist"));
+  const int external = H5Pget_external_count(dcpl.get());
+  for (int i = 0; i < external; ++i) {
+    char file[4096] = "";
+    off_t offset = 0;
+    hsize_t size = 0;
+    h5::check(H5Pget_external(dcpl.get(), unsigned(i), sizeof file, file, &offset, &size), "H5Pget_external");
+    const std::string found = resolve_referenced(path, file, "dataset /" + name + " stores its values in the file");
+    std::error_code e;
+    if (size != H5F_UNLIMITED && fs::file_size(found, e) < std::uintmax_t(offset) + size)
+      file_error(path, "dataset /" + name + " stores its values in " + file + ", which is shorter than the " +
+                           std::to_string(std::uintmax_t(offset) + size) + " bytes it names (truncated?)");
+    sources.push_back(found);
+  }
   if (H5Pget_layout(dcpl.get()) != H5D_VIRTUAL) return;
   size_t mappings = 0;
   h5::check(H5Pget_virtual_count(dcpl.get(), &mappings), "H5Pget_virtual_count");
   for (size_t i = 0; i < mappings; ++i) {
-    const ssize_t length = H5Pget_virtual_filename(dcpl.get(), i, nullptr, 0);
-    if (length <= 0) continue;
-    std::string source(std::size_t(length) + 1, '\0');
-    H5Pget_virtual_filename(dcpl.get(), i, source.data(), source.size());
-    source.resize(std::size_t(length));
-    if (source == "." || source.find('%') != std::string::npos) continue;  // this file; a pattern
-    std::error_code e;
-    const std::filesystem::path beside = std::filesystem::path(path).parent_path() / source;
-    if (std::filesystem::exists(source, e) || (!std::filesystem::path(source).is_absolute() && std::filesystem::exists(beside, e)))
-      continue;
-    file_error(path, "dataset /" + name + " is a virtual dataset whose source file " + source +
-                         " is missing: HDF5 would read its rows as zeros");
+    const auto text = [&](auto get) {
+      const ssize_t length = get(dcpl.get(), i, nullptr, 0);
+      std::string value(std::size_t(std::max<ssize_t>(length, 0)) + 1, '\0');
+      if (length > 0) get(dcpl.get(), i, value.data(), value.size());
+      value.resize(std::size_t(std::max<ssize_t>(length, 0)));
+      return value;
+    };
+    const std::string source = text(H5Pget_virtual_filename), source_set = text(H5Pget_virtual_dsetname);
+    if (source.find('%') != std::string::npos || source_set.find('%') != std::string::npos) continue;  // patterns
+    const std::string what = "dataset /" + name + " is a virtual dataset whose source file";
+    const std::string found = source == "." ? path : resolve_referenced(path, source, what);
+    if (source != ".") sources.push_back(found);
+    // The source dataset must be there, over the rows it maps.
+    const h5::Dataspace selection(h5::check(H5Pget_virtual_srcspace(dcpl.get(), i), "H5Pget_virtual_srcspace"));
+    hsize_t low[H5S_MAX_RANK] = {}, high[H5S_MAX_RANK] = {};
+    const bool bounded = H5Sget_select_bounds(selection.get(), low, high) >= 0;
+    std::string problem;
+    try {
+      const h5::File file = source == "." ? h5::File(h5::check(H5Iget_file_id(dataset), "H5Iget_file_id"))
+                                          : h5::open_read(found);
+      const h5::Dataset set = h5::open_dataset(file.get(), source_set);
+      const auto dims = h5::shape(set.get());
+      for (std::size_t d = 0; bounded && d < dims.size(); ++d)
+        if (high[d] >= dims[d])
+          problem = "holds " + std::to_string(dims[0]) + " rows of /" + source_set + ", fewer than the rows mapped from it";
+    } catch (const h5::H5Error& e) {
+      problem = std::string("cannot be read (") + e.what() + ")";
+    }
+    if (!problem.empty()) file_error(path, what + " " + source + ", which " + problem + ": HDF5 would read zeros there");
   }
 }
+}  // namespace
 
+namespace {
 // The datasets and attributes of an open data set file, each checked.
 DatasetFileInfo inspect_open_file(const std::string& path, hid_t f, bool require_answers) {
   DatasetFileInfo info;
@@ -59,8 +136,9 @@ DatasetFileInfo inspect_open_file(const std::string& path, hid_t f, bool require
                            std::to_string(kDatasetFormatVersion));
   }
   if (!h5::exists(f, "features")) file_error(path, "no dataset /features (expected float32 or uint8 [rows, features])");
+  check_link(path, f, "features", info.sources);
   const h5::Dataset features = h5::open_dataset(f, "features");
-  require_virtual_sources(path, features.get(), "features");
+  check_sources(path, features.get(), "features", info.sources);
   const auto dims = h5::shape(features.get());
   if (dims.size() != 2)
     file_error(path, "dataset /features has shape " + shape_text(dims) + "; expected 2 dimensions [rows, features]");
@@ -100,8 +178,9 @@ DatasetFileInfo inspect_open_file(const std::string& path, hid_t f, bool require
     return info;
   }
   const std::string name = has_labels ? "labels" : "targets";
+  check_link(path, f, name, info.sources);
   const h5::Dataset answers = h5::open_dataset(f, name);
-  require_virtual_sources(path, answers.get(), name);
+  check_sources(path, answers.get(), name, info.sources);
   const auto adims = h5::shape(answers.get());
   const auto atype = h5::element_type(answers.get());
   if (adims.empty() || adims.size() > 2 || (has_labels && adims.size() == 2 && adims[1] != 1))
@@ -154,6 +233,14 @@ std::string stored_as_text(const DatasetFileInfo& info) {
   if (info.feature_type.kind == h5::ElementKind::Integer)
     text += " x " + format_number(info.scale) + " + " + format_number(info.offset);
   return text;
+}
+
+std::vector<std::string> dataset_sources(const std::string& path) {
+  try {
+    return inspect_dataset_file(path, MPI_COMM_NULL, false).sources;
+  } catch (const std::exception&) {
+    return {};
+  }
 }
 
 void check_rows(const DatasetFileInfo& info, std::int64_t count, std::int64_t first_row,

@@ -41,27 +41,29 @@ void check_outputs(const std::vector<FileRole>& inputs, const std::vector<FileRo
                          "; expected a regular file, a character device or a FIFO");
     }
     const auto refuse = [&](const FileRole& other, const char* why) {
-      throw InputError(out.option + " " + out.path + " is the " + other.option + " file" +
-                       (out.path == other.path ? "" : " (" + other.path + ")") + ": " + why);
+      const std::string what = other.description.empty() ? "the " + other.option + " file" : other.description;
+      throw InputError(out.option + " " + out.path + " is " + what + (out.path == other.path ? "" : " (" + other.path + ")") +
+                       ": " + why);
     };
     for (const FileRole& in : inputs)
       if (same_file(out.path, in.path)) refuse(in, "writing it would destroy that file; give the output a file of its own");
-    for (std::size_t p = o + 1; p < outputs.size(); ++p)
+    const bool device = ::stat(out.path.c_str(), &s) == 0 && S_ISCHR(s.st_mode);  // /dev/null twice destroys nothing
+    for (std::size_t p = o + 1; p < outputs.size() && !device; ++p)
       if (same_file(out.path, outputs[p].path)) refuse(outputs[p], "give each output a file of its own");
   }
 }
 
-void refuse_files_among_checkpoints(const std::vector<FileRole>& files, const std::string& checkpoint_dir) {
-  if (checkpoint_dir.empty()) return;
-  const fs::path dir = absolute_normal(checkpoint_dir);
+void refuse_files_among_checkpoints(const std::vector<FileRole>& files, const FileRole& dir, const std::string& why) {
+  if (dir.path.empty()) return;
+  const fs::path where = absolute_normal(dir.path);
   for (const FileRole& f : files) {
     if (f.path.empty()) continue;
     const fs::path p = absolute_normal(f.path);
     std::string name = p.filename().string();
     if (const auto at = name.find(".superseded"); at != std::string::npos) name = name.substr(0, at);
-    if (p.parent_path() == dir && checkpoint_step(name))
-      throw InputError(f.option + " " + f.path + " lies in --checkpoint-dir " + checkpoint_dir +
-                       " under a checkpoint's name: keeping the newest checkpoints would delete or rename it");
+    if (p.parent_path() == where && checkpoint_step(name))
+      throw InputError(f.option + " " + f.path + " lies in " + dir.option + " " + dir.path +
+                       " under a checkpoint's name: " + why);
   }
 }
 

@@ -133,13 +133,20 @@ CheckpointMeta load_resume_checkpoint(const mpi::Communicator& world, const std:
   mpi::collectively(world, [&] {
     if (world.rank() != 0) return;
     const CheckpointListing listing = list_checkpoints(dir_or_file);
-    for (const std::string& skipped : listing.skipped) log.warning("skipping " + skipped);
+    std::vector<std::string> skipped = listing.skipped;
+    std::sort(skipped.begin(), skipped.end());
+    for (const std::string& entry : skipped) log.warning("skipping " + entry);
     const auto& candidates = listing.checkpoints;
     if (candidates.empty())
       throw InputError("--resume " + dir_or_file + ": no checkpoints (ckpt-*.h5) in this directory");
     for (const auto& path : candidates) {
       try {
         read_on_root(path, meta, params, &optimizer);
+        // the listing orders by the name's step: a file holding another step was renamed
+        if (const auto named = checkpoint_step(std::filesystem::path(path).filename().string());
+            named && *named != meta.progress.step)
+          throw InputError("its name says step " + std::to_string(*named) + " but it holds step " +
+                           std::to_string(meta.progress.step) + " (renamed?)");
         return;
       } catch (const std::exception& e) {
         log.warning("skipping checkpoint " + path + ": " + e.what());
@@ -255,10 +262,15 @@ std::vector<std::string> check_resume(const CheckpointMeta& meta, const RunConfi
     // the same file under another spelling (./train.h5, an absolute path, a link)
     if (key == "/data/train" && stored.contains(nlohmann::json::json_pointer(key)) &&
         stored.at(nlohmann::json::json_pointer(key)).is_string()) {
+      const std::string then = stored.at(nlohmann::json::json_pointer(key)).get<std::string>();
       std::error_code e;
-      if (std::filesystem::equivalent(stored.at(nlohmann::json::json_pointer(key)).get<std::string>(),
-                                      config.data.train_file, e))
+      if (std::filesystem::equivalent(then, config.data.train_file, e)) continue;
+      // Another path: with a fingerprint (format 5), the content decides (check_data), not the path.
+      if (meta.data.is_object() && meta.data.contains("train") && !meta.data["train"].is_null()) {
+        warnings.push_back("--train is " + config.data.train_file + "; " + meta.path + " trained on " + then +
+                           " (resuming on the same content, which its fingerprint checks)");
         continue;
+      }
     }
     const auto defining = std::find_if(std::begin(kOrderDefining), std::end(kOrderDefining),
                                        [&](const auto& k) { return key.starts_with(k.first); });

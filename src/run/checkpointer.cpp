@@ -65,7 +65,8 @@ int StopSignals::received() { return g_stop_signal; }
 
 template <class T>
 Checkpointer<T>::Checkpointer(const mpi::Communicator& world, CheckpointPolicy policy, Trainer<T>& trainer,
-                              const Network<T>& net, nlohmann::json config, nlohmann::json data, RunLog& log)
+                              const Network<T>& net, nlohmann::json config, nlohmann::json data, RunLog& log,
+                              const CheckpointDirLock* lock)
     : world_(world),
       policy_(std::move(policy)),
       trainer_(trainer),
@@ -73,6 +74,7 @@ Checkpointer<T>::Checkpointer(const mpi::Communicator& world, CheckpointPolicy p
       config_(std::move(config)),
       data_(std::move(data)),
       log_(log),
+      lock_(lock),
       hold_after_step_(test_hold_after_step().value_or(-1)) {
   mpi::collectively(world_, [&] {
     if (world_.rank() != 0) return;
@@ -82,7 +84,7 @@ Checkpointer<T>::Checkpointer(const mpi::Communicator& world, CheckpointPolicy p
     if (!moved.empty())
       log_.warning(std::to_string(moved.size()) + " checkpoint" + (moved.size() == 1 ? "" : "s") + " in " +
                    policy_.dir + " from past step " + std::to_string(trainer_.progress().step) +
-                   " (an abandoned run) renamed to *.superseded");
+                   " (an abandoned run) renamed to *.superseded (or *.superseded-N, where an earlier one took that name)");
   });
 }
 
@@ -110,8 +112,13 @@ std::string Checkpointer<T>::save(const TrainProgress& p) {
     const auto names = optimizer_state_names(optimizer.config());
     for (const std::string& name : names) snapshot.arrays.emplace_back(name, optimizer.state(name));
     test_stop_point("checkpoint-write", world_.rank());
-    write_checkpoint<T>(path, net_, snapshot, CheckpointState{config_, world_.size(), trainer_.config().seed, p, data_});
-    prune_checkpoints(policy_.dir, policy_.keep);
+    if (lock_) lock_->verify();
+    try {
+      write_checkpoint<T>(path, net_, snapshot, CheckpointState{config_, world_.size(), trainer_.config().seed, p, data_});
+    } catch (const InputError& e) {  // the directory took files at the start: a failure now, not bad input
+      throw std::runtime_error(e.what());
+    }
+    prune_checkpoints(policy_.dir, policy_.keep, path);
     log_.note("checkpoint " + path + " written (step " + std::to_string(p.step) + ")");
   });
   if (watchdog) watchdog->set_phase(before);

@@ -2,10 +2,12 @@
 
 #include "dmlp/core/memory.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <utility>
 
 #include "dmlp/core/errors.hpp"
+#include "dmlp/core/loss.hpp"
 #include "dmlp/core/name_table.hpp"
 #include "dmlp/io/checkpoint.hpp"
 
@@ -33,7 +35,11 @@ void validate(const DataConfig& d, const LoadingConfig& loading) {
     if (d.synthetic->classes < 0)
       throw InputError("--classes " + std::to_string(d.synthetic->classes) + " must be positive (0: what the model fits)");
   }
-  if (!d.synthetic) require_positive(loading.read_ahead_mb, "--read-ahead-mb");
+  // checked even where nothing is streamed: it is part of the configuration a checkpoint keeps
+  require_positive(loading.read_ahead_mb, "--read-ahead-mb");
+  if (loading.read_ahead_mb > kMaxBucketMb)
+    throw InputError("--read-ahead-mb " + format_number(loading.read_ahead_mb) + " must be at most " +
+                     format_number(kMaxBucketMb) + " (1 TiB)");
 }
 
 nlohmann::json data_json(const DataConfig& d) {
@@ -151,8 +157,28 @@ nlohmann::json config_from_format1(const nlohmann::json& v1, const ModelSpec& mo
   return now;
 }
 
+namespace {
+// A synthetic set's defaults as the generator resolves them (synthetic_sets in
+// data_sources.cpp): classes 0 is what the output layer fits, test_samples < 0
+// is samples / 5. A run that gave them explicitly made the same data.
+void resolve_synthetic_defaults(nlohmann::json& config, const ModelSpec& model) {
+  const nlohmann::json::json_pointer at("/data/synthetic");
+  if (!config.contains(at) || !config.at(at).is_object()) return;
+  nlohmann::json& s = config.at(at);
+  if (s.contains("kind") && s["kind"] == "regression")
+    s["classes"] = 0;  // unused
+  else if (s.contains("classes") && s["classes"].is_number_integer() && s["classes"].get<std::int64_t>() <= 0)
+    s["classes"] = std::max(2, num_classes_for_output(model.loss, model.outputs()));
+  if (s.contains("test_samples") && s["test_samples"].is_number_integer() && s["test_samples"].get<std::int64_t>() < 0 &&
+      s.contains("samples") && s["samples"].is_number_integer())
+    s["test_samples"] = s["samples"].get<std::int64_t>() / 5;
+}
+}  // namespace
+
 std::vector<std::string> result_settings_differing(const nlohmann::json& stored, const RunConfig& config) {
   nlohmann::json a = stored.is_object() ? stored : nlohmann::json::object(), b = to_json(config);
+  resolve_synthetic_defaults(a, config.model);
+  resolve_synthetic_defaults(b, config.model);
   // Checkpoints before micro-batches trained without them.
   if (a.contains("training") && a["training"].is_object()) {
     if (!a["training"].contains("micro_batch")) a["training"]["micro_batch"] = 0;

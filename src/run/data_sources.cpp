@@ -103,14 +103,35 @@ OpenedData open_data_file(const std::string& path, const LoadingConfig& loading,
 
 DataFingerprint fingerprint_of(const RowSource& data, const mpi::Communicator& world) {
   DataFingerprint f{data.shape(), data.stored_as(), 0};
-  std::vector<std::uint64_t> blocks(std::size_t(fingerprint_blocks(f.shape.rows)), 0);
+  const std::size_t n = std::size_t(fingerprint_blocks(f.shape.rows)), ranks = std::size_t(world.size());
+  const std::size_t rank = std::size_t(world.rank());
+  // A streamed set is read by each rank from its own copy of the file: each
+  // block is hashed by two ranks, and they must agree (a stale copy on one
+  // node); a set in memory is the same bytes on every rank already.
+  const bool cross_check = data.read_ahead_rows() > 0 && ranks > 1;
+  std::vector<std::uint64_t> blocks(n, 0), again(cross_check ? n : 0, 0);
   mpi::collectively(world, [&] {
-    for (std::size_t b = std::size_t(world.rank()); b < blocks.size(); b += std::size_t(world.size())) {
+    for (std::size_t b = rank; b < n; b += ranks) {
       blocks[b] = data.hash_block(std::int64_t(b));
       mpi::still_working();  // a streamed set is read here, all of it: slow, not stalled
     }
+    for (std::size_t b = (rank + ranks - 1) % ranks; cross_check && b < n; b += ranks) {
+      again[b] = data.hash_block(std::int64_t(b));
+      mpi::still_working();
+    }
   });
   world.allreduce(std::span<std::uint64_t>(blocks), MPI_SUM);  // each block's hash comes from one rank
+  world.allreduce(std::span<std::uint64_t>(again), MPI_SUM);
+  mpi::all_fail_alike([&] {
+    for (std::size_t b = 0; b < again.size(); ++b)
+      if (again[b] != blocks[b]) {
+        const std::int64_t first = std::int64_t(b) * kFingerprintBlockRows;
+        throw InputError("ranks " + std::to_string(b % ranks) + " and " + std::to_string((b % ranks + 1) % ranks) +
+                         " read different rows " + std::to_string(first) + " to " +
+                         std::to_string(std::min(first + kFingerprintBlockRows, f.shape.rows) - 1) + " of " +
+                         data.name() + ": every node must see the same file (a stale copy on one node?)");
+      }
+  });
   f.content = combine_block_hashes(blocks);
   return f;
 }

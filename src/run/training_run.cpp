@@ -65,8 +65,9 @@ template <class T>
 class Run final : public TrainingRun::Impl {
  public:
   Run(const mpi::Communicator& world, const RunConfig& config, RunLog& log, TrainingData data,
-      const mpi::Placement& placement)
+      const mpi::Placement& placement, const CheckpointDirLock* lock)
       : world_(world),
+        lock_(lock),
         config_(config),
         log_(log),
         data_(std::move(data)),
@@ -102,7 +103,8 @@ class Run final : public TrainingRun::Impl {
     observers.add(observer);
     std::optional<Checkpointer<T>> checkpoints;
     if (!config_.execution.checkpoint.dir.empty()) {
-      checkpoints.emplace(world_, config_.execution.checkpoint, *trainer_, net_, to_json(config_), data_json(), log_);
+      checkpoints.emplace(world_, config_.execution.checkpoint, *trainer_, net_, to_json(config_), data_json(), log_,
+                          lock_);
       observers.add(&*checkpoints);
     }
     RunOutcome outcome;
@@ -196,7 +198,7 @@ class Run final : public TrainingRun::Impl {
       if (!data) continue;
       const DataShape& s = data->shape();
       const double row = 4.0 * (double(s.features) + (s.is_classification() ? 1.0 : double(s.targets)));
-      bytes += row * double(data->read_ahead_rows() > 0 ? data->read_ahead_rows() : s.rows);
+      bytes += row * double(data->read_ahead_rows() > 0 ? std::min(data->read_ahead_rows(), s.rows) : s.rows);
     }
     outcome.accounted_bytes = bytes;
   }
@@ -297,6 +299,7 @@ class Run final : public TrainingRun::Impl {
   }
 
   const mpi::Communicator& world_;
+  const CheckpointDirLock* lock_;  // rank 0's, with a checkpoint directory
   RunConfig config_;
   RunLog& log_;
   TrainingData data_;
@@ -352,9 +355,9 @@ TrainingRun::TrainingRun(const mpi::Communicator& world, const RunConfig& config
   set_phase(run, mpi::Phase::starting_up);
   const mpi::Placement placement = place_threads(run, config.execution.threads);
   if (config.precision == Precision::Double)
-    impl_ = std::make_unique<Run<double>>(run, config, log, std::move(data), placement);
+    impl_ = std::make_unique<Run<double>>(run, config, log, std::move(data), placement, directory_lock_.get());
   else
-    impl_ = std::make_unique<Run<float>>(run, config, log, std::move(data), placement);
+    impl_ = std::make_unique<Run<float>>(run, config, log, std::move(data), placement, directory_lock_.get());
   if (directory_lock_ && !directory_lock_->warning().empty())
     impl_->description.warnings.push_back(directory_lock_->warning());
 }

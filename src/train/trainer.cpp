@@ -608,6 +608,9 @@ EvalResult evaluate(const Network<T>& net, RowSource& data, Collective& comm, in
     serial.emplace();
   }
   ForwardRows<T> rows(net, int(std::clamp<std::int64_t>(mine.count, 1, chunk_rows)));
+  // Each rank over its rows, then the ranks agree: a bad row or a changed
+  // file met by any rank (a streamed set) is one failure, said once.
+  comm.agreed([&] {
   rows.run(data, mine,
            [&](std::int64_t, int n, const T* y, const std::int32_t* labels, const T* targets) {
              if (exact_sums) sums.clear_real_sums();  // this chunk's sums alone
@@ -630,6 +633,7 @@ EvalResult evaluate(const Network<T>& net, RowSource& data, Collective& comm, in
              }
              if (exact_sums) exact_sums->add(std::span<const double>(sums.real_sums()));
            });
+  });
   if (exact_sums) {
     sums.clear_real_sums();  // summed exactly instead; the counts are exact as they are
     comm.sum(sums.all());

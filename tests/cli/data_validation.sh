@@ -82,8 +82,32 @@ timeout 60 "$MPIEXEC" -np 2 "$DMLP" train --train "$WORK/good.h5" --layers 4,8,3
 timeout 60 "$MPIEXEC" -np 2 "$DMLP" train --train "$WORK/vds.h5" --layers 4,8,3 --max-steps 20 --batch-size 8 \
   --checkpoint-dir "$WORK/virtual" > /dev/null 2>&1
 expect_exit 0 "bitwise identical" -- "$DMLP" inspect "$WORK/plain/ckpt-000000020.h5" --compare "$WORK/virtual/ckpt-000000020.h5"
-expect_exit 2 "vds_missing.h5: dataset /features is a virtual dataset whose source file vds_gone.h5 is missing" -- \
+expect_exit 2 "vds_missing.h5: dataset /features is a virtual dataset whose source file vds_gone.h5, which is missing" -- \
   train "$WORK/vds_missing.h5"
+# Through HDF5's indirections: a virtual dataset's source, external raw
+# storage or an external link that is a FIFO would block every rank in
+# open(2) forever; a source that is truncated would read as zeros. Each is
+# refused at once, naming the file and the source.
+mkfifo "$WORK/fifo"
+for mode in all stream; do
+  expect_exit 2 "vds_fifo.h5: dataset /features is a virtual dataset whose source file fifo, which is a FIFO" -- \
+    train "$WORK/vds_fifo.h5" --load "$mode"
+  expect_exit 2 "external_fifo.h5: dataset /features stores its values in the file fifo, which is a FIFO" -- \
+    train "$WORK/external_fifo.h5" --load "$mode"
+  expect_exit 2 "link_fifo.h5: /features is an external link to a dataset in fifo, which is a FIFO" -- \
+    train "$WORK/link_fifo.h5" --load "$mode"
+  expect_exit 2 "vds_truncated.h5: dataset /features is a virtual dataset whose source file vds_truncated_part.h5, which cannot be read .*: HDF5 would read zeros there" -- \
+    train "$WORK/vds_truncated.h5" --load "$mode"
+done
+expect_exit 0 "finished: 5 steps" -- train "$WORK/link_good.h5"
+# what a data set reads from is an input too: no output may overwrite it
+cp "$WORK/vds_part1.h5" "$WORK/vds_part1.keep"
+expect_exit 2 "--trace .*vds_part1.h5 is a source of --train .*vds.h5: writing it would destroy that file" -- \
+  "$DMLP" train --train "$WORK/vds.h5" --layers 4,8,3 --max-steps 2 --trace "$WORK/vds_part1.h5"
+expect_exit 2 "--metrics .*good.h5 is a source of --train .*link_good.h5" -- \
+  "$DMLP" train --train "$WORK/link_good.h5" --layers 4,8,3 --max-steps 2 --metrics "$WORK/good.h5"
+cmp -s "$WORK/vds_part1.h5" "$WORK/vds_part1.keep" && pass "the virtual dataset's source is intact" || fail "a source was written"
+
 # 10^12 rows, stored sparsely (a few KiB): too large, said before anything is read
 expect_exit 2 "the epoch order of .*huge_sparse.h5's 1000000000000 rows needs [0-9.]+ TiB, more than the" -- \
   timeout 60 "$MPIEXEC" -np 2 "$DMLP" train --train "$WORK/huge_sparse.h5" --layers 1,2
@@ -106,9 +130,40 @@ expect_exit 0 "starting at step 0 from the parameters of .*finished: 40 steps" -
 expect_exit 0 "resuming from .*ckpt-000000020.h5 at step 20" -- \
   timeout 60 "$MPIEXEC" -np 2 "$DMLP" "${regen[@]}" --resume "$WORK/regen-a/ckpt-000000020.h5" --checkpoint-dir "$WORK/regen-b"
 expect_exit 0 "bitwise identical" -- "$DMLP" inspect "$WORK/regen-a/ckpt-000000040.h5" --compare "$WORK/regen-b/ckpt-000000040.h5"
+# the same content at another path resumes (its fingerprint decides), with a word
+cp "$WORK/regen.h5" "$WORK/moved.h5"
+expect_exit 0 "warning: --train .*moved.h5; .*ckpt-000000020.h5 trained on .*regen.h5 \(resuming on the same content, which its fingerprint checks\)" -- \
+  "$DMLP" train --train "$WORK/moved.h5" --layers 4,8,3 --batch-size 32 --momentum 0.9 --max-steps 40 \
+  --resume "$WORK/regen-a/ckpt-000000020.h5"
+# a synthetic set's defaults given explicitly are the same data
+"$DMLP" train --synthetic blobs --layers 4,8,3 --samples 500 --max-steps 20 --checkpoint-dir "$WORK/syn" > /dev/null 2>&1
+expect_exit 0 "resuming from .*syn/ckpt-000000020.h5 at step 20" -- \
+  "$DMLP" train --synthetic blobs --layers 4,8,3 --samples 500 --classes 3 --test-samples 100 --max-steps 30 \
+  --resume "$WORK/syn"
 # streamed, the fingerprint is the same: a run may resume in either mode
 expect_exit 0 "resuming from .*ckpt-000000020.h5 at step 20" -- \
   "$DMLP" "${regen[@]}" --load stream --resume "$WORK/regen-a/ckpt-000000020.h5"
+
+# A stale copy on one node, with the same first and last rows: streamed, each
+# block of the file is hashed by two ranks, which must agree.
+if [ "$(id -u)" -eq 0 ]; then
+  python3 - "$WORK" <<'PY'
+import random, sys
+w = sys.argv[1]
+random.seed(7)
+rows = [[random.uniform(-1, 1) for _ in range(4)] + [random.randrange(3)] for _ in range(3000)]
+for name, change in (("a", 0.0), ("b", 5.0)):
+    with open(f"{w}/copy-{name}.csv", "w") as out:
+        for i, r in enumerate(rows):
+            out.write(",".join(repr(v + (change if i == 1500 and j == 0 else 0)) for j, v in enumerate(r[:4])) + f",{r[4]}\n")
+PY
+  for name in a b; do "$DMLP" convert csv --in "$WORK/copy-$name.csv" --out "$WORK/copy-$name.h5" > /dev/null; done
+  printf '#!/bin/bash\n[ "$OMPI_COMM_WORLD_RANK" = 1 ] && exec unshare -m sh -c "mount --bind %s %s && exec \\"\\$0\\" \\"\\$@\\"" "$@"\nexec "$@"\n' \
+    "$WORK/copy-b.h5" "$WORK/copy-a.h5" > "$WORK/stale-node.sh"
+  chmod +x "$WORK/stale-node.sh"
+  expect_exit 2 "ranks 0 and 1 read different rows 0 to 2999 of .*copy-a.h5: every node must see the same file" -- \
+    timeout 60 "$MPIEXEC" -np 2 "$WORK/stale-node.sh" "$DMLP" train --train "$WORK/copy-a.h5" --layers 4,3 --load stream
+fi
 
 # A streamed file that changes under a running job stops it (exit 2), naming
 # the file and what changed, instead of training on whatever the reads return.

@@ -89,14 +89,50 @@ kept=$(ls shared | tr '\n' ' ')
 [ "$kept" = "ckpt-000000005.h5 ckpt-000000010.h5.superseded ckpt-000000010.h5.superseded-2 ckpt-000000200.h5.superseded " ] \
   && pass "set-aside files never overwrite each other: $kept" || fail "set aside: $kept"
 
+# the lock file is never followed: a planted link's target stays as it was
+mkdir planted
+echo precious > victim.txt
+ln -s ../victim.txt planted/.dmlp-lock
+expect_exit 2 "--checkpoint-dir planted: its lock file planted/.dmlp-lock is a symbolic link; remove it" -- \
+  "$DMLP" "${long[@]}" --checkpoint-dir planted
+[ "$(cat victim.txt)" = precious ] && pass "the link's target is untouched" || fail "victim.txt: $(cat victim.txt)"
+# a lock removed under a running job: it stops before writing, rather than share the directory
+DMLP_TEST_HOLD_AFTER_STEP=10 "$DMLP" "${long[@]}" --checkpoint-dir unlocked > held.out 2>&1 &
+held=$!
+for _ in $(seq 600); do grep -q "^test hold: after step 10" held.out 2>/dev/null && break; sleep 0.2; done
+rm unlocked/.dmlp-lock
+kill -USR1 "$held"
+wait "$held"
+rc=$?
+[ "$rc" -eq 1 ] && grep -q "error: --checkpoint-dir unlocked: its lock file unlocked/.dmlp-lock was removed or replaced while this run held it" held.out \
+  && [ -z "$(ls unlocked)" ] && pass "lock removed mid-run: exit 1, no checkpoint written" || fail "lock removed: exit $rc; $(grep error held.out)"
+# outputs into the directory a run resumes from, under a checkpoint's name
+expect_exit 2 "--trace ck/ckpt-000000020.h5 lies in --resume ck under a checkpoint's name: writing it would destroy a checkpoint this run resumes from" -- \
+  "$DMLP" train --train train.h5 --layers 4,8,3 --max-steps 25 --resume ck --trace ck/ckpt-000000020.h5
+expect_exit 2 "--metrics ck/ckpt-000000020.h5 lies in --resume ck" -- \
+  "$DMLP" train --train train.h5 --layers 4,8,3 --max-steps 25 --resume ck --metrics ck/ckpt-000000020.h5
+[ "$(sums)" = "$before" ] && pass "the checkpoint to resume from is as it was" || fail "ck changed"
+# a FIFO with a reader takes a data set written in place (HDF5's image is made in memory first)
+cat fifo > through-fifo.h5 &
+reader=$!
+expect_exit 0 "wrote fifo: 100 rows" -- timeout 30 "$DMLP" synth --kind blobs --rows 100 --features 4 --out fifo
+wait "$reader"
+expect_exit 0 "features +Dataset \{100, 4\}" -- h5ls through-fifo.h5
+# two outputs that are one character device: nothing to destroy
+if [ -c null ]; then
+  expect_exit 0 "wrote null" -- "$DMLP" synth --kind blobs --rows 10 --features 4 --out null --test-rows 5 --test-out null
+fi
+
 # ---- what --resume DIR passes over, it names; any number of digits is a step
 mkdir odd
 cp ck/ckpt-000000020.h5 odd/ckpt-00000000000000000000020.h5
 mkdir odd/ckpt-000000030.h5
 ln -s nowhere.h5 odd/ckpt-000000040.h5
+cp ck/ckpt-000000020.h5 odd/ckpt-000000099.h5  # renamed: its name says another step
 out=$("$DMLP" train --train train.h5 --layers 4,8,3 --max-steps 25 --resume odd 2>&1)
 grep -q "warning: skipping .*odd/ckpt-000000040.h5: a symbolic link to nothing" <<<"$out" \
   && grep -q "warning: skipping .*odd/ckpt-000000030.h5: a directory" <<<"$out" \
+  && grep -q "warning: skipping checkpoint .*odd/ckpt-000000099.h5: its name says step 99 but it holds step 20" <<<"$out" \
   && pass "--resume DIR names the entries it skips" || fail "no warnings: $(grep -i skip <<<"$out")"
 grep -q "resuming from .*odd/ckpt-00000000000000000000020.h5 at step 20" <<<"$out" \
   && pass "a checkpoint named with 23 digits is found" || fail "not resumed: $(grep -E 'resum|error' <<<"$out")"

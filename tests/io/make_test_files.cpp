@@ -141,6 +141,14 @@ int damage_checkpoint(const std::string& dir, const std::string& good) {
     set_int(p, "samples", step * per_step);
     rewrite_rng(p);
   });
+  {  // an array that is an external link to another file ("fifo" beside it, made by the test)
+    const std::string path = dir + "/ck_external_link.h5";
+    std::filesystem::copy_file(good, path, std::filesystem::copy_options::overwrite_existing);
+    const h5::File f(h5::check(H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT), "H5Fopen"));
+    h5::check(H5Ldelete(f.get(), "parameters/layer1/W", H5P_DEFAULT), "H5Ldelete");
+    h5::check(H5Lcreate_external("fifo", "parameters/layer1/W", f.get(), "parameters/layer1/W", H5P_DEFAULT, H5P_DEFAULT),
+              "H5Lcreate_external");
+  }
   {  // format 1 by its version (which keeps no state checksum), a later config inside
     const std::string path = dir + "/ck_forged_format1.h5";
     std::filesystem::copy_file(good, path, std::filesystem::copy_options::overwrite_existing);
@@ -335,6 +343,50 @@ int main(int argc, char** argv) {
                                         "H5Dcreate2"));
         if (std::string(set) == "labels") h5::write_attribute<std::int64_t>(vds.get(), "num_classes", kClasses);
       }
+    }
+  }
+  {  // Files read through HDF5's indirections, each to a source that would hang
+     // or read as zeros: the test makes a FIFO named "fifo" beside them.
+    const auto vds_from = [&](const std::string& name, const std::string& second) {
+      const h5::File file = h5::create(dir + "/" + name);
+      const hsize_t half = n / 2, dims[2] = {n, d}, part_dims[2] = {half, d};
+      const h5::Dataspace whole(h5::check(H5Screate_simple(2, dims, nullptr), "H5Screate_simple"));
+      const h5::PropertyList dcpl(h5::check(H5Pcreate(H5P_DATASET_CREATE), "H5Pcreate"));
+      for (int part = 0; part < 2; ++part) {
+        const h5::Dataspace source(h5::check(H5Screate_simple(2, part_dims, nullptr), "H5Screate_simple"));
+        const h5::Dataspace target(h5::check(H5Screate_simple(2, dims, nullptr), "H5Screate_simple"));
+        const hsize_t start[2] = {hsize_t(part) * half, 0};
+        h5::check(H5Sselect_hyperslab(target.get(), H5S_SELECT_SET, start, nullptr, part_dims, nullptr), "H5Sselect_hyperslab");
+        const std::string from = part == 0 ? "vds_part0.h5" : second;
+        h5::check(H5Pset_virtual(dcpl.get(), target.get(), from.c_str(), "features", source.get()), "H5Pset_virtual");
+      }
+      const h5::Dataset vds(h5::check(H5Dcreate2(file.get(), "features", H5T_NATIVE_FLOAT, whole.get(), H5P_DEFAULT,
+                                                 dcpl.get(), H5P_DEFAULT), "H5Dcreate2"));
+      h5::write_dataset<std::int32_t>(file.get(), "labels", std::vector<hsize_t>{n}, y.data());
+      const h5::Dataset labels = h5::open_dataset(file.get(), "labels");
+      h5::write_attribute<std::int64_t>(labels.get(), "num_classes", kClasses);
+    };
+    vds_from("vds_fifo.h5", "fifo");
+    std::filesystem::copy_file(dir + "/vds_part1.h5", dir + "/vds_truncated_part.h5",
+                               std::filesystem::copy_options::overwrite_existing);
+    std::filesystem::resize_file(dir + "/vds_truncated_part.h5", 1000);  // a source still being copied
+    vds_from("vds_truncated.h5", "vds_truncated_part.h5");
+    {  // /features kept in an external raw file
+      const h5::File file = h5::create(dir + "/external_fifo.h5");
+      const hsize_t dims[2] = {n, d};
+      const h5::Dataspace space(h5::check(H5Screate_simple(2, dims, nullptr), "H5Screate_simple"));
+      const h5::PropertyList dcpl(h5::check(H5Pcreate(H5P_DATASET_CREATE), "H5Pcreate"));
+      h5::check(H5Pset_external(dcpl.get(), "fifo", 0, n * d * sizeof(float)), "H5Pset_external");
+      const h5::Dataset set(h5::check(H5Dcreate2(file.get(), "features", H5T_NATIVE_FLOAT, space.get(), H5P_DEFAULT,
+                                                 dcpl.get(), H5P_DEFAULT), "H5Dcreate2"));
+      h5::write_dataset<std::int32_t>(file.get(), "labels", std::vector<hsize_t>{n}, y.data());
+      const h5::Dataset labels = h5::open_dataset(file.get(), "labels");
+      h5::write_attribute<std::int64_t>(labels.get(), "num_classes", kClasses);
+    }
+    for (const auto& [name, target] : {std::pair{"link_fifo.h5", "fifo"}, std::pair{"link_good.h5", "good.h5"}}) {
+      const h5::File file = h5::create(dir + "/" + name);  // /features and /labels: external links
+      for (const char* set : {"features", "labels"})
+        h5::check(H5Lcreate_external(target, set, file.get(), set, H5P_DEFAULT, H5P_DEFAULT), "H5Lcreate_external");
     }
   }
   {  // 10^12 rows of one feature, chunked and never written: a few KiB on disk

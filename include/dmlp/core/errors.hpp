@@ -1,7 +1,9 @@
 #pragma once
 // The error types and what each means for the exit code.
+#include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <stdexcept>
 #include <string>
 
@@ -29,11 +31,16 @@ class DivergedError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// A number as a person would type it: 0.05, -1, 1e-06.
+// A number as a person would type it, and as given: 0.05, -1, 1e-06,
+// 1000.0001 (the shortest text that reads back as the same double).
 inline std::string format_number(double value) {
+  if (!std::isfinite(value)) return std::isnan(value) ? "nan" : value > 0 ? "inf" : "-inf";
   char text[32];
-  std::snprintf(text, sizeof text, "%g", value);
-  return text;
+  char* end = std::to_chars(text, text + sizeof text, value).ptr;
+  std::string shortest(text, end);
+  char printf_text[32];  // printf's %g where it says the same (1e-06, not 1e-6)
+  std::snprintf(printf_text, sizeof printf_text, "%g", value);
+  return std::strtod(printf_text, nullptr) == value ? std::string(printf_text) : shortest;
 }
 
 // Throws InputError("<option> <value> must be positive") unless value > 0 and finite.

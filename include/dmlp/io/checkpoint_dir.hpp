@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace dmlp {
@@ -25,8 +26,8 @@ struct CheckpointListing {
 CheckpointListing list_checkpoints(const std::string& dir);
 std::vector<std::string> checkpoints_in(const std::string& dir);  // list_checkpoints(dir).checkpoints
 
-// Deletes all but the newest `keep` checkpoints in `dir`.
-void prune_checkpoints(const std::string& dir, int keep);
+// Deletes all but the newest `keep` checkpoints in `dir`, never `just_written`.
+void prune_checkpoints(const std::string& dir, int keep, const std::string& just_written = "");
 
 // Renames the checkpoints in `dir` past `step` to NAME.superseded (or, when
 // that exists, NAME.superseded-2, -3, …: an earlier set-aside is never
@@ -47,9 +48,10 @@ void require_writable_directory(const std::string& dir, const std::string& optio
 
 // An advisory lock (flock(2)) on DIR/.dmlp-lock, held while it lives, which
 // says which run writes the directory ("HOST pid PID"). A second run on the
-// same directory gets InputError naming the holder. On a file system without
-// locks (Lustre mounted without -o flock), it holds nothing and says so in
-// warning().
+// same directory gets InputError naming the holder; a lock file that is a
+// symbolic link or not a regular file is refused, never followed. On a file
+// system without locks (Lustre mounted without -o flock), it holds nothing
+// and says so in warning().
 class CheckpointDirLock {
  public:
   CheckpointDirLock(const std::string& dir, const std::string& option);
@@ -57,9 +59,15 @@ class CheckpointDirLock {
   CheckpointDirLock(const CheckpointDirLock&) = delete;
   CheckpointDirLock& operator=(const CheckpointDirLock&) = delete;
   const std::string& warning() const { return warning_; }
+  // Before each write: throws std::runtime_error when the lock file or the
+  // directory is no longer the one locked (removed, replaced, moved), since
+  // another run may then hold a lock of its own there.
+  void verify() const;
 
  private:
+  std::string dir_, path_, option_;
   int fd_ = -1;
+  std::pair<std::uint64_t, std::uint64_t> lock_id_{}, dir_id_{};  // device, inode
   std::string warning_;
 };
 

@@ -29,12 +29,21 @@ struct DatasetFileInfo {
   double scale = 1.0, offset = 0.0;  // applied to stored features
   bool scaled = false;               // the file gave scale or offset
   bool has_targets_or_labels = true;  // false: features only (prediction inputs)
+  // The other files its datasets read from (external links' targets, virtual
+  // datasets' sources, external raw storage), each checked to be a regular
+  // file that holds what is mapped from it.
+  std::vector<std::string> sources;
   std::size_t float_bytes() const { return std::size_t(shape.rows) * shape.features * sizeof(float); }
 };
 
 // Reads and checks the metadata. Collective over `comm` when it is not
 // MPI_COMM_NULL; `require_answers` demands /labels or /targets.
 DatasetFileInfo inspect_dataset_file(const std::string& path, MPI_Comm comm, bool require_answers = true);
+
+// The other files a data set file reads from (DatasetFileInfo::sources), for
+// telling which files a command must not overwrite; empty when `path` is not
+// a readable data set (inspect_dataset_file then says why).
+std::vector<std::string> dataset_sources(const std::string& path);
 
 // How a file stores its features, for fingerprints: "float32", "uint8 x 0.00392157 + 0".
 std::string stored_as_text(const DatasetFileInfo& info);

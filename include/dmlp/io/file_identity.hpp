@@ -11,6 +11,7 @@ namespace dmlp {
 struct FileRole {
   std::string option;  // "--metrics", "--train", …
   std::string path;    // empty: not given
+  std::string description = "";  // in messages instead of "the OPTION file": "a source of --train t.h5"
 };
 
 // True when `a` and `b` name the same file: for existing files, by device
@@ -22,8 +23,10 @@ bool same_file(const std::string& a, const std::string& b);
 // socket or a block device (nothing dmlp writes can go there).
 void check_outputs(const std::vector<FileRole>& inputs, const std::vector<FileRole>& outputs);
 
-// Throws InputError when a file of `files` lies in the checkpoint directory
-// under a checkpoint's name: pruning and setting aside would delete or rename it.
-void refuse_files_among_checkpoints(const std::vector<FileRole>& files, const std::string& checkpoint_dir);
+// Throws InputError when a file of `files` lies in `dir` (named by `dir_option`)
+// under a checkpoint's name: in --checkpoint-dir, pruning and setting aside
+// would delete or rename it; in a --resume directory, it is a checkpoint to
+// resume from. `why` ends the message.
+void refuse_files_among_checkpoints(const std::vector<FileRole>& files, const FileRole& dir, const std::string& why);
 
 }  // namespace dmlp

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "dmlp/io/checkpoint_dir.hpp"
 #include "dmlp/mpi/communicator.hpp"
 #include "dmlp/mpi/stall_watchdog.hpp"
 #include "dmlp/run/config.hpp"
@@ -46,8 +47,9 @@ class Checkpointer final : public TrainingObserver {
   // trainer's current step: an abandoned run's, which would otherwise be pruned
   // wrongly or resumed from later.
   // `data`: the data sets' fingerprints, kept in every checkpoint (CheckpointState::data).
+  // `lock` (rank 0's, or null): verified before every write.
   Checkpointer(const mpi::Communicator& world, CheckpointPolicy policy, Trainer<T>& trainer, const Network<T>& net,
-               nlohmann::json config, nlohmann::json data, RunLog& log);
+               nlohmann::json config, nlohmann::json data, RunLog& log, const CheckpointDirLock* lock = nullptr);
 
   // Collective, each step: the ranks agree whether to save now (by steps, or
   // by rank 0's clock, since rank 0 writes) and whether a stop signal arrived.
@@ -64,6 +66,7 @@ class Checkpointer final : public TrainingObserver {
   const Network<T>& net_;
   nlohmann::json config_, data_;
   RunLog& log_;
+  const CheckpointDirLock* lock_;
   StopSignals signals_;
   void hold_for_stop_signal(const TrainProgress& p);  // DMLP_TEST_HOLD_AFTER_STEP (run/test_hooks.hpp)
 

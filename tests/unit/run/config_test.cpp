@@ -72,7 +72,7 @@ TEST_CASE("bad run settings are refused, naming the option", "[run]") {
   CHECK_THAT(refused([](run::RunConfig& c) { c.model = make_mlp({4, 100000, 100000, 3}, Activation::Relu, Activation::Identity, Loss::SoftmaxCrossEntropy); }),
              Contains("(parameters, gradients and optimizer state) needs "));
   CHECK_THAT(refused([](run::RunConfig& c) { c.data.synthetic->samples = 1LL << 40; }),
-             Contains("the synthetic set of 1.09951e+12 rows (--samples, --test-samples) needs "));
+             Contains("the synthetic set of 1099511627896 rows (--samples, --test-samples) needs "));
   CHECK_THAT(refused([](run::RunConfig& c) { c.data.train_file = "x.h5"; }), Contains("--synthetic or --train, not both"));
   CHECK_THAT(refused([](run::RunConfig& c) { c.data.synthetic.reset(); }), Contains("no training data"));
   CHECK_THAT(refused([](run::RunConfig& c) { c.data.synthetic->samples = 0; }), Contains("--samples 0 must be positive"));

@@ -7,6 +7,8 @@
 #include <fstream>
 #include <functional>
 
+#include "dmlp/io/atomic_file.hpp"
+#include "dmlp/io/checkpoint_dir.hpp"
 #include "dmlp/mpi/consensus.hpp"
 #include "run_fixture.hpp"
 
@@ -59,20 +61,40 @@ TEST_CASE("a checkpoint that rank 0 cannot write is one agreed error on every ra
   test::RecordingLog log;
   run::RunConfig config = test::small_run(dir / "a");
   config.execution.checkpoint.every_steps = 5;
-  // the directory turns into a file after step 3, so the write at step 5 fails on rank 0
-  OnStep break_dir(0, 3, [&] {
-    std::filesystem::remove_all(dir / "a");
-    std::ofstream(dir / "a") << "not a directory";
-  });
+  // the write at step 5 finds its temporary name taken (by a directory), and fails on rank 0
+  const std::string path = dir / ("a/" + checkpoint_file_name(5));
+  OnStep break_write(0, 3, [&] { std::filesystem::create_directory(temporary_path(path)); });
   run::TrainingRun training(world(), config, log);
   try {
-    training.run(&break_dir);
+    training.run(&break_write);
     FAIL("the run went on");
   } catch (const mpi::JobFailure& f) {
     CHECK(f.rank() == 0);
+    CHECK(f.exit_code() == kExitFailure);  // the directory took files at the start: a failure, not bad input
     CHECK_THAT(f.what(), Catch::Contains("cannot write checkpoint ") && Catch::Contains("a/ckpt-000000005.h5: ") &&
-                             Catch::Contains("(Not a directory)"));
+                             Catch::Contains("(File exists)"));
   }
+}
+
+TEST_CASE("a checkpoint directory replaced under a run: it writes nothing there, one agreed error", "[run]") {
+  const test::SharedTempDir dir;
+  test::RecordingLog log;
+  run::RunConfig config = test::small_run(dir / "a");
+  config.execution.checkpoint.every_steps = 5;
+  // the directory is moved away after step 3 and another takes its name
+  OnStep replace_dir(0, 3, [&] {
+    std::filesystem::rename(dir / "a", dir / "a.old");
+    std::filesystem::create_directory(dir / "a");
+  });
+  run::TrainingRun training(world(), config, log);
+  try {
+    training.run(&replace_dir);
+    FAIL("the run went on");
+  } catch (const mpi::JobFailure& f) {
+    CHECK(f.rank() == 0);
+    CHECK_THAT(f.what(), Catch::Contains("a: the directory was moved or replaced while this run held it"));
+  }
+  CHECK(std::filesystem::is_empty(dir / "a"));
 }
 
 TEST_CASE("ranks that would start from different checkpoints are stopped before any collective", "[run]") {
