@@ -11,6 +11,12 @@ export OMPI_MCA_odls_base_sigkill_timeout=${OMPI_MCA_odls_base_sigkill_timeout:-
 unset SLURM_NTASKS PMI_SIZE PMIX_SIZE
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
+# Each script's mpiruns keep their session directories under its own
+# directory: mpiruns of tests running at once (ctest -j) share the default
+# /tmp/ompi.HOST.UID, and one that ends removes it while another creates its
+# own below it ("orte_session_dir failed", open-mpi/ompi#8510).
+mkdir -p "$WORK/mpi-sessions"
+export OMPI_MCA_orte_tmpdir_base="$WORK/mpi-sessions"
 failures=0
 
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
