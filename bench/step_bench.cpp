@@ -95,8 +95,8 @@ int main(int argc, char** argv) {
       NoGradientSync<float> sync;
       Trainer<float> trainer(net, *data, nullptr, config, collective, sync);
       TrainConfig late_config = config, before_config = config;
-      late_config.tuning.early_update = false;
-      before_config.tuning.early_update = false;
+      late_config.early_update = false;
+      before_config.early_update = false;
       before_config.tuning.fuse_bias_grad = false;
       Network<float> late_net(spec), before_net(spec);
       initialize_parameters(late_net, 1);

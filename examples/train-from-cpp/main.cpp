@@ -2,6 +2,7 @@
 // rank of the MPI job, and prints the test accuracy:
 //   mpirun -np 2 ./train_from_cpp
 #include <cstdio>
+#include <cstdlib>
 
 #include <dmlp/dmlp.hpp>
 
@@ -27,11 +28,11 @@ int main(int argc, char** argv) {
     const run::RunOutcome outcome = training.run();
     if (world.rank() == 0)
       std::printf("trained %lld steps on %d ranks: test accuracy %.4f\n",
-                  static_cast<long long>(outcome.progress.step), world.size(), outcome.test->accuracy);
+                  static_cast<long long>(outcome.position.step), world.size(), outcome.test->accuracy);
     return 0;
   } catch (const mpi::JobFailure& failure) {  // agreed by every rank: one reports it
     if (world.rank() == failure.rank()) mpi::report_failure(failure.failure());
-    return failure.exit_code();
+    return EXIT_FAILURE;  // failure.kind() says which kind, for a program that tells them apart
   } catch (const std::exception& e) {  // this rank alone: the others may wait in a collective
     mpi::report_and_abort(world, e);
   }

@@ -23,7 +23,7 @@ ClassRow class_row(const EvalResult& r, int i) {
 
 void print_text(const CheckpointMeta& meta, const RowSource& data, const EvalResult& r) {
   std::printf("checkpoint  %s (%s; step %lld)\n", meta.path.c_str(), meta.spec.describe().c_str(),
-              static_cast<long long>(meta.progress.step));
+              static_cast<long long>(meta.position.step));
   std::printf("data        %s\n", run::describe_data(data).c_str());
   if (!r.classification) {
     std::printf("mse %.6g  r2 %.4f  loss %.6g\n", r.mse, r.r2, r.loss);
@@ -49,7 +49,7 @@ void print_text(const CheckpointMeta& meta, const RowSource& data, const EvalRes
 }
 
 nlohmann::json as_json(const CheckpointMeta& meta, const RowSource& data, const EvalResult& r) {
-  nlohmann::json j = {{"checkpoint", meta.path}, {"step", meta.progress.step}, {"data", data.name()},
+  nlohmann::json j = {{"checkpoint", meta.path}, {"step", meta.position.step}, {"data", data.name()},
                       {"rows", r.rows},          {"loss", r.loss}};
   if (!r.classification) {
     j["mse"] = r.mse;

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <thread>
 
+#include "exit_codes.hpp"
 #include "commands.hpp"
 #include "dmlp/core/gradcheck.hpp"
 #include "dmlp/core/memory.hpp"

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "exit_codes.hpp"
 #include "commands.hpp"
 #include "dmlp/mpi/consensus.hpp"
 #include "dmlp/run/checkpoint_load.hpp"
@@ -26,11 +27,11 @@ void print_meta(const CheckpointMeta& m) {
               m.parameters_checksum);
   std::string arrays;
   for (const auto& [name, sum] : m.optimizer_arrays) arrays += (arrays.empty() ? "" : ", ") + name;
-  std::printf("optimizer   %s, update count %lld; %s\n", m.optimizer.c_str(), static_cast<long long>(m.optimizer_steps),
+  std::printf("optimizer   %s, update count %lld; %s\n", std::string(to_string(m.optimizer)).c_str(), static_cast<long long>(m.optimizer_steps),
               arrays.empty() ? "no state arrays" : ("state " + arrays + ", checksums verified").c_str());
   std::printf("progress    step %lld, epoch %lld (%lld steps into it), %lld samples seen\n",
-              static_cast<long long>(m.progress.step), static_cast<long long>(m.progress.epoch + 1),
-              static_cast<long long>(m.progress.step_in_epoch), static_cast<long long>(m.progress.samples));
+              static_cast<long long>(m.position.step), static_cast<long long>(m.position.epoch + 1),
+              static_cast<long long>(m.position.step_in_epoch), static_cast<long long>(m.position.samples));
   std::printf("data order  philox4x32-10, seed %llu\n", static_cast<unsigned long long>(m.seed));
   for (const char* set : {"train", "test"}) {
     if (!m.data.is_object() || !m.data.contains(set) || m.data[set].is_null()) continue;

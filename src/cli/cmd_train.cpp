@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <optional>
 
+#include "exit_codes.hpp"
 #include "commands.hpp"
 #include "dmlp/io/dataset_file.hpp"
 #include "dmlp/io/file_identity.hpp"
@@ -66,7 +67,7 @@ int run_train(const mpi::Communicator& world, const TrainOptions& o) {
   if (outcome.stopped) {  // the checkpoint of this step is written: a scheduler may requeue
     if (root)
       std::printf("stopped at step %lld of %lld on a signal; resume with --resume %s (exit %d)\n",
-                  static_cast<long long>(outcome.progress.step), static_cast<long long>(d.total_steps),
+                  static_cast<long long>(outcome.position.step), static_cast<long long>(d.total_steps),
                   config.execution.checkpoint.dir.c_str(), kExitStopped);
     return kExitStopped;
   }

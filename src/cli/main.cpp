@@ -5,6 +5,8 @@
 #include <string_view>
 
 #include "commands.hpp"
+#include "exit_codes.hpp"
+#include "setting_flags.hpp"
 #include "dmlp/io/h5.hpp"
 #include "dmlp/mpi/consensus.hpp"
 #include "dmlp/mpi/environment.hpp"
@@ -71,13 +73,15 @@ int dispatch(const mpi::Communicator& world, int argc, char** argv) {
 int main(int argc, char** argv) {
   using namespace dmlp;
   mpi::set_failure_reporter(cli::print_failure);
+  cli::name_settings_by_flags();
+  set_exit_status_of([](ErrorKind kind) { return cli::exit_code(kind); });
   if (argc > 1 && std::string_view(argv[1]) == "train") cli::startup_stop_signals().emplace();
   std::optional<mpi::Environment> environment;
   try {
     environment.emplace(argc, argv);
   } catch (const std::exception& e) {
     mpi::report_failure(mpi::failure_of(e, 0));
-    return kExitFailure;
+    return cli::kExitFailure;
   }
   h5::silence_automatic_error_printing();  // HDF5's errors reach us as exceptions
   const int rank = environment->world_rank();
@@ -89,12 +93,12 @@ int main(int argc, char** argv) {
   } catch (const mpi::JobFailure& f) {
     // Every rank got here together: the failing rank reports, all leave cleanly.
     if (rank == f.rank()) mpi::report_failure(f.failure());
-    return f.exit_code();
+    return cli::exit_code(f.kind());
   } catch (const std::exception& e) {
     // This rank alone failed; the others may be waiting in a collective.
     const mpi::RankFailure failure = mpi::failure_of(e, rank);
     mpi::report_failure(failure);
-    if (environment->world_size() > 1) mpi::abort_job(failure.exit_code);
-    return failure.exit_code;
+    if (environment->world_size() > 1) mpi::abort_job(cli::exit_code(failure.kind));
+    return cli::exit_code(failure.kind);
   }
 }

@@ -257,7 +257,7 @@ run::RunConfig TrainOptions::config() const {
   t.seed = run.seed;
   t.reproducible = run.reproducible;
   t.tuning.progress_slices = run.progress_slices;
-  t.tuning.early_update = !run.no_early_update;
+  t.early_update = !run.no_early_update;
   const bool micro_batch_given = run.micro_batch_option && run.micro_batch_option->count() > 0;
   t.micro_batch = micro_batch_given ? run.micro_batch : run.reproducible ? kDefaultReproducibleMicroBatch : 0;
   if (micro_batch_given && run.micro_batch == 0 && run.reproducible)

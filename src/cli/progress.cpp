@@ -153,7 +153,7 @@ void ConsoleReporter::report_start(const run::RunDescription& d) {
 
 void ConsoleReporter::report_final(const run::RunOutcome& outcome) {
   end_bar();
-  std::printf("finished: %lld steps in %.2f s, %.0f samples/s", static_cast<long long>(outcome.progress.step),
+  std::printf("finished: %lld steps in %.2f s, %.0f samples/s", static_cast<long long>(outcome.position.step),
               outcome.seconds, outcome.seconds > 0 ? double(outcome.samples) / outcome.seconds : 0.0);
   if (outcome.test) std::printf("; test %s", format_eval(*outcome.test).c_str());
   // The rank the others waited for, and how busy it was: 100% means no rank
@@ -168,7 +168,7 @@ void ConsoleReporter::report_final(const run::RunOutcome& outcome) {
                 outcome.accounted_bytes < 10 * 1048576.0 ? 2 : 0, outcome.accounted_bytes / 1048576.0);
   std::printf("\n");
   std::fflush(stdout);
-  nlohmann::json j = {{"event", "final"}, {"steps", outcome.progress.step}, {"seconds", outcome.seconds}};
+  nlohmann::json j = {{"event", "final"}, {"steps", outcome.position.step}, {"seconds", outcome.seconds}};
   if (ranks_ > 1 && step_seconds_ > 0)
     j["slowest_rank"] = {{"rank", slowest_rank()}, {"busy_fraction", busy}};
   j["memory"] = {{"peak_rss_bytes", outcome.peak_rss_bytes}, {"peak_rss_rank", outcome.peak_rss_rank},
@@ -232,7 +232,7 @@ void ConsoleReporter::on_epoch_end(const StepReport& s, const EvalResult* test) 
   std::fflush(stdout);
 }
 
-void ConsoleReporter::after_step(const TrainProgress& p) {
+void ConsoleReporter::after_step(const TrainPosition& p) {
   if (!tty_) return;
   const auto now = std::chrono::steady_clock::now();
   if (p.step < total_steps_ && now - last_draw_ < std::chrono::milliseconds(100)) return;
@@ -240,7 +240,7 @@ void ConsoleReporter::after_step(const TrainProgress& p) {
   draw_bar(p);
 }
 
-void ConsoleReporter::draw_bar(const TrainProgress& p) {
+void ConsoleReporter::draw_bar(const TrainPosition& p) {
   const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
   const std::int64_t done = p.step - first_step_, left = total_steps_ - p.step;
   const double eta = done > 0 ? elapsed / double(done) * double(left) : 0;
@@ -268,7 +268,7 @@ FailureInjector::FailureInjector(int rank) : rank_(rank) {
   if (const char* s = std::getenv("DMLP_TEST_FAIL_STEP")) step_ = std::atoll(s);
 }
 
-void FailureInjector::after_step(const TrainProgress& p) {
+void FailureInjector::after_step(const TrainPosition& p) {
   if (armed_ && p.step >= step_)
     throw std::runtime_error("injected failure at step " + std::to_string(p.step) +
                              " (DMLP_TEST_FAIL_RANK=" + std::to_string(rank_) + ")");

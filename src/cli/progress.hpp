@@ -27,7 +27,7 @@ class ConsoleReporter final : public TrainingObserver {
 
   void on_step(const StepReport& r) override;
   void on_epoch_end(const StepReport& summary, const EvalResult* test) override;
-  void after_step(const TrainProgress& p) override;
+  void after_step(const TrainPosition& p) override;
 
   void report_final(const run::RunOutcome& outcome);  // the "finished: …" line and the final metrics line
   void report_start(const run::RunDescription& d);    // the metrics' first line: what ran where
@@ -35,7 +35,7 @@ class ConsoleReporter final : public TrainingObserver {
   void end_bar();                            // leave the bar's line before other output
 
  private:
-  void draw_bar(const TrainProgress& p);
+  void draw_bar(const TrainPosition& p);
 
   bool root_;
   bool tty_;
@@ -69,7 +69,7 @@ class ConsoleLog final : public run::RunLog {
 class FailureInjector final : public TrainingObserver {
  public:
   explicit FailureInjector(int rank);
-  void after_step(const TrainProgress& p) override;
+  void after_step(const TrainPosition& p) override;
 
  private:
   bool armed_ = false;

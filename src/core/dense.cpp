@@ -36,7 +36,7 @@ void column_sums(int rows, int cols, const T* M, T* db, GradMode mode) {
 template <class T>
 void dense_backward_params(const DenseParams<T>& p, Activation act, T leaky_slope, int rows,
                            const T* X, const T* A, T* dA, const DenseGrads<T>& g, bool fuse_bias_grad,
-                           const Progress& progress) {
+                           const CommunicationPush& push) {
   if (rows == 0) {  // an empty shard contributes nothing
     if (g.mode == GradMode::Overwrite) {
       std::fill_n(g.dW, std::size_t(p.out) * p.in, T(0));
@@ -55,34 +55,34 @@ void dense_backward_params(const DenseParams<T>& p, Activation act, T leaky_slop
     column_sums(rows, p.out, dZ, g.db, g.mode);
   }
   const T beta = g.mode == GradMode::Accumulate ? T(1) : T(0);
-  // dW(out,in) (+)= dZᵀ(out,B)·X(B,in), in slices of dW's rows when communication waits on progress
-  const int slices = progress.call ? std::clamp(progress.slices, 1, p.out) : 1;
+  // dW(out,in) (+)= dZᵀ(out,B)·X(B,in), in slices of dW's rows when communication waits to be pushed
+  const int slices = push.call ? std::clamp(push.slices, 1, p.out) : 1;
   for (int s = 0; s < slices; ++s) {
     const int o0 = int(std::int64_t(p.out) * s / slices), o1 = int(std::int64_t(p.out) * (s + 1) / slices);
     blas::gemm<T>(blas::Op::T, blas::Op::N, o1 - o0, p.in, rows, T(1), dZ + o0, p.out, X, p.in, beta,
                   g.dW + std::size_t(o0) * p.in, p.in);
-    if (s + 1 < slices) progress();
+    if (s + 1 < slices) push();
   }
 }
 
 template <class T>
-void dense_backward_input(const DenseParams<T>& p, int rows, const T* dZ, T* dX, const Progress& progress) {
+void dense_backward_input(const DenseParams<T>& p, int rows, const T* dZ, T* dX, const CommunicationPush& push) {
   if (rows == 0) return;
-  // dX(B,in) = dZ(B,out)·W(out,in), in slices of rows when communication waits on progress
-  const int slices = progress.call ? std::clamp(progress.slices, 1, rows) : 1;
+  // dX(B,in) = dZ(B,out)·W(out,in), in slices of rows when communication waits to be pushed
+  const int slices = push.call ? std::clamp(push.slices, 1, rows) : 1;
   for (int s = 0; s < slices; ++s) {
     const int r0 = int(std::int64_t(rows) * s / slices), r1 = int(std::int64_t(rows) * (s + 1) / slices);
     blas::gemm<T>(blas::Op::N, blas::Op::N, r1 - r0, p.in, p.out, T(1), dZ + std::size_t(r0) * p.out, p.out, p.W,
                   p.in, T(0), dX + std::size_t(r0) * p.in, p.in);
-    if (s + 1 < slices) progress();
+    if (s + 1 < slices) push();
   }
 }
 
 #define DMLP_INSTANTIATE(T)                                                                     \
   template void dense_forward<T>(const DenseParams<T>&, Activation, T, int, const T*, T*);      \
   template void dense_backward_params<T>(const DenseParams<T>&, Activation, T, int, const T*,   \
-                                         const T*, T*, const DenseGrads<T>&, bool, const Progress&); \
-  template void dense_backward_input<T>(const DenseParams<T>&, int, const T*, T*, const Progress&); \
+                                         const T*, T*, const DenseGrads<T>&, bool, const CommunicationPush&); \
+  template void dense_backward_input<T>(const DenseParams<T>&, int, const T*, T*, const CommunicationPush&); \
   template void column_sums<T>(int, int, const T*, T*, GradMode);
 DMLP_INSTANTIATE(float)
 DMLP_INSTANTIATE(double)

@@ -1,4 +1,5 @@
 #include "dmlp/core/loss.hpp"
+#include "dmlp/core/settings.hpp"
 
 #include <algorithm>
 #include <array>
@@ -28,10 +29,10 @@ int num_classes_for_output(Loss l, int outputs) {
 void check_loss_fits_outputs(Loss l, int outputs) {
   const std::string name(to_string(l));
   if ((l == Loss::BinaryCrossEntropy || l == Loss::Hinge) && outputs != 1)
-    throw InputError("loss " + name + " needs 1 output (a binary classifier), but --layers ends in " +
+    throw InputError("loss " + name + " needs 1 output (a binary classifier), but " + setting("widths") + " ends in " +
                      std::to_string(outputs));
   if (l == Loss::SoftmaxCrossEntropy && outputs < 2)
-    throw InputError("loss softmax-ce needs at least 2 outputs (one per class), but --layers ends in " +
+    throw InputError("loss softmax-ce needs at least 2 outputs (one per class), but " + setting("widths") + " ends in " +
                      std::to_string(outputs) + "; use bce or hinge for a binary classifier");
 }
 

@@ -1,4 +1,5 @@
 #include "dmlp/core/lr_schedule.hpp"
+#include "dmlp/core/settings.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -9,9 +10,9 @@
 namespace dmlp {
 namespace {
 constexpr NameTable<LrSchedule, 2> kLrScheduleNames{
-    "--lr-schedule", {{{LrSchedule::Constant, "constant"}, {LrSchedule::Cosine, "cosine"}}}};
+    "schedule", {{{LrSchedule::Constant, "constant"}, {LrSchedule::Cosine, "cosine"}}}};
 constexpr NameTable<LrScaling, 3> kLrScalingNames{
-    "--lr-scaling", {{{LrScaling::None, "none"}, {LrScaling::Linear, "linear"}, {LrScaling::Sqrt, "sqrt"}}}};
+    "lr_scaling", {{{LrScaling::None, "none"}, {LrScaling::Linear, "linear"}, {LrScaling::Sqrt, "sqrt"}}}};
 }  // namespace
 
 LrScaling parse_lr_scaling(std::string_view name) { return kLrScalingNames.parse(name); }

@@ -41,9 +41,9 @@ double workspace_bytes(const ModelSpec& spec, std::int64_t rows, std::size_t ele
   return double(rows) * width * double(element);
 }
 
-void require_at_most(std::int64_t value, std::int64_t max, const char* option) {
+void require_at_most(std::int64_t value, std::int64_t max, const std::string& setting) {
   if (value > max)
-    throw InputError(std::string(option) + " " + std::to_string(value) + " is too large: at most " +
+    throw InputError(setting + " " + std::to_string(value) + " is too large: at most " +
                      std::to_string(max));
 }
 

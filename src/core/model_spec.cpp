@@ -1,4 +1,5 @@
 #include "dmlp/core/model_spec.hpp"
+#include "dmlp/core/settings.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -39,16 +40,16 @@ std::vector<int> parse_widths(std::string_view text) {
     int value = 0;
     const auto [end, ec] = std::from_chars(item.data(), item.data() + item.size(), value);
     if (item.empty() || ec != std::errc{} || end != item.data() + item.size())
-      throw InputError("--layers: '" + std::string(item) + "' in '" + std::string(text) +
+      throw InputError(setting("widths") + ": '" + std::string(item) + "' in '" + std::string(text) +
                        "' is not an integer width (expected e.g. 784,256,10)");
     if (value <= 0)
-      throw InputError("--layers: width " + std::to_string(value) + " in '" + std::string(text) +
+      throw InputError(setting("widths") + ": width " + std::to_string(value) + " in '" + std::string(text) +
                        "' must be positive");
     widths.push_back(value);
     pos = comma + 1;
   }
   if (widths.size() < 2)
-    throw InputError("--layers '" + std::string(text) +
+    throw InputError(setting("widths") + " '" + std::string(text) +
                      "' needs at least 2 widths: the input width and the output width");
   return widths;
 }
@@ -82,7 +83,7 @@ void validate(const ModelSpec& spec) {
     throw InputError("the model has " + std::to_string(spec.layers.size()) + " layers but " +
                      std::to_string(spec.activations.size()) + " activations");
   if (!(spec.leaky_slope >= 0.0 && spec.leaky_slope < 1.0))
-    throw InputError("--leaky-slope " + format_number(spec.leaky_slope) + " must be in [0, 1)");
+    throw InputError(setting("leaky_slope") + " " + format_number(spec.leaky_slope) + " must be in [0, 1)");
   check_loss_fits_outputs(spec.loss, spec.outputs());
 }
 

@@ -46,12 +46,12 @@ void backward(Network<T>& net, Workspace<T>& ws, int rows, GradientObserver* obs
 }
 
 namespace {
-void observer_progress(void* observer) { static_cast<GradientObserver*>(observer)->progress(); }
+void observer_push(void* observer) { static_cast<GradientObserver*>(observer)->push_communication(); }
 
 // Slices between which backward pushes the observer's communication along, if it has any in flight.
-Progress progress_for(GradientObserver* observer, const BackwardTuning& tuning) {
-  if (!observer || tuning.progress_slices <= 1 || !observer->wants_progress()) return {};
-  return {observer_progress, observer, tuning.progress_slices};
+CommunicationPush push_for(GradientObserver* observer, const BackwardTuning& tuning) {
+  if (!observer || tuning.progress_slices <= 1 || !observer->wants_communication_pushed()) return {};
+  return {observer_push, observer, tuning.progress_slices};
 }
 }  // namespace
 
@@ -67,12 +67,12 @@ void backward_into(const Network<T>& net, Workspace<T>& ws, int rows, std::span<
     const LayerSlots& slots = net.layout().layer(k);
     dense_backward_params(net.layer(k), spec.activations[k], slope, rows, ws.activation(k), ws.activation(k + 1), dA,
                           {grads.data() + slots.weight_offset, grads.data() + slots.bias_offset, mode},
-                          tuning.fuse_bias_grad, progress_for(observer, tuning));
+                          tuning.fuse_bias_grad, push_for(observer, tuning));
     if (observer) observer->layer_ready(k);
     if (k > 0) {
-      dense_backward_input(net.layer(k), rows, dA, ws.delta(1 - current), progress_for(observer, tuning));
+      dense_backward_input(net.layer(k), rows, dA, ws.delta(1 - current), push_for(observer, tuning));
       current = 1 - current;
-      if (observer) observer->progress();
+      if (observer) observer->push_communication();
     }
     if (observer) observer->layer_done(k);
   }

@@ -1,4 +1,5 @@
 #include "dmlp/core/optimizer.hpp"
+#include "dmlp/core/settings.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -13,7 +14,7 @@
 
 namespace dmlp {
 namespace {
-constexpr NameTable<OptimizerKind, 4> kOptimizers{"--optimizer",
+constexpr NameTable<OptimizerKind, 4> kOptimizers{"optimizer",
                                                   {{{OptimizerKind::Sgd, "sgd"},
                                                     {OptimizerKind::AdamW, "adamw"},
                                                     {OptimizerKind::Lars, "lars"},
@@ -32,40 +33,41 @@ double trust_ratio(double numerator, double denominator) {
 }  // namespace
 
 OptimizerKind parse_optimizer(std::string_view name) { return kOptimizers.parse(name); }
+std::optional<OptimizerKind> find_optimizer(std::string_view name) { return kOptimizers.find(name); }
 std::string_view to_string(OptimizerKind kind) { return kOptimizers.name(kind); }
 
 void validate(const OptimizerConfig& c) {
-  auto positive = [](double v, const char* name) {
+  auto positive = [](double v, const std::string& name) {
     if (!(v > 0.0) || !std::isfinite(v))
-      throw InputError(std::string(name) + " " + format_number(v) + " must be positive");
+      throw InputError(name + " " + format_number(v) + " must be positive");
   };
-  positive(c.lr_weights, "--lr");
-  positive(c.lr_bias, "--lr-bias");
+  positive(c.lr_weights, setting("lr_weights"));
+  positive(c.lr_bias, setting("lr_bias"));
   if (!(c.momentum >= 0.0 && c.momentum < 1.0))
-    throw InputError("--momentum " + format_number(c.momentum) + " must be in [0, 1)");
+    throw InputError(setting("momentum") + " " + format_number(c.momentum) + " must be in [0, 1)");
   if (c.nesterov && c.momentum == 0.0)
-    throw InputError("--nesterov needs a positive --momentum");
+    throw InputError(setting("nesterov") + " needs a positive " + setting("momentum"));
   if (c.nesterov && c.kind != OptimizerKind::Sgd)
-    throw InputError("--nesterov is an option of sgd; --optimizer " + std::string(to_string(c.kind)) + " does not use it");
+    throw InputError(setting("nesterov") + " is an option of sgd; " + setting("optimizer") + " " + std::string(to_string(c.kind)) + " does not use it");
   if (c.momentum > 0 && adam_like(c.kind))
-    throw InputError("--momentum is an option of sgd and lars; --optimizer " + std::string(to_string(c.kind)) +
-                     " does not use it (its first moment is --beta1)");
+    throw InputError(setting("momentum") + " is an option of sgd and lars; " + setting("optimizer") + " " + std::string(to_string(c.kind)) +
+                     " does not use it (its first moment is " + setting("beta1") + ")");
   if (!(c.weight_decay >= 0.0) || !std::isfinite(c.weight_decay))
-    throw InputError("--weight-decay " + format_number(c.weight_decay) + " must be >= 0");
+    throw InputError(setting("weight_decay") + " " + format_number(c.weight_decay) + " must be >= 0");
   if (c.kind == OptimizerKind::AdamW && !(c.lr_weights * c.weight_decay < 1.0))
-    throw InputError("--lr x --weight-decay is " + format_number(c.lr_weights * c.weight_decay) +
+    throw InputError(setting("lr_weights") + " x " + setting("weight_decay") + " is " + format_number(c.lr_weights * c.weight_decay) +
                      ": AdamW scales the weights by 1 - lr x weight decay each step, so it must be below 1");
   if (!(c.beta1 >= 0.0 && c.beta1 < 1.0))
-    throw InputError("--beta1 " + format_number(c.beta1) + " must be in [0, 1)");
+    throw InputError(setting("beta1") + " " + format_number(c.beta1) + " must be in [0, 1)");
   if (!(c.beta2 >= 0.0 && c.beta2 < 1.0))
-    throw InputError("--beta2 " + format_number(c.beta2) + " must be in [0, 1)");
-  positive(c.eps, "--eps");
-  positive(c.trust_coefficient, "--trust-coefficient");
+    throw InputError(setting("beta2") + " " + format_number(c.beta2) + " must be in [0, 1)");
+  positive(c.eps, setting("eps"));
+  positive(c.trust_coefficient, setting("trust_coefficient"));
 }
 
 std::vector<std::string> optimizer_state_names(const OptimizerConfig& c) {
-  if (adam_like(c.kind)) return {"exp_avg", "exp_avg_sq"};
-  if (has_velocity(c)) return {"velocity"};
+  if (adam_like(c.kind)) return {std::string(kExpAvg), std::string(kExpAvgSq)};
+  if (has_velocity(c)) return {std::string(kVelocity)};
   return {};
 }
 
@@ -91,8 +93,8 @@ std::string describe(const OptimizerConfig& c) {
 
 std::string optimizer_warning(const OptimizerConfig& c) {
   if (c.kind != OptimizerKind::Lars || c.lr_bias != c.lr_weights || c.lr_weights <= 1.0) return {};
-  return "--optimizer lars trains the biases at --lr " + format_number(c.lr_weights) +
-         " with no trust ratio (biases are excluded from it): give --lr-bias, a plain SGD rate such as 0.1";
+  return setting("optimizer") + " lars trains the biases at " + setting("lr_weights") + " " + format_number(c.lr_weights) +
+         " with no trust ratio (biases are excluded from it): give " + setting("lr_bias") + ", a plain SGD rate such as 0.1";
 }
 
 template <class T>
@@ -105,11 +107,11 @@ Optimizer<T>::Optimizer(OptimizerConfig config, const ParameterLayout& layout)
   // ε below T's smallest normal rounds to 0 or loses its meaning: 0/0 for a
   // parameter whose gradient is exactly 0 (a dead unit, a constant input)
   if (adam_like(config_.kind) && !(T(config_.eps) >= std::numeric_limits<T>::min()))
-    throw InputError("--eps " + format_number(config_.eps) + " is below the smallest normal " +
+    throw InputError(setting("eps") + " " + format_number(config_.eps) + " is below the smallest normal " +
                      (sizeof(T) == 4 ? "float32" : "float64") + " value (" +
                      format_number(double(std::numeric_limits<T>::min())) + "): it would act as 0");
   if (adam_like(config_.kind) && !std::isfinite(T(config_.eps)))
-    throw InputError("--eps " + format_number(config_.eps) + " is infinite in " +
+    throw InputError(setting("eps") + " " + format_number(config_.eps) + " is infinite in " +
                      (sizeof(T) == 4 ? "float32" : "float64") + ": every update would be 0");
   std::size_t largest = 0;
   for (const LayerSlots& s : layout_.layers()) largest = std::max(largest, s.weight_count());

@@ -1,4 +1,5 @@
 #include "dmlp/data/synthetic.hpp"
+#include "dmlp/core/settings.hpp"
 
 #include <cmath>
 #include <numbers>
@@ -52,9 +53,9 @@ void validate(const SyntheticSpec& spec) {
     throw InputError("synthetic " + name + ": " + std::to_string(spec.outputs) + (regression ? " targets" : " classes") +
                      "; at most " + std::to_string(regression ? kMaxWidth : kMaxClasses) + " (what a data set may hold)");
   if (!std::isfinite(spec.noise) || (spec.noise < 0 && spec.noise != -1))
-    throw InputError("--noise " + format_number(spec.noise) + " must be a finite number >= 0");
+    throw InputError(setting("noise") + " " + format_number(spec.noise) + " must be a finite number >= 0");
   if (spec.noise > kMaxSyntheticNoise)
-    throw InputError("--noise " + format_number(spec.noise) + " is more than " + format_number(kMaxSyntheticNoise) +
+    throw InputError(setting("noise") + " " + format_number(spec.noise) + " is more than " + format_number(kMaxSyntheticNoise) +
                      ": the generators' structure has unit scale, so such noise is all the data would hold, and "
                      "its squares overflow float32 in training");
 }

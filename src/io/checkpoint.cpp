@@ -1,4 +1,5 @@
 #include "dmlp/io/checkpoint.hpp"
+#include "dmlp/core/settings.hpp"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -147,11 +148,11 @@ std::uint64_t state_checksum(const StateAttributes& a) {
 
 // The optimizer's part of the state text (format 4): kind, t, and the
 // checksums of its arrays besides the velocity.
-std::string optimizer_text(const std::string& kind, std::int64_t steps,
+std::string optimizer_text(OptimizerKind kind, std::int64_t steps,
                            const std::vector<std::pair<std::string, std::uint64_t>>& arrays) {
-  std::string text = kind + '\n' + std::to_string(steps);
-  for (const char* name : kOptimizerArrayNames) {
-    if (std::string_view(name) == "velocity") continue;
+  std::string text = std::string(to_string(kind)) + '\n' + std::to_string(steps);
+  for (const std::string_view name : kOptimizerStateNames) {
+    if (name == kVelocity) continue;
     const auto at = std::find_if(arrays.begin(), arrays.end(), [&](const auto& a) { return a.first == name; });
     text += '\n' + (at == arrays.end() ? std::string("-") : std::to_string(at->second));
   }
@@ -165,26 +166,17 @@ std::uint64_t checksum_of(const std::vector<Stored>& flat) {
 }  // namespace
 
 template <class T>
-void write_checkpoint(const std::string& path, const Network<T>& net, std::span<const T> velocity,
-                      const CheckpointState& state) {
-  OptimizerSnapshot<T> sgd{"sgd", state.progress.step, {}};
-  if (!velocity.empty()) sgd.arrays.emplace_back("velocity", velocity);
-  write_checkpoint(path, net, sgd, state);
-}
-
-template <class T>
 void write_checkpoint(const std::string& path, const Network<T>& net, const OptimizerSnapshot<T>& optimizer,
                       const CheckpointState& state) {
   std::vector<std::pair<std::string, std::uint64_t>> array_checksums;
   std::optional<std::uint64_t> velocity_checksum;
   for (const auto& [name, values] : optimizer.arrays) {
-    if (std::find(std::begin(kOptimizerArrayNames), std::end(kOptimizerArrayNames), name) ==
-            std::end(kOptimizerArrayNames) ||
+    if (std::find(kOptimizerStateNames.begin(), kOptimizerStateNames.end(), name) == kOptimizerStateNames.end() ||
         values.size() != net.params().size())
       throw std::invalid_argument("write_checkpoint: optimizer array '" + name + "' of " +
                                   std::to_string(values.size()) + " values");
     array_checksums.emplace_back(name, checksum<T>(values));
-    if (name == "velocity") velocity_checksum = array_checksums.back().second;
+    if (name == kVelocity) velocity_checksum = array_checksums.back().second;
   }
   {
     {
@@ -197,28 +189,28 @@ void write_checkpoint(const std::string& path, const Network<T>& net, const Opti
       h5::write_attribute(f, "model", model_to_json(net.spec()).dump());
       h5::write_attribute(f, "config", state.config.dump());
       h5::write_attribute<std::int64_t>(f, "ranks", state.ranks);
-      h5::write_attribute<std::int64_t>(f, "step", state.progress.step);
-      h5::write_attribute<std::int64_t>(f, "epoch", state.progress.epoch);
-      h5::write_attribute<std::int64_t>(f, "step_in_epoch", state.progress.step_in_epoch);
-      h5::write_attribute<std::int64_t>(f, "samples", state.progress.samples);
+      h5::write_attribute<std::int64_t>(f, "step", state.position.step);
+      h5::write_attribute<std::int64_t>(f, "epoch", state.position.epoch);
+      h5::write_attribute<std::int64_t>(f, "step_in_epoch", state.position.step_in_epoch);
+      h5::write_attribute<std::int64_t>(f, "samples", state.position.samples);
       h5::write_attribute<std::uint64_t>(f, "seed", state.seed);
       // The data order is Philox4x32-10 keyed by (seed, epoch): this is its whole state.
       const std::string rng = nlohmann::json{{"generator", "philox4x32-10"},
                                              {"seed", state.seed},
-                                             {"epoch", state.progress.epoch},
-                                             {"step_in_epoch", state.progress.step_in_epoch}}
+                                             {"epoch", state.position.epoch},
+                                             {"step_in_epoch", state.position.step_in_epoch}}
                                   .dump();
       h5::write_attribute(f, "rng", rng);
       const std::uint64_t parameters_checksum = checksum<T>(net.params());
       h5::write_attribute<std::uint64_t>(f, "parameters_fnv1a64", parameters_checksum);
       const StateAttributes covered{
           DMLP_VERSION, sizeof(T) == 4 ? "float32" : "float64", model_to_json(net.spec()).dump(), state.config.dump(),
-          rng, state.ranks, state.progress.step, state.progress.epoch, state.progress.step_in_epoch,
-          state.progress.samples, state.seed, parameters_checksum, velocity_checksum,
+          rng, state.ranks, state.position.step, state.position.epoch, state.position.step_in_epoch,
+          state.position.samples, state.seed, parameters_checksum, velocity_checksum,
           optimizer_text(optimizer.kind, optimizer.steps, array_checksums), state.data.dump()};
       h5::write_attribute<std::uint64_t>(f, "state_fnv1a64", state_checksum(covered));
       h5::write_attribute(f, "data", state.data.dump());
-      h5::write_attribute(f, "optimizer", optimizer.kind);
+      h5::write_attribute(f, "optimizer", std::string(to_string(optimizer.kind)));
       h5::write_attribute<std::int64_t>(f, "optimizer_steps", optimizer.steps);
       write_layers(f, "parameters", net.layout(), net.params().data());
       if (!optimizer.arrays.empty()) h5::create_group(f, "optimizer");
@@ -269,13 +261,13 @@ CheckpointMeta read_meta_attributes(const std::string& path, hid_t f, std::uint6
     throw InputError(path + ": " + e.what());
   }
   m.ranks = int(h5::read_integer_attribute(f, "ranks", 1, INT_MAX));
-  m.progress.step = h5::read_integer_attribute(f, "step", 0, kMaxSteps);
-  m.progress.epoch = h5::read_integer_attribute(f, "epoch", 0, m.progress.step);
-  m.progress.step_in_epoch = h5::read_integer_attribute(f, "step_in_epoch", 0, m.progress.step);
-  m.progress.samples = h5::read_integer_attribute(f, "samples", 0, kMaxSamples);
-  if (m.progress.samples < m.progress.step)
-    throw InputError(path + ": samples " + std::to_string(m.progress.samples) + " is fewer than the step " +
-                     std::to_string(m.progress.step) + "; expected at least one sample a step");
+  m.position.step = h5::read_integer_attribute(f, "step", 0, kMaxSteps);
+  m.position.epoch = h5::read_integer_attribute(f, "epoch", 0, m.position.step);
+  m.position.step_in_epoch = h5::read_integer_attribute(f, "step_in_epoch", 0, m.position.step);
+  m.position.samples = h5::read_integer_attribute(f, "samples", 0, kMaxSamples);
+  if (m.position.samples < m.position.step)
+    throw InputError(path + ": samples " + std::to_string(m.position.samples) + " is fewer than the step " +
+                     std::to_string(m.position.step) + "; expected at least one sample a step");
   m.seed = h5::read_attribute<std::uint64_t>(f, "seed");
   m.parameters_checksum = h5::read_attribute<std::uint64_t>(f, "parameters_fnv1a64");
   m.has_velocity = h5::has_attribute(f, "velocity_fnv1a64");
@@ -286,9 +278,10 @@ CheckpointMeta read_meta_attributes(const std::string& path, hid_t f, std::uint6
   if (names_optimizer) {
     require("optimizer");
     require("optimizer_steps");
-    m.optimizer = h5::read_string_attribute(f, "optimizer");
-    if (m.optimizer != "sgd" && m.optimizer != "adamw" && m.optimizer != "lars" && m.optimizer != "lamb")
-      throw InputError(path + ": optimizer '" + m.optimizer + "'; expected sgd, adamw, lars or lamb");
+    const std::string kind = h5::read_string_attribute(f, "optimizer");
+    const std::optional<OptimizerKind> known = find_optimizer(kind);
+    if (!known) throw InputError(path + ": optimizer '" + kind + "'; expected sgd, adamw, lars or lamb");
+    m.optimizer = *known;
     m.optimizer_steps = h5::read_integer_attribute(f, "optimizer_steps", 0, kMaxSteps);
     // A later attribute under an earlier version: the version was lowered,
     // which would also relax how the config is compared on resume.
@@ -296,11 +289,11 @@ CheckpointMeta read_meta_attributes(const std::string& path, hid_t f, std::uint6
       throw InputError(path + ": format_version " + std::to_string(m.format_version) +
                        ", but it holds format 4's optimizer attributes: the file is damaged");
   } else {
-    m.optimizer_steps = m.progress.step;
+    m.optimizer_steps = m.position.step;
   }
-  for (const char* name : kOptimizerArrayNames) {
+  for (const std::string_view name : kOptimizerStateNames) {
     const std::string attribute = std::string(name) + "_fnv1a64";
-    if ((names_optimizer || std::string_view(name) == "velocity") && h5::has_attribute(f, attribute.c_str()))
+    if ((names_optimizer || name == kVelocity) && h5::has_attribute(f, attribute.c_str()))
       m.optimizer_arrays.emplace_back(name, h5::read_attribute<std::uint64_t>(f, attribute.c_str()));
   }
   // Lowering the version must not switch the state checksum off, nor relax
@@ -324,8 +317,8 @@ CheckpointMeta read_meta_attributes(const std::string& path, hid_t f, std::uint6
     if (!computed_state) require("state_fnv1a64");
     const StateAttributes stored{
         m.dmlp_version, m.precision, h5::read_string_attribute(f, "model"), h5::read_string_attribute(f, "config"),
-        h5::read_string_attribute(f, "rng"), m.ranks, m.progress.step, m.progress.epoch, m.progress.step_in_epoch,
-        m.progress.samples, m.seed, m.parameters_checksum,
+        h5::read_string_attribute(f, "rng"), m.ranks, m.position.step, m.position.epoch, m.position.step_in_epoch,
+        m.position.samples, m.seed, m.parameters_checksum,
         m.has_velocity ? std::optional<std::uint64_t>(m.velocity_checksum) : std::nullopt,
         names_optimizer ? std::optional<std::string>(optimizer_text(m.optimizer, m.optimizer_steps, m.optimizer_arrays))
                         : std::nullopt,
@@ -346,17 +339,17 @@ CheckpointMeta read_meta_attributes(const std::string& path, hid_t f, std::uint6
     }
   }
   // one optimizer update per step: any other count was not written by dmlp
-  if (names_optimizer && m.optimizer_steps != m.progress.step)
+  if (names_optimizer && m.optimizer_steps != m.position.step)
     throw InputError(path + ": optimizer_steps " + std::to_string(m.optimizer_steps) + " differs from step " +
-                     std::to_string(m.progress.step) + "; the file is damaged");
+                     std::to_string(m.position.step) + "; the file is damaged");
   // The generator state repeats the position and seed (format 3): both must agree,
   // and so must the seed that the configuration trained with (format 2).
   if (m.format_version >= 3) {
     const std::string rng = h5::read_string_attribute(f, "rng");
     const nlohmann::json expected = {{"generator", "philox4x32-10"},
                                      {"seed", m.seed},
-                                     {"epoch", m.progress.epoch},
-                                     {"step_in_epoch", m.progress.step_in_epoch}};
+                                     {"epoch", m.position.epoch},
+                                     {"step_in_epoch", m.position.step_in_epoch}};
     const nlohmann::json stored = nlohmann::json::parse(rng, nullptr, /*allow_exceptions=*/false);
     if (stored.is_discarded() || stored != expected)  // (a discarded value compares false either way)
       throw InputError(path + ": attribute rng is '" + rng + "'; expected " + expected.dump() +
@@ -373,18 +366,62 @@ CheckpointMeta read_meta_attributes(const std::string& path, hid_t f, std::uint6
     throw InputError(path + ": the config's model " + m.config.at("model").dump() + " differs from the model attribute " +
                      model_to_json(m.spec).dump() + ": the file is damaged");
   // the arrays its kind keeps: Adam's two moments, or at most a velocity
-  const bool adam = m.optimizer == "adamw" || m.optimizer == "lamb";
-  for (const char* name : kOptimizerArrayNames) {
+  const bool adam = m.optimizer == OptimizerKind::AdamW || m.optimizer == OptimizerKind::Lamb;
+  for (const std::string_view name : kOptimizerStateNames) {
     const bool held = std::any_of(m.optimizer_arrays.begin(), m.optimizer_arrays.end(),
                                   [&](const auto& a) { return a.first == name; });
-    const bool moment = std::string_view(name) != "velocity";
+    const bool moment = name != kVelocity;
     if (held != (adam && moment) && (adam || moment))
-      throw InputError(path + ": " + (held ? "holds /optimizer/" : "lacks /optimizer/") + name + ", which --optimizer " +
-                       m.optimizer + (held ? " does not keep" : " needs") + "; the file is damaged");
+      throw InputError(path + ": " + (held ? "holds /optimizer/" : "lacks /optimizer/") + std::string(name) + ", which " +
+                       setting("optimizer") + " " + std::string(to_string(m.optimizer)) +
+                       (held ? " does not keep" : " needs") + "; the file is damaged");
   }
   return m;
 }
 }  // namespace
+
+nlohmann::json meta_to_json(const CheckpointMeta& m) {
+  nlohmann::json arrays = nlohmann::json::array();
+  for (const auto& [name, sum] : m.optimizer_arrays) arrays.push_back({name, sum});
+  return {{"format_version", m.format_version},
+          {"dmlp_version", m.dmlp_version},
+          {"precision", m.precision},
+          {"model", model_to_json(m.spec)},
+          {"config", m.config},
+          {"ranks", m.ranks},
+          {"position", {m.position.step, m.position.epoch, m.position.step_in_epoch, m.position.samples}},
+          {"seed", m.seed},
+          {"parameters_checksum", m.parameters_checksum},
+          {"has_velocity", m.has_velocity},
+          {"velocity_checksum", m.velocity_checksum},
+          {"optimizer", to_string(m.optimizer)},
+          {"optimizer_steps", m.optimizer_steps},
+          {"optimizer_arrays", arrays},
+          {"data", m.data}};
+}
+
+CheckpointMeta meta_from_json(const nlohmann::json& j) {
+  CheckpointMeta m;
+  m.format_version = j.at("format_version").get<int>();
+  m.dmlp_version = j.at("dmlp_version").get<std::string>();
+  m.precision = j.at("precision").get<std::string>();
+  m.spec = model_from_json(j.at("model"));
+  m.config = j.at("config");
+  m.ranks = j.at("ranks").get<int>();
+  const auto& p = j.at("position");
+  m.position = {p.at(0).get<std::int64_t>(), p.at(1).get<std::int64_t>(), p.at(2).get<std::int64_t>(),
+                p.at(3).get<std::int64_t>()};
+  m.seed = j.at("seed").get<std::uint64_t>();
+  m.parameters_checksum = j.at("parameters_checksum").get<std::uint64_t>();
+  m.has_velocity = j.at("has_velocity").get<bool>();
+  m.velocity_checksum = j.at("velocity_checksum").get<std::uint64_t>();
+  m.optimizer = parse_optimizer(j.at("optimizer").get<std::string>());
+  m.optimizer_steps = j.at("optimizer_steps").get<std::int64_t>();
+  for (const auto& a : j.at("optimizer_arrays"))
+    m.optimizer_arrays.emplace_back(a.at(0).get<std::string>(), a.at(1).get<std::uint64_t>());
+  m.data = j.at("data");
+  return m;
+}
 
 std::uint64_t computed_state_checksum(const std::string& path) {
   const h5::File file = h5::open_read(path);
@@ -443,13 +480,6 @@ void read_and_verify(hid_t f, const CheckpointMeta& meta, const char* group, std
 }  // namespace
 
 template <class T>
-void read_checkpoint_arrays(const CheckpointMeta& meta, std::span<T> params, std::span<T> velocity) {
-  const std::pair<std::string, std::span<T>> wanted[] = {{"velocity", velocity}};
-  read_checkpoint_state<T>(meta, params, velocity.empty() ? std::span<const std::pair<std::string, std::span<T>>>()
-                                                           : std::span<const std::pair<std::string, std::span<T>>>(wanted));
-}
-
-template <class T>
 void read_checkpoint_state(const CheckpointMeta& meta, std::span<T> params,
                            std::span<const std::pair<std::string, std::span<T>>> optimizer_arrays) {
   const std::size_t n = ParameterLayout(meta.spec).size();
@@ -481,11 +511,6 @@ void read_checkpoint_state(const CheckpointMeta& meta, std::span<T> params,
   }
 }
 
-template void write_checkpoint<float>(const std::string&, const Network<float>&, std::span<const float>,
-                                      const CheckpointState&);
-template void write_checkpoint<double>(const std::string&, const Network<double>&, std::span<const double>,
-                                       const CheckpointState&);
-template void read_checkpoint_arrays<float>(const CheckpointMeta&, std::span<float>, std::span<float>);
 template void write_checkpoint<float>(const std::string&, const Network<float>&, const OptimizerSnapshot<float>&,
                                       const CheckpointState&);
 template void write_checkpoint<double>(const std::string&, const Network<double>&, const OptimizerSnapshot<double>&,
@@ -494,6 +519,5 @@ template void read_checkpoint_state<float>(const CheckpointMeta&, std::span<floa
                                             std::span<const std::pair<std::string, std::span<float>>>);
 template void read_checkpoint_state<double>(const CheckpointMeta&, std::span<double>,
                                              std::span<const std::pair<std::string, std::span<double>>>);
-template void read_checkpoint_arrays<double>(const CheckpointMeta&, std::span<double>, std::span<double>);
 
 }  // namespace dmlp

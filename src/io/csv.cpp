@@ -1,5 +1,6 @@
 // CSV reader: see include/dmlp/io/csv.hpp
 #include "dmlp/io/csv.hpp"
+#include "dmlp/core/settings.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -291,19 +292,19 @@ void validate(const CsvLayout& layout) {
   const char d = layout.delimiter;
   // A delimiter that can occur inside a number would split numbers apart.
   if (std::string_view("0123456789.+-eE").find(d) != std::string_view::npos || d == '\n' || d == '\0')
-    throw InputError(std::string("--delimiter '") + d +
+    throw InputError(std::string(setting("delimiter") + " '") + d +
                      "' can be part of a number; expected a separator such as , ; or a tab");
   if (layout.label_column < -1)
-    throw InputError("--label-column " + std::to_string(layout.label_column) +
+    throw InputError(setting("label_column") + " " + std::to_string(layout.label_column) +
                      ": expected a 0-based column, or -1 for the last column");
   if (layout.num_classes < 0)
-    throw InputError("--num-classes " + std::to_string(layout.num_classes) +
+    throw InputError(setting("num_classes") + " " + std::to_string(layout.num_classes) +
                      " must be >= 0 (0: the largest label + 1)");
   if (layout.num_classes > kMaxClasses)
-    throw InputError("--num-classes " + std::to_string(layout.num_classes) + " is more than the " +
+    throw InputError(setting("num_classes") + " " + std::to_string(layout.num_classes) + " is more than the " +
                      std::to_string(kMaxClasses) + " classes a data set may have");
   if (layout.target_columns.size() > std::size_t(kMaxWidth))
-    throw InputError("--target-columns lists " + std::to_string(layout.target_columns.size()) +
+    throw InputError(setting("target_columns") + " lists " + std::to_string(layout.target_columns.size()) +
                      " columns; at most " + std::to_string(kMaxWidth));
 }
 

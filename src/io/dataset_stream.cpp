@@ -1,6 +1,7 @@
 // StreamingDataset: a data set file read row by row, as training asks for rows.
 #include "dataset_file_internal.hpp"
 #include "dmlp/data/fingerprint.hpp"
+#include "dmlp/core/settings.hpp"
 #include "dmlp/io/file_error.hpp"
 #include "dmlp/mpi/liveness.hpp"
 
@@ -40,7 +41,7 @@ void StreamingDataset::require_unchanged() const {
     what = "it was rewritten (its modification time changed)";
   file_error(info_.path, "changed while this run was reading it: " + what +
                              "; the rows read from it now would not be the set this run started with. Restart the run "
-                             "(with --resume) once the file is final");
+                             "(with " + setting("resume") + ") once the file is final");
 }
 
 StreamingDataset::StreamingDataset(DatasetFileInfo info, std::int64_t chunk_rows)

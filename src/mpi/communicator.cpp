@@ -5,7 +5,6 @@
 #include <vector>
 
 #include "dmlp/mpi/consensus.hpp"
-#include "dmlp/mpi/stall_watchdog.hpp"
 
 namespace dmlp::mpi {
 
@@ -19,7 +18,7 @@ Communicator::Communicator(Communicator&& other) noexcept
     : comm_(std::exchange(other.comm_, MPI_COMM_NULL)),
       rank_(other.rank_),
       size_(other.size_),
-      watchdog_(std::exchange(other.watchdog_, nullptr)) {}
+      waiter_(std::exchange(other.waiter_, &PlainWaiter::instance())) {}
 
 Communicator::~Communicator() noexcept {
   if (comm_ != MPI_COMM_NULL && !finalized()) MPI_Comm_free(&comm_);
@@ -44,19 +43,19 @@ Communicator Communicator::split_shared() const {
   return Communicator(node);
 }
 
-bool Communicator::watched() const { return watchdog_ && watchdog_->enabled(); }
+void PlainWaiter::wait(std::span<MPI_Request> requests, Wait) {
+  check(MPI_Waitall(int(requests.size()), requests.data(), MPI_STATUSES_IGNORE), "MPI_Waitall");
+}
 
-void Communicator::wait(std::span<MPI_Request> requests, Wait what) const {
-  if (watchdog_)
-    watchdog_->wait(requests, what);
-  else
-    check(MPI_Waitall(int(requests.size()), requests.data(), MPI_STATUSES_IGNORE), "MPI_Waitall");
+PlainWaiter& PlainWaiter::instance() {
+  static PlainWaiter waiter;  // stateless
+  return waiter;
 }
 
 void Communicator::wait(MPI_Request& request) const { wait(std::span<MPI_Request>(&request, 1), Wait::collective); }
 
 void Communicator::barrier() const {
-  if (!watched()) return check(MPI_Barrier(comm_), "MPI_Barrier");
+  if (!nonblocking()) return check(MPI_Barrier(comm_), "MPI_Barrier");
   MPI_Request request = MPI_REQUEST_NULL;
   check(MPI_Ibarrier(comm_, &request), "MPI_Ibarrier");
   wait(request);
@@ -85,7 +84,7 @@ void Communicator::allreduce_max_with_rank(std::span<double> values, std::span<i
   if (values.size() > kOnStack) on_heap.resize(values.size());
   ValueRank* pairs = values.size() > kOnStack ? on_heap.data() : on_stack;
   for (std::size_t i = 0; i < values.size(); ++i) pairs[i] = {values[i], rank_};
-  if (watched()) {
+  if (nonblocking()) {
     MPI_Request request = MPI_REQUEST_NULL;
     check(MPI_Iallreduce(MPI_IN_PLACE, pairs, int(values.size()), MPI_DOUBLE_INT, MPI_MAXLOC, comm_, &request),
           "MPI_Iallreduce(MPI_MAXLOC)");
@@ -98,13 +97,5 @@ void Communicator::allreduce_max_with_rank(std::span<double> values, std::span<i
 }
 
 void MpiCollective::agreed(const std::function<void()>& work) { collectively(comm_, work); }
-
-void MpiCollective::evaluation_started() {
-  if (StallWatchdog* w = comm_.watchdog()) w->set_phase(Phase::evaluating);
-}
-
-void MpiCollective::step_started(std::int64_t step) {
-  if (StallWatchdog* w = comm_.watchdog()) w->step_started(step);
-}
 
 }  // namespace dmlp::mpi

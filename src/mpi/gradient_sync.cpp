@@ -71,11 +71,11 @@ void MpiGradientSync<T>::layer_ready(int k) {
           "MPI_Iallreduce");
     ++started_;
   }
-  progress();
+  push_communication();
 }
 
 template <class T>
-void MpiGradientSync<T>::progress() {
+void MpiGradientSync<T>::push_communication() {
   // Open MPI advances non-blocking collectives only inside MPI calls.
   if (started_ == 0) return;
   if (watching()) {  // one test per bucket, to see when each completes

@@ -82,28 +82,11 @@ Placement discover_placement(const Communicator& world, int requested_threads) {
                   ? std::max(1, std::min(p.own_cores, p.node_cores / p.ranks_on_node))
                   : requested_threads;
   // More threads than the node has cores only slows every rank down.
-  std::string capped;
   if (p.threads > p.node_cores) {
-    capped = "--threads " + std::to_string(p.threads) + " is more than the " + std::to_string(p.node_cores) +
-             " cores of this node: using " + std::to_string(p.own_cores);
+    p.threads_capped_from = p.threads;
     p.threads = p.own_cores;
   }
   p.hosts = gather_hosts(world, p.threads, p.node_cores);
-  std::string crowded;
-  for (const Host& h : p.hosts)
-    if (h.oversubscribed())
-      crowded += (crowded.empty() ? "" : ", ") + h.name + " (" + std::to_string(h.ranks.size()) + " ranks, " +
-                 std::to_string(std::accumulate(h.threads.begin(), h.threads.end(), 0)) + " threads, " +
-                 std::to_string(h.cores) + " cores)";
-  if (p.threads > p.own_cores)
-    p.warning = "warning: " + std::to_string(p.threads) + " threads per rank but each rank is bound to " +
-                std::to_string(p.own_cores) + " core" + (p.own_cores == 1 ? "" : "s") +
-                "; bind ranks to more cores (mpirun --map-by slot:PE=" + std::to_string(p.threads) +
-                ", srun --cpus-per-task=" + std::to_string(p.threads) + ") or lower --threads";
-  else if (!crowded.empty())
-    p.warning = "warning: ranks x threads exceeds the cores on " + crowded +
-                ": expect contention; lower --threads or the rank count";
-  if (!capped.empty()) p.warning = "warning: " + capped + (p.warning.empty() ? "" : "; " + p.warning.substr(9));
   return p;
 }
 

@@ -1,4 +1,5 @@
 #include "dmlp/mpi/stall_watchdog.hpp"
+#include "dmlp/core/settings.hpp"
 
 #include <algorithm>
 #include <cstdio>
@@ -14,38 +15,38 @@ namespace dmlp::mpi {
 namespace {
 
 // What a rank is doing (not waiting), in words.
-std::string doing(Phase phase, std::int64_t step) {
+std::string activity_text(Activity phase, std::int64_t step) {
   const std::string n = std::to_string(step);
   switch (phase) {
-    case Phase::starting_up: return "starting up";
-    case Phase::reading_data: return "reading a data set";
-    case Phase::reading_checkpoint: return "reading the checkpoint to start from";
-    case Phase::training: return "computing step " + n;
-    case Phase::evaluating: return "evaluating after step " + n;
-    case Phase::writing_checkpoint: return "writing the checkpoint of step " + n;
-    case Phase::finishing: return "finishing after step " + n;
+    case Activity::starting_up: return "starting up";
+    case Activity::reading_data: return "reading a data set";
+    case Activity::reading_checkpoint: return "reading the checkpoint to start from";
+    case Activity::training: return "computing step " + n;
+    case Activity::evaluating: return "evaluating after step " + n;
+    case Activity::writing_checkpoint: return "writing the checkpoint of step " + n;
+    case Activity::finishing: return "finishing after step " + n;
   }
   return "at step " + n;
 }
 
 // Where a rank waits, in words: what the collective it waits in is for.
-std::string waiting(Phase phase, Wait wait, std::int64_t step) {
+std::string waiting(Activity phase, Wait wait, std::int64_t step) {
   const std::string n = std::to_string(step);
   if (wait == Wait::gradient_sum) return "in the gradient all-reduce of step " + n;
   switch (phase) {
-    case Phase::starting_up: return "in a collective of start-up";
-    case Phase::reading_data: return "in a collective while the ranks read a data set";
-    case Phase::reading_checkpoint: return "for rank 0 to read the checkpoint to start from";
-    case Phase::training: return "in an all-reduce of metrics or checkpoint decisions at step " + n;
-    case Phase::evaluating: return "in a collective of the evaluation after step " + n;
-    case Phase::writing_checkpoint: return "for rank 0 to write the checkpoint of step " + n;
-    case Phase::finishing: return "in a collective while finishing after step " + n;
+    case Activity::starting_up: return "in a collective of start-up";
+    case Activity::reading_data: return "in a collective while the ranks read a data set";
+    case Activity::reading_checkpoint: return "for rank 0 to read the checkpoint to start from";
+    case Activity::training: return "in an all-reduce of metrics or checkpoint decisions at step " + n;
+    case Activity::evaluating: return "in a collective of the evaluation after step " + n;
+    case Activity::writing_checkpoint: return "for rank 0 to write the checkpoint of step " + n;
+    case Activity::finishing: return "in a collective while finishing after step " + n;
   }
   return "in a collective at step " + n;
 }
 
-std::string describe(Phase phase, Wait wait, std::int64_t step) {
-  return wait == Wait::none ? doing(phase, step) : waiting(phase, wait, step);
+std::string describe(Activity phase, Wait wait, std::int64_t step) {
+  return wait == Wait::none ? activity_text(phase, step) : waiting(phase, wait, step);
 }
 
 std::string seconds(double s) {
@@ -94,20 +95,20 @@ StallWatchdog::StallWatchdog(const Communicator& comm, double timeout_seconds)
     : rank_(comm.rank()), size_(comm.size()), timeout_(timeout_seconds) {
   send_requests_.fill(MPI_REQUEST_NULL);
   if (!enabled()) return;
-  check(MPI_Comm_dup(comm.get(), &beats_), "MPI_Comm_dup");
+  beats_.emplace(comm.duplicate());
   // Every rank's host, for naming the missing ones.
   std::vector<char> names(std::size_t(size_) * kNameWidth, '\0');
   int length = 0;
   check(MPI_Get_processor_name(names.data() + std::size_t(rank_) * kNameWidth, &length), "MPI_Get_processor_name");
-  check(MPI_Allgather(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, names.data(), kNameWidth, MPI_CHAR, beats_), "MPI_Allgather");
+  check(MPI_Allgather(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, names.data(), kNameWidth, MPI_CHAR, beats_->get()), "MPI_Allgather");
   for (int r = 0; r < size_; ++r) host_of_.emplace_back(names.data() + std::size_t(r) * kNameWidth);
   heard_.resize(std::size_t(rank_ == 0 ? size_ : 1));
   // Rank 0 hears everyone; the others hear rank 0 (whose beats say it is alive).
   check(MPI_Recv_init(receiving_.data(), int(receiving_.size()), MPI_INT64_T, rank_ == 0 ? MPI_ANY_SOURCE : 0, kTag,
-                      beats_, &receive_request_),
+                      beats_->get(), &receive_request_),
         "MPI_Recv_init");
   check(MPI_Start(&receive_request_), "MPI_Start");
-  if (rank_ != 0) check(MPI_Irecv(&verdict_, 1, MPI_INT64_T, 0, kVerdictTag, beats_, &verdict_request_), "MPI_Irecv");
+  if (rank_ != 0) check(MPI_Irecv(&verdict_, 1, MPI_INT64_T, 0, kVerdictTag, beats_->get(), &verdict_request_), "MPI_Irecv");
   if (!g_active) {
     g_active = this;
     g_active_thread = std::this_thread::get_id();
@@ -118,7 +119,7 @@ StallWatchdog::StallWatchdog(const Communicator& comm, double timeout_seconds)
 
 StallWatchdog::~StallWatchdog() noexcept {
   if (g_active == this) g_active = nullptr;
-  if (finalized() || beats_ == MPI_COMM_NULL) return;
+  if (finalized() || !beats_) return;
   for (MPI_Request* r : {&receive_request_, &verdict_request_}) {
     if (*r == MPI_REQUEST_NULL) continue;
     MPI_Cancel(r);
@@ -130,19 +131,18 @@ StallWatchdog::~StallWatchdog() noexcept {
   // Heartbeats still in flight complete on their own: their receiver may be gone.
   for (MPI_Request& r : send_requests_)
     if (r != MPI_REQUEST_NULL) MPI_Request_free(&r);
-  MPI_Comm_free(&beats_);
 }
 
 void StallWatchdog::step_started(std::int64_t step) {
   if (!enabled()) return;
   step_ = step;
-  phase_ = Phase::training;
+  doing_ = Activity::training;
   announce();
 }
 
-void StallWatchdog::set_phase(Phase phase) {
+void StallWatchdog::now_doing(Activity activity) {
   if (!enabled()) return;
-  phase_ = phase;
+  doing_ = activity;
   announce();
 }
 
@@ -152,8 +152,8 @@ void StallWatchdog::send_beat(int to) {
   if (request != MPI_REQUEST_NULL) check(MPI_Test(&request, &done, MPI_STATUS_IGNORE), "MPI_Test");
   if (!done) return;  // the receiver is behind on this slot; a later heartbeat says more
   Beat& beat = sending_[next_slot_];
-  beat = {step_, entered_, static_cast<std::int64_t>(phase_), static_cast<std::int64_t>(waiting_)};
-  check(MPI_Isend(beat.data(), int(beat.size()), MPI_INT64_T, to, kTag, beats_, &request), "MPI_Isend");
+  beat = {step_, entered_, static_cast<std::int64_t>(doing_), static_cast<std::int64_t>(waiting_)};
+  check(MPI_Isend(beat.data(), int(beat.size()), MPI_INT64_T, to, kTag, beats_->get(), &request), "MPI_Isend");
   next_slot_ = (next_slot_ + 1) % kSendSlots;
 }
 
@@ -251,7 +251,7 @@ std::string StallWatchdog::missing_report(double waited) {
     const Heard& h = heard_[std::size_t(r)];
     const double quiet = h.ever ? std::chrono::duration<double>(now - h.when).count() : waited;
     const bool arrived = h.ever && h.beat[1] >= entered_;
-    const Phase phase = static_cast<Phase>(h.beat[2]);
+    const Activity phase = static_cast<Activity>(h.beat[2]);
     const Wait wait = static_cast<Wait>(h.beat[3]);
     // Alive, and waiting either here or in an earlier collective that a
     // stalled rank holds up: not the culprit.
@@ -268,11 +268,11 @@ std::string StallWatchdog::missing_report(double waited) {
     else if (arrived)
       lines += "reached it, then went silent " + seconds(quiet) + " ago (stopped, or its network is down)";
     else  // what it did after its last collective (it has left that one)
-      lines += "never reached it; last heard " + seconds(quiet) + " ago, " + doing(phase, h.beat[0]);
+      lines += "never reached it; last heard " + seconds(quiet) + " ago, " + activity_text(phase, h.beat[0]);
   }
   if (named > 16) lines += "\n  … and " + std::to_string(named - 16) + " more";
-  std::string text = "stalled: rank 0 waited " + seconds(waited) + " (--stall-timeout " + format_number(timeout_) +
-                     ") " + describe(phase_, waiting_, step_);
+  std::string text = "stalled: rank 0 waited " + seconds(waited) + " (" + setting("stall_timeout") + " " + format_number(timeout_) +
+                     ") " + describe(doing_, waiting_, step_);
   if (named == 0)
     text += "; every rank reached it and is alive, so the network or MPI itself is stuck";
   else
@@ -289,18 +289,18 @@ std::string StallWatchdog::what_root_said() const {
   // a collective that rank 0 was in and this rank has left since is over for rank 0 too
   const Wait wait = root.beat[1] < entered_ ? Wait::none : static_cast<Wait>(root.beat[3]);
   return "it last said, " + seconds(quiet) + " ago, that it was " +
-         describe(static_cast<Phase>(root.beat[2]), wait, root.beat[0]);
+         describe(static_cast<Activity>(root.beat[2]), wait, root.beat[0]);
 }
 
 void StallWatchdog::stalled(double waited) {
   if (rank_ == 0) {
     const std::string report = missing_report(waited);
     if (!stalled_elsewhere_) throw StalledError(report);
-    report_failure({rank_, report, kExitStalled});
+    report_failure({rank_, report, ErrorKind::stalled});
     // Tell the others not to report rank 0 while mpirun gets its chance.
     verdict_sends_.assign(std::size_t(size_), MPI_REQUEST_NULL);
     for (int r = 1; r < size_; ++r)
-      MPI_Isend(&verdict_, 1, MPI_INT64_T, r, kVerdictTag, beats_, &verdict_sends_[std::size_t(r)]);
+      MPI_Isend(&verdict_, 1, MPI_INT64_T, r, kVerdictTag, beats_->get(), &verdict_sends_[std::size_t(r)]);
     const Clock::time_point until = Clock::now() + std::chrono::duration_cast<Clock::duration>(
                                                        std::chrono::duration<double>(kRemoteLingerSeconds));
     while (Clock::now() < until) {
@@ -308,10 +308,10 @@ void StallWatchdog::stalled(double waited) {
       MPI_Testall(int(verdict_sends_.size()), verdict_sends_.data(), &sent, MPI_STATUSES_IGNORE);
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
-    abort_job(kExitStalled);
+    abort_job(exit_status_of(ErrorKind::stalled));
   }
-  throw StalledError("stalled: rank " + std::to_string(rank_) + " waited " + seconds(waited) + " (--stall-timeout " +
-                     format_number(timeout_) + ") " + describe(phase_, waiting_, step_) +
+  throw StalledError("stalled: rank " + std::to_string(rank_) + " waited " + seconds(waited) + " (" + setting("stall_timeout") + " " +
+                     format_number(timeout_) + ") " + describe(doing_, waiting_, step_) +
                      ", and rank 0, which names the ranks that never arrived, did not report them: rank 0 on " +
                      host_of_[0] + " may itself be stalled or unreachable; " + what_root_said());
 }

@@ -14,58 +14,16 @@
 namespace dmlp::run {
 namespace {
 
-// Rank 0's metadata, sent to all: the text parts as strings, the numbers in one message.
-struct MetaNumbers {
-  std::int64_t format_version, ranks, step, epoch, step_in_epoch, samples;
-  std::uint64_t seed, parameters_checksum, velocity_checksum;
-  std::int64_t has_velocity, optimizer_steps;
-};
-
+// Rank 0's metadata, sent to all as one JSON text; the path apart, as the
+// bytes it is (a file name need not be UTF-8, which JSON text must be).
 void broadcast_meta(const mpi::Communicator& world, CheckpointMeta& m) {
-  std::string model = world.rank() == 0 ? model_to_json(m.spec).dump() : std::string();
-  std::string config = world.rank() == 0 ? m.config.dump() : std::string();
-  std::string data = world.rank() == 0 ? m.data.dump() : std::string();
-  world.broadcast(model, 0);
-  world.broadcast(config, 0);
-  world.broadcast(data, 0);
-  world.broadcast(m.path, 0);
-  world.broadcast(m.precision, 0);
-  world.broadcast(m.dmlp_version, 0);
-  world.broadcast(m.optimizer, 0);
-  // the arrays' names, one per line, and their checksums
-  std::string names;
-  std::vector<std::uint64_t> checksums;
-  for (const auto& [name, sum] : m.optimizer_arrays) {
-    names += name + '\n';
-    checksums.push_back(sum);
-  }
-  world.broadcast(names, 0);
-  checksums.resize(std::size_t(std::count(names.begin(), names.end(), '\n')));
-  world.broadcast(std::span<unsigned char>(reinterpret_cast<unsigned char*>(checksums.data()),
-                                           checksums.size() * sizeof(std::uint64_t)), 0);
-  MetaNumbers n{m.format_version,     m.ranks, m.progress.step, m.progress.epoch, m.progress.step_in_epoch,
-                m.progress.samples,   m.seed,  m.parameters_checksum, m.velocity_checksum, m.has_velocity,
-                m.optimizer_steps};
-  world.broadcast(std::span<unsigned char>(reinterpret_cast<unsigned char*>(&n), sizeof n), 0);
+  std::string path = m.path;
+  std::string text = world.rank() == 0 ? meta_to_json(m).dump() : std::string();
+  world.broadcast(path, 0);
+  world.broadcast(text, 0);
   if (world.rank() == 0) return;
-  m.spec = model_from_json(nlohmann::json::parse(model));
-  m.config = nlohmann::json::parse(config);
-  m.data = nlohmann::json::parse(data);
-  m.format_version = int(n.format_version);
-  m.ranks = int(n.ranks);
-  m.progress = {n.step, n.epoch, n.step_in_epoch, n.samples};
-  m.seed = n.seed;
-  m.parameters_checksum = n.parameters_checksum;
-  m.velocity_checksum = n.velocity_checksum;
-  m.has_velocity = n.has_velocity != 0;
-  m.optimizer_steps = n.optimizer_steps;
-  m.optimizer_arrays.clear();
-  std::size_t start = 0;
-  for (std::uint64_t sum : checksums) {
-    const std::size_t end = names.find('\n', start);
-    m.optimizer_arrays.emplace_back(names.substr(start, end - start), sum);
-    start = end + 1;
-  }
+  m = meta_from_json(nlohmann::json::parse(text));
+  m.path = path;
 }
 
 template <class T>
@@ -144,9 +102,9 @@ CheckpointMeta load_resume_checkpoint(const mpi::Communicator& world, const std:
         read_on_root(path, meta, params, &optimizer);
         // the listing orders by the name's step: a file holding another step was renamed
         if (const auto named = checkpoint_step(std::filesystem::path(path).filename().string());
-            named && *named != meta.progress.step)
+            named && *named != meta.position.step)
           throw InputError("its name says step " + std::to_string(*named) + " but it holds step " +
-                           std::to_string(meta.progress.step) + " (renamed?)");
+                           std::to_string(meta.position.step) + " (renamed?)");
         return;
       } catch (const std::exception& e) {
         log.warning("skipping checkpoint " + path + ": " + e.what());
@@ -160,7 +118,7 @@ CheckpointMeta load_resume_checkpoint(const mpi::Communicator& world, const std:
 }
 
 void check_position(const CheckpointMeta& meta, const BatchPlan& plan) {
-  const TrainProgress& p = meta.progress;
+  const TrainPosition& p = meta.position;
   const std::int64_t steps = plan.steps_per_epoch(), batch = plan.global_batch();
   // Rows of the first s batches of an epoch (s <= steps; the last batch may be short).
   const auto rows_before = [&](std::int64_t s) {
@@ -220,11 +178,13 @@ void check_init(const CheckpointMeta& meta, const ModelSpec& model) {
 
 std::vector<std::string> check_resume(const CheckpointMeta& meta, const RunConfig& config, int ranks) {
   check_init(meta, config.model);
-  if (const std::string now(to_string(config.training.optimizer.kind)); meta.optimizer != now)
-    throw InputError("cannot resume from " + meta.path + ": it was trained with --optimizer " + meta.optimizer +
+  if (meta.optimizer != config.training.optimizer.kind) {
+    const std::string then(to_string(meta.optimizer)), now(to_string(config.training.optimizer.kind));
+    throw InputError("cannot resume from " + meta.path + ": it was trained with --optimizer " + then +
                      " and this run asks for --optimizer " + now + "; one's state does not carry over to the other. "
-                     "Resume with --optimizer " + meta.optimizer + ", or start a new run from its parameters with --init " +
+                     "Resume with --optimizer " + then + ", or start a new run from its parameters with --init " +
                      meta.path);
+  }
   std::vector<std::string> warnings;
   const auto stored_setting = [&](const char* pointer) {
     const nlohmann::json::json_pointer at(pointer);
@@ -284,8 +244,8 @@ std::vector<std::string> check_resume(const CheckpointMeta& meta, const RunConfi
                (now.contains(at) ? now.at(at).dump() : "none") + " now)";
   }
   if (!refused.empty())
-    throw InputError("cannot resume from " + meta.path + ": its position (epoch " + std::to_string(meta.progress.epoch) +
-                     ", step " + std::to_string(meta.progress.step_in_epoch) +
+    throw InputError("cannot resume from " + meta.path + ": its position (epoch " + std::to_string(meta.position.epoch) +
+                     ", step " + std::to_string(meta.position.step_in_epoch) +
                      " of it) belongs to the data order of its settings, and these differ: " + refused +
                      ". Resume with the checkpoint's settings, or start a new run from its parameters with --init " +
                      meta.path);

@@ -11,6 +11,7 @@
 #include "dmlp/io/checkpoint_dir.hpp"
 #include "dmlp/mpi/consensus.hpp"
 #include "dmlp/run/test_hooks.hpp"
+#include "dmlp/train/divergence.hpp"
 #include <thread>
 
 namespace dmlp::run {
@@ -64,10 +65,10 @@ StopSignals::~StopSignals() {
 int StopSignals::received() { return g_stop_signal; }
 
 template <class T>
-Checkpointer<T>::Checkpointer(const mpi::Communicator& world, CheckpointPolicy policy, Trainer<T>& trainer,
+Checkpointer<T>::Checkpointer(Collective& comm, CheckpointPolicy policy, Trainer<T>& trainer,
                               const Network<T>& net, nlohmann::json config, nlohmann::json data, RunLog& log,
                               const CheckpointDirLock* lock)
-    : world_(world),
+    : comm_(comm),
       policy_(std::move(policy)),
       trainer_(trainer),
       net_(net),
@@ -76,85 +77,81 @@ Checkpointer<T>::Checkpointer(const mpi::Communicator& world, CheckpointPolicy p
       log_(log),
       lock_(lock),
       hold_after_step_(test_hold_after_step().value_or(-1)) {
-  mpi::collectively(world_, [&] {
-    if (world_.rank() != 0) return;
+  comm_.agreed([&] {
+    if (comm_.rank() != 0) return;
     for (const std::string& name : remove_stale_temporaries(policy_.dir))
       log_.note("removed " + name + " from " + policy_.dir + ", left by a writer that was killed mid-write");
-    const auto moved = set_aside_checkpoints_after(policy_.dir, trainer_.progress().step);
+    const auto moved = set_aside_checkpoints_after(policy_.dir, trainer_.position().step);
     if (!moved.empty())
       log_.warning(std::to_string(moved.size()) + " checkpoint" + (moved.size() == 1 ? "" : "s") + " in " +
-                   policy_.dir + " from past step " + std::to_string(trainer_.progress().step) +
+                   policy_.dir + " from past step " + std::to_string(trainer_.position().step) +
                    " (an abandoned run) renamed to *.superseded (or *.superseded-N, where an earlier one took that name)");
   });
 }
 
 template <class T>
-std::string Checkpointer<T>::save(const TrainProgress& p) {
+std::string Checkpointer<T>::save(const TrainPosition& p) {
   const std::string path = (std::filesystem::path(policy_.dir) / checkpoint_file_name(p.step)).string();
   if (saved_step_ == p.step) return path;
   const TraceSpan span(trainer_.trace(), "checkpoint write");
-  // Rank 0 writes, the others wait for it; the watchdog names rank 0 if it hangs there.
-  mpi::StallWatchdog* watchdog = world_.watchdog();
-  const mpi::Phase before = watchdog ? watchdog->phase() : mpi::Phase::training;
-  if (watchdog) watchdog->set_phase(mpi::Phase::writing_checkpoint);
+  // Rank 0 writes, the others wait for it; a stall watchdog names rank 0 if it hangs there.
+  const ActivityScope writing(comm_, Activity::writing_checkpoint);
   // Every rank holds the same state; rank 0 alone writes it, and all agree it did.
-  mpi::collectively(world_, [&] {
-    if (world_.rank() != 0) return;
+  comm_.agreed([&] {
+    if (comm_.rank() != 0) return;
     // Parameters that overflowed to infinity with a finite gradient: a
     // checkpoint of them would replace (and prune) good ones.
     const auto params = net_.params();
     if (!std::all_of(params.begin(), params.end(), [](T v) { return std::isfinite(v); }))
       throw DivergedError("diverged at step " + std::to_string(p.step) +
-                          ": the parameters hold NaN or infinite values, so no checkpoint was written; lower --lr "
-                          "(or add --warmup-steps) and resume from the newest checkpoint");
+                          ": the parameters hold NaN or infinite values, so no checkpoint was written; " + divergence_advice());
     Optimizer<T>& optimizer = trainer_.optimizer();
-    OptimizerSnapshot<T> snapshot{std::string(to_string(optimizer.config().kind)), optimizer.steps(), {}};
+    OptimizerSnapshot<T> snapshot{optimizer.config().kind, optimizer.steps(), {}};
     const auto names = optimizer_state_names(optimizer.config());
     for (const std::string& name : names) snapshot.arrays.emplace_back(name, optimizer.state(name));
-    test_stop_point("checkpoint-write", world_.rank());
+    test_stop_point("checkpoint-write", comm_.rank());
     if (lock_) lock_->verify();
     try {
-      write_checkpoint<T>(path, net_, snapshot, CheckpointState{config_, world_.size(), trainer_.config().seed, p, data_});
+      write_checkpoint<T>(path, net_, snapshot, CheckpointState{config_, comm_.size(), trainer_.config().seed, p, data_});
     } catch (const InputError& e) {  // the directory took files at the start: a failure now, not bad input
       throw std::runtime_error(e.what());
     }
     prune_checkpoints(policy_.dir, policy_.keep, path);
     log_.note("checkpoint " + path + " written (step " + std::to_string(p.step) + ")");
   });
-  if (watchdog) watchdog->set_phase(before);
   saved_step_ = p.step;
   last_save_ = std::chrono::steady_clock::now();
   return path;
 }
 
 template <class T>
-void Checkpointer<T>::hold_for_stop_signal(const TrainProgress& p) {
+void Checkpointer<T>::hold_for_stop_signal(const TrainPosition& p) {
   log_.note("test hold: after step " + std::to_string(p.step) + ", waiting for a stop signal");
   for (;;) {
-    std::int64_t go_on[2] = {StopSignals::received(), world_.rank() == 0 && test_hold_released() ? 1 : 0};
-    world_.allreduce(std::span<std::int64_t>(go_on), MPI_MAX);
+    std::int64_t go_on[2] = {StopSignals::received(), comm_.rank() == 0 && test_hold_released() ? 1 : 0};
+    comm_.max_integers(go_on);
     if (go_on[0] != 0 || go_on[1] != 0) return;
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
 }
 
 template <class T>
-void Checkpointer<T>::after_step(const TrainProgress& p) {
+void Checkpointer<T>::after_step(const TrainPosition& p) {
   if (hold_after_step_ == p.step) hold_for_stop_signal(p);
-  const bool by_time = world_.rank() == 0 && policy_.every_seconds > 0 &&
+  const bool by_time = comm_.rank() == 0 && policy_.every_seconds > 0 &&
                        std::chrono::steady_clock::now() - last_save_ >=
                            std::chrono::duration<double>(policy_.every_seconds);
   // A signal reaches the ranks at slightly different moments: one all-reduce a
   // step agrees on it and on rank 0's clock.
   std::int64_t decide[2] = {by_time ? 1 : 0, StopSignals::received()};
-  world_.allreduce(std::span<std::int64_t>(decide), MPI_MAX);
+  comm_.max_integers(decide);
   stop_ = decide[1] != 0;
   const bool by_steps = policy_.every_steps > 0 && p.step % policy_.every_steps == 0;
   if (by_steps || decide[0] != 0) save(p);
 }
 
 template <class T>
-bool Checkpointer<T>::stop_requested(const TrainProgress&) {
+bool Checkpointer<T>::stop_requested(const TrainPosition&) {
   return stop_;
 }
 

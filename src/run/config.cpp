@@ -1,4 +1,5 @@
 #include "dmlp/run/config.hpp"
+#include "dmlp/train/memory_plan.hpp"
 
 #include "dmlp/core/memory.hpp"
 
@@ -91,7 +92,7 @@ void validate(const RunConfig& c) {
   if (!c.start.resume.empty() && !c.start.init.empty()) throw InputError("give --resume or --init, not both");
   require_at_most(c.training.global_batch, kMaxRows, "--batch-size");
   const std::size_t element = c.precision == Precision::Double ? 8 : 4;
-  require_memory(parameter_bytes(c.model, element, parameter_copies(c.training.optimizer)),
+  require_memory(training_memory(c.model, c.training.optimizer, element, 0, 1, false).model,
                  "the model " + c.model.describe() + " (parameters, gradients and optimizer state)");
   if (const auto& s = c.data.synthetic) {
     const double rows = double(s->samples) + double(s->test_samples >= 0 ? s->test_samples : s->samples / 5);

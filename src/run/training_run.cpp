@@ -20,6 +20,9 @@
 #include "dmlp/run/checkpointer.hpp"
 #include "dmlp/run/data_sources.hpp"
 #include "dmlp/run/test_hooks.hpp"
+#include "dmlp/run/placement_advice.hpp"
+#include "dmlp/train/divergence.hpp"
+#include "dmlp/train/memory_plan.hpp"
 #include "dmlp/run/trace_file.hpp"
 #include "dmlp/train/threads.hpp"
 
@@ -51,10 +54,8 @@ std::int64_t peak_resident_bytes() {
   return std::int64_t(usage.ru_maxrss) * 1024;  // KiB on Linux
 }
 
-// Tells the run's watchdog, if any, what this rank does now.
-void set_phase(const mpi::Communicator& comm, mpi::Phase phase) {
-  if (mpi::StallWatchdog* w = comm.watchdog()) w->set_phase(phase);
-}
+// Tells the run's waiter (a stall watchdog reports it) what this rank does now.
+void now_doing(const mpi::Communicator& comm, Activity activity) { comm.waiter().now_doing(activity); }
 
 std::string without_warning_prefix(const std::string& text) {
   constexpr std::string_view prefix = "warning: ";
@@ -103,14 +104,14 @@ class Run final : public TrainingRun::Impl {
     observers.add(observer);
     std::optional<Checkpointer<T>> checkpoints;
     if (!config_.execution.checkpoint.dir.empty()) {
-      checkpoints.emplace(world_, config_.execution.checkpoint, *trainer_, net_, to_json(config_), data_json(), log_,
+      checkpoints.emplace(collective_, config_.execution.checkpoint, *trainer_, net_, to_json(config_), data_json(), log_,
                           lock_);
       observers.add(&*checkpoints);
     }
     RunOutcome outcome;
     const auto started = std::chrono::steady_clock::now();
-    const std::int64_t first_samples = trainer_->progress().samples;
-    first_step_ = trainer_->progress().step;
+    const std::int64_t first_samples = trainer_->position().samples;
+    first_step_ = trainer_->position().step;
     if (trace_) {
       world_.barrier();  // the ranks' timelines start together
       trace_->start_clock();
@@ -118,18 +119,17 @@ class Run final : public TrainingRun::Impl {
     diverging_is_agreed([&] {
       outcome.stopped = trainer_->run(&observers);  // the ranks agreed on stopping
       outcome.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-      set_phase(world_, mpi::Phase::finishing);
+      now_doing(world_, Activity::finishing);
       // The last update may overflow with a finite gradient: nothing reports it
       // but this (every rank holds the same parameters).
       const auto p = net_.params();
       if (!std::all_of(p.begin(), p.end(), [](T v) { return std::isfinite(v); }))
-        throw DivergedError("diverged at step " + std::to_string(trainer_->progress().step) +
-                            ": the parameters hold NaN or infinite values after the last update; lower --lr "
-                            "(or add --warmup-steps) and resume from the newest checkpoint");
+        throw DivergedError("diverged at step " + std::to_string(trainer_->position().step) +
+                            ": the parameters hold NaN or infinite values after the last update; " + divergence_advice());
     });
-    outcome.samples = trainer_->progress().samples - first_samples;
-    outcome.progress = trainer_->progress();
-    if (checkpoints) checkpoints->save(trainer_->progress());
+    outcome.samples = trainer_->position().samples - first_samples;
+    outcome.position = trainer_->position();
+    if (checkpoints) checkpoints->save(trainer_->position());
     if (!outcome.stopped && data_.test.rows)
       diverging_is_agreed([&] { outcome.test = trainer_->evaluate(*data_.test.rows); });
     measure_memory(outcome);
@@ -151,7 +151,7 @@ class Run final : public TrainingRun::Impl {
         trace_->step_ends();
         write_trace_and_say();
       }
-      throw mpi::JobFailure({0, e.what(), kExitDiverged});
+      throw mpi::JobFailure({0, e.what(), ErrorKind::diverged});
     }
   }
 
@@ -170,7 +170,7 @@ class Run final : public TrainingRun::Impl {
     if (trace_->steps_recorded() == 0)
       log_.warning("--trace " + t.file + ": no step of this run fell in --trace-steps " + std::to_string(t.first_step) +
                    ":" + std::to_string(t.last_step) + " (it ran steps " + std::to_string(first_step_ + 1) + "-" +
-                   std::to_string(trainer_->progress().step) + "); the file holds no spans");
+                   std::to_string(trainer_->position().step) + "); the file holds no spans");
     else
       log_.note("trace of steps " + std::to_string(t.first_step) + "-" + std::to_string(t.last_step) + " written to " +
                 t.file);
@@ -183,17 +183,10 @@ class Run final : public TrainingRun::Impl {
     world_.allreduce_max_with_rank(peak, rank);
     outcome.peak_rss_bytes = std::int64_t(peak[0]);
     outcome.peak_rss_rank = rank[0];
-    const ModelSpec& spec = config_.model;
     const TrainConfig& t = config_.training;
-    const std::size_t element = sizeof(T);
-    const int copies = parameter_copies(t.optimizer);  // parameters, gradients, state
-    double bytes = parameter_bytes(spec, element, copies) +
-                   workspace_bytes(spec, trainer_->max_rows_per_rank(), element);
-    if (t.micro_batch > 0)  // the workspace holds a micro-batch; lanes and exact sums besides
-      bytes = parameter_bytes(spec, element, copies) +
-              trainer_->lanes() * (workspace_bytes(spec, std::min(t.micro_batch, t.global_batch), element)) +
-              (trainer_->lanes() - 1) * double(net_.layout().size()) * element +
-              (t.reproducible ? double(net_.layout().size() + 1) * 8.0 * (element == 4 ? 2 : 3) : 0.0);
+    double bytes = training_memory(config_.model, t.optimizer, sizeof(T), trainer_->workspace_rows(),
+                                   trainer_->workers(), t.reproducible)
+                       .total();
     for (const RowSource* data : {data_.train.rows.get(), data_.test.rows.get()}) {
       if (!data) continue;
       const DataShape& s = data->shape();
@@ -218,10 +211,10 @@ class Run final : public TrainingRun::Impl {
     std::vector<T> params;
     OptimizerArrays<T> stored;
     const bool resume = !from.resume.empty();
-    set_phase(world_, mpi::Phase::reading_checkpoint);
+    now_doing(world_, Activity::reading_checkpoint);
     const CheckpointMeta meta = resume ? load_resume_checkpoint<T>(world_, from.resume, params, stored, log_)
                                        : load_checkpoint<T>(world_, from.init, params);
-    set_phase(world_, mpi::Phase::starting_up);
+    now_doing(world_, Activity::starting_up);
     std::vector<std::string> warnings;
     mpi::collectively(world_, [&] {
       if (resume) {
@@ -231,8 +224,8 @@ class Run final : public TrainingRun::Impl {
                                          data_.test.rows ? &data_.test.fingerprint : nullptr))
           warnings.push_back(std::move(w));
         check_position(meta, trainer_->plan());
-        if (meta.progress.step > trainer_->total_steps())
-          throw InputError("cannot resume from " + meta.path + ": it is at step " + std::to_string(meta.progress.step) +
+        if (meta.position.step > trainer_->total_steps())
+          throw InputError("cannot resume from " + meta.path + ": it is at step " + std::to_string(meta.position.step) +
                            ", past this run's last step " + std::to_string(trainer_->total_steps()) +
                            " (--epochs, --max-steps): there is nothing to train; give more steps");
       } else
@@ -259,8 +252,8 @@ class Run final : public TrainingRun::Impl {
     }
     });
     optimizer.set_steps(meta.optimizer_steps);
-    trainer_->progress() = meta.progress;
-    warnings.insert(warnings.begin(), "resuming from " + meta.path + " at step " + std::to_string(meta.progress.step));
+    trainer_->position() = meta.position;
+    warnings.insert(warnings.begin(), "resuming from " + meta.path + " at step " + std::to_string(meta.position.step));
     return warnings;
   }
 
@@ -286,14 +279,14 @@ class Run final : public TrainingRun::Impl {
       d.per_rank_batch_min = std::min(d.per_rank_batch_min, trainer_->plan().full_batch_rank_rows(world_.size(), r));
     d.steps_per_epoch = trainer_->steps_per_epoch();
     d.total_steps = trainer_->total_steps();
-    d.first_step = trainer_->progress().step;
+    d.first_step = trainer_->position().step;
     d.buckets = sync_.buckets().size();
     // The last bucket holds layer 1, whose gradient is the last thing backward computes.
     const auto& b = sync_.buckets();
     const double total = double(net_.layout().size());
     d.overlappable = b.size() > 1 && total > 0 ? 1.0 - double(b.back().end - b.back().begin) / total : 0.0;
     d.warnings = std::move(warnings);
-    for (const std::string& w : {data_.train.warning, data_.test.warning, placement.warning, blas_threading_warning(),
+    for (const std::string& w : {data_.train.warning, data_.test.warning, placement_warning(placement), blas_threading_warning(),
                                  blas_kernel_warning(), optimizer_warning(effective_optimizer(config_.training))})
       if (!w.empty()) d.warnings.push_back(without_warning_prefix(w));
   }
@@ -342,7 +335,7 @@ TrainingRun::TrainingRun(const mpi::Communicator& world, const RunConfig& config
   // answering in start-up, in a read, or in a checkpoint write is named.
   comm_ = std::make_unique<mpi::Communicator>(world.duplicate());
   watchdog_ = std::make_unique<mpi::StallWatchdog>(*comm_, config.execution.stall_timeout);
-  comm_->watch_with(watchdog_.get());
+  comm_->wait_with(*watchdog_);
   const mpi::Communicator& run = *comm_;
   prepare_checkpoint_dir(config.execution.checkpoint, run);
   mpi::collectively(run, [&] {
@@ -350,9 +343,9 @@ TrainingRun::TrainingRun(const mpi::Communicator& world, const RunConfig& config
       directory_lock_ = std::make_unique<CheckpointDirLock>(config.execution.checkpoint.dir, "--checkpoint-dir");
   });
   test_stop_point("startup", run.rank());
-  set_phase(run, mpi::Phase::reading_data);
+  now_doing(run, Activity::reading_data);
   TrainingData data = open_training_data(config.data, config.execution.loading, config.model, config.training.seed, run);
-  set_phase(run, mpi::Phase::starting_up);
+  now_doing(run, Activity::starting_up);
   const mpi::Placement placement = place_threads(run, config.execution.threads);
   if (config.precision == Precision::Double)
     impl_ = std::make_unique<Run<double>>(run, config, log, std::move(data), placement, directory_lock_.get());

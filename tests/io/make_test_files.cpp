@@ -112,12 +112,12 @@ int damage_checkpoint(const std::string& dir, const std::string& good) {
       const h5::File f = h5::open_read(path);
       CheckpointMeta meta;
       meta.seed = h5::read_attribute<std::uint64_t>(f.get(), "seed");
-      meta.progress.epoch = h5::read_attribute<std::int64_t>(f.get(), "epoch");
-      meta.progress.step_in_epoch = h5::read_attribute<std::int64_t>(f.get(), "step_in_epoch");
+      meta.position.epoch = h5::read_attribute<std::int64_t>(f.get(), "epoch");
+      meta.position.step_in_epoch = h5::read_attribute<std::int64_t>(f.get(), "step_in_epoch");
       return meta;
     }();
-    const std::string rng = nlohmann::json{{"generator", "philox4x32-10"}, {"seed", m.seed}, {"epoch", m.progress.epoch},
-                                           {"step_in_epoch", m.progress.step_in_epoch}}.dump();
+    const std::string rng = nlohmann::json{{"generator", "philox4x32-10"}, {"seed", m.seed}, {"epoch", m.position.epoch},
+                                           {"step_in_epoch", m.position.step_in_epoch}}.dump();
     replace_attribute(path, "/", "rng", [&](hid_t o) { h5::write_attribute(o, "rng", rng); });
   };
   forged("rng", [&](const std::string& p) {

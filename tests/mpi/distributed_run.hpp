@@ -49,7 +49,7 @@ inline TrainConfig equivalence_config(const RunSettings& s) {
   c.optimizer = equivalence_optimizer(s.optimizer);
   c.reg = {Regularizer::L2, 1e-4, false};
   c.log_every = 1000;
-  c.tuning.early_update = s.early_update;
+  c.early_update = s.early_update;
   return c;
 }
 

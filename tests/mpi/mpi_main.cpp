@@ -4,9 +4,11 @@
 #include <mpi.h>
 
 #include "dmlp/mpi/environment.hpp"
+#include "setting_flags.hpp"
 
 int main(int argc, char** argv) {
   dmlp::mpi::Environment environment(argc, argv);  // as dmlp itself starts MPI
+  dmlp::cli::name_settings_by_flags();  // messages as dmlp's users read them
   int rank = 0;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   Catch::Session session;

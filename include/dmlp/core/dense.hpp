@@ -21,11 +21,10 @@ enum class GradMode { Accumulate, Overwrite };
 struct BackwardTuning {
   bool fuse_bias_grad = true;  // σ' and the bias gradient in one pass over dZ, not two
   int progress_slices = 1;     // with communication in flight, GEMMs in this many slices (1: whole; measured no gain on one node)
-  bool early_update = true;    // one rank: update each layer as soon as backward is done with it
 };
 
 // Called between GEMM slices, to push communication along (MPI_Test).
-struct Progress {
+struct CommunicationPush {
   void (*call)(void* context) = nullptr;
   void* context = nullptr;
   int slices = 1;  // cut each GEMM into this many slices when call is set
@@ -56,10 +55,10 @@ void dense_forward(const DenseParams<T>& p, Activation act, T leaky_slope, int r
 template <class T>
 void dense_backward_params(const DenseParams<T>& p, Activation act, T leaky_slope, int rows,
                            const T* X, const T* A, T* dA, const DenseGrads<T>& g, bool fuse_bias_grad = true,
-                           const Progress& progress = {});
+                           const CommunicationPush& push = {});
 // dX(B,in) = dZ(B,out)·W(out,in)
 template <class T>
-void dense_backward_input(const DenseParams<T>& p, int rows, const T* dZ, T* dX, const Progress& progress = {});
+void dense_backward_input(const DenseParams<T>& p, int rows, const T* dZ, T* dX, const CommunicationPush& push = {});
 
 // db(cols) (+)= Σ_rows M(rows, cols), in row order for every thread count.
 template <class T>

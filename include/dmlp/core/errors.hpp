@@ -1,5 +1,6 @@
 #pragma once
-// The error types and what each means for the exit code.
+// The error types, and the kinds of failure they are: a front end gives each
+// kind its exit status (the dmlp executable: README, "Exit codes").
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -9,15 +10,14 @@
 
 namespace dmlp {
 
-// Bad input from the user: options, model sizes, data files, checkpoints.
-// dmlp reports it in one line and exits with status 2.
+// Bad input from the user: settings, model sizes, data files, checkpoints.
 class InputError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
 };
 
 // Ranks stopped making progress together: one never reached a collective the
-// others waited in past --stall-timeout. Exit status 4.
+// others waited in past the stall timeout.
 class StalledError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
@@ -25,7 +25,7 @@ class StalledError : public std::runtime_error {
 
 // Training diverged: a gradient, a loss or the parameters became NaN or
 // infinite. Every rank finds it at the same step (they hold the same summed
-// gradient). Exit status 3; nothing non-finite is ever written.
+// gradient). Nothing non-finite is ever written.
 class DivergedError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
@@ -43,17 +43,20 @@ inline std::string format_number(double value) {
   return std::strtod(printf_text, nullptr) == value ? std::string(printf_text) : shortest;
 }
 
-// Throws InputError("<option> <value> must be positive") unless value > 0 and finite.
-inline void require_positive(double value, const char* option) {
+// Throws InputError("<setting> <value> must be positive") unless value > 0 and finite.
+inline void require_positive(double value, const std::string& setting) {
   if (!(value > 0) || !std::isfinite(value))
-    throw InputError(std::string(option) + " " + format_number(value) + " must be positive");
+    throw InputError(setting + " " + format_number(value) + " must be positive");
 }
 
-// dmlp's exit codes (README, "Exit codes"):
-inline constexpr int kExitFailure = 1;     // anything else
-inline constexpr int kExitInputError = 2;  // bad input or configuration
-inline constexpr int kExitDiverged = 3;    // NaN or infinite loss, gradient or parameters
-inline constexpr int kExitStalled = 4;     // a rank stopped answering (--stall-timeout)
-inline constexpr int kExitStopped = 75;    // EX_TEMPFAIL: stopped on a signal after a complete checkpoint; resume me
+// What a failure is, whatever its type.
+enum class ErrorKind : int { failure = 0, input = 1, diverged = 2, stalled = 3 };
+ErrorKind kind_of(const std::exception& e);  // InputError: input, …; anything else: failure
+
+// The exit status a front end gives each kind, for library code that must
+// end the process itself (MPI_Abort). Until one is installed: EXIT_FAILURE.
+using ExitStatusOf = int (*)(ErrorKind);
+void set_exit_status_of(ExitStatusOf status_of);
+int exit_status_of(ErrorKind kind);
 
 }  // namespace dmlp

@@ -25,7 +25,7 @@ void require_memory(double bytes, const std::string& what);
 double parameter_bytes(const ModelSpec& spec, std::size_t element, int copies);
 double workspace_bytes(const ModelSpec& spec, std::int64_t rows, std::size_t element);
 
-// Throws InputError("<option> <value> is too large: at most <max>") unless value <= max.
-void require_at_most(std::int64_t value, std::int64_t max, const char* option);
+// Throws InputError("<setting> <value> is too large: at most <max>") unless value <= max.
+void require_at_most(std::int64_t value, std::int64_t max, const std::string& setting);
 
 }  // namespace dmlp

@@ -4,10 +4,12 @@
 // listing the choices all read it.
 #include <array>
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include "dmlp/core/errors.hpp"
+#include "dmlp/core/settings.hpp"
 
 namespace dmlp {
 
@@ -20,14 +22,19 @@ struct Named {
 template <class E, std::size_t N>
 class NameTable {
  public:
-  // `what` names the kind of value in messages: "activation", "--lr-schedule".
+  // `what` names the kind of value in messages: "activation", or a setting
+  // ("schedule"), which messages name as core/settings.hpp says.
   constexpr NameTable(std::string_view what, std::array<Named<E>, N> entries) : what_(what), entries_(entries) {}
 
-  // Throws InputError("unknown <what> '<name>' (expected a|b|c)").
-  E parse(std::string_view name) const {
+  std::optional<E> find(std::string_view name) const {
     for (const auto& e : entries_)
       if (e.name == name) return e.value;
-    throw InputError("unknown " + std::string(what_) + " '" + std::string(name) + "' (expected " + choices() + ")");
+    return std::nullopt;
+  }
+  // Throws InputError("unknown <what> '<name>' (expected a|b|c)").
+  E parse(std::string_view name) const {
+    if (const std::optional<E> found = find(name)) return *found;
+    throw InputError("unknown " + setting(what_) + " '" + std::string(name) + "' (expected " + choices() + ")");
   }
   std::string_view name(E value) const {
     for (const auto& e : entries_)

@@ -67,10 +67,10 @@ class GradientObserver {
  public:
   virtual ~GradientObserver() = default;
   virtual void layer_ready(int k) = 0;  // dW_k and db_k are complete
-  virtual void progress() {}            // a chance to push communication along
+  virtual void push_communication() {}  // a chance to push communication along
   // Whether communication is in flight that only progresses inside MPI calls:
-  // backward then calls progress() between slices of its GEMMs too.
-  virtual bool wants_progress() const { return false; }
+  // backward then calls push_communication() between slices of its GEMMs too.
+  virtual bool wants_communication_pushed() const { return false; }
   // Backward is done with layer k: its gradient is final and its weights are
   // no longer needed this step (dX_k is computed), so they may be updated.
   virtual void layer_done(int /*k*/) {}

@@ -39,6 +39,8 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <array>
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -49,6 +51,7 @@ namespace dmlp {
 
 enum class OptimizerKind { Sgd, AdamW, Lars, Lamb };
 OptimizerKind parse_optimizer(std::string_view name);  // sgd|adamw|lars|lamb; throws InputError
+std::optional<OptimizerKind> find_optimizer(std::string_view name);  // the same, or nothing
 std::string_view to_string(OptimizerKind kind);
 
 // The library's defaults; the command line's differ where it says so
@@ -75,7 +78,12 @@ void validate(const OptimizerConfig& config);
 // buffers the optimizer needs, for memory checks.
 int parameter_copies(const OptimizerConfig& config);
 
-// The state arrays the configuration keeps, each laid out like the
+// The state arrays an optimizer may keep: SGD's and LARS's momentum, and
+// Adam's first and second moments; all of them in the order checkpoints list them.
+inline constexpr std::string_view kVelocity = "velocity", kExpAvg = "exp_avg", kExpAvgSq = "exp_avg_sq";
+inline constexpr std::array<std::string_view, 3> kOptimizerStateNames{kVelocity, kExpAvg, kExpAvgSq};
+
+// The state arrays the configuration keeps (from kOptimizerStateNames), each laid out like the
 // parameters: "velocity" (sgd with momentum, lars with momentum), or
 // "exp_avg" and "exp_avg_sq" (adamw, lamb: m and v). Checkpoints store them
 // under /optimizer/<name>.

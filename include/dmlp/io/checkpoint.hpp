@@ -14,7 +14,8 @@
 
 #include "dmlp/core/model_spec.hpp"
 #include "dmlp/core/network.hpp"
-#include "dmlp/train/progress.hpp"
+#include "dmlp/core/optimizer.hpp"
+#include "dmlp/train/position.hpp"
 
 namespace dmlp {
 
@@ -28,14 +29,11 @@ namespace dmlp {
 inline constexpr int kCheckpointFormatVersion = 5;
 inline constexpr int kOldestReadableCheckpointFormat = 1;
 
-// The optimizer state arrays a checkpoint may hold, each laid out like the parameters.
-inline constexpr const char* kOptimizerArrayNames[] = {"velocity", "exp_avg", "exp_avg_sq"};
-
-// What a checkpoint stores of the optimizer: its kind (sgd|adamw|lars|lamb),
-// its update count t, and its arrays by name (from kOptimizerArrayNames).
+// What a checkpoint stores of the optimizer: its kind, its update count t,
+// and its arrays by name (from kOptimizerStateNames), each laid out like the parameters.
 template <class T>
 struct OptimizerSnapshot {
-  std::string kind = "sgd";
+  OptimizerKind kind = OptimizerKind::Sgd;
   std::int64_t steps = 0;
   std::vector<std::pair<std::string, std::span<const T>>> arrays;
 };
@@ -51,12 +49,12 @@ struct CheckpointMeta {
   ModelSpec spec;
   nlohmann::json config;  // the run configuration (run::to_json), opaque here
   int ranks = 0;          // P that wrote it
-  TrainProgress progress;
+  TrainPosition position;
   std::uint64_t seed = 0;
   std::uint64_t parameters_checksum = 0;
   bool has_velocity = false;
   std::uint64_t velocity_checksum = 0;
-  std::string optimizer = "sgd";  // before format 4: sgd
+  OptimizerKind optimizer = OptimizerKind::Sgd;  // before format 4: sgd
   std::int64_t optimizer_steps = 0;
   std::vector<std::pair<std::string, std::uint64_t>> optimizer_arrays;  // name, checksum (velocity included)
   nlohmann::json data;  // format 5: {"train": fingerprint, "test": fingerprint or null}; null before
@@ -66,7 +64,7 @@ struct CheckpointState {
   const nlohmann::json& config;
   int ranks;
   std::uint64_t seed;
-  const TrainProgress& progress;
+  const TrainPosition& position;
   const nlohmann::json& data;  // the data sets' fingerprints ({"train": …, "test": …}), opaque here
 };
 
@@ -74,26 +72,23 @@ struct CheckpointState {
 template <class T>
 void write_checkpoint(const std::string& path, const Network<T>& net, const OptimizerSnapshot<T>& optimizer,
                       const CheckpointState& state);
-// SGD's: a velocity, or no state when it is empty.
-template <class T>
-void write_checkpoint(const std::string& path, const Network<T>& net, std::span<const T> velocity,
-                      const CheckpointState& state);
 
 // Reads and checks the metadata; throws InputError naming the file and the problem.
 CheckpointMeta read_checkpoint_meta(const std::string& path);
+// The metadata as one JSON value, every field exactly but the path (a file
+// name need not be UTF-8), and back: how one rank's reading reaches the others.
+nlohmann::json meta_to_json(const CheckpointMeta& meta);
+CheckpointMeta meta_from_json(const nlohmann::json& j);
 
 // The state_fnv1a64 that a file's attributes give (formats 3 on), whether or
 // not the file holds it: for tools that repair checkpoints, and for tests that
 // forge consistent ones.
 std::uint64_t computed_state_checksum(const std::string& path);
 
-// Reads the parameters (and the velocity, when `velocity` is not empty and the
-// file has one) and verifies their checksums; throws InputError on a mismatch.
-// Both spans hold the model's parameter count (velocity may be empty).
-template <class T>
-void read_checkpoint_arrays(const CheckpointMeta& meta, std::span<T> params, std::span<T> velocity);
-// The same for any of the optimizer's arrays: each named one that the file
-// holds is read into its span (of the parameter count); others are left alone.
+// Reads the parameters, and each of the optimizer's arrays named that the
+// file holds into its span (others are left alone), and verifies their
+// checksums; throws InputError on a mismatch. Every span holds the model's
+// parameter count.
 template <class T>
 void read_checkpoint_state(const CheckpointMeta& meta, std::span<T> params,
                            std::span<const std::pair<std::string, std::span<T>>> optimizer_arrays);

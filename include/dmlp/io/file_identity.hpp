@@ -9,9 +9,9 @@
 namespace dmlp {
 
 struct FileRole {
-  std::string option;  // "--metrics", "--train", …
+  std::string option;  // the setting that names the file, as messages show it
   std::string path;    // empty: not given
-  std::string description = "";  // in messages instead of "the OPTION file": "a source of --train t.h5"
+  std::string description = "";  // in messages instead of "the OPTION file", such as "a source of the training set t.h5"
 };
 
 // True when `a` and `b` name the same file: for existing files, by device

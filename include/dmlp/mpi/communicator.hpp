@@ -10,12 +10,10 @@
 #include <vector>
 
 #include "dmlp/mpi/environment.hpp"
+#include "dmlp/mpi/waiter.hpp"
 #include "dmlp/train/collective.hpp"
 
 namespace dmlp::mpi {
-
-class StallWatchdog;
-enum class Wait : std::int64_t;
 
 template <class T>
 struct Datatype;
@@ -34,9 +32,9 @@ MPI_Datatype datatype() {
 // MPI counts are int: larger buffers go in pieces of this many elements.
 inline constexpr std::size_t kMaxCount = std::size_t{1} << 30;
 
-// Every collective either blocks (MPI_Allreduce, …) or, on a communicator
-// watched by a StallWatchdog (watch_with), starts the non-blocking one and
-// waits through the watchdog, which ends the job when a rank stops answering.
+// Every collective either blocks (MPI_Allreduce, …) or, when its waiter
+// wants them so (a stall watchdog, which ends the job when a rank stops
+// answering), starts the non-blocking one and completes it through the waiter.
 class Communicator {
  public:
   static Communicator world();  // a duplicate of MPI_COMM_WORLD that returns errors
@@ -49,15 +47,15 @@ class Communicator {
   int rank() const { return rank_; }
   int size() const { return size_; }
 
-  Communicator duplicate() const;     // the same ranks, a context of its own, not watched
+  Communicator duplicate() const;     // the same ranks, a context of its own, waiting plainly
   Communicator split_shared() const;  // the ranks sharing this rank's node
 
-  // From now on its collectives wait through `watchdog` (null: they block).
-  // The watchdog must outlive the communicator, or be detached first.
-  void watch_with(StallWatchdog* watchdog) { watchdog_ = watchdog; }
-  StallWatchdog* watchdog() const { return watchdog_; }
-  // Completes requests on this communicator: a watched wait, or MPI_Waitall.
-  void wait(std::span<MPI_Request> requests, Wait what) const;
+  // From now on its requests complete through `waiter`, which must outlive
+  // the communicator (the default: PlainWaiter, MPI_Waitall).
+  void wait_with(Waiter& waiter) { waiter_ = &waiter; }
+  Waiter& waiter() const { return *waiter_; }
+  // Completes requests on this communicator, through its waiter.
+  void wait(std::span<MPI_Request> requests, Wait what) const { waiter_->wait(requests, what); }
   void wait(MPI_Request& request) const;  // a collective's
 
   void barrier() const;
@@ -65,7 +63,7 @@ class Communicator {
   void allreduce(std::span<T> values, MPI_Op op) const {  // in place
     for (std::size_t at = 0; at < values.size(); at += kMaxCount) {
       const int count = int(std::min(kMaxCount, values.size() - at));
-      if (!watched()) {
+      if (!nonblocking()) {
         check(MPI_Allreduce(MPI_IN_PLACE, values.data() + at, count, datatype<T>(), op, comm_), "MPI_Allreduce");
         continue;
       }
@@ -79,7 +77,7 @@ class Communicator {
   void broadcast(std::span<T> values, int root) const {
     for (std::size_t at = 0; at < values.size(); at += kMaxCount) {
       const int count = int(std::min(kMaxCount, values.size() - at));
-      if (!watched()) {
+      if (!nonblocking()) {
         check(MPI_Bcast(values.data() + at, count, datatype<T>(), root, comm_), "MPI_Bcast");
         continue;
       }
@@ -94,7 +92,7 @@ class Communicator {
   template <class T>
   void allgather_rows(T* rows, int width, const std::vector<int>& counts, const std::vector<int>& displs) const {
     const RowType row(width, datatype<T>());
-    if (!watched()) {
+    if (!nonblocking()) {
       check(MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, rows, counts.data(), displs.data(), row.type, comm_),
             "MPI_Allgatherv");
       return;
@@ -113,18 +111,18 @@ class Communicator {
                    int root) const {
     const RowType row(width, datatype<T>());
     MPI_Request request = MPI_REQUEST_NULL;
-    MPI_Request* nonblocking = watched() ? &request : nullptr;
+    MPI_Request* started = nonblocking() ? &request : nullptr;
     const int rc = rank_ == root
-                       ? (nonblocking ? MPI_Igatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, all, counts.data(),
-                                                     displs.data(), row.type, root, comm_, nonblocking)
+                       ? (started ? MPI_Igatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, all, counts.data(),
+                                                     displs.data(), row.type, root, comm_, started)
                                       : MPI_Gatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, all, counts.data(),
                                                     displs.data(), row.type, root, comm_))
-                       : (nonblocking ? MPI_Igatherv(mine, counts[std::size_t(rank_)], row.type, nullptr, nullptr,
-                                                     nullptr, row.type, root, comm_, nonblocking)
+                       : (started ? MPI_Igatherv(mine, counts[std::size_t(rank_)], row.type, nullptr, nullptr,
+                                                     nullptr, row.type, root, comm_, started)
                                       : MPI_Gatherv(mine, counts[std::size_t(rank_)], row.type, nullptr, nullptr,
                                                     nullptr, row.type, root, comm_));
     check(rc, "MPI_Gatherv");
-    if (nonblocking) wait(request);
+    if (started) wait(request);
   }
   void broadcast(std::string& text, int root) const {
     std::int64_t length = std::int64_t(text.size());
@@ -142,7 +140,7 @@ class Communicator {
 
  private:
   explicit Communicator(MPI_Comm comm);
-  bool watched() const;
+  bool nonblocking() const { return waiter_->wants_nonblocking(); }
   // A committed contiguous type of `width` elements, freed when it goes.
   struct RowType {
     MPI_Datatype type = MPI_DATATYPE_NULL;
@@ -153,10 +151,10 @@ class Communicator {
   };
   MPI_Comm comm_ = MPI_COMM_NULL;
   int rank_ = 0, size_ = 1;
-  StallWatchdog* watchdog_ = nullptr;
+  Waiter* waiter_ = &PlainWaiter::instance();
 };
 
-// The training loop's Collective over a Communicator: watched when it is.
+// The training loop's Collective over a Communicator, waiting through its waiter.
 class MpiCollective final : public Collective {
  public:
   explicit MpiCollective(const Communicator& comm) : comm_(comm) {}
@@ -169,8 +167,9 @@ class MpiCollective final : public Collective {
   }
   void sum_integers(std::span<std::int64_t> values) override { comm_.allreduce(values, MPI_SUM); }
   void max_integers(std::span<std::int64_t> values) override { comm_.allreduce(values, MPI_MAX); }
-  void step_started(std::int64_t step) override;
-  void evaluation_started() override;
+  void now_doing(Activity activity) override { comm_.waiter().now_doing(activity); }
+  Activity doing() const override { return comm_.waiter().doing(); }
+  void step_started(std::int64_t step) override { comm_.waiter().step_started(step); }
   void agreed(const std::function<void()>& work) override;
 
  private:

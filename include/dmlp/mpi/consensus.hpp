@@ -24,26 +24,26 @@ namespace dmlp::mpi {
 struct RankFailure {
   int rank;
   std::string message;
-  int exit_code;
+  ErrorKind kind;  // which the program's exit status tells
 };
 
 // "[rank r] error: message": the one way a failure is written.
 std::string format_failure(const RankFailure& failure);
 
 // The failure of the whole job, agreed by every rank. Only the rank named
-// reports it; every rank exits with its code.
+// reports it; every rank exits with the status of its kind.
 class JobFailure : public std::runtime_error {
  public:
   explicit JobFailure(RankFailure failure) : std::runtime_error(failure.message), failure_(std::move(failure)) {}
   const RankFailure& failure() const { return failure_; }
   int rank() const { return failure_.rank; }
-  int exit_code() const { return failure_.exit_code; }
+  ErrorKind kind() const { return failure_.kind; }
 
  private:
   RankFailure failure_;
 };
 
-// The failure an exception means on this rank: exit 2 for InputError, else 1.
+// The failure an exception means on this rank (its kind: kind_of).
 RankFailure failure_of(const std::exception& e, int rank);
 
 // Collective. Each rank passes its own failure, if any; every rank returns the
@@ -71,7 +71,7 @@ decltype(auto) all_fail_alike(Fn&& fn) {
   try {
     return fn();
   } catch (const InputError& e) {
-    throw JobFailure({0, e.what(), kExitInputError});
+    throw JobFailure({0, e.what(), ErrorKind::input});
   }
 }
 

@@ -14,7 +14,7 @@
 
 #include "dmlp/core/model_spec.hpp"
 #include "dmlp/mpi/communicator.hpp"
-#include "dmlp/mpi/stall_watchdog.hpp"
+#include "dmlp/mpi/waiter.hpp"
 
 namespace dmlp::mpi {
 
@@ -35,8 +35,8 @@ class MpiGradientSync final : public GradientSync<T> {
 
   void begin(std::span<T> grads) override;
   void layer_ready(int k) override;
-  void progress() override;
-  bool wants_progress() const override { return overlap_ && started_ > 0; }
+  void push_communication() override;
+  bool wants_communication_pushed() const override { return overlap_ && started_ > 0; }
   bool report_buckets(SummedObserver* listener) override;
   void finish() override;
 

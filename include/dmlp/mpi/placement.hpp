@@ -30,7 +30,7 @@ struct Placement {
   int own_cores = 1;       // this rank's affinity mask
   int threads = 1;         // per rank: the chosen count
   bool threads_defaulted = true;
-  std::string warning;     // set when ranks × threads exceeds the cores of any node
+  int threads_capped_from = 0;  // > 0: the threads asked for, more than the node's cores, cut to own_cores
   std::vector<Host> hosts; // every node, ordered by its lowest rank; the same on every rank
 };
 

@@ -1,14 +1,14 @@
 #pragma once
 // The stall watchdog: a rank that has waited --stall-timeout seconds for the
-// others ends the job with exit code 4 and names the ranks that never
+// others ends the job as stalled (ErrorKind::stalled) and names the ranks that never
 // arrived, and what each was last doing, where Open MPI would spin forever.
 //
-// A Communicator watched by it (Communicator::watch_with) runs every
+// A Communicator that waits with it (Communicator::wait_with) runs every
 // collective as a non-blocking call and waits here: from start-up (the
 // agreement on the configuration, reading the data, loading a checkpoint) to
 // the last step, the final checkpoint and evaluation. Every rank tells rank 0
 // where it is with a small non-blocking heartbeat (step, collectives entered,
-// phase, wait) whenever its phase changes and when it enters a collective;
+// activity, wait) whenever its activity changes and when it enters a collective;
 // rank 0 tells rank 1, its deputy, the same. A rank that is reading a file or
 // writing a checkpoint says so first, so a rank hung in the file system is
 // named with what it was doing.
@@ -22,35 +22,26 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
 
 #include <mpi.h>
 
+#include "dmlp/mpi/communicator.hpp"
+#include "dmlp/mpi/waiter.hpp"
+
 namespace dmlp::mpi {
 
-class Communicator;
+// What a rank is doing, as its heartbeats say: dmlp::Activity (train/collective.hpp).
 
-// What a rank is doing, as its heartbeats say.
-enum class Phase : std::int64_t {
-  starting_up = 0,         // agreeing on the configuration, placing threads, building the model
-  reading_data = 1,        // reading a data set (HDF5): loading it, or its fingerprint
-  reading_checkpoint = 2,  // rank 0 reads the checkpoint to start from
-  training = 3,            // a training step
-  evaluating = 4,          // the test set
-  writing_checkpoint = 5,  // rank 0 writes a checkpoint; the others wait for it
-  finishing = 6,           // the final checkpoint, evaluation and reports
-};
-// What a rank waits in, if anything.
-enum class Wait : std::int64_t { none = 0, gradient_sum = 1, collective = 2 };
-
-class StallWatchdog {
+class StallWatchdog final : public Waiter {
  public:
   // Collective over `comm` (a duplicate for the heartbeats, the ranks' host
   // names). timeout_seconds 0: off, and every wait is a plain MPI_Waitall.
   StallWatchdog(const Communicator& comm, double timeout_seconds);
-  ~StallWatchdog() noexcept;
+  ~StallWatchdog() noexcept override;
   StallWatchdog(const StallWatchdog&) = delete;
   StallWatchdog& operator=(const StallWatchdog&) = delete;
 
@@ -58,16 +49,17 @@ class StallWatchdog {
   double timeout_seconds() const { return timeout_; }
 
   // Where this rank is now; a heartbeat says so.
-  void set_phase(Phase phase);
-  Phase phase() const { return phase_; }
-  // `step` as the progress lines count it (the first step is 1); phase training.
-  void step_started(std::int64_t step);
+  void now_doing(Activity activity) override;
+  Activity doing() const override { return doing_; }
+  // `step` as the progress lines count it (the first step is 1); training.
+  void step_started(std::int64_t step) override;
   // Completes `requests`; throws StalledError once the deadline has passed.
-  void wait(std::span<MPI_Request> requests, Wait what);
+  void wait(std::span<MPI_Request> requests, Wait what) override;
+  bool wants_nonblocking() const override { return enabled(); }
 
  private:
   using Clock = std::chrono::steady_clock;
-  using Beat = std::array<std::int64_t, 4>;  // step, collectives entered, phase, wait
+  using Beat = std::array<std::int64_t, 4>;  // step, collectives entered, activity, wait
   struct Heard {
     Beat beat{};
     Clock::time_point when{};
@@ -85,13 +77,13 @@ class StallWatchdog {
   std::string missing_report(double waited);  // sets stalled_elsewhere_
   std::string what_root_said() const;         // rank 1: rank 0's last heartbeat, in words
 
-  MPI_Comm beats_ = MPI_COMM_NULL;  // a duplicate, so heartbeats match nothing else
+  std::optional<Communicator> beats_;  // a duplicate, so heartbeats match nothing else
   int rank_ = 0, size_ = 1;
   double timeout_ = 0;
   std::vector<std::string> host_of_;  // per rank
   std::int64_t step_ = 0, entered_ = 0;
   Clock::time_point last_beat_{};
-  Phase phase_ = Phase::starting_up;
+  Activity doing_ = Activity::starting_up;
   Wait waiting_ = Wait::none;
   bool stalled_elsewhere_ = false;  // a rank named in the report runs on another node than rank 0
   // Heartbeats in flight (to rank 0, and from rank 0 to rank 1).

@@ -11,7 +11,6 @@
 
 #include "dmlp/io/checkpoint_dir.hpp"
 #include "dmlp/mpi/communicator.hpp"
-#include "dmlp/mpi/stall_watchdog.hpp"
 #include "dmlp/run/config.hpp"
 #include "dmlp/run/log.hpp"
 #include "dmlp/train/trainer.hpp"
@@ -48,19 +47,19 @@ class Checkpointer final : public TrainingObserver {
   // wrongly or resumed from later.
   // `data`: the data sets' fingerprints, kept in every checkpoint (CheckpointState::data).
   // `lock` (rank 0's, or null): verified before every write.
-  Checkpointer(const mpi::Communicator& world, CheckpointPolicy policy, Trainer<T>& trainer, const Network<T>& net,
+  Checkpointer(Collective& comm, CheckpointPolicy policy, Trainer<T>& trainer, const Network<T>& net,
                nlohmann::json config, nlohmann::json data, RunLog& log, const CheckpointDirLock* lock = nullptr);
 
   // Collective, each step: the ranks agree whether to save now (by steps, or
   // by rank 0's clock, since rank 0 writes) and whether a stop signal arrived.
-  void after_step(const TrainProgress& p) override;
-  bool stop_requested(const TrainProgress& p) override;  // what after_step agreed
+  void after_step(const TrainPosition& p) override;
+  bool stop_requested(const TrainPosition& p) override;  // what after_step agreed
   // Collective. Writes the state now unless this step is already saved;
   // returns the path. A failed write is an agreed failure (mpi::JobFailure).
-  std::string save(const TrainProgress& p);
+  std::string save(const TrainPosition& p);
 
  private:
-  const mpi::Communicator& world_;
+  Collective& comm_;
   CheckpointPolicy policy_;
   Trainer<T>& trainer_;
   const Network<T>& net_;
@@ -68,7 +67,7 @@ class Checkpointer final : public TrainingObserver {
   RunLog& log_;
   const CheckpointDirLock* lock_;
   StopSignals signals_;
-  void hold_for_stop_signal(const TrainProgress& p);  // DMLP_TEST_HOLD_AFTER_STEP (run/test_hooks.hpp)
+  void hold_for_stop_signal(const TrainPosition& p);  // DMLP_TEST_HOLD_AFTER_STEP (run/test_hooks.hpp)
 
   bool stop_ = false;
   std::int64_t saved_step_ = -1;

@@ -57,7 +57,7 @@ struct RunDescription {
 
 struct RunOutcome {
   bool stopped = false;            // stopped on a signal, after its checkpoint
-  TrainProgress progress;
+  TrainPosition position;
   double seconds = 0;              // training time (this process)
   std::int64_t samples = 0;        // rows trained on in this run, all ranks together
   std::optional<EvalResult> test;  // the final evaluation, when there is a test set and the run finished

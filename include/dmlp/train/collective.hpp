@@ -10,6 +10,17 @@
 
 namespace dmlp {
 
+// What a rank is doing, for a stall watchdog's reports (mpi/stall_watchdog.hpp).
+enum class Activity : std::int64_t {
+  starting_up = 0,         // agreeing on the configuration, placing threads, building the model
+  reading_data = 1,        // reading a data set (HDF5): loading it, or its fingerprint
+  reading_checkpoint = 2,  // rank 0 reads the checkpoint to start from
+  training = 3,            // a training step
+  evaluating = 4,          // the test set
+  writing_checkpoint = 5,  // rank 0 writes a checkpoint; the others wait for it
+  finishing = 6,           // the final checkpoint, evaluation and reports
+};
+
 // Small blocking collectives over all ranks.
 class Collective {
  public:
@@ -24,9 +35,11 @@ class Collective {
   // Integer versions, exact in any order: what --reproducible's sums travel as.
   virtual void sum_integers(std::span<std::int64_t> values) = 0;
   virtual void max_integers(std::span<std::int64_t> values) = 0;
-  // A step begins (counted from 1): where a stall watchdog learns each rank's progress.
+  // What this rank does from now on; a stall watchdog tells the others.
+  virtual void now_doing(Activity) {}
+  virtual Activity doing() const { return Activity::training; }
+  // A step begins (counted from 1): training, at that step.
   virtual void step_started(std::int64_t /*step*/) {}
-  virtual void evaluation_started() {}
   // Runs `work` (no collectives inside) on every rank, then the ranks agree:
   // when it threw anywhere, every rank throws the same failure, which one
   // rank reports (mpi::collectively). A single process just runs it.
@@ -49,9 +62,22 @@ class GradientSync : public GradientObserver {
   virtual void begin(std::span<T> grads) = 0;
   virtual void finish() = 0;
   // Asks to be told of each bucket's sum as soon as it completes (in
-  // progress() and finish()); returns false where sums are not made in
+  // push_communication() and finish()); returns false where sums are not made in
   // buckets during backward, and nothing will be told. Null: stop telling.
   virtual bool report_buckets(SummedObserver*) { return false; }
+};
+
+// An activity for the scope's lifetime, then the one before it again.
+class ActivityScope {
+ public:
+  ActivityScope(Collective& comm, Activity activity) : comm_(comm), before_(comm.doing()) { comm.now_doing(activity); }
+  ~ActivityScope() { comm_.now_doing(before_); }
+  ActivityScope(const ActivityScope&) = delete;
+  ActivityScope& operator=(const ActivityScope&) = delete;
+
+ private:
+  Collective& comm_;
+  Activity before_;
 };
 
 class SingleProcess final : public Collective {

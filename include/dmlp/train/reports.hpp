@@ -1,20 +1,58 @@
 #pragma once
 // What the training loop reports: per logged step, per epoch, per evaluation.
+#include <array>
 #include <cstdint>
 #include <vector>
 
 namespace dmlp {
 
+// The phases of a training step, in the order a step runs them: the one list
+// that reports, metrics and the step's clock (step_clock.hpp) go by.
+enum class Phase : int { data, forward, backward, allreduce_wait, update };
+inline constexpr std::array<Phase, 5> kPhases{Phase::data, Phase::forward, Phase::backward, Phase::allreduce_wait,
+                                              Phase::update};
+// Its key in metrics ("allreduce_wait"), and its span in a trace ("allreduce wait").
+constexpr const char* phase_key(Phase p) {
+  constexpr const char* keys[] = {"data", "forward", "backward", "allreduce_wait", "update"};
+  return keys[int(p)];
+}
+constexpr const char* phase_span(Phase p) {
+  constexpr const char* spans[] = {"data", "forward", "backward", "allreduce wait", "update"};
+  return spans[int(p)];
+}
+
+// A value for each phase, by name or by Phase.
+template <class V>
+struct PerPhase {
+  V data{}, forward{}, backward{}, allreduce_wait{}, update{};
+  V& operator[](Phase p) { return *field(*this, p); }
+  const V& operator[](Phase p) const { return *field(*this, p); }
+
+ private:
+  template <class Self>
+  static auto field(Self& self, Phase p) {
+    switch (p) {
+      case Phase::data: return &self.data;
+      case Phase::forward: return &self.forward;
+      case Phase::backward: return &self.backward;
+      case Phase::allreduce_wait: return &self.allreduce_wait;
+      case Phase::update: break;
+    }
+    return &self.update;
+  }
+};
+
 // Seconds spent in each phase of a step.
-struct PhaseTimes {
-  double data = 0, forward = 0, backward = 0, allreduce_wait = 0, update = 0;
-  double total() const { return data + forward + backward + allreduce_wait + update; }
+struct PhaseTimes : PerPhase<double> {
+  double total() const {
+    double sum = 0;
+    for (const Phase p : kPhases) sum += (*this)[p];
+    return sum;
+  }
 };
 
 // A rank for each phase.
-struct PhaseRanks {
-  int data = 0, forward = 0, backward = 0, allreduce_wait = 0, update = 0;
-};
+using PhaseRanks = PerPhase<int>;
 
 struct StepReport {
   std::int64_t step = 0;           // global steps done, counting this one

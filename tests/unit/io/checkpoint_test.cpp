@@ -46,7 +46,7 @@ struct SavedRun {
   Network<T> net{small_spec()};
   std::vector<T> velocity;
   nlohmann::json config = {{"lr", 0.05}, {"layers", "3,4,2"}, {"data", {{"train", "train.h5"}}}};
-  TrainProgress progress{.step = 50, .epoch = 3, .step_in_epoch = 7, .samples = 12800};
+  TrainPosition position{.step = 50, .epoch = 3, .step_in_epoch = 7, .samples = 12800};
   std::uint64_t seed = 0xFEEDFACECAFEBEEFull;  // above INT64_MAX: stored unsigned
   int ranks = 3;
   nlohmann::json data = {{"train", {{"rows", 1000}, {"features", 3}, {"classes", 2}, {"stored", "float32"},
@@ -62,9 +62,19 @@ struct SavedRun {
   }
   void write(const std::string& path, bool with_velocity = true) const {
     const std::span<const T> v = with_velocity ? std::span<const T>(velocity) : std::span<const T>();
-    write_checkpoint<T>(path, net, v, CheckpointState{config, ranks, seed, progress, data});
+    OptimizerSnapshot<T> sgd{OptimizerKind::Sgd, position.step, {}};
+    if (!v.empty()) sgd.arrays.emplace_back("velocity", v);
+    write_checkpoint<T>(path, net, sgd, CheckpointState{config, ranks, seed, position, data});
   }
 };
+
+// The parameters and, when `velocity` is not empty, SGD's velocity.
+template <class T>
+void read_params_and_velocity(const CheckpointMeta& meta, std::span<T> params, std::span<T> velocity) {
+  const std::pair<std::string, std::span<T>> wanted[] = {{"velocity", velocity}};
+  read_checkpoint_state<T>(meta, params, velocity.empty() ? std::span<const std::pair<std::string, std::span<T>>>()
+                                                           : std::span<const std::pair<std::string, std::span<T>>>(wanted));
+}
 
 h5::File open_for_update(const std::string& path) {
   return h5::File(h5::check(H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT), "H5Fopen " + path));
@@ -122,7 +132,7 @@ TEMPLATE_TEST_CASE("checkpoint: metadata, parameters and velocity come back bit 
   using T = TestType;
   const TempDir dir;
   const SavedRun<T> run;
-  const std::string path = dir.file(checkpoint_file_name(run.progress.step));
+  const std::string path = dir.file(checkpoint_file_name(run.position.step));
   run.write(path);
   // Written under a temporary name and renamed: nothing else is left behind.
   REQUIRE(checkpoints_in(dir.path()) == std::vector<std::string>{path});
@@ -139,10 +149,10 @@ TEMPLATE_TEST_CASE("checkpoint: metadata, parameters and velocity come back bit 
   CHECK(meta.spec.leaky_slope == 0.125);
   CHECK(meta.config == run.config);
   CHECK(meta.ranks == 3);
-  CHECK(meta.progress.step == 50);
-  CHECK(meta.progress.epoch == 3);
-  CHECK(meta.progress.step_in_epoch == 7);
-  CHECK(meta.progress.samples == 12800);
+  CHECK(meta.position.step == 50);
+  CHECK(meta.position.epoch == 3);
+  CHECK(meta.position.step_in_epoch == 7);
+  CHECK(meta.position.samples == 12800);
   CHECK(meta.seed == 0xFEEDFACECAFEBEEFull);
   CHECK(meta.parameters_checksum == checksum<T>(run.net.params()));
   CHECK(meta.has_velocity);
@@ -150,13 +160,13 @@ TEMPLATE_TEST_CASE("checkpoint: metadata, parameters and velocity come back bit 
 
   const std::size_t n = run.net.params().size();
   std::vector<T> params(n), velocity(n);
-  read_checkpoint_arrays<T>(meta, params, velocity);
+  read_params_and_velocity<T>(meta, params, velocity);
   REQUIRE(bit_patterns(params) == bit_patterns(run.net.params()));
   REQUIRE(bit_patterns(velocity) == bit_patterns(run.velocity));
 
   SECTION("the velocity is optional on both sides") {
     std::vector<T> params_only(n);
-    read_checkpoint_arrays<T>(meta, params_only, {});
+    read_params_and_velocity<T>(meta, params_only, {});
     REQUIRE(bit_patterns(params_only) == bit_patterns(run.net.params()));
 
     const std::string bare = dir.file(checkpoint_file_name(60));
@@ -165,7 +175,7 @@ TEMPLATE_TEST_CASE("checkpoint: metadata, parameters and velocity come back bit 
     CHECK_FALSE(bare_meta.has_velocity);
     CHECK(bare_meta.velocity_checksum == 0);
     std::vector<T> untouched(n, T(42));
-    read_checkpoint_arrays<T>(bare_meta, params_only, untouched);
+    read_params_and_velocity<T>(bare_meta, params_only, untouched);
     REQUIRE(bit_patterns(params_only) == bit_patterns(run.net.params()));
     REQUIRE(untouched == std::vector<T>(n, T(42)));
   }
@@ -180,7 +190,7 @@ TEST_CASE("checkpoint: a float32 checkpoint loads into double parameters, widene
   REQUIRE(meta.precision == "float32");
   const std::size_t n = run.net.params().size();
   std::vector<double> params(n), velocity(n);
-  read_checkpoint_arrays<double>(meta, params, velocity);
+  read_params_and_velocity<double>(meta, params, velocity);
   for (std::size_t i = 0; i < n; ++i) {
     INFO("element " << i);
     REQUIRE(params[i] == double(run.net.params()[i]));
@@ -188,9 +198,9 @@ TEST_CASE("checkpoint: a float32 checkpoint loads into double parameters, widene
   }
   // buffers that do not fit the model are a caller's error, never an overflow
   std::vector<double> short_params(n - 1), no_velocity;
-  CHECK_THROWS_AS(read_checkpoint_arrays<double>(meta, short_params, no_velocity), std::invalid_argument);
-  CHECK_THROWS_AS(read_checkpoint_arrays<double>(meta, params, short_params), std::invalid_argument);
-  CHECK_NOTHROW(read_checkpoint_arrays<double>(meta, params, no_velocity));
+  CHECK_THROWS_AS(read_params_and_velocity<double>(meta, short_params, no_velocity), std::invalid_argument);
+  CHECK_THROWS_AS(read_params_and_velocity<double>(meta, params, short_params), std::invalid_argument);
+  CHECK_NOTHROW(read_params_and_velocity<double>(meta, params, no_velocity));
 }
 
 TEMPLATE_TEST_CASE("checkpoint: a changed bit in the stored arrays fails the checksum", "[io][checkpoint]", float,
@@ -206,16 +216,16 @@ TEMPLATE_TEST_CASE("checkpoint: a changed bit in the stored arrays fails the che
   SECTION("a weight") {
     flip_bit<T>(path, "parameters/layer1/W", 2, 1);
     const CheckpointMeta meta = read_checkpoint_meta(path);  // the metadata is intact
-    REQUIRE_THAT(input_error_message([&] { read_checkpoint_arrays<T>(meta, params, velocity); }),
+    REQUIRE_THAT(input_error_message([&] { read_params_and_velocity<T>(meta, params, velocity); }),
                  StartsWith(path + ": parameter checksum mismatch (stored ") && Contains("): the file is damaged"));
   }
   SECTION("a velocity bias") {
     flip_bit<T>(path, "optimizer/velocity/layer2/b", 1, 0);
     const CheckpointMeta meta = read_checkpoint_meta(path);
-    REQUIRE_THAT(input_error_message([&] { read_checkpoint_arrays<T>(meta, params, velocity); }),
+    REQUIRE_THAT(input_error_message([&] { read_params_and_velocity<T>(meta, params, velocity); }),
                  StartsWith(path + ": velocity checksum mismatch (stored ") && Contains("): the file is damaged"));
     // The velocity is verified only when it is read.
-    read_checkpoint_arrays<T>(meta, params, {});
+    read_params_and_velocity<T>(meta, params, {});
     REQUIRE(bit_patterns(params) == bit_patterns(run.net.params()));
   }
   SECTION("the stored checksum itself: the state checksum covers it") {
@@ -258,11 +268,11 @@ TEST_CASE("checkpoint: format version 1 still loads, and versions outside 1..cur
     for (const char* later : {"state_fnv1a64", "rng", "optimizer", "optimizer_steps", "data"}) delete_attribute(path, later);
     replace_attribute<std::int64_t>(path, "format_version", 1);
     const CheckpointMeta meta = read_checkpoint_meta(path);
-    CHECK(meta.optimizer == "sgd");
+    CHECK(meta.optimizer == OptimizerKind::Sgd);
     CHECK(meta.format_version == 1);
-    CHECK(meta.progress.step == 50);
+    CHECK(meta.position.step == 50);
     std::vector<double> params(run.net.params().size()), velocity(params.size());
-    read_checkpoint_arrays<double>(meta, params, velocity);
+    read_params_and_velocity<double>(meta, params, velocity);
     REQUIRE(bit_patterns(params) == bit_patterns(run.net.params()));
     REQUIRE(bit_patterns(velocity) == bit_patterns(run.velocity));
   }
@@ -399,7 +409,7 @@ TEST_CASE("checkpoint: incomplete or inconsistent files are refused naming the f
     const CheckpointMeta meta = read_checkpoint_meta(path);
     // sized as a loader sizes them: from the model the file describes
     std::vector<float> params(ParameterLayout(meta.spec).size()), velocity(params.size());
-    read_checkpoint_arrays<float>(meta, params, velocity);
+    read_params_and_velocity<float>(meta, params, velocity);
   });
   REQUIRE_THAT(message, StartsWith(path + damage.message));
 }
@@ -414,7 +424,7 @@ TEST_CASE("checkpoint: NaN or infinite parameters behind a valid checksum are re
   const std::string message = input_error_message([&] {
     const CheckpointMeta meta = read_checkpoint_meta(path);
     std::vector<float> params(ParameterLayout(meta.spec).size()), velocity(params.size());
-    read_checkpoint_arrays<float>(meta, params, velocity);
+    read_params_and_velocity<float>(meta, params, velocity);
   });
   REQUIRE_THAT(message, StartsWith(path + ": 2 of its 26 parameter values are NaN or infinite"));
 }
@@ -518,12 +528,12 @@ TEST_CASE("checkpoint: an optimizer's whole state round-trips; arrays its kind d
   for (double& x : v) x = x * x;
   const auto write = [&](const std::string& name, OptimizerSnapshot<double> snapshot) {
     const std::string path = dir.file(name);
-    write_checkpoint<double>(path, run.net, snapshot, CheckpointState{run.config, run.ranks, run.seed, run.progress, run.data});
+    write_checkpoint<double>(path, run.net, snapshot, CheckpointState{run.config, run.ranks, run.seed, run.position, run.data});
     return path;
   };
-  const std::string adamw = write("adamw.h5", {"adamw", 50, {{"exp_avg", m}, {"exp_avg_sq", v}}});
+  const std::string adamw = write("adamw.h5", {OptimizerKind::AdamW, 50, {{"exp_avg", m}, {"exp_avg_sq", v}}});
   const CheckpointMeta meta = read_checkpoint_meta(adamw);
-  CHECK(meta.optimizer == "adamw");
+  CHECK(meta.optimizer == OptimizerKind::AdamW);
   CHECK(meta.optimizer_steps == 50);
   REQUIRE(meta.optimizer_arrays.size() == 2);
   std::vector<double> params(m.size()), m_read(m.size()), v_read(m.size());
@@ -533,15 +543,15 @@ TEST_CASE("checkpoint: an optimizer's whole state round-trips; arrays its kind d
   CHECK(bit_patterns(v_read) == bit_patterns(v));
   CHECK(bit_patterns(params) == bit_patterns(run.net.params()));
   // files whose checksums agree but whose contents no dmlp run writes
-  CHECK_THAT(input_error_message([&] { read_checkpoint_meta(write("half.h5", {"adamw", 50, {{"exp_avg", m}}})); }),
+  CHECK_THAT(input_error_message([&] { read_checkpoint_meta(write("half.h5", {OptimizerKind::AdamW, 50, {{"exp_avg", m}}})); }),
              Contains("lacks /optimizer/exp_avg_sq, which --optimizer adamw needs"));
-  CHECK_THAT(input_error_message([&] { read_checkpoint_meta(write("sgd.h5", {"sgd", 50, {{"exp_avg", m}}})); }),
+  CHECK_THAT(input_error_message([&] { read_checkpoint_meta(write("sgd.h5", {OptimizerKind::Sgd, 50, {{"exp_avg", m}}})); }),
              Contains("holds /optimizer/exp_avg, which --optimizer sgd does not keep"));
   CHECK_THAT(input_error_message([&] {
-               read_checkpoint_meta(write("lamb.h5", {"lamb", 50, {{"exp_avg", m}, {"exp_avg_sq", v}, {"velocity", m}}}));
+               read_checkpoint_meta(write("lamb.h5", {OptimizerKind::Lamb, 50, {{"exp_avg", m}, {"exp_avg_sq", v}, {"velocity", m}}}));
              }),
              Contains("holds /optimizer/velocity, which --optimizer lamb does not keep"));
-  CHECK_THAT(input_error_message([&] { read_checkpoint_meta(write("t.h5", {"lars", 49, {{"velocity", m}}})); }),
+  CHECK_THAT(input_error_message([&] { read_checkpoint_meta(write("t.h5", {OptimizerKind::Lars, 49, {{"velocity", m}}})); }),
              Contains("optimizer_steps 49 differs from step 50"));
-  CHECK_NOTHROW(read_checkpoint_meta(write("lars.h5", {"lars", 50, {}})));  // LARS without momentum keeps nothing
+  CHECK_NOTHROW(read_checkpoint_meta(write("lars.h5", {OptimizerKind::Lars, 50, {}})));  // LARS without momentum keeps nothing
 }

@@ -25,7 +25,7 @@ TEST_CASE("a resumed run ends with the parameters of the uninterrupted run, bit 
   const test::SharedTempDir dir;
   test::RecordingLog log;
   const test::Trained whole = test::train(test::small_run(dir / "whole"), log);
-  REQUIRE(whole.outcome.progress.step == 40);
+  REQUIRE(whole.outcome.position.step == 40);
   REQUIRE_FALSE(whole.outcome.stopped);
   REQUIRE(std::filesystem::exists(dir / "whole/ckpt-000000020.h5"));
   if (world().rank() == 0) CHECK(any_contains(log.notes, "ckpt-000000040.h5 written (step 40)"));
@@ -35,8 +35,8 @@ TEST_CASE("a resumed run ends with the parameters of the uninterrupted run, bit 
   test::RecordingLog resumed_log;
   const test::Trained resumed = test::train(config, resumed_log);
   CHECK(resumed.description.first_step == 20);
-  CHECK(resumed.outcome.progress.step == 40);
-  CHECK(resumed.outcome.progress.samples == whole.outcome.progress.samples);
+  CHECK(resumed.outcome.position.step == 40);
+  CHECK(resumed.outcome.position.samples == whole.outcome.position.samples);
   CHECK(resumed.outcome.samples == 600 + 32);  // steps 21-40: the rest of epoch 2 (600 rows), one batch of epoch 3
   CHECK(bitwise_equal(resumed.parameters, whole.parameters));
   CHECK(resumed.outcome.test->accuracy == whole.outcome.test->accuracy);
@@ -94,7 +94,7 @@ TEST_CASE("every optimizer resumes bit for bit: its whole state is in the checkp
     run::RunConfig config = configured("-resumed");
     config.start.resume = dir / (name + "-whole/ckpt-000000020.h5");
     const test::Trained resumed = test::train(config, log);
-    CHECK(resumed.outcome.progress.step == 40);
+    CHECK(resumed.outcome.position.step == 40);
     CHECK(bitwise_equal(resumed.parameters, whole.parameters));
     // without the restored state (moments, velocity, update count) the end differs
     run::RunConfig fresh = configured("-fresh");
@@ -117,7 +117,7 @@ std::string refused_resume(const std::function<void(run::RunConfig&)>& change) {
   try {
     run::TrainingRun training(world(), config, log);
   } catch (const mpi::JobFailure& f) {
-    CHECK(f.exit_code() == kExitInputError);
+    CHECK(f.kind() == ErrorKind::input);
     return f.what();
   }
   FAIL("the run started");

@@ -20,7 +20,7 @@ namespace {
 class OnStep final : public TrainingObserver {
  public:
   OnStep(int rank, std::int64_t step, std::function<void()> act) : rank_(rank), step_(step), act_(std::move(act)) {}
-  void after_step(const TrainProgress& p) override {
+  void after_step(const TrainPosition& p) override {
     if (world().rank() == rank_ && p.step == step_) act_();
   }
 
@@ -46,14 +46,14 @@ TEST_CASE("a signal on one rank stops every rank at the same step, saved; the ne
   run::TrainingRun stopped(world(), config, log);
   const run::RunOutcome outcome = stopped.run(&signal_last_rank);
   CHECK(outcome.stopped);
-  CHECK(outcome.progress.step == 7);  // agreed in the step the signal came
+  CHECK(outcome.position.step == 7);  // agreed in the step the signal came
   CHECK_FALSE(outcome.test.has_value());
   CHECK(std::filesystem::exists(dir / "a/ckpt-000000007.h5"));
   CHECK(handler_of(SIGUSR1) == usr1_before);  // the process's own handling is back
 
   const test::Trained next = test::train(test::small_run(dir / "b"), log);
   CHECK_FALSE(next.outcome.stopped);
-  CHECK(next.outcome.progress.step == 40);
+  CHECK(next.outcome.position.step == 40);
 }
 
 TEST_CASE("a checkpoint that rank 0 cannot write is one agreed error on every rank", "[run]") {
@@ -70,7 +70,7 @@ TEST_CASE("a checkpoint that rank 0 cannot write is one agreed error on every ra
     FAIL("the run went on");
   } catch (const mpi::JobFailure& f) {
     CHECK(f.rank() == 0);
-    CHECK(f.exit_code() == kExitFailure);  // the directory took files at the start: a failure, not bad input
+    CHECK(f.kind() == ErrorKind::failure);  // the directory took files at the start: a failure, not bad input
     CHECK_THAT(f.what(), Catch::Contains("cannot write checkpoint ") && Catch::Contains("a/ckpt-000000005.h5: ") &&
                              Catch::Contains("(File exists)"));
   }
@@ -108,7 +108,7 @@ TEST_CASE("ranks that would start from different checkpoints are stopped before 
     run::TrainingRun training(world(), config, log);
     FAIL("the run started");
   } catch (const mpi::JobFailure& f) {
-    CHECK(f.exit_code() == kExitInputError);
+    CHECK(f.kind() == ErrorKind::input);
     CHECK_THAT(f.what(), Catch::Contains("ranks disagree on the configuration: rank 1's differs from rank 0's"));
   }
 }

@@ -28,9 +28,9 @@ TEST_CASE("run() and a loop of step() train identically across epoch boundaries"
   REQUIRE(looped.trainer.steps_per_epoch() == 4);
   REQUIRE(looped.trainer.total_steps() == 12);
   while (!looped.trainer.done()) looped.trainer.step();
-  CHECK(looped.trainer.progress().epoch == 2);
-  CHECK(looped.trainer.progress().step_in_epoch == 4);
-  CHECK(looped.trainer.progress().samples == 150);
+  CHECK(looped.trainer.position().epoch == 2);
+  CHECK(looped.trainer.position().step_in_epoch == 4);
+  CHECK(looped.trainer.position().samples == 150);
 
   test::LocalRun<float> ran(small_model(), *data, small_config());
   ran.trainer.run();
@@ -45,8 +45,8 @@ TEST_CASE("max_steps overrides epochs", "[trainer]") {
   test::LocalRun<float> run(small_model(), *data, c);
   CHECK(run.trainer.total_steps() == 9);
   run.trainer.run();
-  CHECK(run.trainer.progress().step == 9);
-  CHECK(run.trainer.progress().epoch == 2);  // 4 + 4 + 1
+  CHECK(run.trainer.position().step == 9);
+  CHECK(run.trainer.position().epoch == 2);  // 4 + 4 + 1
 }
 
 TEST_CASE("overwriting backward equals zero_grad then accumulating", "[trainer]") {
@@ -82,7 +82,7 @@ TEST_CASE("the step's speed-ups change no bit: early update, fused bias gradient
     c.epochs = 2;
     c.optimizer = {.lr_weights = 0.05, .lr_bias = 0.02, .momentum = 0.9, .nesterov = true, .weight_decay = 1e-3};
     c.reg = {Regularizer::L2, 1e-3, true};
-    c.tuning.early_update = early;
+    c.early_update = early;
     c.tuning.fuse_bias_grad = fused;
     test::LocalRun<double> run(spec, *data, c);
     run.trainer.run();

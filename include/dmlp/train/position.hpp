@@ -12,7 +12,7 @@ namespace dmlp {
 inline constexpr std::int64_t kMaxSteps = std::int64_t{1} << 48;
 inline constexpr std::int64_t kMaxSamples = std::int64_t{1} << 62;
 
-struct TrainProgress {
+struct TrainPosition {
   std::int64_t step = 0;           // global steps done
   std::int64_t epoch = 0;          // epoch of the last step (0-based)
   std::int64_t step_in_epoch = 0;  // steps done in that epoch; the next step starts a new

@@ -1,0 +1,30 @@
+#pragma once
+// How a step computes its gradient: forward, loss and backward over this
+// rank's rows of the global batch, and the sum over ranks. Afterwards the
+// network's gradient buffer holds Σ_ranks ∂L/∂w, and every rank the same.
+#include <cstdint>
+#include <span>
+
+#include "dmlp/core/loss.hpp"
+#include "dmlp/train/step_clock.hpp"
+
+namespace dmlp {
+
+template <class T>
+class GradientStep {
+ public:
+  virtual ~GradientStep() = default;
+  // Rows `rows` of a global batch of `batch` rows; returns the loss sums:
+  // this rank's, or, where sums_over_ranks(), the sums over every rank.
+  virtual LossSums compute(std::span<const std::int64_t> rows, std::int64_t batch, StepClock& clock) = 0;
+  virtual bool sums_over_ranks() const = 0;
+  // Threads that compute micro-shards at once (1: the BLAS threads share one).
+  virtual int workers() const { return 1; }
+  // A timeline to record spans into (null: none). Not owned.
+  void set_trace(Trace* trace) { trace_ = trace; }
+
+ protected:
+  Trace* trace_ = nullptr;
+};
+
+}  // namespace dmlp

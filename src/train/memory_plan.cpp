@@ -1,0 +1,21 @@
+#include "dmlp/train/memory_plan.hpp"
+
+#include "dmlp/core/exact_sum.hpp"
+#include "dmlp/core/memory.hpp"
+
+namespace dmlp {
+
+TrainingMemory training_memory(const ModelSpec& spec, const OptimizerConfig& optimizer, std::size_t element,
+                               std::int64_t rows, int workers, bool reproducible) {
+  const double parameters = double(ParameterLayout(spec).size());
+  TrainingMemory m;
+  m.model = parameter_bytes(spec, element, parameter_copies(optimizer));
+  m.workspaces = double(workers) * workspace_bytes(spec, rows, element);
+  m.worker_gradients = double(workers - 1) * parameters * double(element);
+  // the gradient and the loss, each value in exact_sum_words 64-bit words
+  m.exact_sums = reproducible ? (parameters + 1) * 8.0 * (element <= 4 ? exact_sum_words<float>() : exact_sum_words<double>())
+                              : 0.0;
+  return m;
+}
+
+}  // namespace dmlp
