@@ -9,29 +9,14 @@
 # GEMM-only bound of bench/dmlp_bench_step (B = 128, 2 threads).
 # Each figure is the median over the logged intervals of a 120-step run,
 # skipping the first 20 steps. Runs `dmlp train` itself, as a user would.
-set -euo pipefail
-calc() { awk "BEGIN { print $1 }"; }
-build=${1:-build}
-dmlp=$build/dmlp
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+source "$(dirname "$0")/lib.sh" "${1:-build}"
 
 # run NAME RANKS THREADS BATCH [extra dmlp options]: prints "samples/s wait-fraction"
 run() {
   local name=$1 ranks=$2 threads=$3 batch=$4
   shift 4
-  mpirun -np "$ranks" --map-by "slot:PE=$threads" --bind-to core "$dmlp" train --synthetic blobs --layers 784,1024,1024,10 \
-    --samples 30720 --test-samples 0 --batch-size "$batch" --max-steps 120 --log-every 10 \
-    --threads "$threads" --momentum 0.9 --metrics "$work/$name.jsonl" "$@" > "$work/$name.out"
-  python3 - "$work/$name.jsonl" <<'PY'
-import json, statistics, sys
-steps = [r for r in map(json.loads, open(sys.argv[1])) if r["event"] == "step" and r["step"] > 20]
-rate = statistics.median(r["samples_per_s"] for r in steps)
-mean = [r["phase_seconds"]["mean"] for r in steps]
-wait = statistics.median(m["allreduce_wait"] / sum(m.values()) for m in mean)
-print(f"{rate:.0f} {wait:.3f}")
-PY
+  bench_train "$name" "$ranks" "$threads" --samples 30720 --batch-size "$batch" --max-steps 120 --log-every 10 "$@"
+  step_medians "$name" 20
 }
 
 printf '%-34s %12s %16s\n' "configuration (global batch 256)" "samples/s" "allreduce wait"

@@ -11,28 +11,18 @@
 # Each figure is the median over the logged intervals of a 60-step run,
 # skipping the first 10 steps. Run it with the CPU's own BLAS kernels (unset
 # OPENBLAS_CORETYPE).
-set -euo pipefail
-build=${1:-build}
-dmlp=$build/dmlp
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+source "$(dirname "$0")/lib.sh" "${1:-build}"
 
 # run NAME RANKS THREADS [extra dmlp options]: prints "samples/s checksum"
 run() {
   local name=$1 ranks=$2 threads=$3
   shift 3
-  mpirun -np "$ranks" --map-by "slot:PE=$threads" --bind-to core "$dmlp" train --synthetic blobs \
-    --layers 784,1024,1024,10 --samples 15360 --test-samples 0 --batch-size 256 --max-steps 60 --log-every 5 \
-    --threads "$threads" --momentum 0.9 --metrics "$work/$name.jsonl" --checkpoint-dir "$work/$name" \
-    --checkpoint-every 60 "$@" > "$work/$name.out"
-  local sum
+  bench_train "$name" "$ranks" "$threads" --samples 15360 --batch-size 256 --max-steps 60 --log-every 5 \
+    --checkpoint-dir "$work/$name" --checkpoint-every 60 "$@"
+  local sum rate
   sum=$("$dmlp" inspect "$work/$name/ckpt-000000060.h5" | grep -o 'checksum [0-9a-f]*' | head -1 | cut -c10-17)
-  python3 - "$work/$name.jsonl" "$sum" <<'PY'
-import json, statistics, sys
-steps = [r for r in map(json.loads, open(sys.argv[1])) if r["event"] == "step" and r["step"] > 10]
-print(f"{statistics.median(r['samples_per_s'] for r in steps):.0f} {sys.argv[2]}")
-PY
+  read -r rate _ < <(step_medians "$name" 10)
+  echo "$rate $sum"
 }
 
 printf '%-22s' "ranks x threads"

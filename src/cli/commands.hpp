@@ -1,7 +1,10 @@
 #pragma once
 // The subcommands: their options and their entry points.
 #include <CLI/CLI.hpp>
+#include <functional>
+#include <memory>
 #include <optional>
+#include <vector>
 
 #include "dmlp/mpi/communicator.hpp"
 #include "dmlp/run/checkpointer.hpp"
@@ -24,27 +27,27 @@ int run_eval(const mpi::Communicator& world, const EvalOptions& options);
 int run_predict(const mpi::Communicator& world, const PredictOptions& options);
 int run_inspect(const mpi::Communicator& world, const InspectOptions& options);
 
-struct Commands {
-  TrainOptions train;
-  GradcheckOptions gradcheck;
-  ConvertIdxOptions convert_idx;
-  ConvertCsvOptions convert_csv;
-  SynthOptions synth;
-  EvalOptions eval;
-  PredictOptions predict;
-  InspectOptions inspect;
-
-  CLI::App* train_app = nullptr;
-  CLI::App* gradcheck_app = nullptr;
-  CLI::App* convert_idx_app = nullptr;
-  CLI::App* convert_csv_app = nullptr;
-  CLI::App* synth_app = nullptr;
-  CLI::App* eval_app = nullptr;
-  CLI::App* predict_app = nullptr;
-  CLI::App* inspect_app = nullptr;
-
+// Every subcommand, each named once (commands.cpp): where it hangs ("convert"
+// or top level), what it does, its options and its entry point.
+class Commands {
+ public:
+  Commands();
   void add_to(CLI::App& app);
-  int run(const mpi::Communicator& world) const;
+  int run(const mpi::Communicator& world) const;  // the one parsed
+
+ private:
+  struct Subcommand {
+    const char* parent;  // "" (top level) or a group such as "convert"
+    const char* name;
+    const char* description;
+    std::function<void(CLI::App&)> add_options;
+    std::function<int(const mpi::Communicator&)> run;
+    CLI::App* app = nullptr;
+  };
+  template <class Options>
+  static Subcommand subcommand(const char* parent, const char* name, const char* description,
+                               int (*run)(const mpi::Communicator&, const Options&));
+  std::vector<Subcommand> subcommands_;
 };
 
 }  // namespace dmlp::cli

@@ -95,9 +95,9 @@ void RegularizationOptions::add_to(CLI::App& app) {
 }
 
 Regularization RegularizationOptions::spec() const {
-  if (!(lambda >= 0) || !std::isfinite(lambda))
-    throw InputError("--lambda " + format_number(lambda) + " must be >= 0");
-  return {parse_regularizer(reg), lambda, reg_bias};
+  const Regularization r{parse_regularizer(reg), lambda, reg_bias};
+  validate(r);
+  return r;
 }
 
 void DataOptions::add_to(CLI::App& app) {
@@ -260,9 +260,6 @@ run::RunConfig TrainOptions::config() const {
   t.early_update = !run.no_early_update;
   const bool micro_batch_given = run.micro_batch_option && run.micro_batch_option->count() > 0;
   t.micro_batch = micro_batch_given ? run.micro_batch : run.reproducible ? kDefaultReproducibleMicroBatch : 0;
-  if (micro_batch_given && run.micro_batch == 0 && run.reproducible)
-    throw InputError("--reproducible needs --micro-batch of at least 1 (default " +
-                     std::to_string(kDefaultReproducibleMicroBatch) + ")");
   t.optimizer = optimizer.spec();
   t.lr_scaling = parse_lr_scaling(optimizer.lr_scaling);
   t.lr_reference_batch = optimizer.lr_reference_batch;

@@ -19,11 +19,9 @@ namespace dmlp::cli {
 namespace {
 template <class Phases>  // PhaseTimes or PhaseRanks
 nlohmann::json phases_json(const Phases& t) {
-  return {{"data", t.data},
-          {"forward", t.forward},
-          {"backward", t.backward},
-          {"allreduce_wait", t.allreduce_wait},
-          {"update", t.update}};
+  nlohmann::json j = nlohmann::json::object();
+  for (const Phase p : kPhases) j[phase_key(p)] = t[p];
+  return j;
 }
 
 nlohmann::json report_json(const char* event, const StepReport& r) {

@@ -101,7 +101,7 @@ template <class T>
 Optimizer<T>::Optimizer(OptimizerConfig config, const ParameterLayout& layout)
     : config_(config),
       layout_(layout),
-      velocity_or_m_(adam_like(config.kind) || has_velocity(config) ? layout.size() : 0),
+      first_state_(adam_like(config.kind) || has_velocity(config) ? layout.size() : 0),
       second_moment_(adam_like(config.kind) ? layout.size() : 0) {
   validate(config_);
   // ε below T's smallest normal rounds to 0 or loses its meaning: 0/0 for a
@@ -129,7 +129,7 @@ template <class T>
 std::span<T> Optimizer<T>::state(std::string_view name) {
   const auto names = optimizer_state_names(config_);
   if (std::find(names.begin(), names.end(), name) == names.end()) return {};
-  return name == "exp_avg_sq" ? second_moment_.span() : velocity_or_m_.span();
+  return name == "exp_avg_sq" ? second_moment_.span() : first_state_.span();
 }
 
 namespace {
@@ -294,7 +294,7 @@ bool Optimizer<T>::step_layer(int k, std::span<T> params, std::span<const T> gra
   const LayerSlots& s = layout_.layer(k);
   T* const p = params.data();
   const T* const g = grads.data();
-  T* const first = velocity_or_m_.size() ? velocity_or_m_.data() : nullptr;
+  T* const first = first_state_.size() ? first_state_.data() : nullptr;
   T* const second = second_moment_.size() ? second_moment_.data() : nullptr;
   auto at = [](T* base, std::size_t offset) { return base ? base + offset : nullptr; };
   const std::size_t w = s.weight_offset, b = s.bias_offset, nw = s.weight_count(), nb = std::size_t(s.out);

@@ -2,6 +2,9 @@
 
 #include <cmath>
 
+#include "dmlp/core/errors.hpp"
+#include "dmlp/core/settings.hpp"
+
 #include "dmlp/core/name_table.hpp"
 #include "dmlp/core/parallel.hpp"
 
@@ -26,6 +29,11 @@ void for_each_penalised_range(const Regularization& reg, const ParameterLayout& 
   }
 }
 }  // namespace
+
+void validate(const Regularization& reg) {
+  if (!(reg.lambda >= 0) || !std::isfinite(reg.lambda))
+    throw InputError(setting("lambda") + " " + format_number(reg.lambda) + " must be >= 0");
+}
 
 template <class T>
 double regularization_value(const Regularization& reg, const ParameterLayout& layout, const T* w) {

@@ -10,44 +10,10 @@
 #include "dmlp/mpi/consensus.hpp"
 #include "dmlp/mpi/liveness.hpp"
 #include "dmlp/mpi/placement.hpp"
+#include "dmlp/mpi/stall_verdict.hpp"
 
 namespace dmlp::mpi {
 namespace {
-
-// What a rank is doing (not waiting), in words.
-std::string activity_text(Activity phase, std::int64_t step) {
-  const std::string n = std::to_string(step);
-  switch (phase) {
-    case Activity::starting_up: return "starting up";
-    case Activity::reading_data: return "reading a data set";
-    case Activity::reading_checkpoint: return "reading the checkpoint to start from";
-    case Activity::training: return "computing step " + n;
-    case Activity::evaluating: return "evaluating after step " + n;
-    case Activity::writing_checkpoint: return "writing the checkpoint of step " + n;
-    case Activity::finishing: return "finishing after step " + n;
-  }
-  return "at step " + n;
-}
-
-// Where a rank waits, in words: what the collective it waits in is for.
-std::string waiting(Activity phase, Wait wait, std::int64_t step) {
-  const std::string n = std::to_string(step);
-  if (wait == Wait::gradient_sum) return "in the gradient all-reduce of step " + n;
-  switch (phase) {
-    case Activity::starting_up: return "in a collective of start-up";
-    case Activity::reading_data: return "in a collective while the ranks read a data set";
-    case Activity::reading_checkpoint: return "for rank 0 to read the checkpoint to start from";
-    case Activity::training: return "in an all-reduce of metrics or checkpoint decisions at step " + n;
-    case Activity::evaluating: return "in a collective of the evaluation after step " + n;
-    case Activity::writing_checkpoint: return "for rank 0 to write the checkpoint of step " + n;
-    case Activity::finishing: return "in a collective while finishing after step " + n;
-  }
-  return "in a collective at step " + n;
-}
-
-std::string describe(Activity phase, Wait wait, std::int64_t step) {
-  return wait == Wait::none ? activity_text(phase, step) : waiting(phase, wait, step);
-}
 
 std::string seconds(double s) {
   char text[32];
@@ -55,6 +21,15 @@ std::string seconds(double s) {
   return text;
 }
 
+}  // namespace
+
+// A heartbeat as the verdict reads it (stall_verdict.hpp).
+LastHeard StallWatchdog::last_heard(const Heard& h, Clock::time_point now, double waited) {
+  return {h.ever, h.beat[0], h.beat[1], static_cast<Activity>(h.beat[2]), static_cast<Wait>(h.beat[3]),
+          h.ever ? std::chrono::duration<double>(now - h.when).count() : waited};
+}
+
+namespace {
 // How long a rank other than 0 waits past its own deadline for rank 0, which
 // has heard everyone's heartbeats, to name the missing ranks; ranks past 1
 // give rank 1, which knows what rank 0 last did, a few seconds more.
@@ -221,8 +196,7 @@ void StallWatchdog::wait(std::span<MPI_Request> requests, Wait what) {
       // large file, say) is slow, not stalled: wait on while it says so.
       // The timeout then runs from its last heartbeat.
       const bool someone_working = std::any_of(heard_.begin() + 1, heard_.end(), [&](const Heard& h) {
-        return h.ever && h.beat[1] < entered_ && static_cast<Wait>(h.beat[3]) == Wait::none &&
-               std::chrono::duration<double>(now - h.when).count() <= silent_after;
+        return still_working(last_heard(h, now, waited), entered_, silent_after);
       });
       if (!someone_working) stalled(waited);
       start = now;
@@ -248,27 +222,15 @@ std::string StallWatchdog::missing_report(double waited) {
   const Clock::time_point now = Clock::now();
   const double silent_after = 2 * beat_seconds(timeout_);
   for (int r = 1; r < size_; ++r) {
-    const Heard& h = heard_[std::size_t(r)];
-    const double quiet = h.ever ? std::chrono::duration<double>(now - h.when).count() : waited;
-    const bool arrived = h.ever && h.beat[1] >= entered_;
-    const Activity phase = static_cast<Activity>(h.beat[2]);
-    const Wait wait = static_cast<Wait>(h.beat[3]);
-    // Alive, and waiting either here or in an earlier collective that a
-    // stalled rank holds up: not the culprit.
-    const bool alive_waiting = h.ever && quiet <= silent_after && (arrived || wait != Wait::none);
-    if (alive_waiting) {
+    const LastHeard h = last_heard(heard_[std::size_t(r)], now, waited);
+    const RankVerdict v = verdict(h, entered_, silent_after);
+    if (v == RankVerdict::waiting) {
       waiting_ranks.push_back(r);
       continue;
     }
     if (host_of_[std::size_t(r)] != host_of_[0]) stalled_elsewhere_ = true;
     if (++named > 16) continue;
-    lines += "\n  rank " + std::to_string(r) + " on " + host_of_[std::size_t(r)] + ": ";
-    if (!h.ever)
-      lines += "never heard from since start-up";
-    else if (arrived)
-      lines += "reached it, then went silent " + seconds(quiet) + " ago (stopped, or its network is down)";
-    else  // what it did after its last collective (it has left that one)
-      lines += "never reached it; last heard " + seconds(quiet) + " ago, " + activity_text(phase, h.beat[0]);
+    lines += "\n  rank " + std::to_string(r) + " on " + host_of_[std::size_t(r)] + ": " + verdict_text(v, h);
   }
   if (named > 16) lines += "\n  … and " + std::to_string(named - 16) + " more";
   std::string text = "stalled: rank 0 waited " + seconds(waited) + " (" + setting("stall_timeout") + " " + format_number(timeout_) +

@@ -76,7 +76,7 @@ std::string_view to_string(LoadMode m) { return kLoadModes.name(m); }
 
 void validate(const RunConfig& c) {
   validate(c.model);
-  validate(c.training.optimizer);
+  validate(c.training);
   validate(c.execution.checkpoint);
   validate(c.data, c.execution.loading);
   if (!(c.execution.bucket_mb >= 0 && c.execution.bucket_mb <= kMaxBucketMb))
@@ -90,7 +90,6 @@ void validate(const RunConfig& c) {
     throw InputError("--trace-steps " + std::to_string(t.first_step) + ":" + std::to_string(t.last_step) +
                      " must be A:B with 1 <= A <= B");
   if (!c.start.resume.empty() && !c.start.init.empty()) throw InputError("give --resume or --init, not both");
-  require_at_most(c.training.global_batch, kMaxRows, "--batch-size");
   const std::size_t element = c.precision == Precision::Double ? 8 : 4;
   require_memory(training_memory(c.model, c.training.optimizer, element, 0, 1, false).model,
                  "the model " + c.model.describe() + " (parameters, gradients and optimizer state)");

@@ -28,8 +28,7 @@ OptimizerConfig effective_optimizer(const TrainConfig& c) {
   return o;
 }
 
-void validate(const TrainConfig& c, const DataShape& train, const ModelSpec& model, int ranks,
-              const std::string& data_name) {
+void validate(const TrainConfig& c) {
   if (c.global_batch <= 0)
     throw InputError(setting("global_batch") + " " + std::to_string(c.global_batch) + " must be positive");
   require_at_most(c.global_batch, kMaxRows, setting("global_batch"));
@@ -61,9 +60,14 @@ void validate(const TrainConfig& c, const DataShape& train, const ModelSpec& mod
     throw InputError(setting("micro_batch") + " " + std::to_string(c.micro_batch) + " must be positive (0: none)");
   require_at_most(c.micro_batch, kMaxRows, setting("micro_batch"));
   if (c.reproducible && c.micro_batch == 0)
-    throw InputError(setting("reproducible") + " needs micro-batches: " + setting("micro_batch") + " at least 1 (default " +
+    throw InputError(setting("reproducible") + " needs " + setting("micro_batch") + " of at least 1 (default " +
                      std::to_string(kDefaultReproducibleMicroBatch) + ")");
-  if (c.reg.lambda < 0) throw InputError(setting("lambda") + " must be >= 0");
+  validate(c.reg);
+}
+
+void validate(const TrainConfig& c, const DataShape& train, const ModelSpec& model, int ranks,
+              const std::string& data_name) {
+  validate(c);
   if (train.rows <= 0) throw InputError(data_name + " is empty");
   // Each epoch's order is a permutation of every row: 8 bytes a row on each rank.
   require_memory(double(train.rows) * sizeof(std::int64_t),

@@ -128,7 +128,9 @@ class Optimizer {
   OptimizerConfig config_;
   ParameterLayout layout_;
   std::int64_t steps_ = 0;
-  AlignedBuffer<T> velocity_or_m_;  // sgd and lars: the velocity; adamw and lamb: the first moment m
+  // The first state array, whichever it is: the velocity (sgd and lars with
+  // momentum, state("velocity")) or Adam's first moment m (adamw and lamb, state("exp_avg")).
+  AlignedBuffer<T> first_state_;
   AlignedBuffer<T> second_moment_;  // adamw and lamb: v
   std::vector<double> block_sums_;  // one per kNormBlock values of the largest layer
 };

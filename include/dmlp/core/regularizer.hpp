@@ -26,6 +26,9 @@ struct Regularization {
   bool active() const { return kind != Regularizer::None && lambda != 0.0; }
 };
 
+// Throws InputError unless λ is a finite number >= 0.
+void validate(const Regularization& reg);
+
 // λΩ(w).
 template <class T>
 double regularization_value(const Regularization& reg, const ParameterLayout& layout, const T* params);

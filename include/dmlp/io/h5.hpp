@@ -84,12 +84,12 @@ File open_read(const std::string& path, MPI_Comm comm = MPI_COMM_NULL);
 // Creates (truncating) a file for serial writing, or with MPI-IO on `comm` (collective).
 File create(const std::string& path, MPI_Comm comm = MPI_COMM_NULL);
 
-bool exists(hid_t location, const std::string& name);
+bool exists(hid_t location, const std::string& name);  // a link `name` below location
 
 // A file held in memory only (the core driver): nothing reaches a disk until
 // the caller writes file_image() itself.
 File create_in_memory(const std::string& name);
-std::vector<char> file_image(hid_t file);  // a link `name` below location
+std::vector<char> file_image(hid_t file);  // the bytes of a file held in memory
 Dataset open_dataset(hid_t file, const std::string& name);
 Group create_group(hid_t location, const std::string& name);
 

@@ -30,6 +30,7 @@
 #include <mpi.h>
 
 #include "dmlp/mpi/communicator.hpp"
+#include "dmlp/mpi/stall_verdict.hpp"
 #include "dmlp/mpi/waiter.hpp"
 
 namespace dmlp::mpi {
@@ -69,6 +70,7 @@ class StallWatchdog final : public Waiter {
   static constexpr int kVerdictTag = 4005;  // rank 0 to the others: "I have reported the stall"
   static constexpr std::size_t kSendSlots = 8;
 
+  static LastHeard last_heard(const Heard& h, Clock::time_point now, double waited);
   void announce();    // where this rank is now, to rank 0 (rank 0's, to rank 1)
   void keep_alive();  // announce, and rank 0's to all, if the last beat is a beat's time old
   void send_beat(int to);

@@ -46,7 +46,10 @@ inline constexpr std::int64_t kDefaultReproducibleMicroBatch = 32;
 // the global batch (the schedule's factor then applies step by step).
 OptimizerConfig effective_optimizer(const TrainConfig& config);
 
-// Throws InputError for settings that cannot train on `train` with `ranks` ranks.
+// Throws InputError for a setting out of its range, or settings that do not
+// go together: one rule per setting, whatever the data.
+void validate(const TrainConfig& config);
+// The same, and for settings that cannot train on `train` with `ranks` ranks.
 void validate(const TrainConfig& config, const DataShape& train, const ModelSpec& model, int ranks,
               const std::string& data_name = "the training set");
 // The same, and that the rates as they train are numbers in T (float or double).

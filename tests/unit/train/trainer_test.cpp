@@ -73,10 +73,11 @@ TEST_CASE("overwriting backward equals zero_grad then accumulating", "[trainer]"
   for (double g : net.grads()) REQUIRE(g == 0.0);
 }
 
-TEST_CASE("the step's speed-ups change no bit: early update, fused bias gradient, micro-batches of one", "[trainer]") {
+TEST_CASE("the step's speed-ups change no bit: early update and fused bias gradient, whole or in micro-batches of one",
+          "[trainer]") {
   const auto data = make_synthetic({SyntheticKind::Blobs, 20, 4, 1, -1}, 0, 300);
   const ModelSpec spec = make_mlp({20, 64, 32, 4}, Activation::Relu, Activation::Identity, Loss::SoftmaxCrossEntropy);
-  auto train = [&](bool early, bool fused) {
+  auto train = [&](bool early, bool fused, std::int64_t micro_batch) {
     TrainConfig c;
     c.global_batch = 32;
     c.epochs = 2;
@@ -84,14 +85,18 @@ TEST_CASE("the step's speed-ups change no bit: early update, fused bias gradient
     c.reg = {Regularizer::L2, 1e-3, true};
     c.early_update = early;
     c.tuning.fuse_bias_grad = fused;
+    c.micro_batch = micro_batch;
     test::LocalRun<double> run(spec, *data, c);
     run.trainer.run();
     return std::vector<double>(run.net.params().begin(), run.net.params().end());
   };
-  const auto reference = train(false, false);
-  for (const auto& [early, fused] : {std::pair{true, false}, {false, true}, {true, true}}) {
-    const auto got = train(early, fused);
-    INFO("early update " << early << ", fused " << fused);
-    CHECK(std::memcmp(got.data(), reference.data(), got.size() * sizeof(double)) == 0);
+  // Micro-batches add the gradient in another order: each is compared with its own reference.
+  for (const std::int64_t micro_batch : {0, 1}) {
+    const auto reference = train(false, false, micro_batch);
+    for (const auto& [early, fused] : {std::pair{true, false}, {false, true}, {true, true}}) {
+      const auto got = train(early, fused, micro_batch);
+      INFO("early update " << early << ", fused " << fused << ", micro-batch " << micro_batch);
+      CHECK(std::memcmp(got.data(), reference.data(), got.size() * sizeof(double)) == 0);
+    }
   }
 }
