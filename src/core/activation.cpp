@@ -92,11 +92,7 @@ namespace {
 template <class T, class Derivative>
 void derivative_and_column_sums(int rows, int cols, const T* A, T* dA, T* db, bool overwrite, Derivative derivative) {
   if (overwrite) std::fill_n(db, cols, T(0));
-  constexpr int kColumnBlock = 64;  // as column_sums: each thread owns whole columns, summed in row order
-  const int blocks = (cols + kColumnBlock - 1) / kColumnBlock;
-#pragma omp parallel for schedule(static) if (std::size_t(rows) * cols >= kParallelThreshold)
-  for (int block = 0; block < blocks; ++block) {
-    const int j0 = block * kColumnBlock, j1 = std::min(cols, j0 + kColumnBlock);
+  for_column_blocks(rows, cols, [&](int j0, int j1) {  // as column_sums, with σ' on the way
     for (int r = 0; r < rows; ++r) {
       const T* a = A + std::size_t(r) * cols;
       T* d = dA + std::size_t(r) * cols;
@@ -105,7 +101,7 @@ void derivative_and_column_sums(int rows, int cols, const T* A, T* dA, T* db, bo
         db[j] += d[j];
       }
     }
-  }
+  });
 }
 }  // namespace
 

@@ -21,16 +21,12 @@ void dense_forward(const DenseParams<T>& p, Activation act, T leaky_slope, int r
 template <class T>
 void column_sums(int rows, int cols, const T* M, T* db, GradMode mode) {
   if (mode == GradMode::Overwrite) std::fill_n(db, cols, T(0));
-  constexpr int kColumnBlock = 64;
-  const int blocks = (cols + kColumnBlock - 1) / kColumnBlock;
-#pragma omp parallel for schedule(static) if (std::size_t(rows) * cols >= kParallelThreshold)
-  for (int block = 0; block < blocks; ++block) {
-    const int j0 = block * kColumnBlock, j1 = std::min(cols, j0 + kColumnBlock);
+  for_column_blocks(rows, cols, [&](int j0, int j1) {
     for (int r = 0; r < rows; ++r) {
       const T* m = M + std::size_t(r) * cols;
       for (int j = j0; j < j1; ++j) db[j] += m[j];
     }
-  }
+  });
 }
 
 template <class T>

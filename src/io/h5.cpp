@@ -230,22 +230,32 @@ Dataspace rows_in_memory(hsize_t count, hsize_t row_elements, bool two_d) {
 }
 }  // namespace
 
+namespace {
+// Rows [first, first + count) of a dataset: their selection in the file, in
+// memory (rows × the row's width), and the transfer list.
+struct RowTransfer {
+  Dataspace file_space, memory;
+  PropertyList dxpl;
+};
+RowTransfer row_transfer(hid_t dataset, hsize_t first, hsize_t count, bool collective) {
+  hsize_t row = 0;
+  Dataspace file_space = row_selection(dataset, first, count, row);
+  Dataspace memory = rows_in_memory(count, row, H5Sget_simple_extent_ndims(file_space.get()) == 2);
+  return {std::move(file_space), std::move(memory), transfer_list(collective)};
+}
+}  // namespace
+
 template <class T>
 void read_rows(hid_t dataset, hsize_t first, hsize_t count, T* out, bool collective) {
-  hsize_t row = 0;
-  const Dataspace file_space = row_selection(dataset, first, count, row);
-  const Dataspace memory = rows_in_memory(count, row, H5Sget_simple_extent_ndims(file_space.get()) == 2);
-  const PropertyList dxpl = transfer_list(collective);
-  check(H5Dread(dataset, memory_type<T>(), memory.get(), file_space.get(), dxpl.get(), out), "cannot read rows");
+  const RowTransfer t = row_transfer(dataset, first, count, collective);
+  check(H5Dread(dataset, memory_type<T>(), t.memory.get(), t.file_space.get(), t.dxpl.get(), out), "cannot read rows");
 }
 
 template <class T>
 void write_rows(hid_t dataset, hsize_t first, hsize_t count, const T* rows, bool collective) {
-  hsize_t row = 0;
-  const Dataspace file_space = row_selection(dataset, first, count, row);
-  const Dataspace memory = rows_in_memory(count, row, H5Sget_simple_extent_ndims(file_space.get()) == 2);
-  const PropertyList dxpl = transfer_list(collective);
-  check(H5Dwrite(dataset, memory_type<T>(), memory.get(), file_space.get(), dxpl.get(), rows), "cannot write rows");
+  const RowTransfer t = row_transfer(dataset, first, count, collective);
+  check(H5Dwrite(dataset, memory_type<T>(), t.memory.get(), t.file_space.get(), t.dxpl.get(), rows),
+        "cannot write rows");
 }
 
 template <class T>
