@@ -215,8 +215,8 @@ class CsvReader {
       bad_cell(line, column, label_text + " is not an integer; expected a class 0, 1, 2, ...");
     if (layout_.num_classes > 0 && value >= layout_.num_classes)
       bad_cell(line, column,
-               label_text + " is not a class in [0, " + std::to_string(layout_.num_classes) + ") (num_classes " +
-                   std::to_string(layout_.num_classes) + " was given)");
+               label_text + " is not a class in [0, " + std::to_string(layout_.num_classes) + ") (" +
+                   setting("num_classes") + " " + std::to_string(layout_.num_classes) + " was given)");
     if (value >= double(kMaxClasses))
       bad_cell(line, column, label_text + " is too large for a class; expected at most " + std::to_string(kMaxClasses - 1));
     return std::int32_t(value);
@@ -291,9 +291,11 @@ std::vector<int> parse_column_list(std::string_view text, const std::string& opt
 void validate(const CsvLayout& layout) {
   const char d = layout.delimiter;
   // A delimiter that can occur inside a number would split numbers apart.
-  if (std::string_view("0123456789.+-eE").find(d) != std::string_view::npos || d == '\n' || d == '\0')
-    throw InputError(std::string(setting("delimiter") + " '") + d +
-                     "' can be part of a number; expected a separator such as , ; or a tab");
+  if (d == '\0' || d == '\n')
+    throw InputError(setting("delimiter") + (d == '\0' ? " is empty" : " is a line break") +
+                     "; expected a separator such as , ; or a tab");
+  if (std::string_view("0123456789.+-eE").find(d) != std::string_view::npos)
+    throw InputError(setting("delimiter") + " '" + d + "' can be part of a number; expected a separator such as , ; or a tab");
   if (layout.label_column < -1)
     throw InputError(setting("label_column") + " " + std::to_string(layout.label_column) +
                      ": expected a 0-based column, or -1 for the last column");

@@ -20,7 +20,8 @@ constexpr NameTable<LoadMode, 3> kLoadModes{
 
 void validate(const CheckpointPolicy& c) {
   if (c.every_steps < 0) throw InputError("--checkpoint-every " + std::to_string(c.every_steps) + " must be >= 0");
-  if (!(c.every_seconds >= 0)) throw InputError("--checkpoint-every-seconds must be >= 0");
+  if (!(c.every_seconds >= 0))
+    throw InputError("--checkpoint-every-seconds " + format_number(c.every_seconds) + " must be >= 0");
   if (c.keep < 1) throw InputError("--keep-checkpoints " + std::to_string(c.keep) + " must be at least 1");
   if ((c.every_steps > 0 || c.every_seconds > 0) && c.dir.empty())
     throw InputError("--checkpoint-every and --checkpoint-every-seconds need --checkpoint-dir");
@@ -85,7 +86,8 @@ void validate(const RunConfig& c) {
   if (!(c.execution.stall_timeout == 0 || c.execution.stall_timeout >= 1) || !std::isfinite(c.execution.stall_timeout))
     throw InputError("--stall-timeout " + format_number(c.execution.stall_timeout) +
                      " must be 0 (no stall watchdog) or at least 1 second");
-  if (c.execution.threads < 0) throw InputError("--threads must be positive");
+  if (c.execution.threads < 0)
+    throw InputError("--threads " + std::to_string(c.execution.threads) + " must be positive (0: choose)");
   if (const TraceConfig& t = c.execution.trace; t.first_step < 1 || t.last_step < t.first_step)
     throw InputError("--trace-steps " + std::to_string(t.first_step) + ":" + std::to_string(t.last_step) +
                      " must be A:B with 1 <= A <= B");

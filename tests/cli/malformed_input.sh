@@ -109,6 +109,13 @@ check 2 "synthetic blobs: 16777217 features; at most 16777216" synth --kind blob
 check 2 "synthetic blobs: 65537 classes; at most 65536" synth --kind blobs --rows 10 --features 3 --classes 65537 --out "$W/x.h5"
 check 2 "--num-classes 65537 is more than the 65536 classes a data set may have" \
   convert csv --in "$W/negative-label.csv" --out "$W/o.h5" --num-classes 65537
+# messages name every setting by its flag, with the value given
+printf '1,2,0\n3,4,1\n5,6,2\n' > "$W/three-classes.csv"
+check 2 "label '2' is not a class in \[0, 2\) \(--num-classes 2 was given\)" \
+  convert csv --in "$W/three-classes.csv" --out "$W/o.h5" --num-classes 2
+check 2 "--delimiter is empty; expected a separator" convert csv --in "$W/three-classes.csv" --out "$W/o.h5" --delimiter ''
+check 2 "--threads -1 must be positive \(0: choose\)" "${s[@]}" --threads -1
+check 2 "--checkpoint-every-seconds -1 must be >= 0" "${s[@]}" --checkpoint-every-seconds -1
 check 2 "--noise 1e\+300 is more than 1000" synth --kind blobs --rows 10 --features 3 --noise 1e300 --out "$W/x.h5"
 check 2 "--noise 1e\+30 is more than 1000" "${s[@]}" --noise 1e30
 check 2 "--test-samples -2 must be >= 0 \(0: no test set\)" "${s[@]}" --test-samples -2
