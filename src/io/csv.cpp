@@ -215,8 +215,8 @@ class CsvReader {
       bad_cell(line, column, label_text + " is not an integer; expected a class 0, 1, 2, ...");
     if (layout_.num_classes > 0 && value >= layout_.num_classes)
       bad_cell(line, column,
-               label_text + " is not a class in [0, " + std::to_string(layout_.num_classes) + ") (" +
-                   setting("num_classes") + " " + std::to_string(layout_.num_classes) + " was given)");
+               label_text + " is not a class in [0, " + std::to_string(layout_.num_classes) + ") (num_classes " +
+                   std::to_string(layout_.num_classes) + " was given)");
     if (value >= double(kMaxClasses))
       bad_cell(line, column, label_text + " is too large for a class; expected at most " + std::to_string(kMaxClasses - 1));
     return std::int32_t(value);
