@@ -58,10 +58,10 @@ wait_state "$id" PENDING COMPLETED FAILED && [ "$(job_state "$id")" = PENDING ] 
 grep -q "stopped at step 200 of 600 on a signal" "$WORK/job-$id.out" && grep -q "requeueing job $id" "$WORK/job-$id.out" \
   && pass "USR1@80: checkpoint, exit 75, requeued ($(grep -o "stopped at step [0-9]*" "$WORK/job-$id.out"))" \
   || fail "no stop and requeue in the log"
-# The second attempt starts once the first has fully ended, the node idle again: one started while the
-# node still completed the first could fail to launch (seen under load: the requeued job FAILED).
-for _ in $(seq 600); do sinfo -h -o %t 2>/dev/null | grep -qx idle && break; sleep 0.2; done
-scontrol update JobId="$id" TimeLimit=10 StartTime=now  # no second signal; no 2-minute requeue hold
+# No second signal, and not Slurm's requeue hold; but the restart at least two seconds after the
+# requeue: slurmd revokes the job's credential when it requeues, at a one-second resolution, and a
+# restart within that second fails ("Job credential revoked"; the requeued job ended FAILED).
+scontrol update JobId="$id" TimeLimit=10 StartTime=now+2
 wait_state "$id" COMPLETED FAILED && [ "$(job_state "$id")" = COMPLETED ] && pass "the requeued job finished" \
   || { fail "requeued job: $(job_state "$id")"; tail -5 "$WORK/job-$id.out"; }
 grep -q "resuming from .*run-preempted/checkpoints/ckpt-000000200.h5" "$WORK/job-$id.out" \
