@@ -204,6 +204,10 @@ void RunOptions::add_to(CLI::App& app) {
                  "Threads per rank (default: cores on the node / ranks on the node)");
   app.add_option("--precision", precision, "float (training) or double (checks)");
   app.add_option("--bucket-mb", bucket_mb, "Gradient all-reduce bucket size in MiB");
+  app.add_option("--reduction", reduction,
+                 "node: the ranks of a node share one model in shared memory, each sums and updates its part of "
+                 "it; allreduce: every rank all-reduces the whole gradient and updates the whole model")
+      ->default_str("node");
   app.add_flag("--no-overlap", no_overlap,
                "One blocking all-reduce after backward instead of overlapped buckets");
   app.add_flag("--no-early-update", no_early_update,
@@ -272,8 +276,9 @@ run::RunConfig TrainOptions::config() const {
   t.log_every = run.log_every;
   c.data = data.spec();
   c.precision = run::parse_precision(run.precision);
+  const run::Reduction reduction = run::parse_reduction(run.reduction);
   c.execution = {run.threads, run.bucket_mb, !run.no_overlap, run.stall_timeout, data.loading(), checkpoint.policy(),
-                 {run.trace, 1, 20}};
+                 {run.trace, 1, 20}, reduction};
   if (run.trace.empty() && run.trace_steps_option && run.trace_steps_option->count() > 0)
     throw InputError("--trace-steps " + run.trace_steps + " needs --trace FILE");
   {

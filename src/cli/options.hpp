@@ -91,6 +91,7 @@ struct RunOptions {
   bool reproducible = false;
   int threads = 0;  // 0: cores on the node / ranks on the node
   std::string precision = "float";
+  std::string reduction = "node";
   double bucket_mb = 1.0;
   bool no_overlap = false;
   int progress_slices = 1;

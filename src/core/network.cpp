@@ -1,6 +1,8 @@
 #include "dmlp/core/network.hpp"
 
 #include <algorithm>
+#include <stdexcept>
+#include <string>
 
 namespace dmlp {
 
@@ -8,8 +10,18 @@ template <class T>
 Network<T>::Network(ModelSpec spec)
     : spec_((validate(spec), std::move(spec))),
       layout_(spec_),
-      params_(layout_.size()),
-      grads_(layout_.size()) {}
+      owned_params_(layout_.size()),
+      owned_grads_(layout_.size()),
+      params_(owned_params_.span()),
+      grads_(owned_grads_.span()) {}
+
+template <class T>
+Network<T>::Network(ModelSpec spec, std::span<T> params, std::span<T> grads)
+    : spec_((validate(spec), std::move(spec))), layout_(spec_), params_(params), grads_(grads) {
+  if (params.size() != layout_.size() || grads.size() != layout_.size())
+    throw std::logic_error("Network: the parameter and gradient storage must hold " +
+                           std::to_string(layout_.size()) + " values each");
+}
 
 template <class T>
 DenseParams<T> Network<T>::layer(int k) const {

@@ -97,13 +97,30 @@ std::string optimizer_warning(const OptimizerConfig& c) {
          " with no trust ratio (biases are excluded from it): give " + setting("lr_bias") + ", a plain SGD rate such as 0.1";
 }
 
+int state_arrays(const OptimizerConfig& config) { return int(optimizer_state_names(config).size()); }
+
 template <class T>
 Optimizer<T>::Optimizer(OptimizerConfig config, const ParameterLayout& layout)
-    : config_(config),
-      layout_(layout),
-      first_state_(adam_like(config.kind) || has_velocity(config) ? layout.size() : 0),
-      second_moment_(adam_like(config.kind) ? layout.size() : 0) {
+    : Optimizer(config, layout, {}) {}
+
+template <class T>
+Optimizer<T>::Optimizer(OptimizerConfig config, const ParameterLayout& layout, std::vector<std::span<T>> storage)
+    : config_(config), layout_(layout) {
   validate(config_);
+  const std::size_t arrays = std::size_t(state_arrays(config_));
+  if (!storage.empty() && storage.size() != arrays)
+    throw std::logic_error("Optimizer: " + std::to_string(storage.size()) + " state arrays given for " +
+                           std::to_string(arrays));
+  for (std::size_t i = 0; i < arrays; ++i) {
+    if (storage.empty()) {
+      owned_[i] = AlignedBuffer<T>(layout.size());
+      arrays_[i] = owned_[i].span();
+    } else {
+      if (storage[i].size() != layout.size())
+        throw std::logic_error("Optimizer: a state array must hold " + std::to_string(layout.size()) + " values");
+      arrays_[i] = storage[i];
+    }
+  }
   // ε below T's smallest normal rounds to 0 or loses its meaning: 0/0 for a
   // parameter whose gradient is exactly 0 (a dead unit, a constant input)
   if (adam_like(config_.kind) && !(T(config_.eps) >= std::numeric_limits<T>::min()))
@@ -129,27 +146,50 @@ template <class T>
 std::span<T> Optimizer<T>::state(std::string_view name) {
   const auto names = optimizer_state_names(config_);
   if (std::find(names.begin(), names.end(), name) == names.end()) return {};
-  return name == "exp_avg_sq" ? second_moment_.span() : first_state_.span();
+  return name == kExpAvgSq ? arrays_[1] : arrays_[0];
 }
 
 namespace {
-// Runs add(begin, end, sums) over fixed blocks of kNormBlock values, on any
-// number of threads, each block writing its two partial sums; returns the two
-// totals, added in block order: the same bits at any thread count.
+// Runs add(begin, end, sums) over fixed blocks of kNormBlock values of [0, n),
+// on any number of threads, block b writing its two partial sums at
+// partial[2b], partial[2b + 1]: the same bits at any thread count.
 template <class Add>
-std::pair<double, double> blocked_sums(std::size_t n, std::vector<double>& partial, Add add) {
+void block_sums(std::size_t n, double* partial, Add add) {
   const auto blocks = std::ptrdiff_t((n + kNormBlock - 1) / kNormBlock);
 #pragma omp parallel for schedule(static) if (n >= kParallelThreshold)
   for (std::ptrdiff_t b = 0; b < blocks; ++b) {
     const std::size_t begin = std::size_t(b) * kNormBlock, end = std::min(n, begin + kNormBlock);
     add(begin, end, &partial[2 * std::size_t(b)]);
   }
+}
+
+// The two totals of `blocks` blocks' partial sums, added in block order.
+std::pair<double, double> block_totals(std::span<const double> partial) {
   double first = 0, second = 0;
-  for (std::ptrdiff_t b = 0; b < blocks; ++b) {
-    first += partial[2 * std::size_t(b)];
-    second += partial[2 * std::size_t(b) + 1];
+  for (std::size_t b = 0; 2 * b + 1 < partial.size(); ++b) {
+    first += partial[2 * b];
+    second += partial[2 * b + 1];
   }
   return {first, second};
+}
+
+template <class Add>
+std::pair<double, double> blocked_sums(std::size_t n, std::vector<double>& partial, Add add) {
+  block_sums(n, partial.data(), add);
+  return block_totals(std::span<const double>(partial.data(), 2 * ((n + kNormBlock - 1) / kNormBlock)));
+}
+
+// ‖W‖² and ‖g‖² of values [begin, end), LARS's norms.
+template <class T>
+void lars_norm_block(const T* p, const T* g, std::size_t begin, std::size_t end, double* sums) {
+  double w = 0, d = 0;
+#pragma omp simd reduction(+ : w, d)
+  for (std::size_t i = begin; i < end; ++i) {
+    w += double(p[i]) * double(p[i]);
+    d += double(g[i]) * double(g[i]);
+  }
+  sums[0] = w;
+  sums[1] = d;
 }
 }  // namespace
 
@@ -213,25 +253,28 @@ bool Optimizer<T>::adamw_range(T* p, const T* g, T* m, T* v, std::size_t n, doub
 }
 
 template <class T>
+double Optimizer<T>::lars_ratio(double w2, double g2, T decay) const {
+  const double w_norm = std::sqrt(w2), g_norm = std::sqrt(g2);
+  // the reference takes 1 when ‖g‖ = 0 even where wd·‖W‖ > 0
+  return g_norm > 0 ? trust_ratio(config_.trust_coefficient * w_norm, g_norm + double(decay) * w_norm) : 1.0;
+}
+
+template <class T>
 bool Optimizer<T>::lars_range(T* p, const T* g, T* v, std::size_t n, double lr, T decay, bool layer_adaptive) {
   double ratio = 1.0;
   if (layer_adaptive) {
     const auto [w2, g2] = blocked_sums(n, block_sums_, [&](std::size_t begin, std::size_t end, double* sums) {
-      double w = 0, d = 0;
-#pragma omp simd reduction(+ : w, d)
-      for (std::size_t i = begin; i < end; ++i) {
-        w += double(p[i]) * double(p[i]);
-        d += double(g[i]) * double(g[i]);
-      }
-      sums[0] = w;
-      sums[1] = d;
+      lars_norm_block(p, g, begin, end, sums);
     });
     if (!std::isfinite(g2)) return false;
-    const double w_norm = std::sqrt(w2), g_norm = std::sqrt(g2);
-    // the reference takes 1 when ‖g‖ = 0 even where wd·‖W‖ > 0
-    if (g_norm > 0) ratio = trust_ratio(config_.trust_coefficient * w_norm, g_norm + double(decay) * w_norm);
+    ratio = lars_ratio(w2, g2, decay);
   }
-  const T scaled_lr = T(lr * ratio), mu = T(config_.momentum);
+  return lars_apply(p, g, v, n, T(lr * ratio), decay);
+}
+
+template <class T>
+bool Optimizer<T>::lars_apply(T* p, const T* g, T* v, std::size_t n, T scaled_lr, T decay) const {
+  const T mu = T(config_.momentum);
   const auto count = std::ptrdiff_t(n);
   T probe = 0;
   if (!v) {
@@ -252,36 +295,60 @@ bool Optimizer<T>::lars_range(T* p, const T* g, T* v, std::size_t n, double lr, 
 }
 
 template <class T>
-bool Optimizer<T>::lamb_range(T* p, const T* g, T* m, T* v, std::size_t n, double lr, T decay, bool layer_adaptive) {
+LambScalars<T> Optimizer<T>::lamb_scalars() const {
   const double t = double(steps_);
-  const T correction1 = T(1 - std::pow(config_.beta1, t)), correction2 = T(1 - std::pow(config_.beta2, t));
-  const T beta1 = T(config_.beta1), one_minus_beta1 = T(1 - config_.beta1);
-  const T beta2 = T(config_.beta2), one_minus_beta2 = T(1 - config_.beta2), eps = T(config_.eps);
-  // r_i from the updated moments: the same expression in both passes, so the
-  // norm is the norm of the update applied
-  auto direction = [&](std::size_t i) { return (m[i] / correction1) / (std::sqrt(v[i] / correction2) + eps) + decay * p[i]; };
-  // pass 1: the moments, ‖w‖² and ‖r‖²; any non-finite gradient makes ‖r‖² NaN
-  const auto [w2, r2] = blocked_sums(n, block_sums_, [&](std::size_t begin, std::size_t end, double* sums) {
-    double w = 0, r = 0;
+  return {T(1 - std::pow(config_.beta1, t)), T(1 - std::pow(config_.beta2, t)), T(config_.beta1),
+          T(1 - config_.beta1), T(config_.beta2), T(1 - config_.beta2), T(config_.eps)};
+}
+
+namespace {
+// r_i from the updated moments: the same expression in both passes, so the
+// norm is the norm of the update applied
+template <class T>
+T lamb_direction(const LambScalars<T>& c, const T* p, const T* m, const T* v, T decay, std::size_t i) {
+  return (m[i] / c.correction1) / (std::sqrt(v[i] / c.correction2) + c.eps) + decay * p[i];
+}
+
+// pass 1 over [begin, end): the moments, ‖w‖² and ‖r‖²; any non-finite
+// gradient makes ‖r‖² NaN
+template <class T>
+void lamb_moment_block(const LambScalars<T>& c, const T* p, const T* g, T* m, T* v, T decay, std::size_t begin,
+                       std::size_t end, double* sums) {
+  double w = 0, r = 0;
 #pragma omp simd reduction(+ : w, r)
-    for (std::size_t i = begin; i < end; ++i) {
-      m[i] = beta1 * m[i] + one_minus_beta1 * g[i];
-      v[i] = beta2 * v[i] + one_minus_beta2 * g[i] * g[i];
-      const double d = double(direction(i));
-      // 0·v: NaN once g² overflowed (v infinite makes r finite, and the weight would freeze unseen)
-      w += double(p[i]) * double(p[i]) + 0.0 * double(v[i]);
-      r += d * d;  // NaN once a gradient is NaN or infinite
-    }
-    sums[0] = w;
-    sums[1] = r;
+  for (std::size_t i = begin; i < end; ++i) {
+    m[i] = c.beta1 * m[i] + c.one_minus_beta1 * g[i];
+    v[i] = c.beta2 * v[i] + c.one_minus_beta2 * g[i] * g[i];
+    const double d = double(lamb_direction(c, p, m, v, decay, i));
+    // 0·v: NaN once g² overflowed (v infinite makes r finite, and the weight would freeze unseen)
+    w += double(p[i]) * double(p[i]) + 0.0 * double(v[i]);
+    r += d * d;  // NaN once a gradient is NaN or infinite
+  }
+  sums[0] = w;
+  sums[1] = r;
+}
+}  // namespace
+
+template <class T>
+bool Optimizer<T>::lamb_range(T* p, const T* g, T* m, T* v, std::size_t n, double lr, T decay, bool layer_adaptive) {
+  const LambScalars<T> c = lamb_scalars();
+  const auto [w2, r2] = blocked_sums(n, block_sums_, [&](std::size_t begin, std::size_t end, double* sums) {
+    lamb_moment_block(c, p, g, m, v, decay, begin, end, sums);
   });
+  return lamb_apply(p, m, v, n, lr, decay, layer_adaptive, w2, r2);
+}
+
+template <class T>
+bool Optimizer<T>::lamb_apply(T* p, const T* m, const T* v, std::size_t n, double lr, T decay, bool layer_adaptive,
+                              double w2, double r2) const {
   if (!std::isfinite(r2) || !std::isfinite(w2)) return false;
+  const LambScalars<T> c = lamb_scalars();
   const double clipped = std::min(std::sqrt(w2), kLambNormClip);
   const double ratio = layer_adaptive ? trust_ratio(clipped, std::sqrt(r2)) : 1.0;
   const T scaled_lr = T(lr * ratio);
   const auto count = std::ptrdiff_t(n);
 #pragma omp parallel for simd schedule(static) if (n >= kParallelThreshold)
-  for (std::ptrdiff_t i = 0; i < count; ++i) p[i] -= scaled_lr * direction(std::size_t(i));
+  for (std::ptrdiff_t i = 0; i < count; ++i) p[i] -= scaled_lr * lamb_direction(c, p, m, v, decay, std::size_t(i));
   return true;
 }
 
@@ -294,8 +361,8 @@ bool Optimizer<T>::step_layer(int k, std::span<T> params, std::span<const T> gra
   const LayerSlots& s = layout_.layer(k);
   T* const p = params.data();
   const T* const g = grads.data();
-  T* const first = first_state_.size() ? first_state_.data() : nullptr;
-  T* const second = second_moment_.size() ? second_moment_.data() : nullptr;
+  T* const first = arrays_[0].empty() ? nullptr : arrays_[0].data();
+  T* const second = arrays_[1].empty() ? nullptr : arrays_[1].data();
   auto at = [](T* base, std::size_t offset) { return base ? base + offset : nullptr; };
   const std::size_t w = s.weight_offset, b = s.bias_offset, nw = s.weight_count(), nb = std::size_t(s.out);
   switch (config_.kind) {
@@ -313,6 +380,69 @@ bool Optimizer<T>::step_layer(int k, std::span<T> params, std::span<const T> gra
              lamb_range(p + b, g + b, first + b, second + b, nb, lr_b, T(0), false);
   }
   return false;
+}
+
+template <class T>
+bool Optimizer<T>::layer_adaptive(const Piece& piece) const {
+  return !piece.bias && (config_.kind == OptimizerKind::Lars || config_.kind == OptimizerKind::Lamb);
+}
+
+template <class T>
+bool Optimizer<T>::step_piece(const Piece& piece, std::span<T> params, std::span<const T> grads, double lr_scale) {
+  if (layer_adaptive(piece))
+    throw std::logic_error("Optimizer::step_piece: a LARS or LAMB weight piece needs its layer's norms");
+  if (adam_like(config_.kind) && steps_ < 1)
+    throw std::logic_error("Optimizer::step_piece: call begin_step() first (the update count t starts at 1)");
+  const double lr = (piece.bias ? config_.lr_bias : config_.lr_weights) * lr_scale;
+  const T decay = piece.bias ? T(0) : T(config_.weight_decay);
+  T* const p = params.data() + piece.begin;
+  const T* const g = grads.data() + piece.begin;
+  T* const first = arrays_[0].empty() ? nullptr : arrays_[0].data() + piece.begin;
+  T* const second = arrays_[1].empty() ? nullptr : arrays_[1].data() + piece.begin;
+  switch (config_.kind) {
+    case OptimizerKind::Sgd: return sgd_range(p, g, first, piece.size(), T(lr), decay);
+    case OptimizerKind::AdamW: return adamw_range(p, g, first, second, piece.size(), lr, decay);
+    case OptimizerKind::Lars: return lars_range(p, g, first, piece.size(), lr, decay, false);
+    case OptimizerKind::Lamb: return lamb_range(p, g, first, second, piece.size(), lr, decay, false);
+  }
+  return false;
+}
+
+template <class T>
+void Optimizer<T>::piece_norm_blocks(const Piece& piece, std::span<const T> params, std::span<const T> grads,
+                                     std::span<double> sums) {
+  const T decay = T(config_.weight_decay);
+  const T* const p = params.data() + piece.begin;
+  const T* const g = grads.data() + piece.begin;
+  if (sums.size() < 2 * ((piece.size() + kNormBlock - 1) / kNormBlock))
+    throw std::logic_error("Optimizer::piece_norm_blocks: too few block sums");
+  if (config_.kind == OptimizerKind::Lars) {
+    block_sums(piece.size(), sums.data(),
+               [&](std::size_t begin, std::size_t end, double* out) { lars_norm_block(p, g, begin, end, out); });
+    return;
+  }
+  const LambScalars<T> c = lamb_scalars();
+  T* const m = arrays_[0].data() + piece.begin;
+  T* const v = arrays_[1].data() + piece.begin;
+  block_sums(piece.size(), sums.data(), [&](std::size_t begin, std::size_t end, double* out) {
+    lamb_moment_block(c, p, g, m, v, decay, begin, end, out);
+  });
+}
+
+template <class T>
+bool Optimizer<T>::apply_piece(const Piece& piece, std::span<T> params, std::span<const T> grads, double lr_scale,
+                               std::span<const double> layer_blocks) {
+  const auto [first_total, second_total] = block_totals(layer_blocks);
+  const double lr = config_.lr_weights * lr_scale;
+  const T decay = T(config_.weight_decay);
+  T* const p = params.data() + piece.begin;
+  T* const first = arrays_[0].empty() ? nullptr : arrays_[0].data() + piece.begin;
+  if (config_.kind == OptimizerKind::Lars) {
+    if (!std::isfinite(second_total)) return false;
+    return lars_apply(p, grads.data() + piece.begin, first, piece.size(), T(lr * lars_ratio(first_total, second_total, decay)),
+                      decay);
+  }
+  return lamb_apply(p, first, arrays_[1].data() + piece.begin, piece.size(), lr, decay, true, first_total, second_total);
 }
 
 template <class T>

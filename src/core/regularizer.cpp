@@ -73,13 +73,31 @@ void add_regularization_gradient_layer(const Regularization& reg, const Paramete
   }
 }
 
+template <class T>
+void add_regularization_gradient_piece(const Regularization& reg, const Piece& piece, const T* w, T* g) {
+  if (!reg.active() || (piece.bias && !reg.include_bias)) return;
+  const T lambda = T(reg.lambda);
+  const auto n = std::ptrdiff_t(piece.size());
+  const T* wr = w + piece.begin;
+  T* gr = g + piece.begin;
+  // the loops of add_regularization_gradient_layer: the same bits
+  if (reg.kind == Regularizer::L2) {
+#pragma omp parallel for schedule(static) if (std::size_t(n) >= kParallelThreshold)
+    for (std::ptrdiff_t i = 0; i < n; ++i) gr[i] += T(2) * lambda * wr[i];
+  } else {
+#pragma omp parallel for schedule(static) if (std::size_t(n) >= kParallelThreshold)
+    for (std::ptrdiff_t i = 0; i < n; ++i) gr[i] += lambda * T((wr[i] > T(0)) - (wr[i] < T(0)));
+  }
+}
+
 #define DMLP_INSTANTIATE(T)                                                                    \
   template double regularization_value<T>(const Regularization&, const ParameterLayout&,       \
                                           const T*);                                           \
   template void add_regularization_gradient<T>(const Regularization&, const ParameterLayout&,  \
                                                const T*, T*);                                  \
   template void add_regularization_gradient_layer<T>(const Regularization&, const ParameterLayout&, int, \
-                                                     const T*, T*);
+                                                     const T*, T*);                            \
+  template void add_regularization_gradient_piece<T>(const Regularization&, const Piece&, const T*, T*);
 DMLP_INSTANTIATE(float)
 DMLP_INSTANTIATE(double)
 #undef DMLP_INSTANTIATE

@@ -43,6 +43,14 @@ Communicator Communicator::split_shared() const {
   return Communicator(node);
 }
 
+Communicator Communicator::split(int color, int key) const {
+  MPI_Comm part = MPI_COMM_NULL;
+  check(MPI_Comm_split(comm_, color, key, &part), "MPI_Comm_split");
+  Communicator result(part);
+  result.waiter_ = waiter_;
+  return result;
+}
+
 void PlainWaiter::wait(std::span<MPI_Request> requests, Wait) {
   check(MPI_Waitall(int(requests.size()), requests.data(), MPI_STATUSES_IGNORE), "MPI_Waitall");
 }

@@ -55,11 +55,14 @@ nlohmann::json data_json(const DataConfig& d) {
   return {{"synthetic", synthetic}, {"train", d.train_file}, {"test", d.test_file}};
 }
 
+constexpr NameTable<Reduction, 2> kReductions{"--reduction", {{{Reduction::node, "node"}, {Reduction::allreduce, "allreduce"}}}};
+
 nlohmann::json execution_json(const ExecutionConfig& e, const TrainConfig& t) {
   const CheckpointPolicy& c = e.checkpoint;
   return {{"threads", e.threads},
           {"bucket_mb", e.bucket_mb},
           {"overlap", e.overlap},
+          {"reduction", std::string(to_string(e.reduction))},
           {"stall_timeout", e.stall_timeout},
           {"load", std::string(to_string(e.loading.mode))},
           {"read_ahead_mb", e.loading.read_ahead_mb},
@@ -71,6 +74,8 @@ nlohmann::json execution_json(const ExecutionConfig& e, const TrainConfig& t) {
 }  // namespace
 
 Precision parse_precision(std::string_view name) { return kPrecisions.parse(name); }
+Reduction parse_reduction(std::string_view name) { return kReductions.parse(name); }
+std::string_view to_string(Reduction reduction) { return kReductions.name(reduction); }
 std::string_view to_string(Precision p) { return kPrecisions.name(p); }
 LoadMode parse_load_mode(std::string_view name) { return kLoadModes.parse(name); }
 std::string_view to_string(LoadMode m) { return kLoadModes.name(m); }

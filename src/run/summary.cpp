@@ -79,6 +79,7 @@ std::string format_summary(const RunDescription& d) {
       append(out, "overlapped: the sums of %.0f%% of the gradient start while backward runs, layer 1's after it\n",
              100 * d.overlappable);
   }
+  if (p.ranks > 1) append(out, "  reduction  %s\n", d.reduction.c_str());
   if (p.ranks > 1) append(out, "             summed by %s\n", d.allreduce_algorithm.c_str());
   if (d.placement.ranks > 1)
     append(out, "  watchdog   %s\n",

@@ -15,6 +15,8 @@
 #include "dmlp/io/checkpoint_dir.hpp"
 #include "dmlp/mpi/consensus.hpp"
 #include "dmlp/mpi/gradient_sync.hpp"
+#include "dmlp/mpi/node_sync.hpp"
+#include "dmlp/mpi/node_team.hpp"
 #include "dmlp/mpi/stall_watchdog.hpp"
 #include "dmlp/run/checkpoint_load.hpp"
 #include "dmlp/run/checkpointer.hpp"
@@ -72,12 +74,18 @@ class Run final : public TrainingRun::Impl {
         config_(config),
         log_(log),
         data_(std::move(data)),
-        net_(config.model),
-        collective_(world),
-        sync_(world, net_.layout(), config.execution.bucket_mb, config.execution.overlap) {
+        team_(config.execution.reduction == Reduction::node && world.size() > 1
+                  ? make_team(world, config)
+                  : std::nullopt),
+        net_(team_ ? Network<T>(config.model, team_->params(), team_->grads()) : Network<T>(config.model)),
+        collective_(world) {
+    if (team_)
+      node_sync_.emplace(*team_, config.execution.overlap);
+    else
+      plain_sync_.emplace(world, net_.layout(), config.execution.bucket_mb, config.execution.overlap);
     mpi::collectively(world_, [&] {
       trainer_ = std::make_unique<Trainer<T>>(net_, *data_.train.rows, data_.test.rows.get(), config_.training,
-                                              collective_, sync_);
+                                              collective_, sync(), team_ ? &*team_ : nullptr);
     });
     std::vector<std::string> warnings = start();
     mpi::require_identical<T>(world_, net_.params(), "initial parameters");
@@ -95,7 +103,8 @@ class Run final : public TrainingRun::Impl {
       check_trace_path(world_, t.file, others);
       trace_.emplace(t.first_step, t.last_step);
       trainer_->set_trace(&*trace_);
-      sync_.set_trace(&*trace_);
+      if (plain_sync_) plain_sync_->set_trace(&*trace_);
+      if (node_sync_) node_sync_->set_trace(&*trace_);
     }
   }
 
@@ -205,7 +214,7 @@ class Run final : public TrainingRun::Impl {
     if (from.resume.empty() && from.init.empty()) {
       // Rank 0 draws the parameters; everyone gets its bytes.
       if (world_.rank() == 0) initialize_parameters(net_, config_.training.seed);
-      world_.broadcast(net_.params(), 0);
+      share_parameters();
       return {};
     }
     std::vector<T> params;
@@ -231,7 +240,8 @@ class Run final : public TrainingRun::Impl {
       } else
         check_init(meta, config_.model);
     });
-    std::copy(params.begin(), params.end(), net_.params().begin());
+    if (writes_shared()) std::copy(params.begin(), params.end(), net_.params().begin());
+    if (team_) team_->shared_written();
     if (!resume) return {"starting at step 0 from the parameters of " + meta.path};
     Optimizer<T>& optimizer = trainer_->optimizer();
     // every rank holds the same arrays: a problem with them is found by all alike
@@ -242,7 +252,7 @@ class Run final : public TrainingRun::Impl {
       if (from_file != stored.end() && from_file->second.size() != into.size())
         throw InputError(meta.path + ": /optimizer/" + name + " holds " + std::to_string(from_file->second.size()) +
                          " values for a model of " + std::to_string(into.size()));
-      if (from_file != stored.end())
+      if (from_file != stored.end() && writes_shared())
         std::copy(from_file->second.begin(), from_file->second.end(), into.begin());
       else if (name == "velocity")  // plain SGD's checkpoint, resumed with momentum
         warnings.insert(warnings.begin(), meta.path + " holds no momentum state: the velocity starts at zero");
@@ -251,10 +261,58 @@ class Run final : public TrainingRun::Impl {
                          std::string(to_string(optimizer.config().kind)) + " needs: the checkpoint is incomplete");
     }
     });
+    if (team_) team_->shared_written();
     optimizer.set_steps(meta.optimizer_steps);
     trainer_->position() = meta.position;
     warnings.insert(warnings.begin(), "resuming from " + meta.path + " at step " + std::to_string(meta.position.step));
     return warnings;
+  }
+
+  std::string describe_reduction(const mpi::Placement& placement) const {
+    if (world_.size() == 1) return "none: one rank";
+    if (!team_) {
+      std::string why = config_.execution.reduction == Reduction::allreduce ? "--reduction allreduce"
+                                                                              : "one rank per node";
+      bool uneven = false;
+      for (const mpi::Host& h : placement.hosts) uneven |= h.ranks.size() != placement.hosts.front().ranks.size();
+      if (config_.execution.reduction == Reduction::node && uneven)
+        why = "the nodes hold different numbers of ranks, which --reduction node needs alike";
+      return "allreduce (" + why + "): every rank sums the whole gradient and updates the whole model";
+    }
+    const int local = team_->local_size(), nodes = world_.size() / local;
+    std::size_t mine = 0;
+    for (const Piece& p : team_->pieces()) mine += p.size();
+    char text[320];
+    std::snprintf(text, sizeof text,
+                  "node: %d ranks per node share one model in shared memory; each sums its 1/%d of every bucket "
+                  "from its peers and updates it (this rank %.1f%% of the parameters, with that share of the "
+                  "optimizer state)%s",
+                  local, local, 100.0 * double(mine) / double(net_.layout().size()),
+                  nodes > 1 ? (", then all-reduces it with its " + std::to_string(nodes - 1) +
+                               " peer" + (nodes > 2 ? "s" : "") + " on the other nodes").c_str()
+                            : "");
+    return text;
+  }
+
+  GradientSync<T>& sync() {
+    if (node_sync_) return *node_sync_;
+    return *plain_sync_;
+  }
+
+  static std::optional<mpi::NodeTeam<T>> make_team(const mpi::Communicator& world, const RunConfig& config) {
+    return mpi::make_node_team<T>(world, ParameterLayout(config.model),
+                                  state_arrays(effective_optimizer(config.training)), config.execution.bucket_mb);
+  }
+
+  // Whether this rank writes buffers that it may share: its own, or its node's as local rank 0.
+  bool writes_shared() const { return !team_ || team_->writes_shared(); }
+
+  // Rank 0's parameters to every rank: with a node team, to one rank per
+  // node, which writes them into the node's shared buffer.
+  void share_parameters() {
+    if (!team_) return world_.broadcast(net_.params(), 0);
+    if (team_->local_rank() == 0) team_->cross().broadcast(net_.params(), 0);
+    team_->shared_written();
   }
 
   void describe(const mpi::Placement& placement, std::vector<std::string> warnings) {
@@ -280,11 +338,12 @@ class Run final : public TrainingRun::Impl {
     d.steps_per_epoch = trainer_->steps_per_epoch();
     d.total_steps = trainer_->total_steps();
     d.first_step = trainer_->position().step;
-    d.buckets = sync_.buckets().size();
+    const auto& b = team_ ? team_->buckets() : plain_sync_->buckets();
+    d.buckets = b.size();
     // The last bucket holds layer 1, whose gradient is the last thing backward computes.
-    const auto& b = sync_.buckets();
     const double total = double(net_.layout().size());
     d.overlappable = b.size() > 1 && total > 0 ? 1.0 - double(b.back().end - b.back().begin) / total : 0.0;
+    d.reduction = describe_reduction(placement);
     d.warnings = std::move(warnings);
     for (const std::string& w : {data_.train.warning, data_.test.warning, placement_warning(placement), blas_threading_warning(),
                                  blas_kernel_warning(), optimizer_warning(effective_optimizer(config_.training))})
@@ -296,9 +355,12 @@ class Run final : public TrainingRun::Impl {
   RunConfig config_;
   RunLog& log_;
   TrainingData data_;
+  // --reduction node with two ranks on some node: the node's shared model
+  std::optional<mpi::NodeTeam<T>> team_;
   Network<T> net_;
   mpi::MpiCollective collective_;
-  mpi::MpiGradientSync<T> sync_;
+  std::optional<mpi::MpiGradientSync<T>> plain_sync_;  // one of the two
+  std::optional<mpi::NodeGradientSync<T>> node_sync_;
   std::unique_ptr<Trainer<T>> trainer_;
   std::optional<Trace> trace_;
   std::string host_;

@@ -6,7 +6,7 @@ namespace dmlp {
 
 template <class T>
 AccumulatingStep<T>::AccumulatingStep(Network<T>& net, RowSource& train, GradientSync<T>& sync,
-                                      LayerUpdater<T>& updater, int rows, const BackwardTuning& tuning)
+                                      ParameterUpdate& updater, int rows, const BackwardTuning& tuning)
     : net_(net),
       train_(train),
       sync_(sync),

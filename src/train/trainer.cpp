@@ -8,6 +8,7 @@
 #include "dmlp/train/accumulating_step.hpp"
 #include "dmlp/train/exact_step.hpp"
 #include "dmlp/train/memory_plan.hpp"
+#include "dmlp/train/sharded_updater.hpp"
 
 namespace dmlp {
 namespace {
@@ -23,7 +24,7 @@ const TrainConfig& checked(const TrainConfig& c, const RowSource& train, const R
 template <class T>
 std::unique_ptr<GradientStep<T>> make_gradient_step(const TrainConfig& c, Network<T>& net, RowSource& train,
                                                     Collective& comm, GradientSync<T>& sync,
-                                                    LayerUpdater<T>& updater, int rows, std::int64_t rank_rows) {
+                                                    ParameterUpdate& updater, int rows, std::int64_t rank_rows) {
   if (!c.reproducible) return std::make_unique<AccumulatingStep<T>>(net, train, sync, updater, rows, c.tuning);
   const int workers = ExactStep<T>::workers_for(rank_rows, rows);
   require_memory(training_memory(net.spec(), c.optimizer, sizeof(T), rows, workers, true).total(),
@@ -31,21 +32,35 @@ std::unique_ptr<GradientStep<T>> make_gradient_step(const TrainConfig& c, Networ
                      std::to_string(workers) + " threads' micro-batch buffers");
   return std::make_unique<ExactStep<T>>(net, train, comm, rows, rank_rows);
 }
+
+// The node's one shared copy of the state, or this rank's own.
+template <class T>
+Optimizer<T> make_optimizer(const TrainConfig& c, const ParameterLayout& layout, NodeShare<T>* node) {
+  return node ? Optimizer<T>(effective_optimizer(c), layout, node->optimizer_storage())
+              : Optimizer<T>(effective_optimizer(c), layout);
+}
+
+template <class T>
+std::unique_ptr<ParameterUpdate> make_updater(const TrainConfig& c, Optimizer<T>& optimizer, Network<T>& net,
+                                              GradientSync<T>& sync, int ranks, NodeShare<T>* node) {
+  if (node) return std::make_unique<ShardedUpdater<T>>(optimizer, net, c.reg, sync, *node);
+  return std::make_unique<LayerUpdater<T>>(optimizer, net, c.reg, sync, ranks, c.early_update && !c.reproducible);
+}
 }  // namespace
 
 template <class T>
 Trainer<T>::Trainer(Network<T>& net, RowSource& train, RowSource* test, TrainConfig config, Collective& comm,
-                    GradientSync<T>& sync)
+                    GradientSync<T>& sync, NodeShare<T>* node)
     : net_(net),
       test_(test),
       config_(checked<T>(config, train, test, net.spec(), comm.size())),
       comm_(comm),
-      optimizer_(effective_optimizer(config_), net.layout()),
+      optimizer_(make_optimizer(config_, net.layout(), node)),
       plan_(train.shape().rows, config_.global_batch, config_.drop_last, config_.seed, config_.micro_batch),
       total_steps_(dmlp::total_steps(config_, plan_.steps_per_epoch())),
       workspace_rows_(int(dmlp::workspace_rows(config_, train.shape().rows, comm.size()))),
-      updater_(optimizer_, net, config_.reg, sync, comm.size(), config_.early_update && !config_.reproducible),
-      gradient_(make_gradient_step(config_, net, train, comm, sync, updater_, workspace_rows_, max_rows_per_rank())),
+      updater_(make_updater(config_, optimizer_, net, sync, comm.size(), node)),
+      gradient_(make_gradient_step(config_, net, train, comm, sync, *updater_, workspace_rows_, max_rows_per_rank())),
       read_ahead_(train, plan_, comm, max_rows_per_rank()),
       reports_(comm, train.shape().is_classification(), gradient_->sums_over_ranks()) {}
 
@@ -80,13 +95,13 @@ void Trainer<T>::step() {
 
   // forward, backward and the sum over ranks; early updates may run inside
   optimizer_.begin_step();
-  updater_.begin(lr_at(position_.step) / optimizer_.config().lr_weights, clock);
+  updater_->begin(lr_at(position_.step) / optimizer_.config().lr_weights, clock);
   const LossSums sums = gradient_->compute(rows, batch, clock);
 
   // update: the same on every rank, of every layer not updated yet
   {
     const PhaseScope update(clock, Phase::update, trace_);
-    if (!updater_.finish())
+    if (!updater_->finish())
       throw DivergedError(reports_.divergence().message(
           position_.step + 1, "the gradient summed over the ranks holds NaN or infinite values"));
   }

@@ -4,7 +4,11 @@
 
 #include "dmlp/core/init.hpp"
 #include "dmlp/data/synthetic.hpp"
+#include <optional>
+
 #include "dmlp/mpi/gradient_sync.hpp"
+#include "dmlp/mpi/node_sync.hpp"
+#include "dmlp/mpi/node_team.hpp"
 #include "dmlp/train/trainer.hpp"
 
 namespace dmlp::test {
@@ -18,6 +22,8 @@ struct RunSettings {
   double bucket_mb = 0.001;  // small: several buckets even for a small model
   bool early_update = true;  // update each bucket's layers as soon as their sums complete
   OptimizerKind optimizer = OptimizerKind::Sgd;
+  bool node = false;  // --reduction node: the ranks of a node share one model and split its update
+  std::int64_t micro_batch = 0;
 };
 
 // Each optimizer's settings for the equivalence runs: weight decay on, and
@@ -50,6 +56,7 @@ inline TrainConfig equivalence_config(const RunSettings& s) {
   c.reg = {Regularizer::L2, 1e-4, false};
   c.log_every = 1000;
   c.early_update = s.early_update;
+  c.micro_batch = s.micro_batch;
   return c;
 }
 
@@ -70,16 +77,33 @@ std::vector<T> train_alone(const RunSettings& s) {
   return {net.params().begin(), net.params().end()};
 }
 
-// All ranks of `comm` together; rank 0 initialises and broadcasts.
+// All ranks of `comm` together; rank 0 initialises and broadcasts. With
+// s.node, the ranks of each node share one model (the node path), when some
+// node holds two ranks.
 template <class T>
 std::vector<T> train_together(const mpi::Communicator& comm, const RunSettings& s) {
   const auto data = equivalence_data(s);
-  Network<T> net(equivalence_model());
+  const TrainConfig config = equivalence_config(s);
+  auto team = s.node ? mpi::make_node_team<T>(comm, ParameterLayout(equivalence_model()),
+                                              state_arrays(effective_optimizer(config)), s.bucket_mb)
+                     : std::nullopt;
+  Network<T> net = team ? Network<T>(equivalence_model(), team->params(), team->grads()) : Network<T>(equivalence_model());
   if (comm.rank() == 0) initialize_parameters(net, 17);
-  comm.broadcast(net.params(), 0);
+  if (team) {
+    if (team->local_rank() == 0) team->cross().broadcast(net.params(), 0);
+    team->shared_written();
+  } else {
+    comm.broadcast(net.params(), 0);
+  }
   mpi::MpiCollective collective(comm);
-  mpi::MpiGradientSync<T> sync(comm, net.layout(), s.bucket_mb, s.overlap);
-  Trainer<T> trainer(net, *data, nullptr, equivalence_config(s), collective, sync);
+  std::optional<mpi::MpiGradientSync<T>> plain;
+  std::optional<mpi::NodeGradientSync<T>> node;
+  if (team)
+    node.emplace(*team, s.overlap);
+  else
+    plain.emplace(comm, net.layout(), s.bucket_mb, s.overlap);
+  GradientSync<T>& sync = team ? static_cast<GradientSync<T>&>(*node) : *plain;
+  Trainer<T> trainer(net, *data, nullptr, config, collective, sync, team ? &*team : nullptr);
   trainer.run();
   return {net.params().begin(), net.params().end()};
 }

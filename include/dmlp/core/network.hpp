@@ -16,15 +16,22 @@ template <class T>
 class Network {
  public:
   explicit Network(ModelSpec spec);  // validates the spec; parameters start at zero
+  // Over storage it does not own, layout_.size() values each: how the ranks of
+  // a node share one parameter buffer (mpi/node_team.hpp). Not zeroed here.
+  Network(ModelSpec spec, std::span<T> params, std::span<T> grads);
+  Network(const Network&) = delete;
+  Network& operator=(const Network&) = delete;
+  Network(Network&&) noexcept = default;  // the spans follow the moved buffers' heap storage
+  Network& operator=(Network&&) = delete;
 
   const ModelSpec& spec() const { return spec_; }
   const ParameterLayout& layout() const { return layout_; }
   int num_layers() const { return spec_.num_layers(); }
 
-  std::span<T> params() { return params_.span(); }  // [W_1 b_1 … W_K b_K]
-  std::span<const T> params() const { return params_.span(); }
-  std::span<T> grads() { return grads_.span(); }  // same layout as params
-  std::span<const T> grads() const { return grads_.span(); }
+  std::span<T> params() { return params_; }  // [W_1 b_1 … W_K b_K]
+  std::span<const T> params() const { return params_; }
+  std::span<T> grads() { return grads_; }  // same layout as params
+  std::span<const T> grads() const { return grads_; }
 
   T* weights(int k) { return params_.data() + layout_.layer(k).weight_offset; }       // W_k (out, in)
   T* bias(int k) { return params_.data() + layout_.layer(k).bias_offset; }            // b_k (out)
@@ -38,8 +45,8 @@ class Network {
  private:
   ModelSpec spec_;
   ParameterLayout layout_;
-  AlignedBuffer<T> params_;
-  AlignedBuffer<T> grads_;
+  AlignedBuffer<T> owned_params_, owned_grads_;  // empty over outside storage
+  std::span<T> params_, grads_;
 };
 
 // Activations and back-propagated deltas for up to max_rows rows, allocated once.

@@ -46,6 +46,7 @@
 
 #include "dmlp/core/aligned_buffer.hpp"
 #include "dmlp/core/model_spec.hpp"
+#include "dmlp/core/shard_plan.hpp"
 
 namespace dmlp {
 
@@ -77,6 +78,7 @@ void validate(const OptimizerConfig& config);
 // Parameters, gradients and the state arrays: how many parameter-sized
 // buffers the optimizer needs, for memory checks.
 int parameter_copies(const OptimizerConfig& config);
+int state_arrays(const OptimizerConfig& config);  // parameter-sized state arrays: 0, 1 or 2
 
 // The state arrays an optimizer may keep: SGD's and LARS's momentum, and
 // Adam's first and second moments; all of them in the order checkpoints list them.
@@ -94,10 +96,20 @@ std::string describe(const OptimizerConfig& config);
 // rate (above 1) applied to the biases too, which have no trust ratio.
 std::string optimizer_warning(const OptimizerConfig& config);
 
+// LAMB's scalars of step t, in T.
+template <class T>
+struct LambScalars {
+  T correction1, correction2, beta1, one_minus_beta1, beta2, one_minus_beta2, eps;
+};
+
 template <class T>
 class Optimizer {
  public:
   Optimizer(OptimizerConfig config, const ParameterLayout& layout);
+  // Over state arrays it does not own (state_arrays(config) of them, each
+  // laid out like the parameters): the node's one copy, which its ranks
+  // update piece by piece (train/sharded_updater.hpp). Not zeroed here.
+  Optimizer(OptimizerConfig config, const ParameterLayout& layout, std::vector<std::span<T>> storage);
 
   // Starts the next update: t ← t + 1. Call once per step, before the step's
   // step() or step_layer() calls.
@@ -108,6 +120,18 @@ class Optimizer {
   bool step(std::span<T> params, std::span<const T> grads, double lr_scale = 1.0);
   // The same for layer k alone (W_k and b_k): step() is step_layer for every k.
   bool step_layer(int k, std::span<T> params, std::span<const T> grads, double lr_scale = 1.0);
+
+  // The sharded update, a piece of one tensor at a time: the same operations
+  // on each value as step_layer, so the same bits. LARS's and LAMB's weights
+  // (layer_adaptive) need their layer's norms: piece_norm_blocks writes the
+  // piece's two partial sums per block of kNormBlock values (LAMB: updating
+  // its moments), and apply_piece, given every block of the layer, updates.
+  bool layer_adaptive(const Piece& piece) const;
+  bool step_piece(const Piece& piece, std::span<T> params, std::span<const T> grads, double lr_scale);
+  void piece_norm_blocks(const Piece& piece, std::span<const T> params, std::span<const T> grads,
+                         std::span<double> sums);
+  bool apply_piece(const Piece& piece, std::span<T> params, std::span<const T> grads, double lr_scale,
+                   std::span<const double> layer_blocks);
 
   const OptimizerConfig& config() const { return config_; }
   std::int64_t steps() const { return steps_; }  // t: updates begun so far
@@ -123,15 +147,21 @@ class Optimizer {
   bool adamw_range(T* p, const T* g, T* m, T* v, std::size_t n, double lr, T decay) const;
   // layer_adaptive: W_k, with the trust ratio and decay; false for b_k
   bool lars_range(T* p, const T* g, T* v, std::size_t n, double lr, T decay, bool layer_adaptive);
+  double lars_ratio(double w2, double g2, T decay) const;
+  bool lars_apply(T* p, const T* g, T* v, std::size_t n, T scaled_lr, T decay) const;
   bool lamb_range(T* p, const T* g, T* m, T* v, std::size_t n, double lr, T decay, bool layer_adaptive);
+  bool lamb_apply(T* p, const T* m, const T* v, std::size_t n, double lr, T decay, bool layer_adaptive, double w2,
+                  double r2) const;
+  LambScalars<T> lamb_scalars() const;
 
   OptimizerConfig config_;
   ParameterLayout layout_;
   std::int64_t steps_ = 0;
-  // The first state array, whichever it is: the velocity (sgd and lars with
-  // momentum, state("velocity")) or Adam's first moment m (adamw and lamb, state("exp_avg")).
-  AlignedBuffer<T> first_state_;
-  AlignedBuffer<T> second_moment_;  // adamw and lamb: v
+  // The state arrays, owned or not: [0] the velocity (sgd and lars with
+  // momentum) or Adam's first moment m (adamw, lamb); [1] Adam's v. Empty
+  // where the configuration keeps no such array.
+  std::array<AlignedBuffer<T>, 2> owned_;
+  std::array<std::span<T>, 2> arrays_;
   std::vector<double> block_sums_;  // one per kNormBlock values of the largest layer
 };
 

@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "dmlp/core/model_spec.hpp"
+#include "dmlp/core/shard_plan.hpp"
 
 namespace dmlp {
 
@@ -41,5 +42,8 @@ void add_regularization_gradient(const Regularization& reg, const ParameterLayou
 template <class T>
 void add_regularization_gradient_layer(const Regularization& reg, const ParameterLayout& layout, int k,
                                        const T* params, T* grads);
+// The same for one piece of a tensor (core/shard_plan.hpp): the sharded update's.
+template <class T>
+void add_regularization_gradient_piece(const Regularization& reg, const Piece& piece, const T* w, T* g);
 
 }  // namespace dmlp

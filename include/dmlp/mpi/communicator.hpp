@@ -49,6 +49,7 @@ class Communicator {
 
   Communicator duplicate() const;     // the same ranks, a context of its own, waiting plainly
   Communicator split_shared() const;  // the ranks sharing this rank's node
+  Communicator split(int color, int key) const;  // MPI_Comm_split, waiting through the same waiter
 
   // From now on its requests complete through `waiter`, which must outlive
   // the communicator (the default: PlainWaiter, MPI_Waitall).

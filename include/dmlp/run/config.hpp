@@ -65,6 +65,16 @@ struct TraceConfig {
   std::int64_t first_step = 1, last_step = 20;
 };
 
+// How the gradient is summed over ranks and the update applied.
+//   node       the ranks of a node share one model in shared memory: each sums
+//              its part of every bucket from its peers' gradients and updates
+//              that part (mpi/node_team.hpp); across nodes, the parts' owners
+//              all-reduce them
+//   allreduce  every rank all-reduces the whole gradient and updates the whole model
+enum class Reduction { node, allreduce };
+Reduction parse_reduction(std::string_view name);  // throws InputError naming --reduction
+std::string_view to_string(Reduction reduction);
+
 struct ExecutionConfig {
   int threads = 0;         // per rank; 0: the node's cores / its ranks
   double bucket_mb = 1.0;  // gradient all-reduce buckets
@@ -73,6 +83,7 @@ struct ExecutionConfig {
   LoadingConfig loading;
   CheckpointPolicy checkpoint;
   TraceConfig trace;
+  Reduction reduction = Reduction::node;
 };
 
 // Where the parameters come from: drawn from the seed, a checkpoint's

@@ -51,6 +51,7 @@ struct RunDescription {
   std::int64_t steps_per_epoch = 0, total_steps = 0;
   std::int64_t first_step = 0;  // > 0 when resumed
   std::size_t buckets = 0;      // gradient all-reduce buckets
+  std::string reduction;        // how the gradient is summed and the update applied, in words
   double overlappable = 0;      // share of the gradient's bytes in buckets that start before backward ends
   std::vector<std::string> warnings;
 };

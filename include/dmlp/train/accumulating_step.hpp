@@ -7,7 +7,7 @@
 #include "dmlp/data/dataset.hpp"
 #include "dmlp/train/collective.hpp"
 #include "dmlp/train/gradient_step.hpp"
-#include "dmlp/train/layer_updater.hpp"
+#include "dmlp/train/parameter_update.hpp"
 
 namespace dmlp {
 
@@ -15,7 +15,7 @@ template <class T>
 class AccumulatingStep final : public GradientStep<T> {
  public:
   // A workspace of `rows` rows; backward runs as `tuning` says.
-  AccumulatingStep(Network<T>& net, RowSource& train, GradientSync<T>& sync, LayerUpdater<T>& updater, int rows,
+  AccumulatingStep(Network<T>& net, RowSource& train, GradientSync<T>& sync, ParameterUpdate& updater, int rows,
                    const BackwardTuning& tuning);
   LossSums compute(std::span<const std::int64_t> rows, std::int64_t batch, StepClock& clock) override;
   bool sums_over_ranks() const override { return false; }
@@ -25,7 +25,7 @@ class AccumulatingStep final : public GradientStep<T> {
   Network<T>& net_;
   RowSource& train_;
   GradientSync<T>& sync_;
-  LayerUpdater<T>& updater_;
+  ParameterUpdate& updater_;
   BackwardTuning tuning_;
   Workspace<T> ws_;
   AlignedBuffer<std::int32_t> labels_;  // (rows)

@@ -14,12 +14,13 @@
 #include "dmlp/core/optimizer.hpp"
 #include "dmlp/core/regularizer.hpp"
 #include "dmlp/train/collective.hpp"
+#include "dmlp/train/parameter_update.hpp"
 #include "dmlp/train/step_clock.hpp"
 
 namespace dmlp {
 
 template <class T>
-class LayerUpdater final : public GradientObserver, public SummedObserver {
+class LayerUpdater final : public ParameterUpdate, public GradientObserver, public SummedObserver {
  public:
   // `early`: update during backward where the sync allows it (one rank, or a
   // sync that reports its buckets as they complete).
@@ -32,14 +33,14 @@ class LayerUpdater final : public GradientObserver, public SummedObserver {
   bool early() const { return early_; }
   // Whom backward's last pass tells of finished layers: this updater, which
   // forwards to the sync, or the sync alone.
-  GradientObserver& backward_observer() { return early_ ? static_cast<GradientObserver&>(*this) : sync_; }
+  GradientObserver& backward_observer() override { return early_ ? static_cast<GradientObserver&>(*this) : sync_; }
 
   // A step begins: its learning rate is η_w's schedule factor `lr_scale`;
   // updates during backward are booked on `clock` as the update.
-  void begin(double lr_scale, StepClock& clock);
+  void begin(double lr_scale, StepClock& clock) override;
   // After the sync's finish(): updates every layer not yet updated. Returns
   // false when any update met a NaN or infinite value.
-  bool finish();
+  bool finish() override;
 
   // GradientObserver: backward's news, forwarded to the sync
   void layer_ready(int k) override;

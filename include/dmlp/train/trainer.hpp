@@ -4,7 +4,8 @@
 // which the loss has already scaled by 1/B, so every rank applies the same
 // update to the same parameters. The parts of a step live in their own files:
 //   the gradient   accumulating_step.hpp (plain), exact_step.hpp (--reproducible)
-//   the update     layer_updater.hpp (after backward, or layer by layer during it)
+//   the update     layer_updater.hpp (after backward, or layer by layer during it),
+//                  sharded_updater.hpp (each rank of a node its pieces of one shared model)
 //   the data       batch_plan.hpp (the order), read_ahead.hpp (streamed sets)
 //   the reports    step_reports.hpp, evaluate.hpp
 #include <cstdint>
@@ -18,6 +19,7 @@
 #include "dmlp/train/evaluate.hpp"
 #include "dmlp/train/gradient_step.hpp"
 #include "dmlp/train/layer_updater.hpp"
+#include "dmlp/train/node_share.hpp"
 #include "dmlp/train/observer.hpp"
 #include "dmlp/train/position.hpp"
 #include "dmlp/train/read_ahead.hpp"
@@ -31,7 +33,7 @@ template <class T>
 class Trainer {
  public:
   Trainer(Network<T>& net, RowSource& train, RowSource* test, TrainConfig config, Collective& comm,
-          GradientSync<T>& sync);
+          GradientSync<T>& sync, NodeShare<T>* node = nullptr);
   Trainer(const Trainer&) = delete;
   Trainer& operator=(const Trainer&) = delete;
 
@@ -70,7 +72,7 @@ class Trainer {
   BatchPlan plan_;
   std::int64_t total_steps_;
   int workspace_rows_;
-  LayerUpdater<T> updater_;
+  std::unique_ptr<ParameterUpdate> updater_;  // LayerUpdater, or ShardedUpdater with a node
   std::unique_ptr<GradientStep<T>> gradient_;
   ReadAhead read_ahead_;
   StepReports reports_;
