@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <stdexcept>
 #include <string>
 
 #include "dmlp/core/errors.hpp"
@@ -12,9 +13,25 @@ namespace dmlp {
 InMemoryDataset::InMemoryDataset(DataShape shape, std::string name)
     : shape_(shape),
       name_(std::move(name)),
-      features_(std::size_t(shape.rows) * shape.features),
-      labels_(shape.is_classification() ? std::size_t(shape.rows) : 0),
-      targets_(shape.is_classification() ? 0 : std::size_t(shape.rows) * shape.targets) {}
+      owned_features_(std::size_t(shape.rows) * shape.features),
+      owned_targets_(shape.is_classification() ? 0 : std::size_t(shape.rows) * shape.targets),
+      owned_labels_(shape.is_classification() ? std::size_t(shape.rows) : 0),
+      features_(owned_features_),
+      labels_(owned_labels_),
+      targets_(owned_targets_) {}
+
+InMemoryDataset::InMemoryDataset(DataShape shape, std::string name, RowStorage storage)
+    : shape_(shape),
+      name_(std::move(name)),
+      storage_(std::move(storage)),
+      features_(storage_.features),
+      labels_(storage_.labels),
+      targets_(storage_.targets) {
+  if (features_.size() != std::size_t(shape.rows) * std::size_t(shape.features) ||
+      labels_.size() != (shape.is_classification() ? std::size_t(shape.rows) : 0) ||
+      targets_.size() != (shape.is_classification() ? 0 : std::size_t(shape.rows) * std::size_t(shape.targets)))
+    throw std::logic_error("InMemoryDataset: the storage does not fit " + name_);
+}
 
 std::uint64_t InMemoryDataset::hash_block(std::int64_t block) const {
   const std::int64_t first = block * kFingerprintBlockRows;

@@ -1,4 +1,5 @@
-// The collective load of a data set file into memory on every rank.
+// The collective load of a data set file into memory: once per node, into
+// memory that the node's ranks share and each fills a slab of.
 #include "dataset_file_internal.hpp"
 #include "dmlp/io/file_error.hpp"
 
@@ -8,14 +9,45 @@
 #include "dmlp/data/batch_plan.hpp"
 #include "dmlp/mpi/consensus.hpp"
 #include "dmlp/mpi/liveness.hpp"
+#include "dmlp/mpi/shared_window.hpp"
 
 namespace dmlp {
+namespace {
+// A data set's rows in the node's shared memory (local rank 0's segment).
+struct SharedRows {
+  SharedRows(const mpi::Communicator& node, const DataShape& s)
+      : features(node, node.rank() == 0 ? std::size_t(s.rows) * std::size_t(s.features) : 0, true),
+        labels(node, node.rank() == 0 && s.is_classification() ? std::size_t(s.rows) : 0, true),
+        targets(node, node.rank() == 0 && !s.is_classification() ? std::size_t(s.rows) * std::size_t(s.targets) : 0,
+                true) {}
+  mpi::SharedArray<float> features;
+  mpi::SharedArray<std::int32_t> labels;
+  mpi::SharedArray<float> targets;
+};
+
+std::unique_ptr<InMemoryDataset> held_by_node(const DatasetFileInfo& info, const std::shared_ptr<SharedRows>& rows,
+                                              int sharers) {
+  const DataShape& s = info.shape;
+  RowStorage storage{rows->features.whole(std::size_t(s.rows) * std::size_t(s.features)),
+                     rows->labels.whole(s.is_classification() ? std::size_t(s.rows) : 0),
+                     rows->targets.whole(s.is_classification() ? 0 : std::size_t(s.rows) * std::size_t(s.targets)),
+                     rows, sharers};
+  return std::make_unique<InMemoryDataset>(s, info.path, std::move(storage));
+}
+}  // namespace
 
 std::unique_ptr<InMemoryDataset> load_dataset(const DatasetFileInfo& info, const mpi::Communicator& comm) {
-  auto data = std::make_unique<InMemoryDataset>(info.shape, info.path);
+  // The ranks of a node hold the rows once, and read them together: rank i
+  // of the node its slab, every node the whole set (no traffic between nodes).
+  mpi::Communicator node = comm.split_shared();
+  node.wait_with(comm.waiter());
+  const bool shared = node.size() > 1;
+  const auto rows = shared ? std::make_shared<SharedRows>(node, info.shape) : nullptr;
+  auto data = shared ? held_by_node(info, rows, node.size()) : std::make_unique<InMemoryDataset>(info.shape, info.path);
+  const mpi::Communicator& readers = shared ? node : comm;
   data->set_stored_as(stored_as_text(info));
   const std::size_t d = std::size_t(info.shape.features), k = std::size_t(std::max(info.shape.targets, 1));
-  const Slice mine = shard(info.shape.rows, comm.size(), comm.rank());
+  const Slice mine = shard(info.shape.rows, readers.size(), readers.rank());
   float* X = data->features().data() + std::size_t(mine.begin) * d;
   const bool answers = info.has_targets_or_labels;
   std::int32_t* labels = answers && !data->labels().empty() ? data->labels().data() + mine.begin : nullptr;
@@ -50,6 +82,18 @@ std::unique_ptr<InMemoryDataset> load_dataset(const DatasetFileInfo& info, const
     check_rows(info, mine.count, mine.begin, {}, X, labels, targets);
   });
 
+  if (shared) {
+    // every slab written before any rank reads (MPI's shared-memory model: sync, barrier, sync)
+    const auto sync = [&] {
+      rows->features.sync();
+      rows->labels.sync();
+      rows->targets.sync();
+    };
+    sync();
+    node.barrier();
+    sync();
+    return data;
+  }
   std::vector<int> counts(std::size_t(comm.size())), displs(std::size_t(comm.size()));
   for (int r = 0; r < comm.size(); ++r) {
     const Slice s = shard(info.shape.rows, comm.size(), r);

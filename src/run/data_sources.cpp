@@ -89,7 +89,9 @@ OpenedData open_data_file(const std::string& path, const LoadingConfig& loading,
   if (all) {
     // load_dataset agrees on damaged chunks and bad rows itself (one mpi::JobFailure on every rank)
     opened.rows = load_dataset(info, world);
-    opened.mode = "in memory";
+    const int sharers = opened.rows->sharers();
+    opened.mode = sharers > 1 ? "in memory once per node, shared by its " + std::to_string(sharers) + " ranks"
+                              : "in memory";
     return opened;
   }
   mpi::collectively(world, [&] {

@@ -15,6 +15,14 @@ std::string placement_warning(const mpi::Placement& p) {
       crowded += (crowded.empty() ? "" : ", ") + h.name + " (" + std::to_string(h.ranks.size()) + " ranks, " +
                  std::to_string(std::accumulate(h.threads.begin(), h.threads.end(), 0)) + " threads, " +
                  std::to_string(h.cores) + " cores)";
+  std::string idle;
+  for (const mpi::Host& h : p.hosts) {
+    const int used = std::accumulate(h.threads.begin(), h.threads.end(), 0);
+    if (used < h.cores)
+      idle += (idle.empty() ? "" : ", ") + h.name + " (" + std::to_string(h.ranks.size()) + " rank" +
+              (h.ranks.size() == 1 ? "" : "s") + " x " + std::to_string(h.threads.front()) + " thread" +
+              (h.threads.front() == 1 ? "" : "s") + " on " + std::to_string(h.cores) + " cores)";
+  }
   std::string advice;
   if (p.threads > p.own_cores)
     advice = std::to_string(p.threads) + " threads per rank but each rank is bound to " + std::to_string(p.own_cores) +
@@ -23,6 +31,9 @@ std::string placement_warning(const mpi::Placement& p) {
              ") or lower --threads";
   else if (!crowded.empty())
     advice = "ranks x threads exceeds the cores on " + crowded + ": expect contention; lower --threads or the rank count";
+  else if (!idle.empty())
+    advice = "ranks x threads leave cores idle on " + idle +
+             ": raise --threads (or leave it out: the default fills the cores) or start more ranks";
   if (capped.empty() && advice.empty()) return "";
   return "warning: " + capped + (capped.empty() || advice.empty() ? "" : "; ") + advice;
 }

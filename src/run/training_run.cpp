@@ -196,11 +196,17 @@ class Run final : public TrainingRun::Impl {
     double bytes = training_memory(config_.model, t.optimizer, sizeof(T), trainer_->workspace_rows(),
                                    trainer_->workers(), t.reproducible)
                        .total();
+    if (team_) {
+      // the node holds the parameters and the optimizer state once: this rank's share of them
+      const double once = double(net_.layout().size()) * sizeof(T) * (1 + state_arrays(effective_optimizer(t)));
+      bytes -= once * (1.0 - 1.0 / team_->local_size());
+    }
     for (const RowSource* data : {data_.train.rows.get(), data_.test.rows.get()}) {
       if (!data) continue;
       const DataShape& s = data->shape();
       const double row = 4.0 * (double(s.features) + (s.is_classification() ? 1.0 : double(s.targets)));
-      bytes += row * double(data->read_ahead_rows() > 0 ? std::min(data->read_ahead_rows(), s.rows) : s.rows);
+      bytes += row * double(data->read_ahead_rows() > 0 ? std::min(data->read_ahead_rows(), s.rows) : s.rows) /
+               data->sharers();
     }
     outcome.accounted_bytes = bytes;
   }
@@ -252,9 +258,9 @@ class Run final : public TrainingRun::Impl {
       if (from_file != stored.end() && from_file->second.size() != into.size())
         throw InputError(meta.path + ": /optimizer/" + name + " holds " + std::to_string(from_file->second.size()) +
                          " values for a model of " + std::to_string(into.size()));
-      if (from_file != stored.end() && writes_shared())
-        std::copy(from_file->second.begin(), from_file->second.end(), into.begin());
-      else if (name == "velocity")  // plain SGD's checkpoint, resumed with momentum
+      if (from_file != stored.end()) {
+        if (writes_shared()) std::copy(from_file->second.begin(), from_file->second.end(), into.begin());
+      } else if (name == "velocity")  // plain SGD's checkpoint, resumed with momentum
         warnings.insert(warnings.begin(), meta.path + " holds no momentum state: the velocity starts at zero");
       else
         throw InputError(meta.path + " holds no /optimizer/" + name + ", which --optimizer " +

@@ -52,7 +52,9 @@ for rank in range(ranks):
         if ranks > 1 and not exact:
             # one lane per bucket: spans on a lane never overlap (viewers drop overlapping ones)
             assert len({e["tid"] for e in comm}) == 2, f"rank {rank} step {step}: lanes {[e['tid'] for e in comm]}"
-            assert all(e["name"] == f"all-reduce bucket {e['tid']}" and e["dur"] >= 0 for e in comm), comm
+            # the plain all-reduce's buckets, or the node path's sums (--reduction node, the default)
+            assert all(e["name"] in (f"all-reduce bucket {e['tid']}", f"node sum bucket {e['tid']}") and e["dur"] >= 0
+                       for e in comm), comm
 for rank in range(ranks):
     for tid in {e["tid"] for e in spans if e["pid"] == rank and e["tid"] >= 1}:
         lane = sorted((e for e in spans if e["pid"] == rank and e["tid"] == tid), key=lambda e: e["ts"])

@@ -1,4 +1,5 @@
 #pragma once
+#include <algorithm>
 // Building data sets and running the trainer in one process, for the tests.
 #include <memory>
 #include <vector>
@@ -17,8 +18,8 @@ inline std::unique_ptr<InMemoryDataset> classification_set(const std::vector<flo
   shape.features = d;
   shape.num_classes = classes;
   auto data = std::make_unique<InMemoryDataset>(shape, "test set");
-  data->features() = X;
-  data->labels() = labels;
+  std::copy(X.begin(), X.end(), data->features().begin());
+  std::copy(labels.begin(), labels.end(), data->labels().begin());
   return data;
 }
 

@@ -44,6 +44,8 @@ class RowSource {
   // Sources that read from storage ask to be told, `read_ahead_rows()` rows at a
   // time, which rows this rank will gather next; in-memory sources need not.
   virtual std::int64_t read_ahead_rows() const { return 0; }
+  // Processes that share the rows this source holds, which count once among them.
+  virtual int sharers() const { return 1; }
   virtual void read_ahead(std::span<const std::int64_t> /*rows*/) {}
 
   // hash_rows of block `block` (data/fingerprint.hpp: rows [block·K, (block+1)·K)
@@ -53,10 +55,27 @@ class RowSource {
   virtual std::string stored_as() const = 0;
 };
 
+// Memory for a data set's rows that the data set does not allocate: the
+// node's shared memory, which one rank or the node's ranks fill and all read
+// (io/dataset_file.hpp). `owner` keeps it alive as long as the data set.
+struct RowStorage {
+  std::span<float> features;      // (rows, d)
+  std::span<std::int32_t> labels;  // (rows), classification
+  std::span<float> targets;       // (rows, k), regression
+  std::shared_ptr<void> owner;
+  int sharers = 1;                // processes that read it: it counts once among them
+};
+
 // Rows held in memory as float32.
 class InMemoryDataset final : public RowSource {
  public:
   InMemoryDataset(DataShape shape, std::string name);
+  // Over outside storage, sized for `shape` (throws std::logic_error if not).
+  InMemoryDataset(DataShape shape, std::string name, RowStorage storage);
+  InMemoryDataset(const InMemoryDataset&) = delete;  // the views would point into the original
+  InMemoryDataset& operator=(const InMemoryDataset&) = delete;
+  InMemoryDataset(InMemoryDataset&&) noexcept = default;  // the views follow the moved vectors' heap storage
+  InMemoryDataset& operator=(InMemoryDataset&&) = delete;
   const DataShape& shape() const override { return shape_; }
   std::string name() const override { return name_; }
   void gather(std::span<const std::int64_t> indices, float* X, std::int32_t* labels,
@@ -71,12 +90,14 @@ class InMemoryDataset final : public RowSource {
   // [0, num_classes) or a feature or target that is NaN or infinite.
   void validate() const;
 
-  std::vector<float>& features() { return features_; }  // (rows, d)
-  std::vector<std::int32_t>& labels() { return labels_; }  // (rows)
-  std::vector<float>& targets() { return targets_; }      // (rows, k)
-  const std::vector<float>& features() const { return features_; }
-  const std::vector<std::int32_t>& labels() const { return labels_; }
-  const std::vector<float>& targets() const { return targets_; }
+  std::span<float> features() { return features_; }  // (rows, d)
+  std::span<std::int32_t> labels() { return labels_; }  // (rows)
+  std::span<float> targets() { return targets_; }      // (rows, k)
+  std::span<const float> features() const { return features_; }
+  std::span<const std::int32_t> labels() const { return labels_; }
+  std::span<const float> targets() const { return targets_; }
+  // Processes that share these rows (1: this one holds them alone).
+  int sharers() const override { return storage_.sharers; }
 
  private:
   template <class T>
@@ -86,9 +107,12 @@ class InMemoryDataset final : public RowSource {
   DataShape shape_;
   std::string name_;
   std::string stored_as_ = "float32";
-  std::vector<float> features_;
-  std::vector<std::int32_t> labels_;
-  std::vector<float> targets_;
+  std::vector<float> owned_features_, owned_targets_;  // empty over outside storage
+  std::vector<std::int32_t> owned_labels_;
+  RowStorage storage_;
+  std::span<float> features_;
+  std::span<std::int32_t> labels_;
+  std::span<float> targets_;
 };
 
 }  // namespace dmlp

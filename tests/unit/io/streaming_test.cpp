@@ -75,10 +75,10 @@ InMemoryDataset in_memory(Kind kind, const Arrays& a) {
     for (std::size_t i = 0; i < a.bytes.size(); ++i)
       memory.features()[i] = float(kScale) * float(a.bytes[i]) + float(kOffset);
   } else {
-    memory.features() = a.X;
+    std::copy(a.X.begin(), a.X.end(), memory.features().begin());
   }
-  memory.labels() = a.labels;
-  memory.targets() = a.targets;
+  std::copy(a.labels.begin(), a.labels.end(), memory.labels().begin());
+  std::copy(a.targets.begin(), a.targets.end(), memory.targets().begin());
   return memory;
 }
 

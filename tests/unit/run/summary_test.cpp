@@ -72,7 +72,11 @@ TEST_CASE("the placement advice: nothing when it fits, the launchers' flags when
   CHECK(run::placement_warning(p) ==
         "warning: ranks x threads exceeds the cores on h1 (3 ranks, 6 threads, 4 cores): expect contention; lower "
         "--threads or the rank count");
+  p.hosts = {mpi::Host{"h1", {0, 1}, {2, 2}, 4}, mpi::Host{"h2", {2, 3}, {1, 1}, 4}};
+  CHECK(run::placement_warning(p) ==
+        "warning: ranks x threads leave cores idle on h2 (2 ranks x 1 thread on 4 cores): raise --threads (or leave "
+        "it out: the default fills the cores) or start more ranks");
   p.threads_capped_from = 64;
-  p.hosts = {mpi::Host{"h1", {0}, {2}, 4}};
+  p.hosts = {mpi::Host{"h1", {0, 1}, {2, 2}, 4}};
   CHECK(run::placement_warning(p) == "warning: --threads 64 is more than the 4 cores of this node: using 2");
 }

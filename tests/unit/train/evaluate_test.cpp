@@ -15,7 +15,8 @@ test::ReferenceResult reference_on(const ModelSpec& spec, const Network<double>&
   const std::vector<double> params(net.params().begin(), net.params().end());
   const std::vector<double> X(data.features().begin(), data.features().end());
   const std::vector<double> targets(data.targets().begin(), data.targets().end());
-  return test::reference_mlp(spec, params, X, int(data.shape().rows), data.labels(), targets);
+  return test::reference_mlp(spec, params, X, int(data.shape().rows),
+                              std::vector<std::int32_t>(data.labels().begin(), data.labels().end()), targets);
 }
 }  // namespace
 
