@@ -52,35 +52,14 @@ void add_regularization_gradient(const Regularization& reg, const ParameterLayou
   for (int k = 0; k < int(layout.layers().size()); ++k) add_regularization_gradient_layer(reg, layout, k, w, g);
 }
 
+namespace {
+// ∂Ω/∂w added into g over values [begin, end): the one loop of the layer's and the piece's versions.
 template <class T>
-void add_regularization_gradient_layer(const Regularization& reg, const ParameterLayout& layout, int k,
-                                       const T* w, T* g) {
-  if (!reg.active()) return;
+void add_penalty_gradient(const Regularization& reg, std::size_t begin, std::size_t end, const T* w, T* g) {
   const T lambda = T(reg.lambda);
-  {
-    const LayerSlots& l = layout.layer(k);
-    const std::size_t begin = l.weight_offset, end = reg.include_bias ? l.end() : l.bias_offset;
-    const auto n = std::ptrdiff_t(end - begin);
-    const T* wr = w + begin;
-    T* gr = g + begin;
-    if (reg.kind == Regularizer::L2) {
-#pragma omp parallel for schedule(static) if (std::size_t(n) >= kParallelThreshold)
-      for (std::ptrdiff_t i = 0; i < n; ++i) gr[i] += T(2) * lambda * wr[i];
-    } else {
-#pragma omp parallel for schedule(static) if (std::size_t(n) >= kParallelThreshold)
-      for (std::ptrdiff_t i = 0; i < n; ++i) gr[i] += lambda * T((wr[i] > T(0)) - (wr[i] < T(0)));
-    }
-  }
-}
-
-template <class T>
-void add_regularization_gradient_piece(const Regularization& reg, const Piece& piece, const T* w, T* g) {
-  if (!reg.active() || (piece.bias && !reg.include_bias)) return;
-  const T lambda = T(reg.lambda);
-  const auto n = std::ptrdiff_t(piece.size());
-  const T* wr = w + piece.begin;
-  T* gr = g + piece.begin;
-  // the loops of add_regularization_gradient_layer: the same bits
+  const auto n = std::ptrdiff_t(end - begin);
+  const T* wr = w + begin;
+  T* gr = g + begin;
   if (reg.kind == Regularizer::L2) {
 #pragma omp parallel for schedule(static) if (std::size_t(n) >= kParallelThreshold)
     for (std::ptrdiff_t i = 0; i < n; ++i) gr[i] += T(2) * lambda * wr[i];
@@ -88,6 +67,21 @@ void add_regularization_gradient_piece(const Regularization& reg, const Piece& p
 #pragma omp parallel for schedule(static) if (std::size_t(n) >= kParallelThreshold)
     for (std::ptrdiff_t i = 0; i < n; ++i) gr[i] += lambda * T((wr[i] > T(0)) - (wr[i] < T(0)));
   }
+}
+}  // namespace
+
+template <class T>
+void add_regularization_gradient_layer(const Regularization& reg, const ParameterLayout& layout, int k,
+                                       const T* w, T* g) {
+  if (!reg.active()) return;
+  const LayerSlots& l = layout.layer(k);
+  add_penalty_gradient(reg, l.weight_offset, reg.include_bias ? l.end() : l.bias_offset, w, g);
+}
+
+template <class T>
+void add_regularization_gradient_piece(const Regularization& reg, const Piece& piece, const T* w, T* g) {
+  if (!reg.active() || (piece.bias && !reg.include_bias)) return;
+  add_penalty_gradient(reg, piece.begin, piece.end, w, g);
 }
 
 #define DMLP_INSTANTIATE(T)                                                                    \
