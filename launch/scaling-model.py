@@ -4,10 +4,19 @@
     python3 launch/scaling-model.py fit ALLREDUCE_P2.csv [SWEEP.csv]      # α, β, γ of this machine
     python3 launch/scaling-model.py predict ALLREDUCE_P2.csv SWEEP.csv [--layers 784,1024,1024,10]
             [--per-rank 128] [--bucket-mb 1] [--compute-scale 1] [--cores N] [--plot OUT.png] [--markdown]
+            [--reduction both|allreduce|node] [--ranks-per-node 16] [--node-bandwidth 100]
+            [--alpha-node US] [--update-streams 5] [--ranks 1,2,4,...] [--overlap both|yes|no]
+            [--algorithm both|ring|rabenseifner]
+    python3 launch/scaling-model.py predict --constants ALPHA_US,BETA_NS,GAMMA_NS
+            --phases DATA,FORWARD,BACKWARD,UPDATE [--phases-rows 128] [--phases-layers 784,1024,1024,10]
+            [--measured RANKS:EFFICIENCY%,...] [the options above]
 
 ALLREDUCE_P2.csv is the output of `mpirun -np 2 build/bench/dmlp_bench_allreduce`,
 and SWEEP.csv is launch/scaling-sweep.sh's scaling.csv. The sweep's 1-rank
 row gives the compute times, and its other rows are the measured points.
+Without the files, --constants gives α (µs), β and γ (ns/B), and --phases the
+1-rank weak row's seconds per step of each phase (ms) at --phases-rows rows
+per rank of the model --phases-layers; --measured gives the points to plot.
 
 The all-reduce of n bytes over P ranks costs (Thakur, Rabenseifner, Gropp 2005):
     ring                          2(P−1)·α + 2·(P−1)/P·n·β + (P−1)/P·n·γ
@@ -25,6 +34,27 @@ whole layers (at least --bucket-mb) start when backward finishes their lowest
 layer, and run one after another while backward goes on. Each layer's
 backward time is its share of the backward FLOPs: dW for every layer, dX for
 all but the first.
+
+Two reductions are modelled, as dmlp's --reduction names them:
+  allreduce  the all-reduce above of the whole gradient over all P ranks; every
+             rank updates the whole model (the 1-rank update time).
+  node       P = N nodes × L ranks (--ranks-per-node; fewer than L ranks: one
+             node of P). Per bucket of n bytes, on the rank's core (so it
+             delays the rest of backward):
+               barrier   ⌈log2 L⌉·α_node         (α_node: this machine's α, or --alpha-node)
+               node sum  max((L+1)/L·n / (3/γ),  (L+1)·n / B_node)
+                         each rank reads its n/L slice from all L segments and
+                         writes it once; one core streams 3/γ bytes/s (γ's
+                         a = a/2 + b moves 3 bytes per byte reduced), the node
+                         B_node (--node-bandwidth, GB/s) for all L ranks.
+             then, on the node's link, after the previous bucket's:
+               across    the all-reduce above over N ranks of n bytes with γ/L:
+                         L concurrent all-reduces of n/L share the NIC (the link
+                         time of one of n) and reduce on L cores.
+             The update is sharded: max(update/L, s·4·params / B_node) with s
+             the update's streams (--update-streams: 5 for SGD with momentum,
+             w g v read, w v written), then a node barrier ⌈log2 L⌉·α_node.
+             With L = 1 dmlp declines the node path: the plain all-reduce.
 """
 import csv
 import math
@@ -104,13 +134,9 @@ def buckets(widths, element_bytes, bucket_bytes):
     return out
 
 
-def backward_with_allreduce(widths, t_backward, P, algorithm, constants, overlap, element_bytes=4, bucket_mb=1.0):
-    """Seconds from the start of backward until the gradient is summed."""
-    alpha, beta, gamma = constants
+def layer_ready_times(widths, t_backward):
+    """Seconds from the start of backward until each layer's gradient is final."""
     layers = layer_sizes(widths)
-    total_bytes = sum((i * o + o) * element_bytes for i, o in layers)
-    if not overlap:
-        return t_backward + algorithm(P, total_bytes, alpha, beta, gamma)
     # backward: for k = K-1 … 0, dW_k (2·i·o flops per row), then dX_k for k > 0
     flops = [2 * i * o * (2 if k > 0 else 1) for k, (i, o) in enumerate(layers)]
     per_flop = t_backward / sum(flops)
@@ -120,6 +146,17 @@ def backward_with_allreduce(widths, t_backward, P, algorithm, constants, overlap
         ready[k] = t
         if k > 0:
             t += 2 * layers[k][0] * layers[k][1] * per_flop  # dX_k
+    return ready
+
+
+def backward_with_allreduce(widths, t_backward, P, algorithm, constants, overlap, element_bytes=4, bucket_mb=1.0):
+    """Seconds from the start of backward until the gradient is summed."""
+    alpha, beta, gamma = constants
+    layers = layer_sizes(widths)
+    total_bytes = sum((i * o + o) * element_bytes for i, o in layers)
+    if not overlap:
+        return t_backward + algorithm(P, total_bytes, alpha, beta, gamma)
+    ready = layer_ready_times(widths, t_backward)
     comm_free = 0.0
     for lowest, size in buckets(widths, element_bytes, bucket_mb * 1024 * 1024):
         start = max(ready[lowest], comm_free)
@@ -127,13 +164,74 @@ def backward_with_allreduce(widths, t_backward, P, algorithm, constants, overlap
     return max(t_backward, comm_free)
 
 
+def node_layout(P, ranks_per_node):
+    """(nodes, ranks per node) of P ranks placed ranks_per_node to a node; None if they do not fill whole nodes."""
+    if P <= ranks_per_node:
+        return 1, P
+    return (P // ranks_per_node, ranks_per_node) if P % ranks_per_node == 0 else None
+
+
+def node_barrier(local, alpha_node):
+    """A barrier among a node's `local` ranks: ⌈log2 local⌉ rounds of messages in shared memory."""
+    return math.ceil(math.log2(local)) * alpha_node if local > 1 else 0.0
+
+
+def node_sum(n, local, gamma, node_bandwidth):
+    """Seconds for the node's ranks to sum their n/local slices of an n-byte bucket from all local segments.
+    Each rank reads local·(n/local) bytes and writes n/local: its core streams 3/γ bytes/s (γ's a = a/2 + b
+    moves three bytes per byte reduced), and the node's memory gives node_bandwidth bytes/s to all of them."""
+    if local <= 1:
+        return 0.0
+    return max((local + 1) / local * n * gamma / 3, (local + 1) * n / node_bandwidth)
+
+
+def backward_with_node_sum(widths, t_backward, nodes, local, algorithm, constants, overlap, node_bandwidth,
+                           alpha_node, element_bytes=4, bucket_mb=1.0):
+    """Seconds from the start of backward until each rank holds the sum of its parts (--reduction node).
+    The barrier and the node sum run on the rank's core, between backward's layers, so they delay the rest
+    of backward; the all-reduce across nodes runs on the link, one bucket after another."""
+    alpha, beta, gamma = constants
+    ready = layer_ready_times(widths, t_backward) if overlap else None
+    core, link_free = 0.0, 0.0  # core: the time the node sums so far have taken from backward
+    for lowest, size in buckets(widths, element_bytes, bucket_mb * 1024 * 1024):
+        core += node_barrier(local, alpha_node) + node_sum(size, local, gamma, node_bandwidth)
+        summed = (ready[lowest] if overlap else t_backward) + core
+        # local rank i of every node sums its n/local; the `local` all-reduces share the node's link
+        start = max(summed, link_free)
+        link_free = start + algorithm(nodes, size, alpha, beta, gamma / local)
+    return max(t_backward + core, link_free)
+
+
+def compute_phases(base, per_rank_batch):
+    scale = per_rank_batch / base["per_rank_batch"]
+    return {p: base[p] * scale for p in ("data", "forward", "backward")}
+
+
 def step_time(base, per_rank_batch, widths, P, algorithm, constants, overlap, bucket_mb=1.0):
     """Seconds per step at P ranks and this per-rank batch, from the 1-rank row `base`."""
-    scale = per_rank_batch / base["per_rank_batch"]
-    compute = {p: base[p] * scale for p in ("data", "forward", "backward")}
+    compute = compute_phases(base, per_rank_batch)
     return (compute["data"] + compute["forward"] + base["update"] +
             backward_with_allreduce(widths, compute["backward"], P, algorithm, constants, overlap,
                                     bucket_mb=bucket_mb))
+
+
+def node_step_time(base, per_rank_batch, widths, P, algorithm, constants, overlap, bucket_mb=1.0,
+                   ranks_per_node=16, node_bandwidth=100e9, alpha_node=None, update_streams=5, element_bytes=4):
+    """Seconds per step on the node path, P ranks placed ranks_per_node to a node; None if they do not fill
+    whole nodes. One rank a node: dmlp declines the node path, so the plain all-reduce."""
+    layout = node_layout(P, ranks_per_node)
+    if layout is None:
+        return None
+    nodes, local = layout
+    if local < 2:
+        return step_time(base, per_rank_batch, widths, P, algorithm, constants, overlap, bucket_mb)
+    alpha_node = constants[0] if alpha_node is None else alpha_node
+    compute = compute_phases(base, per_rank_batch)
+    # each rank updates 1/local of the model; together they stream the optimizer's arrays once, from the node's memory
+    update = max(base["update"] / local, update_streams * element_bytes * parameters(widths) / node_bandwidth)
+    return (compute["data"] + compute["forward"] + update + node_barrier(local, alpha_node) +
+            backward_with_node_sum(widths, compute["backward"], nodes, local, algorithm, constants, overlap,
+                                   node_bandwidth, alpha_node, element_bytes, bucket_mb))
 
 
 def parameters(widths):
@@ -146,88 +244,208 @@ def base_row(sweep_csv, widths, compute_scale=1.0, mode="weak"):
     if not rows:
         raise ValueError(f"{sweep_csv}: no 1-rank {mode} row")
     r = rows[0]
-    model_scale = parameters(widths) / int(r["parameters"])
-    return {"per_rank_batch": int(r["per_rank_batch"]),
-            **{p: float(r[f"{p}_mean_s"]) * model_scale * compute_scale
-               for p in ("data", "forward", "backward", "update")}}
+    return rescaled({"per_rank_batch": int(r["per_rank_batch"]),
+                     **{p: float(r[f"{p}_mean_s"]) for p in ("data", "forward", "backward", "update")}},
+                    int(r["parameters"]), widths, compute_scale)
+
+
+def rescaled(row, row_parameters, widths, compute_scale):
+    """A 1-rank row measured on a model of row_parameters, for the model `widths`."""
+    model_scale = parameters(widths) / row_parameters
+    return {"per_rank_batch": row["per_rank_batch"],
+            **{p: row[p] * model_scale * compute_scale for p in ("data", "forward", "backward", "update")}}
+
+
+VALUED = ("--layers", "--per-rank", "--bucket-mb", "--compute-scale", "--cores", "--plot", "--reduction",
+          "--ranks-per-node", "--node-bandwidth", "--alpha-node", "--update-streams", "--ranks", "--overlap",
+          "--algorithm", "--constants", "--phases", "--phases-rows", "--phases-layers", "--measured")
+
+
+def parse(argv):
+    """(positional arguments, {option: value}, flags); an option given twice: the last wins."""
+    positional, options, flags, i = [], {}, set(), 0
+    while i < len(argv):
+        a = argv[i]
+        if a in VALUED:
+            if i + 1 >= len(argv):
+                usage_error(f"{a} needs a value")
+            options[a] = argv[i + 1]
+            i += 2
+            continue
+        if a.startswith("--"):
+            flags.add(a)
+        else:
+            positional.append(a)
+        i += 1
+    return positional, options, flags
+
+
+def usage_error(message):
+    print(f"scaling-model: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
+def numbers(text, name, count=None):
+    try:
+        values = [float(x) for x in text.split(",")]
+    except ValueError:
+        usage_error(f"{name} takes numbers separated by commas, not {text!r}")
+    if (count is not None and len(values) != count) or min(values) < 0:
+        usage_error(f"{name} takes {count or 'some'} numbers, none negative: {text!r}")
+    return values
 
 
 def main(argv):
-    if len(argv) < 3 or argv[1] not in ("fit", "predict"):
+    if len(argv) < 2 or argv[1] not in ("fit", "predict"):
         print(__doc__, file=sys.stderr)
         return 2
-    constants = fit(argv[2])
+    files, opts, flags = parse(argv[2:])
+    option = lambda name, default: opts.get(name, default)
+    if "--constants" in opts:
+        a, b, g = numbers(opts["--constants"], "--constants", 3)
+        if not (b > 0 and g > 0):
+            usage_error("--constants needs β and γ above 0")
+        constants = (a * 1e-6, b * 1e-9, g * 1e-9)
+        source = "given"
+    elif files:
+        constants = fit(files.pop(0))
+        source = "fitted on this machine"
+    else:
+        print(__doc__, file=sys.stderr)
+        return 2
     alpha, beta, gamma = constants
-    print(f"fitted on this machine: alpha {alpha * 1e6:.2f} us, beta {beta * 1e9:.4f} ns/B "
+    print(f"{source}: alpha {alpha * 1e6:.2f} us, beta {beta * 1e9:.4f} ns/B "
           f"({1 / beta / 1e9:.2f} GB/s), gamma {gamma * 1e9:.4f} ns/B ({1 / gamma / 1e9:.2f} GB/s)")
     if argv[1] == "fit":
         return 0
-    sweep = argv[3]
-    option = lambda name, default: argv[argv.index(name) + 1] if name in argv else default
+    sweep = files[0] if files and "--phases" not in opts else None
+    if sweep is None and "--phases" not in opts:
+        print("scaling-model: predict needs SWEEP.csv or --phases", file=sys.stderr)
+        return 2
     widths = [int(w) for w in option("--layers", "784,1024,1024,10").split(",")]
     per_rank = int(option("--per-rank", "128"))
     bucket_mb = float(option("--bucket-mb", "1"))
-    if len(widths) < 2 or min(widths) < 1 or per_rank < 1 or not float(option("--compute-scale", "1")) > 0 \
-            or bucket_mb < 0:
+    compute_scale = float(option("--compute-scale", "1"))
+    reduction = option("--reduction", "both")
+    ranks_per_node = int(option("--ranks-per-node", "16"))
+    node_bandwidth = float(option("--node-bandwidth", "100")) * 1e9
+    alpha_node = float(opts["--alpha-node"]) * 1e-6 if "--alpha-node" in opts else alpha
+    update_streams = float(option("--update-streams", "5"))
+    ranks = [int(x) for x in numbers(opts["--ranks"], "--ranks")] if "--ranks" in opts else [1 << i for i in range(11)]
+    overlaps = {"both": (True, False), "yes": (True,), "no": (False,)}.get(option("--overlap", "both"))
+    algorithms = list(ALGORITHMS) if option("--algorithm", "both") == "both" else [option("--algorithm", "both")]
+    if len(widths) < 2 or min(widths) < 1 or per_rank < 1 or not compute_scale > 0 or bucket_mb < 0:
         print("scaling-model: --layers needs two or more positive widths, --per-rank and --compute-scale must be "
               "positive, --bucket-mb not negative", file=sys.stderr)
         return 2
-    base = base_row(sweep, widths, float(option("--compute-scale", "1")))
-    ranks = [1 << i for i in range(11)]
+    if reduction not in ("both", "allreduce", "node") or ranks_per_node < 1 or not node_bandwidth > 0 \
+            or overlaps is None or any(a not in ALGORITHMS for a in algorithms) or min(ranks) < 1 \
+            or alpha_node < 0 or update_streams < 0:
+        print("scaling-model: --reduction is both, allreduce or node; --overlap both, yes or no; --algorithm both, "
+              "ring or rabenseifner; --ranks-per-node, --ranks and --node-bandwidth positive; --alpha-node and "
+              "--update-streams not negative", file=sys.stderr)
+        return 2
+    if sweep:
+        base = base_row(sweep, widths, compute_scale)
+    else:
+        d, f, b, u = numbers(opts["--phases"], "--phases", 4)
+        row_widths = [int(w) for w in option("--phases-layers", "784,1024,1024,10").split(",")]
+        base = rescaled({"per_rank_batch": int(option("--phases-rows", "128")),
+                         "data": d * 1e-3, "forward": f * 1e-3, "backward": b * 1e-3, "update": u * 1e-3},
+                        parameters(row_widths), widths, compute_scale)
+    paths = ["allreduce", "node"] if reduction == "both" else [reduction]
     scenarios = [("this machine", constants)] + [(name, (a, b, gamma)) for name, (a, b) in INTERCONNECTS.items()]
     t1 = step_time(base, per_rank, widths, 1, ring, constants, False, bucket_mb)
+    node = dict(ranks_per_node=ranks_per_node, node_bandwidth=node_bandwidth, alpha_node=alpha_node,
+                update_streams=update_streams)
     table = []
     for name, c in scenarios:
-        for algo in ALGORITHMS:
-            for overlap in (True, False):
-                effs = [t1 / step_time(base, per_rank, widths, P, ALGORITHMS[algo], c, overlap, bucket_mb) for P in ranks]
-                table.append((name, algo, overlap, effs))
-    markdown = "--markdown" in argv
-    head = ["interconnect", "all-reduce", "overlap"] + [str(P) for P in ranks]
+        for algo in algorithms:
+            for overlap in overlaps:
+                for path in paths:
+                    if path == "allreduce":
+                        times = [step_time(base, per_rank, widths, P, ALGORITHMS[algo], c, overlap, bucket_mb)
+                                 for P in ranks]
+                    else:
+                        times = [node_step_time(base, per_rank, widths, P, ALGORITHMS[algo], c, overlap, bucket_mb,
+                                                **node) for P in ranks]
+                    table.append((name, algo, overlap, path, [t1 / t if t else None for t in times]))
+    markdown = "--markdown" in flags
+    with_path = paths != ["allreduce"]
+    # the node path's rank counts as nodes × ranks per node, where they span nodes
+    label = lambda P: (f"{P} ({P // ranks_per_node}×{ranks_per_node})"
+                       if with_path and P > ranks_per_node and P % ranks_per_node == 0 else str(P))
+    head = ["interconnect", "all-reduce", "overlap"] + (["reduction"] if with_path else []) + [label(P) for P in ranks]
     if markdown:
         print("| " + " | ".join(head) + " |")
         print("|" + " --- |" * len(head))
     else:
-        print(f"weak scaling, {per_rank} rows per rank, {'-'.join(map(str, widths))}: predicted efficiency (%)")
+        print(f"weak scaling, {per_rank} rows per rank, {'-'.join(map(str, widths))}: predicted efficiency (%)"
+              + (f"; node path: {ranks_per_node} ranks per node, {node_bandwidth / 1e9:g} GB/s a node, "
+                 f"alpha_node {alpha_node * 1e6:.2f} us" if with_path else ""))
         print("  ".join(head))
-    for name, algo, overlap, effs in table:
-        cells = [name, algo, "yes" if overlap else "no"] + [f"{100 * e:.0f}" for e in effs]
+    for name, algo, overlap, path, effs in table:
+        cells = ([name, algo, "yes" if overlap else "no"] + ([path] if with_path else []) +
+                 [f"{100 * e:.0f}" if e else "-" for e in effs])
         print("| " + " | ".join(cells) + " |" if markdown else "  ".join(cells))
-    print(f"(1-rank step {1e3 * t1:.2f} ms at {per_rank} rows, from the sweep's measured phases)")
-    if "--plot" in argv:
+    print(f"(1-rank step {1e3 * t1:.2f} ms at {per_rank} rows, from "
+          f"{'the sweep' + chr(39) + 's measured' if sweep else 'the given'} phases)")
+    if "--plot" in opts:
         import os
-        plot(table, ranks, sweep, option("--plot", "model.png"), widths, per_rank, int(option("--cores", os.cpu_count())))
+        measured = measured_points(sweep, opts.get("--measured"))
+        plot(table, ranks, measured, opts["--plot"], widths, per_rank, int(option("--cores", os.cpu_count())),
+             ranks_per_node)
     return 0
 
 
-def plot(table, ranks, sweep_csv, path, widths, per_rank, cores):
+def measured_points(sweep_csv, given):
+    """(ranks, efficiency) of the weak runs: the sweep's, or --measured's RANKS:PERCENT list."""
+    if sweep_csv:
+        return [(int(r["ranks"]), float(r["efficiency"])) for r in csv.DictReader(open(sweep_csv))
+                if r["mode"] == "weak"]
+    points = []
+    for item in (given or "").split(","):
+        if item:
+            try:
+                p, e = item.split(":")
+                points.append((int(p), float(e) / 100))
+            except ValueError:
+                usage_error(f"--measured takes RANKS:PERCENT pairs separated by commas, not {item!r}")
+    return points
+
+
+def plot(table, ranks, measured, path, widths, per_rank, cores, ranks_per_node):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots(figsize=(8, 4.5), dpi=100)
-    styles = {"this machine": "-", **{name: "--" for name in INTERCONNECTS}}
-    for name, algo, overlap, effs in table:
-        if algo == "rabenseifner" and name != "this machine":
+    colours = {"this machine": "C0", **{name: f"C{i + 1}" for i, name in enumerate(INTERCONNECTS)}}
+    # dmlp's defaults only (the ring, overlapped), both paths: the tables hold the rest
+    for name, algo, overlap, reduction, effs in table:
+        if algo != "ring" or not overlap:
             continue
-        ax.plot(ranks, [100 * e for e in effs], styles[name], marker="o" if overlap else "x", markersize=3,
-                label=f"{name.split(' (')[0]}, {algo}, {'overlap' if overlap else 'no overlap'}")
-    measured = [r for r in csv.DictReader(open(sweep_csv)) if r["mode"] == "weak"]
-    fits = [r for r in measured if int(r["ranks"]) <= cores]
-    over = [r for r in measured if int(r["ranks"]) > cores]
-    ax.plot([int(r["ranks"]) for r in fits], [100 * float(r["efficiency"]) for r in fits], "k*",
-            markersize=10, label=f"measured (this machine, weak, ranks <= {cores} cores)")
+        points = [(P, 100 * e) for P, e in zip(ranks, effs) if e]
+        ax.plot([p for p, _ in points], [e for _, e in points], "-" if reduction == "allreduce" else "--",
+                color=colours[name], marker="o" if reduction == "allreduce" else "s", markersize=3,
+                label=f"{name.split(' (')[0]}, --reduction {reduction}")
+    fits = [(p, e) for p, e in measured if p <= cores]
+    over = [(p, e) for p, e in measured if p > cores]
+    if fits:
+        ax.plot([p for p, _ in fits], [100 * e for _, e in fits], "k*",
+                markersize=10, label=f"measured (this machine, weak, ranks <= {cores} cores, allreduce)")
     if over:
-        ax.plot([int(r["ranks"]) for r in over], [100 * float(r["efficiency"]) for r in over], "k+",
+        ax.plot([p for p, _ in over], [100 * e for _, e in over], "k+",
                 markersize=10, label="measured, ranks > cores (oversubscribed: not the model's case)")
     ax.set_xscale("log", base=2)
     ax.set_xticks(ranks)
     ax.set_xticklabels([str(p) for p in ranks])
     ax.minorticks_off()
-    ax.set_ylim(0, 105)
-    ax.set_xlabel("ranks")
+    ax.set_ylim(0, 110)
+    ax.set_xlabel(f"ranks (node path: {ranks_per_node} a node)")
     ax.set_ylabel("weak-scaling efficiency (%)")
-    ax.set_title(f"{'-'.join(map(str, widths))}, {per_rank} rows per rank: model and measurement", fontsize=10)
-    ax.legend(fontsize=7)
+    ax.set_title(f"{'-'.join(map(str, widths))}, {per_rank} rows per rank, ring, overlapped: model and measurement",
+                 fontsize=10)
+    ax.legend(fontsize=7, loc="lower left")
     fig.tight_layout()
     fig.savefig(path)
     print(f"wrote {path}")

@@ -36,15 +36,26 @@ std::unique_ptr<InMemoryDataset> held_by_node(const DatasetFileInfo& info, const
 }
 }  // namespace
 
-std::unique_ptr<InMemoryDataset> load_dataset(const DatasetFileInfo& info, const mpi::Communicator& comm) {
+std::unique_ptr<InMemoryDataset> load_dataset(const DatasetFileInfo& info, const mpi::Communicator& comm,
+                                              std::string* shortage) {
   // The ranks of a node hold the rows once, and read them together: rank i
   // of the node its slab, every node the whole set (no traffic between nodes).
+  // Where some node's shared memory has no room for it, every rank holds a
+  // copy, and the ranks read a slab each and exchange them.
   mpi::Communicator node = comm.split_shared();
   node.wait_with(comm.waiter());
-  const bool shared = node.size() > 1;
+  const DataShape& shape = info.shape;
+  const std::size_t row_bytes = std::size_t(shape.features) * sizeof(float) +
+                                (shape.is_classification() ? sizeof(std::int32_t)
+                                                           : std::size_t(shape.targets) * sizeof(float));
+  const std::size_t bytes = std::size_t(shape.rows) * row_bytes;
+  std::string short_of = mpi::shared_memory_shortage(comm, node, node.size() > 1 ? bytes : 0, "the data set " + info.path);
+  const bool by_node = short_of.empty();
+  const bool shared = by_node && node.size() > 1;
+  if (shortage) *shortage = std::move(short_of);
   const auto rows = shared ? std::make_shared<SharedRows>(node, info.shape) : nullptr;
   auto data = shared ? held_by_node(info, rows, node.size()) : std::make_unique<InMemoryDataset>(info.shape, info.path);
-  const mpi::Communicator& readers = shared ? node : comm;
+  const mpi::Communicator& readers = by_node ? node : comm;
   data->set_stored_as(stored_as_text(info));
   const std::size_t d = std::size_t(info.shape.features), k = std::size_t(std::max(info.shape.targets, 1));
   const Slice mine = shard(info.shape.rows, readers.size(), readers.rank());
@@ -82,6 +93,7 @@ std::unique_ptr<InMemoryDataset> load_dataset(const DatasetFileInfo& info, const
     check_rows(info, mine.count, mine.begin, {}, X, labels, targets);
   });
 
+  if (by_node && !shared) return data;  // alone on its node: it read all rows
   if (shared) {
     // every slab written before any rank reads (MPI's shared-memory model: sync, barrier, sync)
     const auto sync = [&] {

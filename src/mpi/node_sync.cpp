@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "dmlp/core/test_hooks.hpp"
+
 namespace dmlp::mpi {
 namespace {
 constexpr std::size_t kTile = 2048;  // values summed at once: 8 KiB of floats, the tile and its sources in L1
@@ -40,6 +42,7 @@ void NodeGradientSync<T>::layer_ready(int k) {
 
 template <class T>
 void NodeGradientSync<T>::sum_part(std::size_t b) {
+  test_stop_point("node-sum", team_.world_rank());
   team_.sync_gradients();  // the peers' stores, after the barrier
   const auto [begin, end] = team_.part(b, team_.local_rank());
   T* const out = team_.grads().data();

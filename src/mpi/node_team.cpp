@@ -22,6 +22,7 @@ std::size_t norm_block_values(const ParameterLayout& layout) {
 template <class T>
 NodeTeam<T>::NodeTeam(const Communicator& world, const ParameterLayout& layout, int state_arrays, double bucket_mb)
     : layout_(layout),
+      world_rank_(world.rank()),
       node_(node_of(world)),
       cross_(world.split(node_.rank(), world.rank())),
       buckets_(make_buckets(layout, sizeof(T), std::size_t(std::max(bucket_mb, 0.0) * 1024 * 1024))),
@@ -110,18 +111,31 @@ void NodeTeam<T>::shared_written() {
 
 template <class T>
 std::optional<NodeTeam<T>> make_node_team(const Communicator& world, const ParameterLayout& layout, int state_arrays,
-                                          double bucket_mb) {
+                                          double bucket_mb, std::string* declined) {
   const Communicator node = world.split_shared();
   const int most = world.allreduce_one<int>(node.size(), MPI_MAX);
   const int fewest = world.allreduce_one<int>(node.size(), MPI_MIN);
+  const auto decline = [&](std::string why) {
+    if (declined) *declined = std::move(why);
+    return std::nullopt;
+  };
+  if (most < 2) return decline("one rank per node");
   // Local rank i of every node owns the same part: the nodes must hold alike many ranks.
-  if (most < 2 || fewest != most) return std::nullopt;
+  if (fewest != most) return decline("the nodes hold different numbers of ranks, which --reduction node needs alike");
+  // the parameters, every rank's gradient, the optimizer state, a page or two each
+  const std::size_t values = layout.size() * std::size_t(2 + node.size() + state_arrays);
+  const std::size_t bytes = values * sizeof(T) + std::size_t(node.size() + state_arrays + 3) * (64 << 10);
+  if (std::string short_of = shared_memory_shortage(world, node, bytes, "the node's shared model");
+      !short_of.empty())
+    return decline(short_of);
   return std::optional<NodeTeam<T>>(std::in_place, world, layout, state_arrays, bucket_mb);
 }
 
 template class NodeTeam<float>;
 template class NodeTeam<double>;
-template std::optional<NodeTeam<float>> make_node_team(const Communicator&, const ParameterLayout&, int, double);
-template std::optional<NodeTeam<double>> make_node_team(const Communicator&, const ParameterLayout&, int, double);
+template std::optional<NodeTeam<float>> make_node_team(const Communicator&, const ParameterLayout&, int, double,
+                                                       std::string*);
+template std::optional<NodeTeam<double>> make_node_team(const Communicator&, const ParameterLayout&, int, double,
+                                                        std::string*);
 
 }  // namespace dmlp::mpi

@@ -1,5 +1,10 @@
 #include "dmlp/mpi/shared_window.hpp"
 
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
 #include <exception>
 
 namespace dmlp::mpi {
@@ -31,5 +36,35 @@ SharedBytes::~SharedBytes() noexcept {
 }
 
 void SharedBytes::sync() const { check(MPI_Win_sync(window_), "MPI_Win_sync"); }
+
+std::string shared_memory_shortage(const Communicator& world, const Communicator& node, std::size_t node_bytes,
+                                   const std::string& what) {
+  const char* set = std::getenv("OMPI_MCA_osc_sm_backing_directory");
+  const std::string directory = set && *set ? set : "/dev/shm";
+  // local rank 0 looks, for the node: the free space is the node's, not the rank's
+  double free_bytes = 0;
+  if (node.rank() == 0) {
+    struct statvfs fs {};
+    free_bytes = ::statvfs(directory.c_str(), &fs) == 0 ? double(fs.f_bavail) * double(fs.f_frsize) : -1;
+  }
+  free_bytes = node.allreduce_one<double>(free_bytes, MPI_MAX);
+  // a margin for the pages MPI rounds segments up to, and for its own buffers there
+  const bool fits = node_bytes == 0 || free_bytes >= double(node_bytes) + double(16 << 20);
+  const bool all_fit = world.allreduce_one<int>(fits ? 1 : 0, MPI_MIN) == 1;
+  if (all_fit) return {};
+  char text[512];
+  constexpr double MiB = 1 << 20;
+  if (fits)
+    std::snprintf(text, sizeof text, "another node's shared memory has no room for %s", what.c_str());
+  else if (free_bytes < 0)
+    std::snprintf(text, sizeof text, "%s cannot be read for its free space, so %s does not go there", directory.c_str(),
+                  what.c_str());
+  else
+    std::snprintf(text, sizeof text,
+                  "%s has %.1f MiB free and %s needs %.1f MiB there (a container's /dev/shm is often 64 MiB: "
+                  "docker run --shm-size, or a larger tmpfs)",
+                  directory.c_str(), free_bytes / MiB, what.c_str(), double(node_bytes) / MiB);
+  return text;
+}
 
 }  // namespace dmlp::mpi

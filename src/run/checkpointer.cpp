@@ -10,7 +10,7 @@
 #include "dmlp/io/checkpoint.hpp"
 #include "dmlp/io/checkpoint_dir.hpp"
 #include "dmlp/mpi/consensus.hpp"
-#include "dmlp/run/test_hooks.hpp"
+#include "dmlp/core/test_hooks.hpp"
 #include "dmlp/train/divergence.hpp"
 #include <thread>
 

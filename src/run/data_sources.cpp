@@ -88,7 +88,10 @@ OpenedData open_data_file(const std::string& path, const LoadingConfig& loading,
                             "(dmlp convert idx stores scale 1/255)";
   if (all) {
     // load_dataset agrees on damaged chunks and bad rows itself (one mpi::JobFailure on every rank)
-    opened.rows = load_dataset(info, world);
+    std::string shortage;
+    opened.rows = load_dataset(info, world, &shortage);
+    if (!shortage.empty())
+      opened.warning += (opened.warning.empty() ? "" : "; ") + shortage + ": every rank holds a copy of the rows";
     const int sharers = opened.rows->sharers();
     opened.mode = sharers > 1 ? "in memory once per node, shared by its " + std::to_string(sharers) + " ranks"
                               : "in memory";

@@ -21,7 +21,7 @@
 #include "dmlp/run/checkpoint_load.hpp"
 #include "dmlp/run/checkpointer.hpp"
 #include "dmlp/run/data_sources.hpp"
-#include "dmlp/run/test_hooks.hpp"
+#include "dmlp/core/test_hooks.hpp"
 #include "dmlp/run/placement_advice.hpp"
 #include "dmlp/train/divergence.hpp"
 #include "dmlp/train/memory_plan.hpp"
@@ -75,7 +75,7 @@ class Run final : public TrainingRun::Impl {
         log_(log),
         data_(std::move(data)),
         team_(config.execution.reduction == Reduction::node && world.size() > 1
-                  ? make_team(world, config)
+                  ? make_team(world, config, team_declined_)
                   : std::nullopt),
         net_(team_ ? Network<T>(config.model, team_->params(), team_->grads()) : Network<T>(config.model)),
         collective_(world) {
@@ -274,15 +274,11 @@ class Run final : public TrainingRun::Impl {
     return warnings;
   }
 
-  std::string describe_reduction(const mpi::Placement& placement) const {
+  std::string describe_reduction() const {
     if (world_.size() == 1) return "none: one rank";
     if (!team_) {
-      std::string why = config_.execution.reduction == Reduction::allreduce ? "--reduction allreduce"
-                                                                              : "one rank per node";
-      bool uneven = false;
-      for (const mpi::Host& h : placement.hosts) uneven |= h.ranks.size() != placement.hosts.front().ranks.size();
-      if (config_.execution.reduction == Reduction::node && uneven)
-        why = "the nodes hold different numbers of ranks, which --reduction node needs alike";
+      const std::string why =
+          config_.execution.reduction == Reduction::allreduce ? "--reduction allreduce" : team_declined_;
       return "allreduce (" + why + "): every rank sums the whole gradient and updates the whole model";
     }
     const int local = team_->local_size(), nodes = world_.size() / local;
@@ -305,9 +301,11 @@ class Run final : public TrainingRun::Impl {
     return *plain_sync_;
   }
 
-  static std::optional<mpi::NodeTeam<T>> make_team(const mpi::Communicator& world, const RunConfig& config) {
+  static std::optional<mpi::NodeTeam<T>> make_team(const mpi::Communicator& world, const RunConfig& config,
+                                                    std::string& declined) {
     return mpi::make_node_team<T>(world, ParameterLayout(config.model),
-                                  state_arrays(effective_optimizer(config.training)), config.execution.bucket_mb);
+                                  state_arrays(effective_optimizer(config.training)), config.execution.bucket_mb,
+                                  &declined);
   }
 
   // Whether this rank writes buffers that it may share: its own, or its node's as local rank 0.
@@ -349,7 +347,10 @@ class Run final : public TrainingRun::Impl {
     // The last bucket holds layer 1, whose gradient is the last thing backward computes.
     const double total = double(net_.layout().size());
     d.overlappable = b.size() > 1 && total > 0 ? 1.0 - double(b.back().end - b.back().begin) / total : 0.0;
-    d.reduction = describe_reduction(placement);
+    d.reduction = describe_reduction();
+    if (!team_ && config_.execution.reduction == Reduction::node && world_.size() > 1 &&
+        team_declined_ != "one rank per node")
+      warnings.push_back("--reduction node: " + team_declined_ + "; the plain all-reduce runs instead");
     d.warnings = std::move(warnings);
     for (const std::string& w : {data_.train.warning, data_.test.warning, placement_warning(placement), blas_threading_warning(),
                                  blas_kernel_warning(), optimizer_warning(effective_optimizer(config_.training))})
@@ -362,6 +363,7 @@ class Run final : public TrainingRun::Impl {
   RunLog& log_;
   TrainingData data_;
   // --reduction node with two ranks on some node: the node's shared model
+  std::string team_declined_;  // (initialized before team_) why there is none
   std::optional<mpi::NodeTeam<T>> team_;
   Network<T> net_;
   mpi::MpiCollective collective_;

@@ -61,6 +61,29 @@ for opt in adamw lars lamb; do
   orun --checkpoint-dir "$WORK/$opt-b" --resume "$WORK/$opt-a/ckpt-000000030.h5" > "$WORK/$opt-b.out" 2>&1 || fail "$opt: resume"
   expect_exit 0 "optimizer   $opt, update count 60; state ${opt_state[$opt]}, checksums verified.*bitwise identical" --     "$DMLP" inspect "$WORK/$opt-a/ckpt-000000060.h5" --compare "$WORK/$opt-b/ckpt-000000060.h5"
 done
+# The node path at three ranks (one node's shared model, each rank holding a
+# third of LAMB's state and its norm blocks): its checkpoint holds the whole
+# state, resumes bit for bit on the node path and within rounding on the plain
+# one, and a plain path's checkpoint resumes on the node path within rounding.
+nrun() { timeout 120 "$MPIEXEC" -np 3 "$DMLP" train "${opt_common[@]}" --optimizer lamb ${opt_args[lamb]} "$@"; }
+nrun --checkpoint-dir "$WORK/node-a" --checkpoint-every 30 > "$WORK/node-a.out" 2>&1 || fail "node: first run"
+grep -q "reduction  node: 3 ranks per node" "$WORK/node-a.out" && pass "node: the node path ran" \
+  || fail "node: $(grep reduction "$WORK/node-a.out")"
+nrun --checkpoint-dir "$WORK/node-b" --resume "$WORK/node-a/ckpt-000000030.h5" > /dev/null 2>&1 || fail "node: resume"
+expect_exit 0 "state exp_avg, exp_avg_sq, checksums verified.*bitwise identical" -- \
+  "$DMLP" inspect "$WORK/node-a/ckpt-000000060.h5" --compare "$WORK/node-b/ckpt-000000060.h5"
+nrun --checkpoint-dir "$WORK/node-plain" --resume "$WORK/node-a/ckpt-000000030.h5" --reduction allreduce > /dev/null 2>&1 \
+  || fail "node: resume on the plain path"
+nrun --checkpoint-dir "$WORK/plain-a" --checkpoint-every 30 --reduction allreduce > /dev/null 2>&1 || fail "plain: first run"
+nrun --checkpoint-dir "$WORK/plain-node" --resume "$WORK/plain-a/ckpt-000000030.h5" > /dev/null 2>&1 \
+  || fail "plain: resume on the node path"
+for pair in "node-a node-plain" "plain-a plain-node" "node-a plain-a"; do
+  set -- $pair
+  compared=$("$DMLP" inspect "$WORK/$1/ckpt-000000060.h5" --compare "$WORK/$2/ckpt-000000060.h5")
+  grep -q "bitwise identical" <<<"$compared" && rel=0 || rel=$(relative <<<"$compared")
+  python3 -c "import sys; sys.exit(0 if float('${rel:-1}') <= 1e-5 else 1)" && pass "$1 against $2 within 1e-5 ($rel)" \
+    || fail "$1 against $2 differ by '$rel'"
+done
 expect_exit 2 "cannot resume from .*ckpt-000000030.h5: it was trained with --optimizer adamw and this run asks for --optimizer lamb.*--init" -- \
   timeout 60 "$MPIEXEC" -np 2 "$DMLP" train "${opt_common[@]}" --optimizer lamb --resume "$WORK/adamw-a/ckpt-000000030.h5"
 expect_exit 2 "it was trained with --optimizer sgd and this run asks for --optimizer lars" -- run 1 "${mid[@]}" --optimizer lars
@@ -97,7 +120,7 @@ expect_exit 0 "starting at step 0 from the parameters of.*finished: 20 steps" --
 # cleanly with exit 75, and the resumed run ends bitwise where an uninterrupted
 # one does: SIGUSR1 to mpirun (which forwards it), and SIGTERM to the ranks
 # (what srun and PBS deliver to each task). The run holds after step 150 until
-# the signal comes (DMLP_TEST_HOLD_AFTER_STEP, run/test_hooks.hpp), so it stops
+# the signal comes (DMLP_TEST_HOLD_AFTER_STEP, core/test_hooks.hpp), so it stops
 # at that step whatever the machine's speed, and the test signals only once the
 # run says it is there.
 long=(train --synthetic blobs --layers 10,16,4 --samples 2000 --max-steps 400 --batch-size 32

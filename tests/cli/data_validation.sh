@@ -168,7 +168,7 @@ fi
 # A streamed file that changes under a running job stops it (exit 2), naming
 # the file and what changed, instead of training on whatever the reads return.
 # The run holds after step 3 until the test has changed the file
-# (DMLP_TEST_HOLD_AFTER_STEP and DMLP_TEST_HOLD_RELEASE, run/test_hooks.hpp).
+# (DMLP_TEST_HOLD_AFTER_STEP and DMLP_TEST_HOLD_RELEASE, core/test_hooks.hpp).
 "$DMLP" synth --kind blobs --rows 2000 --features 4 --classes 3 --out "$WORK/live.h5" > /dev/null
 for change in truncate replace; do
   cp "$WORK/live.h5" "$WORK/moving.h5"

@@ -55,4 +55,29 @@ grep -q "removed .ckpt-000000050.h5.tmp-999999 from" <<<"$out" && grep -q "remov
   && pass "dead writers' temporary files removed, and said so" || fail "not removed: $(ls -a "$WORK/left")"
 [ -e "$WORK/left/.ckpt-000000070.h5.tmp-$host-$$" ] && [ -e "$WORK/left/.ckpt-000000080.h5.tmp-elsewhere-7" ] \
   && pass "a live writer's and another host's are kept" || fail "removed too much: $(ls -a "$WORK/left")"
+
+# Shared memory too small (a container's /dev/shm; here osc/sm's backing
+# directory on a small tmpfs, OMPI_MCA_osc_sm_backing_directory): a window's
+# pages are taken on first touch, so a full tmpfs would end a step with SIGBUS.
+# The room is checked first: the data set that does not fit is held by each
+# rank, the model that does not fit runs on the plain all-reduce, each with a
+# warning that names the directory, and the run trains to the end.
+mkdir "$WORK/shm-40m" "$WORK/shm-8m"
+mount -t tmpfs -o size=40m dmlp-test "$WORK/shm-40m" && mounted+=("$WORK/shm-40m") || fail "cannot mount a tmpfs"
+mount -t tmpfs -o size=8m dmlp-test "$WORK/shm-8m" && mounted+=("$WORK/shm-8m") || fail "cannot mount a tmpfs"
+"$DMLP" synth --kind blobs --rows 12000 --features 1000 --classes 4 --seed 2 --out "$WORK/wide.h5" > /dev/null  # 45.8 MiB
+wide=(train --train "$WORK/wide.h5" --load all --layers 1000,8,4 --batch-size 64 --max-steps 5 --threads 1)
+out=$(OMPI_MCA_osc_sm_backing_directory="$WORK/shm-40m" timeout 120 "$MPIEXEC" -np 2 "$DMLP" "${wide[@]}" 2>&1)
+rc=$?
+[ "$rc" -eq 0 ] && grep -q "warning: .*shm-40m has [0-9.]* MiB free and the data set .*wide.h5 needs 45.8 MiB there.*: every rank holds a copy of the rows" <<<"$out" \
+  && grep -q "data       train: .*wide.h5, 12000 x 1000, 4 classes (in memory; " <<<"$out" && grep -q "reduction  node: 2 ranks per node" <<<"$out" \
+  && pass "data set too large for shared memory: a copy per rank, the model still shared" \
+  || { fail "data set too large for shared memory: exit $rc"; grep -i "warning\|reduction\|data \|error" <<<"$out"; }
+out=$(OMPI_MCA_osc_sm_backing_directory="$WORK/shm-8m" timeout 120 "$MPIEXEC" -np 2 "$DMLP" train --synthetic blobs \
+      --layers 20,64,5 --samples 2000 --max-steps 5 --threads 1 2>&1)
+rc=$?
+[ "$rc" -eq 0 ] && grep -q "reduction  allreduce (.*shm-8m has [0-9.]* MiB free and the node's shared model needs" <<<"$out" \
+  && grep -q "warning: --reduction node: .*shm-8m has .*; the plain all-reduce runs instead" <<<"$out" \
+  && pass "no room for the shared model: the plain all-reduce, with a warning" \
+  || { fail "no room for the shared model: exit $rc"; grep -i "warning\|reduction\|error" <<<"$out"; }
 finish

@@ -57,7 +57,7 @@ grep -Eq "^\[rank [12]\] error: stalled: .*rank 0 on [^ ]+ may itself be stalled
   && pass "a waiting rank points at rank 0" || { fail "rank 0 not named"; grep stalled <<<"$out"; }
 
 # A rank hung in the file system while writing a checkpoint (rank 0, the
-# writer, stops itself inside the write: DMLP_TEST_STOP_AT, run/test_hooks.hpp),
+# writer, stops itself inside the write: DMLP_TEST_STOP_AT, core/test_hooks.hpp),
 # and a rank stopped during start-up (before it reads the data), are named
 # with what they were doing, and the job ends with exit 4 within
 # --stall-timeout + 30 s.
@@ -78,6 +78,14 @@ for np in 2 3; do
   ls -a "$WORK/stop-$np-checkpoint-write" | grep -q "ckpt-000000020.h5$" && fail "P=$np: a checkpoint appeared" \
     || pass "P=$np: no checkpoint of step 20 appeared"
 done
+# --reduction node: a rank stopped as it was about to sum its part of a bucket
+# from its peers' shared memory; its peers wait for it in the node's barrier.
+stop_at 3 node-sum@1
+[ "$rc" -eq 4 ] && [ "$elapsed" -le 33 ] && pass "rank 1 stopped in the node's sum: exit 4 in ${elapsed}s" \
+  || { fail "rank 1 stopped in the node's sum: exit $rc in ${elapsed}s"; tail -3 <<<"$out"; }
+grep -q "reduction  node: 3 ranks per node" <<<"$out" && grep -q "^\[rank 0\] error: stalled: rank 0 waited" <<<"$out" \
+  && grep -Eq "^  rank 1 on [^:]+: " <<<"$out" && ! grep -Eq "^  rank 2 on " <<<"$out" \
+  && pass "rank 0 names rank 1 alone: $(grep -E '^  rank 1 on ' <<<"$out")" || { fail "node-sum message"; grep -A3 error <<<"$out"; }
 stop_at 3 startup@1
 [ "$rc" -eq 4 ] && [ "$elapsed" -le 33 ] && pass "rank 1 stopped in start-up: exit 4 in ${elapsed}s" \
   || { fail "rank 1 stopped in start-up: exit $rc in ${elapsed}s"; tail -3 <<<"$out"; }

@@ -1,6 +1,7 @@
-# Two hosts (network namespaces, Open MPI over TCP between them): the same
-# parameters as on one host at the same P, bit for bit, and within rounding of
-# one process; a start-up summary that names both hosts and their ranks; the
+# Two hosts (network namespaces, Open MPI over TCP between them): on the
+# plain path the same parameters as on one host at the same P, bit for bit; on
+# the node path (two ranks a host) the same bits for the same layout twice;
+# both within rounding of one process; a start-up summary that names both hosts and their ranks; the
 # all-reduce share in --metrics; and a killed rank on the second host, or the
 # link to it going down, ending the whole job.
 source "$(dirname "$0")/../cli/lib.sh"
@@ -36,18 +37,56 @@ for layout in 2x1 2x2; do
   share=$(allreduce_share "$WORK/metrics-$layout.jsonl")
   python3 -c "import sys; sys.exit(0 if 0 < $share < 1 else 1)" && pass "$layout: --metrics all-reduce share $share" \
     || fail "$layout: all-reduce share '$share'"
-  timeout 120 "$MPIEXEC" -np "$np" "$DMLP" "${model[@]}" --checkpoint-dir "$WORK/one-$layout" > /dev/null 2>&1
-  expect_exit 0 "bitwise identical" -- "$DMLP" inspect "$WORK/two-$layout/$last" --compare "$WORK/one-$layout/$last"
+  if [ "$layout" = 2x1 ]; then
+    # One rank per host has no node to share; one host's two ranks share one,
+    # and at two ranks the node path gives the plain path's bits.
+    grep -q "reduction  allreduce (one rank per node)" <<<"$out" && pass "2x1: the plain all-reduce across hosts" \
+      || fail "2x1: $(grep reduction <<<"$out")"
+    timeout 120 "$MPIEXEC" -np "$np" "$DMLP" "${model[@]}" --checkpoint-dir "$WORK/one-$layout" > /dev/null 2>&1
+    expect_exit 0 "bitwise identical" -- "$DMLP" inspect "$WORK/two-$layout/$last" --compare "$WORK/one-$layout/$last"
+    continue
+  fi
+  grep -q "reduction  node: 2 ranks per node .*then all-reduces it with its 1 peer on the other nodes" <<<"$out" \
+    && pass "2x2: the node path, its slice all-reduced across hosts" || fail "2x2: $(grep reduction <<<"$out")"
+  # The same layout twice gives the same bits; the plain path gives one host's
+  # bits on two hosts (a node's sum and the cross-node sum add in another
+  # order than one node of four, so the node path is compared within rounding).
+  on_hosts "$WORK/hosts-2x2" 4 "$DMLP" "${model[@]}" --checkpoint-dir "$WORK/again-2x2" > /dev/null 2>&1
+  expect_exit 0 "bitwise identical" -- "$DMLP" inspect "$WORK/two-2x2/$last" --compare "$WORK/again-2x2/$last"
+  on_hosts "$WORK/hosts-2x2" 4 "$DMLP" "${model[@]}" --reduction allreduce --checkpoint-dir "$WORK/plain-2x2" \
+    > /dev/null 2>&1
+  timeout 120 "$MPIEXEC" -np 4 "$DMLP" "${model[@]}" --reduction allreduce --checkpoint-dir "$WORK/one-2x2" \
+    > /dev/null 2>&1
+  expect_exit 0 "bitwise identical" -- "$DMLP" inspect "$WORK/plain-2x2/$last" --compare "$WORK/one-2x2/$last"
 done
 
 "$DMLP" "${model[@]}" --checkpoint-dir "$WORK/alone" > /dev/null 2>&1
-rel=$("$DMLP" inspect "$WORK/two-2x1/$last" --compare "$WORK/alone/$last" | relative)
-python3 -c "import sys; sys.exit(0 if float('${rel:-1}') <= 1e-5 else 1)" && pass "2 hosts within $rel of one process" \
-  || fail "2 hosts differ from one process by '$rel'"
+for layout in 2x1 2x2; do
+  rel=$("$DMLP" inspect "$WORK/two-$layout/$last" --compare "$WORK/alone/$last" | relative)
+  python3 -c "import sys; sys.exit(0 if float('${rel:-1}') <= 1e-5 else 1)" \
+    && pass "2 hosts ($layout) within $rel of one process" || fail "2 hosts ($layout) differ from one process by '$rel'"
+done
 
-# A rank killed on the second host, once training runs (a progress line), ends
-# the whole job. The runs below have no end of their own, whatever the speed.
-on_hosts "$WORK/hosts-2x1" 2 "$DMLP" train --synthetic blobs --layers 30,64,5 --samples 100000 --epochs 1000000000 \
+# Hosts that hold different numbers of ranks (two on h1, one on h2): the
+# plain all-reduce, said so, and a data set held once on each host, read
+# there by its own ranks.
+printf 'h1 slots=2\nh2 slots=1\n' > "$WORK/hosts-2+1"
+"$DMLP" synth --kind blobs --rows 3000 --features 30 --classes 5 --seed 4 --out "$WORK/set.h5" > /dev/null
+out=$(on_hosts "$WORK/hosts-2+1" 3 "$DMLP" train --train "$WORK/set.h5" --load all --layers 30,32,5 --batch-size 60 \
+      --max-steps 30 --threads 1 --checkpoint-dir "$WORK/uneven" 2>&1)
+rc=$?
+[ "$rc" -eq 0 ] && grep -q "reduction  allreduce (the nodes hold different numbers of ranks" <<<"$out" \
+  && grep -q "in memory once per node, shared by its 2 ranks" <<<"$out" \
+  && pass "2 + 1 ranks: trained, on the plain all-reduce, the set once per host" \
+  || { fail "2 + 1 ranks: exit $rc"; grep -i "reduction\|train \|error" <<<"$out" | head -5; }
+timeout 120 "$MPIEXEC" -np 3 "$DMLP" train --train "$WORK/set.h5" --load all --layers 30,32,5 --batch-size 60 \
+  --max-steps 30 --threads 1 --reduction allreduce --checkpoint-dir "$WORK/uneven-one" > /dev/null 2>&1
+expect_exit 0 "bitwise identical" -- "$DMLP" inspect "$WORK/uneven/ckpt-000000030.h5" --compare "$WORK/uneven-one/ckpt-000000030.h5"
+
+# The ranks killed on the second host, once training runs (a progress line),
+# end the whole job: two ranks a host, on the node path, their peers on h1
+# inside its shared-memory sums. The runs below have no end of their own.
+on_hosts "$WORK/hosts-2x2" 4 "$DMLP" train --synthetic blobs --layers 30,64,5 --samples 100000 --epochs 1000000000 \
   --batch-size 64 --threads 1 --log-every 100 > "$WORK/killed.out" 2>&1 &
 launcher=$!
 for _ in $(seq 600); do grep -q "^step" "$WORK/killed.out" 2>/dev/null && break; sleep 0.2; done
@@ -57,7 +96,7 @@ timeout 60 tail --pid="$launcher" -f /dev/null
 wait "$launcher"
 rc=$?
 elapsed=$(( $(date +%s) - start ))
-[ "$rc" -ne 0 ] && [ "$elapsed" -le 30 ] && pass "a rank killed on h2 ended the job in ${elapsed}s (exit $rc)" \
+[ "$rc" -ne 0 ] && [ "$elapsed" -le 30 ] && pass "the ranks killed on h2 ended the job in ${elapsed}s (exit $rc)" \
   || { fail "after SIGKILL on h2: exit $rc after ${elapsed}s"; tail -5 "$WORK/killed.out"; }
 
 # The link to h2 goes down mid-run: the stall watchdog names ranks 2 and 3 on

@@ -48,11 +48,15 @@ std::vector<std::string> dataset_sources(const std::string& path);
 // How a file stores its features, for fingerprints: "float32", "uint8 x 0.00392157 + 0".
 std::string stored_as_text(const DatasetFileInfo& info);
 
-// Loads the whole set on every rank: each rank reads 1/P of the rows through
-// a serial handle of its own and checks them, then the ranks exchange their
-// parts. Collective; a damaged chunk or a bad row on any rank throws the same
-// mpi::JobFailure on every rank.
-std::unique_ptr<InMemoryDataset> load_dataset(const DatasetFileInfo& info, const mpi::Communicator& comm);
+// Loads the whole set once per node, in the node's shared memory: each of its
+// ranks reads a slab of the rows through a serial handle of its own and
+// checks them. Where some node's shared memory has no room for it (then
+// `shortage` says so, for a warning), every rank holds the whole set: each
+// reads 1/P of the rows, and the ranks exchange their parts. Collective; a
+// damaged chunk or a bad row on any rank throws the same mpi::JobFailure on
+// every rank.
+std::unique_ptr<InMemoryDataset> load_dataset(const DatasetFileInfo& info, const mpi::Communicator& comm,
+                                              std::string* shortage = nullptr);
 
 // Reads rows on demand from its own serial handle on the file: a rank reads
 // only the rows it trains on, a chunk of upcoming rows at a time, and checks

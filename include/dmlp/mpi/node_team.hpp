@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <memory>
 #include <optional>
+#include <string>
 #include <span>
 #include <vector>
 
@@ -40,6 +41,7 @@ class NodeTeam final : public NodeShare<T> {
   std::span<T> grads() const { return grads_of(node_.rank()); }
   void sync_gradients() const { grads_.sync(); }
 
+  int world_rank() const { return world_rank_; }
   int local_rank() const override { return node_.rank(); }
   int local_size() const override { return node_.size(); }
   std::span<const Piece> pieces() const override { return pieces_; }
@@ -55,6 +57,7 @@ class NodeTeam final : public NodeShare<T> {
   void sync_all() const;
 
   ParameterLayout layout_;
+  int world_rank_;
   Communicator node_, cross_;
   std::vector<Bucket> buckets_;
   std::vector<std::vector<std::size_t>> cuts_;  // per bucket: local_size + 1 boundaries
@@ -67,9 +70,10 @@ class NodeTeam final : public NodeShare<T> {
 
 // A team for the world's ranks, or none where no node holds two of them
 // (then every rank is alone on its node, and the plain all-reduce is the
-// same) or the nodes hold different numbers of ranks. Collective.
+// same), the nodes hold different numbers of ranks, or a node's shared memory
+// has no room for the model; then `declined` says which. Collective.
 template <class T>
 std::optional<NodeTeam<T>> make_node_team(const Communicator& world, const ParameterLayout& layout, int state_arrays,
-                                          double bucket_mb);
+                                          double bucket_mb, std::string* declined = nullptr);
 
 }  // namespace dmlp::mpi

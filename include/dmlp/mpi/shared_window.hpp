@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "dmlp/mpi/communicator.hpp"
@@ -50,5 +51,16 @@ class SharedArray {
  private:
   SharedBytes bytes_;
 };
+
+// Whether every node's shared memory has room for what it would place there
+// (`node_bytes`, the same on every rank of a node): osc/sm backs a window with
+// a file in /dev/shm (or OMPI_MCA_osc_sm_backing_directory), whose pages are
+// taken only when first touched, so a full tmpfs would end the job with
+// SIGBUS in the middle of a step; checked up front instead. Collective over
+// `world`, one answer on every rank: empty where all fit, else what is short,
+// for a warning (`what`: the use, e.g. "the data set"). A node that places
+// nothing there (`node_bytes` 0) always fits.
+std::string shared_memory_shortage(const Communicator& world, const Communicator& node, std::size_t node_bytes,
+                                   const std::string& what);
 
 }  // namespace dmlp::mpi

@@ -67,7 +67,7 @@ class Checkpointer final : public TrainingObserver {
   RunLog& log_;
   const CheckpointDirLock* lock_;
   StopSignals signals_;
-  void hold_for_stop_signal(const TrainPosition& p);  // DMLP_TEST_HOLD_AFTER_STEP (run/test_hooks.hpp)
+  void hold_for_stop_signal(const TrainPosition& p);  // DMLP_TEST_HOLD_AFTER_STEP (core/test_hooks.hpp)
 
   bool stop_ = false;
   std::int64_t saved_step_ = -1;

@@ -1,4 +1,4 @@
-#include "dmlp/run/test_hooks.hpp"
+#include "dmlp/core/test_hooks.hpp"
 
 #include <unistd.h>
 
@@ -6,7 +6,7 @@
 #include <cstdlib>
 #include <string>
 
-namespace dmlp::run {
+namespace dmlp {
 
 std::optional<std::int64_t> test_hold_after_step() {
   const char* text = std::getenv("DMLP_TEST_HOLD_AFTER_STEP");
@@ -32,4 +32,4 @@ void test_stop_point(std::string_view phase, int rank) {
   if (wanted == phase && wanted_rank == rank) std::raise(SIGSTOP);
 }
 
-}  // namespace dmlp::run
+}  // namespace dmlp

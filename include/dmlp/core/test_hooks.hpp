@@ -16,12 +16,14 @@
 //                                 reaching PHASE, as a rank hung in the file
 //                                 system would stand still there: "startup"
 //                                 (before it opens the data), "checkpoint-write"
-//                                 (in the write of a checkpoint).
+//                                 (in the write of a checkpoint), "node-sum"
+//                                 (--reduction node: about to sum its part of
+//                                 a bucket from its peers' shared memory).
 #include <cstdint>
 #include <optional>
 #include <string_view>
 
-namespace dmlp::run {
+namespace dmlp {
 
 // The step DMLP_TEST_HOLD_AFTER_STEP names, if set.
 std::optional<std::int64_t> test_hold_after_step();
@@ -31,4 +33,4 @@ bool test_hold_released();
 // Sends this process SIGSTOP when DMLP_TEST_STOP_AT names `phase` and `rank`.
 void test_stop_point(std::string_view phase, int rank);
 
-}  // namespace dmlp::run
+}  // namespace dmlp
