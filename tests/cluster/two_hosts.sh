@@ -67,6 +67,19 @@ for layout in 2x1 2x2; do
     && pass "2 hosts ($layout) within $rel of one process" || fail "2 hosts ($layout) differ from one process by '$rel'"
 done
 
+# --reproducible: one result on two hosts x two ranks (the node path), on one
+# host's four, on the plain path, and in one process, bit for bit.
+exact=("${model[@]}" --reproducible --max-steps 20)
+on_hosts "$WORK/hosts-2x2" 4 "$DMLP" "${exact[@]}" --checkpoint-dir "$WORK/exact-two" > /dev/null 2>&1 \
+  || fail "--reproducible on two hosts"
+timeout 120 "$MPIEXEC" -np 4 "$DMLP" "${exact[@]}" --reduction allreduce --checkpoint-dir "$WORK/exact-one" \
+  > /dev/null 2>&1 || fail "--reproducible on one host"
+"$DMLP" "${exact[@]}" --checkpoint-dir "$WORK/exact-alone" > /dev/null 2>&1 || fail "--reproducible alone"
+for other in exact-one exact-alone; do
+  expect_exit 0 "bitwise identical" -- "$DMLP" inspect "$WORK/exact-two/ckpt-000000020.h5" \
+    --compare "$WORK/$other/ckpt-000000020.h5"
+done
+
 # Hosts that hold different numbers of ranks (two on h1, one on h2): the
 # plain all-reduce, said so, and a data set held once on each host, read
 # there by its own ranks.
