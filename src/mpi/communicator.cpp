@@ -40,7 +40,9 @@ Communicator Communicator::split_shared() const {
   MPI_Comm node = MPI_COMM_NULL;
   check(MPI_Comm_split_type(comm_, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &node),
         "MPI_Comm_split_type");
-  return Communicator(node);
+  Communicator result(node);
+  result.waiter_ = waiter_;
+  return result;
 }
 
 Communicator Communicator::split(int color, int key) const {

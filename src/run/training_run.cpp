@@ -284,12 +284,17 @@ class Run final : public TrainingRun::Impl {
     const int local = team_->local_size(), nodes = world_.size() / local;
     std::size_t mine = 0;
     for (const Piece& p : team_->pieces()) mine += p.size();
-    char text[320];
+    const double share = double(mine) / double(net_.layout().size());
+    char text[480];
     std::snprintf(text, sizeof text,
-                  "node: %d ranks per node share one model in shared memory; each sums its 1/%d of every bucket "
+                  "node: %d ranks per node share one model in shared memory; each sums its slice of every bucket "
                   "from its peers and updates it (this rank %.1f%% of the parameters, with that share of the "
-                  "optimizer state)%s",
-                  local, local, 100.0 * double(mine) / double(net_.layout().size()),
+                  "optimizer state%s)%s",
+                  local, 100.0 * share,
+                  std::abs(share * local - 1) > 0.1
+                      ? ("; slices are whole blocks of " + std::to_string(kNormBlock) + " values, so a small model's "
+                         "are uneven").c_str()
+                      : "",
                   nodes > 1 ? (", then all-reduces it with its " + std::to_string(nodes - 1) +
                                " peer" + (nodes > 2 ? "s" : "") + " on the other nodes").c_str()
                             : "");

@@ -78,6 +78,18 @@ out=$(OMPI_MCA_osc_sm_backing_directory="$WORK/shm-8m" timeout 120 "$MPIEXEC" -n
 rc=$?
 [ "$rc" -eq 0 ] && grep -q "reduction  allreduce (.*shm-8m has [0-9.]* MiB free and the node's shared model needs" <<<"$out" \
   && grep -q "warning: --reduction node: .*shm-8m has .*; the plain all-reduce runs instead" <<<"$out" \
+  && grep -q "needs [0-9.]* MiB there, with 16 MiB kept free for MPI" <<<"$out" \
   && pass "no room for the shared model: the plain all-reduce, with a warning" \
   || { fail "no room for the shared model: exit $rc"; grep -i "warning\|reduction\|error" <<<"$out"; }
+# A backing directory that is missing, not a directory, or read-only is named as such.
+mkdir "$WORK/shm-ro"
+mount -t tmpfs -o ro,size=40m dmlp-test "$WORK/shm-ro" && mounted+=("$WORK/shm-ro") || fail "cannot mount a tmpfs"
+for dir in "$WORK/no-such-dir:does not exist" "$WORK/wide.h5:is not a directory" \
+           "$WORK/shm-ro:cannot be used: Read-only file system"; do
+  out=$(OMPI_MCA_osc_sm_backing_directory="${dir%%:*}" timeout 120 "$MPIEXEC" -np 2 "$DMLP" "${wide[@]}" 2>&1)
+  rc=$?
+  [ "$rc" -eq 0 ] && grep -q "warning: --reduction node: .*, where MPI keeps shared memory (OMPI_MCA_osc_sm_backing_directory), ${dir#*:}; the plain all-reduce runs instead" <<<"$out" \
+    && pass "backing directory that ${dir#*:}: a warning, the plain way" \
+    || { fail "backing directory that ${dir#*:}: exit $rc"; grep -i "warning\|error" <<<"$out"; }
+done
 finish
