@@ -2,7 +2,7 @@
 # What the node path (--reduction node) buys over the plain all-reduce, on the
 # two cores of one node: samples/s of 1 rank x 2 threads against 2 ranks x 1
 # thread on each path, with the per-step phases (ms, medians over the logged
-# intervals), for two jobs:
+# intervals, of the median of REPEATS rounds, default 3), for two jobs:
 #   main   README's main job: Fashion-MNIST, 784-512-256-10, B = 128, SGD Nesterov
 #   wide   784-1024-1024-10, B = 256, momentum 0.9, synthetic blobs
 #
@@ -15,14 +15,16 @@ source "$(dirname "$0")/lib.sh" "${1:-build}"
 data=$build/data/fashion-mnist
 [ -f "$data/train.h5" ] || bash "$(dirname "$0")/../datasets/fashion-mnist.sh" "$data" "$dmlp" > /dev/null
 
-# phases NAME SKIP: "samples/s forward backward wait update" (ms), medians after step SKIP
+# phases NAME SKIP: "samples/s forward backward reduction wait update" (ms),
+# medians after step SKIP
 phases() {
   python3 - "$work/$1.jsonl" "$2" <<'PY'
 import json, statistics, sys
 steps = [r for r in map(json.loads, open(sys.argv[1])) if r["event"] == "step" and r["step"] > int(sys.argv[2])]
 med = lambda f: statistics.median(f(r) for r in steps)
 ms = lambda key: med(lambda r: 1e3 * r["phase_seconds"]["mean"][key])
-print(f'{med(lambda r: r["samples_per_s"]):.0f} {ms("forward"):.2f} {ms("backward"):.2f} {ms("allreduce_wait"):.2f} {ms("update"):.2f}')
+print(f'{med(lambda r: r["samples_per_s"]):.0f} {ms("forward"):.2f} {ms("backward"):.2f} {ms("reduction"):.2f} '
+      f'{ms("allreduce_wait"):.2f} {ms("update"):.2f}')
 PY
 }
 
@@ -44,18 +46,31 @@ wide_job() {
 main_job kernels 1 1 --max-steps 1
 grep -o 'blas .*' "$work/kernels.out" | head -1
 
+# The layouts run in turn, $repeats rounds of them, so that a machine whose
+# speed drifts (a shared host) slows them alike; each layout's figures are
+# those of its median round by samples/s.
+repeats=${REPEATS:-3}
+configs=("1 2 node" "2 1 allreduce" "2 1 node")
 for job in main wide; do
+  for round in $(seq "$repeats"); do
+    for config in "${configs[@]}"; do
+      set -- $config
+      "${job}_job" "$job$1$2$3-$round" "$1" "$2" --reduction "$3"
+      phases "$job$1$2$3-$round" 50 >> "$work/$job$1$2$3.rounds"
+    done
+  done
   echo
-  echo "$job: samples/s, and per step: forward, backward, all-reduce wait, update (ms)"
-  printf '%-24s %10s %9s %9s %9s %9s %8s\n' layout samples/s forward backward wait update "vs 1x2"
+  echo "$job: samples/s, and per step: forward, backward, reduction (the node's slice sums), all-reduce wait,"
+  echo "update (ms); the median of $repeats rounds"
+  printf '%-28s %10s %8s %9s %9s %8s %8s %7s\n' layout samples/s forward backward reduction wait update "vs 1x2"
   base=
-  for config in "1 2 node" "2 1 allreduce" "2 1 node"; do
+  for config in "${configs[@]}"; do
     set -- $config
-    "${job}_job" "$job$1$2$3" "$1" "$2" --reduction "$3"
-    read -r rate fwd bwd wait upd < <(phases "$job$1$2$3" 50)
+    read -r rate fwd bwd red wait upd < <(sort -n "$work/$job$1$2$3.rounds" | sed -n "$(( (repeats + 1) / 2 ))p")
     [ -n "$base" ] || base=$rate
     label="$1 x $2"
     [ "$1" -gt 1 ] && label="$label --reduction $3"
-    printf '%-24s %10s %9s %9s %9s %9s %8s\n' "$label" "$rate" "$fwd" "$bwd" "$wait" "$upd" "$(calc "$rate / $base" | cut -c1-5)"
+    printf '%-28s %10s %8s %9s %9s %8s %8s %7s\n' "$label" "$rate" "$fwd" "$bwd" "$red" "$wait" "$upd" \
+      "$(calc "$rate / $base" | cut -c1-5)"
   done
 done

@@ -17,7 +17,7 @@ import pathlib
 import statistics
 import sys
 
-PHASES = ["data", "forward", "backward", "allreduce_wait", "update"]
+PHASES = ["data", "forward", "backward", "reduction", "allreduce_wait", "update"]
 COLUMNS = (["mode", "nodes", "ranks", "threads_per_rank", "global_batch", "per_rank_batch", "micro_batch",
             "reproducible", "precision", "parameters", "steps", "samples_per_s", "speedup", "efficiency", "step_s"]
            + [f"{p}_{stat}_s" for p in PHASES for stat in ("max", "mean")]

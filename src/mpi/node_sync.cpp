@@ -1,6 +1,7 @@
 #include "dmlp/mpi/node_sync.hpp"
 
 #include <algorithm>
+#include <optional>
 
 #include "dmlp/core/test_hooks.hpp"
 
@@ -22,7 +23,33 @@ NodeGradientSync<T>::NodeGradientSync(NodeTeam<T>& team, bool overlap)
 
 template <class T>
 void NodeGradientSync<T>::begin(std::span<T>) {
-  started_ = summed_ = cross_started_ = 0;
+  started_ = summed_ = cross_started_ = reported_ = 0;
+}
+
+template <class T>
+bool NodeGradientSync<T>::report_buckets(SummedObserver* listener) {
+  if (!overlap_) return false;
+  listener_ = listener;
+  return listener != nullptr;
+}
+
+template <class T>
+void NodeGradientSync<T>::report_free() {
+  const std::vector<Bucket>& buckets = team_.buckets();
+  while (listener_ && reported_ < summed_) {
+    const std::size_t b = reported_;
+    // every local rank past bucket b+1's barrier is done with b's layers; the
+    // last bucket's lowest layer is the first, which has no dX to compute
+    if (!(b + 1 < summed_ || buckets[b].lowest_layer == 0)) break;
+    if (cross_[b] != MPI_REQUEST_NULL) {
+      int done = 0;
+      check(MPI_Test(&cross_[b], &done, MPI_STATUS_IGNORE), "MPI_Test");
+      if (!done) break;
+    }
+    const int last = b == 0 ? int(team_.layout().layers().size()) - 1 : buckets[b - 1].lowest_layer - 1;
+    ++reported_;
+    listener_->layers_summed(buckets[b].lowest_layer, last);
+  }
 }
 
 template <class T>
@@ -43,6 +70,8 @@ void NodeGradientSync<T>::layer_ready(int k) {
 template <class T>
 void NodeGradientSync<T>::sum_part(std::size_t b) {
   test_stop_point("node-sum", team_.world_rank());
+  std::optional<PhaseScope> summing;
+  if (clock_) summing.emplace(*clock_, Phase::reduction);
   team_.sync_gradients();  // the peers' stores, after the barrier
   const auto [begin, end] = team_.part(b, team_.local_rank());
   T* const out = team_.grads().data();
@@ -87,6 +116,7 @@ void NodeGradientSync<T>::push_communication() {
     int all_done = 0;
     check(MPI_Testall(int(summed_), cross_.data(), &all_done, MPI_STATUSES_IGNORE), "MPI_Testall");
   }
+  report_free();
 }
 
 template <class T>

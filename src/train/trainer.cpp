@@ -43,8 +43,9 @@ Optimizer<T> make_optimizer(const TrainConfig& c, const ParameterLayout& layout,
 template <class T>
 std::unique_ptr<ParameterUpdate> make_updater(const TrainConfig& c, Optimizer<T>& optimizer, Network<T>& net,
                                               GradientSync<T>& sync, int ranks, NodeShare<T>* node) {
-  if (node) return std::make_unique<ShardedUpdater<T>>(optimizer, net, c.reg, sync, *node);
-  return std::make_unique<LayerUpdater<T>>(optimizer, net, c.reg, sync, ranks, c.early_update && !c.reproducible);
+  const bool early = c.early_update && !c.reproducible;
+  if (node) return std::make_unique<ShardedUpdater<T>>(optimizer, net, c.reg, sync, *node, early);
+  return std::make_unique<LayerUpdater<T>>(optimizer, net, c.reg, sync, ranks, early);
 }
 }  // namespace
 

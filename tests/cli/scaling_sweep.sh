@@ -10,7 +10,7 @@ OUT="$WORK/sweep" DMLP="$DMLP" LAUNCH="$MPIEXEC -np" LAYERS=20,64,10 BATCH=64 PE
 python3 - "$WORK/sweep/scaling.csv" <<'PY' && pass "scaling.csv: header and 4 rows (strong and weak at 1 and 2 ranks)" || fail "scaling.csv"
 import csv, sys
 rows = list(csv.DictReader(open(sys.argv[1])))
-phases = ["data", "forward", "backward", "allreduce_wait", "update"]
+phases = ["data", "forward", "backward", "reduction", "allreduce_wait", "update"]
 expected = (["mode", "nodes", "ranks", "threads_per_rank", "global_batch", "per_rank_batch", "micro_batch",
              "reproducible", "precision", "parameters", "steps", "samples_per_s", "speedup", "efficiency", "step_s"]
             + [f"{p}_{s}_s" for p in phases for s in ("max", "mean")]

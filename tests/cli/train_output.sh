@@ -26,9 +26,9 @@ for r in steps + epochs:
     for key in ("loss", "accuracy", "lr", "samples_per_s"):
         assert isinstance(r[key], float), key
     for stat in ("max", "mean"):
-        assert set(r["phase_seconds"][stat]) == {"data", "forward", "backward", "allreduce_wait", "update"}
+        assert set(r["phase_seconds"][stat]) == {"data", "forward", "backward", "reduction", "allreduce_wait", "update"}
         assert r["phase_seconds"]["max"]["backward"] >= r["phase_seconds"]["mean"]["backward"]
-    assert set(r["slowest_rank"]) == {"data", "forward", "backward", "allreduce_wait", "update"}
+    assert set(r["slowest_rank"]) == {"data", "forward", "backward", "reduction", "allreduce_wait", "update"}
     assert all(rank in (0, 1) for rank in r["slowest_rank"].values()), r["slowest_rank"]
 assert 0.0 <= epochs[-1]["test"]["accuracy"] <= 1.0
 start, final = rows[0], rows[-1]

@@ -28,6 +28,12 @@ class NodeGradientSync final : public GradientSync<T> {
   void push_communication() override;
   bool wants_communication_pushed() const override { return started_ > summed_ || cross_started_ > 0; }
   void finish() override;
+  // Tells `listener` of a bucket's layers once this rank's part of them is
+  // summed over the nodes and every local rank is done reading their weights
+  // (past the next bucket's barrier: the weights of a bucket's lowest layer
+  // are read for that layer's dX). With overlap only.
+  bool report_buckets(SummedObserver* listener) override;
+  void book_on(StepClock* clock) override { clock_ = clock; }
 
   const std::vector<Bucket>& buckets() const { return team_.buckets(); }
   void set_trace(Trace* trace) { trace_ = trace; }
@@ -35,13 +41,16 @@ class NodeGradientSync final : public GradientSync<T> {
  private:
   void start(std::size_t b);   // this rank's bucket b is complete
   void sum_part(std::size_t b);  // every rank's is: sum this rank's part of it
+  void report_free();            // to the listener: the buckets now final and free
 
   NodeTeam<T>& team_;
   bool overlap_;
   std::vector<MPI_Request> ready_;  // per bucket: the local ranks' barrier
   std::vector<MPI_Request> cross_;  // per bucket: the sum across nodes of this rank's part
   std::vector<std::span<const T>> peers_;  // every local rank's gradient, in local-rank order
-  std::size_t started_ = 0, summed_ = 0, cross_started_ = 0;
+  std::size_t started_ = 0, summed_ = 0, cross_started_ = 0, reported_ = 0;
+  SummedObserver* listener_ = nullptr;
+  StepClock* clock_ = nullptr;
   AlignedBuffer<T> tile_;  // the sum of one tile of a part, in L1
   Trace* trace_ = nullptr;
   std::vector<double> started_us_;

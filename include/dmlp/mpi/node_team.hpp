@@ -28,6 +28,7 @@ class NodeTeam final : public NodeShare<T> {
   // like `world`; `state_arrays`: the optimizer's (optimizer.hpp).
   NodeTeam(const Communicator& world, const ParameterLayout& layout, int state_arrays, double bucket_mb);
 
+  const ParameterLayout& layout() const { return layout_; }
   const Communicator& node() const { return node_; }
   const Communicator& cross() const { return cross_; }  // local rank i of every node
   const std::vector<Bucket>& buckets() const { return buckets_; }

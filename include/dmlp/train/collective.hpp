@@ -7,6 +7,7 @@
 #include <span>
 
 #include "dmlp/core/network.hpp"
+#include "dmlp/train/step_clock.hpp"
 
 namespace dmlp {
 
@@ -65,6 +66,9 @@ class GradientSync : public GradientObserver {
   // push_communication() and finish()); returns false where sums are not made in
   // buckets during backward, and nothing will be told. Null: stop telling.
   virtual bool report_buckets(SummedObserver*) { return false; }
+  // Where the time this sync spends computing (the node path's slice sums)
+  // is booked, as Phase::reduction; null: nowhere.
+  virtual void book_on(StepClock*) {}
 };
 
 // An activity for the scope's lifetime, then the one before it again.

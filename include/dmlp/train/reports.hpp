@@ -8,23 +8,25 @@ namespace dmlp {
 
 // The phases of a training step, in the order a step runs them: the one list
 // that reports, metrics and the step's clock (step_clock.hpp) go by.
-enum class Phase : int { data, forward, backward, allreduce_wait, update };
-inline constexpr std::array<Phase, 5> kPhases{Phase::data, Phase::forward, Phase::backward, Phase::allreduce_wait,
-                                              Phase::update};
+// "reduction": summing the gradient with this rank's own hands (the node
+// path's slice sums from shared memory), wherever in the step it happens.
+enum class Phase : int { data, forward, backward, reduction, allreduce_wait, update };
+inline constexpr std::array<Phase, 6> kPhases{Phase::data,      Phase::forward,        Phase::backward,
+                                              Phase::reduction, Phase::allreduce_wait, Phase::update};
 // Its key in metrics ("allreduce_wait"), and its span in a trace ("allreduce wait").
 constexpr const char* phase_key(Phase p) {
-  constexpr const char* keys[] = {"data", "forward", "backward", "allreduce_wait", "update"};
+  constexpr const char* keys[] = {"data", "forward", "backward", "reduction", "allreduce_wait", "update"};
   return keys[int(p)];
 }
 constexpr const char* phase_span(Phase p) {
-  constexpr const char* spans[] = {"data", "forward", "backward", "allreduce wait", "update"};
+  constexpr const char* spans[] = {"data", "forward", "backward", "reduction", "allreduce wait", "update"};
   return spans[int(p)];
 }
 
 // A value for each phase, by name or by Phase.
 template <class V>
 struct PerPhase {
-  V data{}, forward{}, backward{}, allreduce_wait{}, update{};
+  V data{}, forward{}, backward{}, reduction{}, allreduce_wait{}, update{};
   V& operator[](Phase p) { return *field(*this, p); }
   const V& operator[](Phase p) const { return *field(*this, p); }
 
@@ -35,6 +37,7 @@ struct PerPhase {
       case Phase::data: return &self.data;
       case Phase::forward: return &self.forward;
       case Phase::backward: return &self.backward;
+      case Phase::reduction: return &self.reduction;
       case Phase::allreduce_wait: return &self.allreduce_wait;
       case Phase::update: break;
     }

@@ -65,6 +65,17 @@ TEST_CASE("node path: bucket sizes, --no-overlap and micro-batches sum the same"
     // other tiles; the order of ranks is the same: the same bits
     CHECK(bitwise_equal(summed, blocking));
   }
+  // updates of a bucket's pieces while backward runs below it (one bucket a
+  // layer: the most of them) against updates after backward: the same bits,
+  // with weight decay and an L2 penalty (equivalence_config) on every piece
+  s.bucket_mb = 0;
+  s.optimizer = OptimizerKind::AdamW;
+  const auto early = test::train_together<float>(world(), s);
+  s.early_update = false;
+  CHECK(bitwise_equal(test::train_together<float>(world(), s), early));
+  CHECK(test::relative_difference(early, test::train_alone<float>(s)) <= 1e-5);
+  s = test::RunSettings{};
+  s.node = true;
   s.micro_batch = 8;
   const auto micro = test::train_together<float>(world(), s);
   CHECK(test::relative_difference(micro, test::train_alone<float>(s)) <= 1e-5);
