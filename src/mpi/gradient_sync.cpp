@@ -47,9 +47,7 @@ void MpiGradientSync<T>::completed(std::size_t b) {
   if (trace_ && trace_->on())
     trace_->span("all-reduce bucket", int(b) + 1, kFirstCommunicationLane + int(b), started_us_[b], trace_->now());
   if (listener_) {
-    // bucket b holds layers lowest … (the layer below the previous bucket's lowest)
-    const int last = b == 0 ? layers_ - 1 : buckets_[b - 1].lowest_layer - 1;
-    listener_->layers_summed(buckets_[b].lowest_layer, last);
+    listener_->layers_summed(buckets_[b].lowest_layer, highest_layer(buckets_, b, layers_));
   }
 }
 

@@ -46,9 +46,9 @@ void NodeGradientSync<T>::report_free() {
       check(MPI_Test(&cross_[b], &done, MPI_STATUS_IGNORE), "MPI_Test");
       if (!done) break;
     }
-    const int last = b == 0 ? int(team_.layout().layers().size()) - 1 : buckets[b - 1].lowest_layer - 1;
     ++reported_;
-    listener_->layers_summed(buckets[b].lowest_layer, last);
+    listener_->layers_summed(buckets[b].lowest_layer,
+                             highest_layer(buckets, b, int(team_.layout().layers().size())));
   }
 }
 

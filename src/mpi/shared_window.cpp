@@ -18,6 +18,9 @@
 namespace dmlp::mpi {
 
 namespace {
+constexpr const char* kRoomAdvice =
+    "; free room there, or run with --reduction allreduce (and --load stream for a large data set)";
+
 std::string backing_directory() {
   const char* set = std::getenv("OMPI_MCA_osc_sm_backing_directory");
   return set && *set ? set : "/dev/shm";
@@ -48,15 +51,12 @@ SharedBytes::SharedBytes(const Communicator& node, std::size_t bytes, std::size_
   void* base = nullptr;
   const int rc = MPI_Win_allocate_shared(MPI_Aint(bytes), int(element_bytes), info, node.get(), &base, &window_);
   MPI_Info_free(&info);
-  if (rc != MPI_SUCCESS) {
-    char mpi_text[MPI_MAX_ERROR_STRING] = "";
-    int length = 0;
-    MPI_Error_string(rc, mpi_text, &length);
-    throw MpiError("MPI_Win_allocate_shared failed: " + std::string(mpi_text, std::size_t(length)) +
-                       ": cannot place " + std::to_string((bytes + (1 << 20) - 1) >> 20) +
+  try {
+    check(rc, "MPI_Win_allocate_shared");
+  } catch (const MpiError& e) {  // MPI's text, and what it means here
+    throw MpiError(std::string(e.what()) + ": cannot place " + std::to_string((bytes + (1 << 20) - 1) >> 20) +
                        " MiB of the node's shared memory in " + backing_directory() +
-                       " (full, or filled by another job since dmlp looked?); free room there, or run with "
-                       "--reduction allreduce (and --load stream for a large data set)",
+                       " (full, or filled by another job since dmlp looked?)" + kRoomAdvice,
                    rc);
   }
   check(MPI_Win_lock_all(MPI_MODE_NOCHECK, window_), "MPI_Win_lock_all");
@@ -74,8 +74,7 @@ SharedBytes::SharedBytes(const Communicator& node, std::size_t bytes, std::size_
     MPI_Win_unlock_all(window_);
     MPI_Win_free(&window_);
     throw std::runtime_error("the node's shared memory in " + backing_directory() +
-                             " ran out while its ranks took their pages (another job filling it?); free room "
-                             "there, or run with --reduction allreduce (and --load stream for a large data set)");
+                             " ran out while its ranks took their pages (another job filling it?)" + kRoomAdvice);
   }
 }
 

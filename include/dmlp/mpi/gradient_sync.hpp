@@ -26,6 +26,11 @@ struct Bucket {
 // Buckets for `layout`, in the order backward completes them.
 std::vector<Bucket> make_buckets(const ParameterLayout& layout, std::size_t element_bytes,
                                  std::size_t bucket_bytes);
+// The highest layer of bucket b: the one below the previous bucket's lowest
+// (of `layers`, the top one for the first bucket).
+inline int highest_layer(const std::vector<Bucket>& buckets, std::size_t b, int layers) {
+  return b == 0 ? layers - 1 : buckets[b - 1].lowest_layer - 1;
+}
 
 template <class T>
 class MpiGradientSync final : public GradientSync<T> {
