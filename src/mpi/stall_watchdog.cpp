@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <thread>
 
 #include "dmlp/core/errors.hpp"
@@ -45,8 +46,15 @@ double beat_seconds(double timeout) { return std::clamp(timeout / 4, 0.05, 1.0);
 // TCP retransmissions for about 15 minutes, while its own TCP keep-alive
 // (README: oob_tcp_keepalive_*) notices a lost node within 25 s if it is not
 // sending to it. So when a stalled rank is on another node, rank 0 reports,
-// then gives mpirun this long to end the job itself before aborting.
-constexpr double kRemoteLingerSeconds = 30;
+// then gives mpirun this long to end the job itself before aborting. Ranks
+// that srun started (no mpirun: Open MPI's HNP address is not in their
+// environment) wait only long enough to push their verdicts out: srun never
+// ends a step for a lost node by itself, it ends it on MPI_Abort, and the
+// sooner it does, the sooner an elastic batch script goes on without the node.
+double remote_linger_seconds() {
+  static const double seconds = std::getenv("OMPI_MCA_orte_hnp_uri") != nullptr ? 30.0 : 1.0;
+  return seconds;
+}
 
 // A poll loop that did not run for this long was suspended (SIGSTOP, Ctrl-Z,
 // a scheduler's suspend): its waiting starts over rather than counting the
@@ -206,7 +214,7 @@ void StallWatchdog::wait(std::span<MPI_Request> requests, Wait what) {
     const Heard& root = heard_[0];
     if (root.ever && root.when > start) waited = std::chrono::duration<double>(now - root.when).count();
     const double limit = timeout_ + grace_seconds(timeout_) + (rank_ == 1 ? 0.0 : kDeputyHeadStartSeconds) +
-                         (verdict_heard_ ? kRemoteLingerSeconds : 0.0);
+                         (verdict_heard_ ? remote_linger_seconds() : 0.0);
     if (waited > limit) stalled(waited);
   }
   waiting_ = Wait::none;
@@ -264,7 +272,7 @@ void StallWatchdog::stalled(double waited) {
     for (int r = 1; r < size_; ++r)
       MPI_Isend(&verdict_, 1, MPI_INT64_T, r, kVerdictTag, beats_->get(), &verdict_sends_[std::size_t(r)]);
     const Clock::time_point until = Clock::now() + std::chrono::duration_cast<Clock::duration>(
-                                                       std::chrono::duration<double>(kRemoteLingerSeconds));
+                                                       std::chrono::duration<double>(remote_linger_seconds()));
     while (Clock::now() < until) {
       int sent = 0;  // pushes the verdicts out where the links still work
       MPI_Testall(int(verdict_sends_.size()), verdict_sends_.data(), &sent, MPI_STATUSES_IGNORE);

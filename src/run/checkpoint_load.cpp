@@ -193,9 +193,14 @@ std::vector<std::string> check_resume(const CheckpointMeta& meta, const RunConfi
   // --reproducible at the same micro-batch continues bit for bit at any rank count.
   const bool bitwise_at_any_ranks = config.training.reproducible && stored_setting("/training/reproducible") == true &&
                                     stored_setting("/training/micro_batch") == config.training.micro_batch;
-  if (meta.ranks != ranks && !bitwise_at_any_ranks)
-    warnings.push_back(meta.path + " was written by " + std::to_string(meta.ranks) + " ranks and this run has " +
-                       std::to_string(ranks) + ": results match to rounding, not bit for bit");
+  // One line for an elastic restart's log: old P, new P, and whether the bits carry over.
+  if (meta.ranks != ranks)
+    warnings.push_back("resuming at another rank count: " + meta.path + " was written by " + std::to_string(meta.ranks) +
+                       " ranks and this run has " + std::to_string(ranks) +
+                       (bitwise_at_any_ranks
+                            ? "; reproducible (--reproducible, micro-batch " +
+                                  std::to_string(config.training.micro_batch) + "): bit for bit as without the change"
+                            : ": results match to rounding, not bit for bit (not --reproducible)"));
   nlohmann::json stored = meta.config;
   if (meta.format_version < 2) {
     try {

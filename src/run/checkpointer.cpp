@@ -1,7 +1,9 @@
 #include "dmlp/run/checkpointer.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <csignal>
 #include <span>
 #include <filesystem>
@@ -111,13 +113,23 @@ std::string Checkpointer<T>::save(const TrainPosition& p) {
     for (const std::string& name : names) snapshot.arrays.emplace_back(name, optimizer.state(name));
     test_stop_point("checkpoint-write", comm_.rank());
     if (lock_) lock_->verify();
+    // what the write costs, to choose --checkpoint-every-seconds by (README: losing a node)
+    const auto write_started = std::chrono::steady_clock::now();
     try {
       write_checkpoint<T>(path, net_, snapshot, CheckpointState{config_, comm_.size(), trainer_.config().seed, p, data_});
     } catch (const InputError& e) {  // the directory took files at the start: a failure now, not bad input
       throw std::runtime_error(e.what());
     }
     prune_checkpoints(policy_.dir, policy_.keep, path);
-    log_.note("checkpoint " + path + " written (step " + std::to_string(p.step) + ")");
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - write_started).count();
+    std::error_code size_error;
+    const auto bytes = std::filesystem::file_size(path, size_error);
+    char cost[64];
+    if (size_error)
+      std::snprintf(cost, sizeof cost, " in %.3f s", seconds);
+    else
+      std::snprintf(cost, sizeof cost, " in %.3f s, %.3g MB", seconds, double(bytes) / 1e6);
+    log_.note("checkpoint " + path + " written (step " + std::to_string(p.step) + ")" + cost);
   });
   saved_step_ = p.step;
   last_save_ = std::chrono::steady_clock::now();

@@ -5,7 +5,11 @@
 #   hosts_up                  create the namespaces and the rsh agent
 #   on_hosts ARGS...          mpirun as the head node h1, over TCP on the test subnet only
 #   kill_dmlp_on HOST SIGNAL  signal the dmlp ranks running in HOST's namespace
+#   lose_h2, h2_back          end everything on h2 and refuse the launcher agent there, as a
+#                             crashed node; and take it back
+#   as_head SECONDS CMD...    CMD as the head node h1, with HEAD_OPTIONS for its mpirun
 #   cut_h2                    take h2's end of the link down, as a pulled cable or dead switch port
+#   restore_h2                bring it up again
 # Everything is removed by hosts_down, which the EXIT trap runs.
 SUBNET=10.77.0.0/24
 AGENT=$WORK/netns-rsh
@@ -39,6 +43,8 @@ hosts_up() {
 while [[ \$1 == -* ]]; do shift; done
 host=\$1; shift
 case \$host in h1|10.77.0.1) host=h1 ns=$NS1 cpu=$CPU1;; h2|10.77.0.2) host=h2 ns=$NS2 cpu=$CPU2;; *) exit 255;; esac
+# a lost host (lose_h2) answers no more, as ssh to a dead node fails
+[ -e "$WORK/lost-\$host" ] && { echo "ssh: connect to host \$host port 22: No route to host" >&2; exit 255; }
 exec ip netns exec "\$ns" unshare --uts taskset -c "\$cpu" /bin/sh -c "hostname \$host; \$*"
 AGENT
   chmod +x "$AGENT"
@@ -49,14 +55,20 @@ AGENT
 # yielding when idle so that busy-polling ranks do not starve each other.
 # The TCP keep-alive settings are README's advice for multi-host mpirun: they
 # let mpirun notice an unreachable node in under 30 s instead of 8 minutes.
+HEAD_OPTIONS=(--mca plm_rsh_agent "$AGENT" --mca btl tcp,self --mca btl_tcp_if_include "$SUBNET"
+  --mca oob_tcp_if_include "$SUBNET" --mca mpi_yield_when_idle 1 --bind-to none
+  --mca oob_tcp_keepalive_time 10 --mca oob_tcp_keepalive_intvl 5 --mca oob_tcp_keepalive_probes 3)
 on_hosts() {
   local hostfile=$1 np=$2
   shift 2
-  timeout 120 ip netns exec "$NS1" unshare --uts taskset -c "$CPU1" /bin/sh -c 'hostname h1; exec "$0" "$@"' "$MPIEXEC" \
-    --mca plm_rsh_agent "$AGENT" --mca btl tcp,self --mca btl_tcp_if_include "$SUBNET" \
-    --mca oob_tcp_if_include "$SUBNET" --mca mpi_yield_when_idle 1 --bind-to none \
-    --mca oob_tcp_keepalive_time 10 --mca oob_tcp_keepalive_intvl 5 --mca oob_tcp_keepalive_probes 3 \
-    --hostfile "$hostfile" -np "$np" "$@"
+  as_head 120 "$MPIEXEC" "${HEAD_OPTIONS[@]}" --hostfile "$hostfile" -np "$np" "$@"
+}
+
+# as_head SECONDS COMMAND...: COMMAND as the head node h1 (where mpirun runs), for at most SECONDS
+as_head() {
+  local seconds=$1
+  shift
+  timeout "$seconds" ip netns exec "$NS1" unshare --uts taskset -c "$CPU1" /bin/sh -c 'hostname h1; exec "$0" "$@"' "$@"
 }
 
 kill_dmlp_on() {  # HOST (h1 or h2) SIGNAL
@@ -67,4 +79,12 @@ kill_dmlp_on() {  # HOST (h1 or h2) SIGNAL
   done
 }
 
+lose_h2() {  # everything on h2 ends, and the launcher agent reaches it no more
+  local pid
+  touch "$WORK/lost-h2"
+  for pid in $(ip netns pids "$NS2"); do kill -9 "$pid" 2>/dev/null; done
+}
+h2_back() { rm -f "$WORK/lost-h2"; }
+
 cut_h2() { ip -n "$NS2" link set "dv$$b" down; }
+restore_h2() { ip -n "$NS2" link set "dv$$b" up; }

@@ -1,7 +1,14 @@
-# A one-node Slurm (slurmctld, slurmd, munge from Debian's packages), its
+# A test Slurm (slurmctld, slurmd, munge from Debian's packages), its
 # configuration and state under $WORK/slurm, started by slurm_up and stopped
 # by slurm_down, by the PIDs it started. Source after lib.sh.
-#   slurm_up             start the daemons; wait until the node is idle
+#   slurm_up             one node, this machine: start the daemons; wait until the node is idle
+#   slurm_up_two_nodes   two nodes, h1 and h2 (source netns.sh and run hosts_up first):
+#                        slurmctld and h1's slurmd in h1's namespace, h2's slurmd in h2's,
+#                        each under its host name and on its own core; the client
+#                        commands (sbatch, squeue, ...) then run in h1's namespace
+#   slurmd_down NODE     kill NODE's slurmd and everything it started, as a lost node
+#   slurmd_back NODE     NODE back in service after a loss: its slurmd started
+#                        again, its lost jobs' leftovers cleared, the node idle
 #   job_state ID         PENDING, RUNNING, COMPLETED, FAILED, ... (from scontrol)
 #   wait_state ID S...   wait (at most 150 s) until the job's state is one of S
 SLURM_DIR=$WORK/slurm
@@ -15,7 +22,7 @@ slurm_down() {
     [ -n "$jobs" ] && scancel --full $jobs 2>/dev/null
     for _ in $(seq 50); do [ -z "$(squeue -h -t R,CG -o %A 2>/dev/null)" ] && break; sleep 0.2; done
   fi
-  for pidfile in "$SLURM_DIR/slurmd.pid" "$SLURM_DIR/slurmctld.pid" "$SLURM_DIR/munge/run/munged.pid"; do
+  for pidfile in "$SLURM_DIR"/slurmd*.pid "$SLURM_DIR/slurmctld.pid" "$SLURM_DIR/munge/run/munged.pid"; do
     [ -f "$pidfile" ] || continue
     pid=$(cat "$pidfile")
     kill "$pid" 2>/dev/null && for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
@@ -24,60 +31,135 @@ slurm_down() {
   return 0
 }
 
-slurm_up() {
-  local m=$SLURM_DIR/munge node
-  # TmpFS: the PMIx plugin's per-step directories (spmix_appdir_UID_JOB.STEP) stay
-  # inside this test's tree; in /tmp, one left by a killed run would collide
-  # with the same job number of the next (job numbers start at 1 each time).
-  mkdir -p "$m"/{etc,run,log,lib} "$SLURM_DIR"/{state,spool,tmp}
+munge_up() {
+  local m=$SLURM_DIR/munge
+  mkdir -p "$m"/{etc,run,log,lib} "$SLURM_DIR"/{state,tmp}
   chmod 755 "$WORK" "$SLURM_DIR"
   mungekey --create --keyfile "$m/etc/munge.key" --force 2>/dev/null || return 1
   chown -R munge:munge "$m"
   chmod 700 "$m"/{etc,lib,log}
   chmod 600 "$m/etc/munge.key"
   runuser -u munge -- munged --socket="$m/run/munge.socket.2" --key-file="$m/etc/munge.key" \
-    --log-file="$m/log/munged.log" --pid-file="$m/run/munged.pid" --seed-file="$m/lib/munged.seed" || return 1
-  node=$(slurmd -C | head -1)
+    --log-file="$m/log/munged.log" --pid-file="$m/run/munged.pid" --seed-file="$m/lib/munged.seed"
+}
+
+# write_slurm_conf CONTROLLER NODE_LINES...: per-node spool, pid and log files (%n: the node's name)
+write_slurm_conf() {
+  local controller=$1
+  shift
+  # TmpFS: the PMIx plugin's per-step directories (spmix_appdir_UID_JOB.STEP) stay
+  # inside this test's tree; in /tmp, one left by a killed run would collide
+  # with the same job number of the next (job numbers start at 1 each time).
   cat > "$SLURM_CONF" <<CONF
 ClusterName=dmlptest
-SlurmctldHost=$(hostname)
+SlurmctldHost=$controller
 SlurmUser=root
 SlurmdUser=root
 SlurmctldPort=$SLURM_TEST_PORT
 SlurmdPort=$(( SLURM_TEST_PORT + 1 ))
 AuthType=auth/munge
 CredType=cred/munge
-AuthInfo=socket=$m/run/munge.socket.2
+AuthInfo=socket=$SLURM_DIR/munge/run/munge.socket.2
 ProctrackType=proctrack/linuxproc
-TaskPlugin=task/affinity
+TaskPlugin=${SLURM_TASK_PLUGIN:-task/affinity}
 SelectType=select/cons_tres
 SelectTypeParameters=CR_Core
 MpiDefault=pmix
 SchedulerType=sched/backfill
 ReturnToService=2
+SlurmdTimeout=${SLURM_TEST_SLURMD_TIMEOUT:-300}
 StateSaveLocation=$SLURM_DIR/state
-SlurmdSpoolDir=$SLURM_DIR/spool
+SlurmdSpoolDir=$SLURM_DIR/spool-%n
 SlurmctldPidFile=$SLURM_DIR/slurmctld.pid
-SlurmdPidFile=$SLURM_DIR/slurmd.pid
+SlurmdPidFile=$SLURM_DIR/slurmd-%n.pid
 SlurmctldLogFile=$SLURM_DIR/slurmctld.log
-SlurmdLogFile=$SLURM_DIR/slurmd.log
+SlurmdLogFile=$SLURM_DIR/slurmd-%n.log
 AccountingStorageType=accounting_storage/none
 JobAcctGatherType=jobacct_gather/none
 JobCompType=jobcomp/none
 MailProg=/bin/true
 MinJobAge=3600
 TmpFS=$SLURM_DIR/tmp
-$node State=UNKNOWN
+$(printf '%s\n' "$@")
 PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 CONF
-  slurmctld -f "$SLURM_CONF" || return 1
-  slurmd -f "$SLURM_CONF" || return 1
+}
+
+wait_nodes_idle() {  # COUNT: at most 30 s
   for _ in $(seq 150); do
-    sinfo -h -o %t 2>/dev/null | grep -q idle && return 0
+    # %t: "idle" answers; "idle*" is not responding
+    [ "$(sinfo -h -N -o '%N %t' 2>/dev/null | sort -u | grep -c ' idle$')" -ge "$1" ] && return 0
     sleep 0.2
   done
-  echo "the node did not come up:"; tail -5 "$SLURM_DIR/slurmctld.log" "$SLURM_DIR/slurmd.log"
+  echo "the nodes did not come up:"; sinfo -N 2>&1; tail -5 "$SLURM_DIR"/*.log
   return 1
+}
+
+slurm_up() {
+  munge_up || return 1
+  mkdir -p "$SLURM_DIR/spool-$(hostname)"
+  write_slurm_conf "$(hostname)" "$(slurmd -C | head -1) State=UNKNOWN"
+  slurmctld -f "$SLURM_CONF" || return 1
+  slurmd -f "$SLURM_CONF" || return 1
+  wait_nodes_idle 1
+}
+
+# Two nodes on this one machine. The client commands run in h1's namespace,
+# where slurmctld listens; each slurmd runs on its host's core (taskset: no
+# binding by Slurm, task/none), so that its ranks see one core, as on the
+# two-host tests.
+in_h1() { ip netns exec "$NS1" "$@"; }
+for command in squeue scontrol scancel sinfo; do
+  eval "two_node_$command() { in_h1 $command \"\$@\"; }"
+done
+# a job's ranks talk on the test subnet only, and yield when idle, as both nodes' ranks share 2 cores
+for command in sbatch srun; do
+  eval "two_node_$command() { in_h1 env OMPI_MCA_btl_tcp_if_include=\$SUBNET OMPI_MCA_mpi_yield_when_idle=1 $command \"\$@\"; }"
+done
+
+# on_node NODE COMMAND...: COMMAND in NODE's namespace, under its host name, on its core
+on_node() {
+  local node=$1 ns cpu
+  shift
+  [ "$node" = h1 ] && ns=$NS1 cpu=$CPU1 || ns=$NS2 cpu=$CPU2
+  # nsenter, not ip netns exec, which mounts a sysfs of its own and so hides
+  # /sys/fs/cgroup, without which slurmd does not start. A mount namespace of
+  # its own gives each node its own TmpFS (where the PMIx plugin makes
+  # directories named by job and step only); the bind mount goes with the
+  # namespace's last process.
+  nsenter --net="/run/netns/$ns" unshare --uts --mount taskset -c "$cpu" /bin/sh -c \
+    "hostname $node && mount --bind '$SLURM_DIR/tmp-$node' '$SLURM_DIR/tmp' && exec \"\$0\" \"\$@\"" "$@"
+}
+
+slurmd_up() { on_node "$1" slurmd -N "$1" -f "$SLURM_CONF"; }
+
+slurmd_down() {  # NODE: its slurmd, its job steps and their ranks, all at once
+  local ns pid
+  [ "$1" = h1 ] && ns=$NS1 || ns=$NS2
+  for pid in $(ip netns pids "$ns"); do
+    [ "$pid" = "$(cat "$SLURM_DIR/slurmctld.pid" 2>/dev/null)" ] || kill -9 "$pid" 2>/dev/null
+  done
+}
+
+slurmd_back() {  # as an administrator would: the node is marked down, which ends what it lost, then resumed
+  local node=$1
+  kill -0 "$(cat "$SLURM_DIR/slurmd-$node.pid" 2>/dev/null)" 2>/dev/null || slurmd_up "$node" || return 1
+  # (a node that answers again goes back to service by itself: ReturnToService=2)
+  scontrol update NodeName="$node" State=DOWN Reason="lost in a test"
+  scontrol update NodeName="$node" State=RESUME 2> /dev/null
+  wait_nodes_idle 2
+}
+
+slurm_up_two_nodes() {
+  local hw command
+  munge_up && mkdir -p "$SLURM_DIR"/{spool,tmp}-{h1,h2} || return 1
+  hw=$(slurmd -C | head -1 | cut -d' ' -f2-)  # the machine's CPUs, sockets, cores, memory: each node has them
+  SLURM_TASK_PLUGIN=task/none write_slurm_conf "h1(10.77.0.1)" \
+    "NodeName=h1 NodeAddr=10.77.0.1 $hw State=UNKNOWN" "NodeName=h2 NodeAddr=10.77.0.2 $hw State=UNKNOWN"
+  on_node h1 slurmctld -f "$SLURM_CONF" || return 1
+  slurmd_up h1 && slurmd_up h2 || return 1
+  for command in sbatch squeue scontrol scancel sinfo srun; do eval "$command() { two_node_$command \"\$@\"; }"; done
+  wait_nodes_idle 2
 }
 
 job_state() { scontrol show job "$1" 2>/dev/null | sed -n 's/.*JobState=\([A-Z_]*\).*/\1/p'; }
@@ -96,4 +178,29 @@ wait_state() {  # returns at once, failing, when the job ends in a state not ask
   done
   echo "job $id still $state after 150 s"
   return 1
+}
+
+# Jobs of launch/slurm/train.sbatch:
+#   make_job_data          small data in $DMLP_DATA, exported with DMLP for the batch script
+#   submit SBATCH_ARGS...  sbatch from the repository root, its output in $WORK/job-ID.out
+#   SBATCH_DEFAULTS        the script's own dmlp options, for the same run outside Slurm
+#   within_rounding A B WHAT  the two checkpoints differ, relative to the largest parameter, by less than 1e-5
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+export DMLP_DATA=$WORK/data
+make_job_data() {
+  export DMLP=$(readlink -f "$DMLP")
+  mkdir -p "$DMLP_DATA"
+  "$DMLP" synth --kind blobs --rows 3000 --features 784 --classes 10 --seed 4 --out "$DMLP_DATA/train.h5" \
+    --test-rows 500 --test-out "$DMLP_DATA/test.h5" > /dev/null
+}
+submit() { sbatch --parsable --chdir="$REPO" --output="$WORK/job-%j.out" "$@"; }
+SBATCH_DEFAULTS=(--train "$DMLP_DATA/train.h5" --test "$DMLP_DATA/test.h5" --layers 784,512,256,10 --epochs 30
+  --batch-size 128 --lr 0.05 --momentum 0.9 --nesterov --lr-schedule cosine --weight-decay 5e-4 --log-every 469
+  --checkpoint-every-seconds 600)
+within_rounding() {
+  local compared relative
+  compared=$("$DMLP" inspect "$1" --compare "$2" 2>&1 | grep '^compared')
+  relative=$(sed -n 's/.*relative to max |parameter| \([0-9.e+-]*\).*/\1/p' <<<"$compared")
+  awk -v r="$relative" 'BEGIN { exit !(r != "" && r >= 0 && r < 1e-5) }' \
+    && pass "$3: within rounding of the reference (relative difference $relative)" || fail "$3: $compared"
 }

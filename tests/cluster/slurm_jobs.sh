@@ -8,14 +8,9 @@ source "$(dirname "$0")/../cli/lib.sh"
 [ "$(id -u)" -eq 0 ] || { echo "skipped: the test Slurm runs its daemons as root"; exit 77; }
 source "$(dirname "$0")/slurm.sh"
 trap 'slurm_down; rm -rf "$WORK"' EXIT
-REPO=$(cd "$(dirname "$0")/../.." && pwd)
-export DMLP=$(readlink -f "$DMLP") DMLP_DATA=$WORK/data
 slurm_up || { fail "Slurm did not start"; finish; }
-mkdir -p "$DMLP_DATA"
-"$DMLP" synth --kind blobs --rows 3000 --features 784 --classes 10 --seed 4 --out "$DMLP_DATA/train.h5" \
-  --test-rows 500 --test-out "$DMLP_DATA/test.h5" > /dev/null
+make_job_data
 small=(--layers 784,32,10 --batch-size 64 --log-every 20 --checkpoint-every-seconds 0)
-submit() { sbatch --parsable --chdir="$REPO" --output="$WORK/job-%j.out" "$@"; }
 
 # 1. sbatch with overrides: 2 ranks as one MPI job
 id=$(DMLP_RUN_DIR=$WORK/run-basic submit --wait launch/slurm/train.sbatch "${small[@]}" --epochs 1)
