@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <string_view>
 #include <thread>
 
 #include "dmlp/core/errors.hpp"
@@ -47,12 +48,19 @@ double beat_seconds(double timeout) { return std::clamp(timeout / 4, 0.05, 1.0);
 // (README: oob_tcp_keepalive_*) notices a lost node within 25 s if it is not
 // sending to it. So when a stalled rank is on another node, rank 0 reports,
 // then gives mpirun this long to end the job itself before aborting. Ranks
-// that srun started (no mpirun: Open MPI's HNP address is not in their
-// environment) wait only long enough to push their verdicts out: srun never
-// ends a step for a lost node by itself, it ends it on MPI_Abort, and the
-// sooner it does, the sooner an elastic batch script goes on without the node.
+// that srun started itself (Slurm's PMIx plugin names their namespace
+// slurm.pmix.JOB.STEP; its PMI-2 gives them PMI_FD) wait only long enough to
+// push their verdicts out: srun never ends a step for a lost node by itself,
+// it ends it on MPI_Abort, and the sooner it does, the sooner an elastic batch
+// script goes on without the node.
 double remote_linger_seconds() {
-  static const double seconds = std::getenv("OMPI_MCA_orte_hnp_uri") != nullptr ? 30.0 : 1.0;
+  static const double seconds = [] {
+    const char* pmix_namespace = std::getenv("PMIX_NAMESPACE");
+    const bool launched_by_srun =
+        (pmix_namespace != nullptr && std::string_view(pmix_namespace).starts_with("slurm.pmix.")) ||
+        (std::getenv("SLURM_STEP_ID") != nullptr && std::getenv("PMI_FD") != nullptr);
+    return launched_by_srun ? 1.0 : 30.0;
+  }();
   return seconds;
 }
 

@@ -193,6 +193,12 @@ std::vector<std::string> check_resume(const CheckpointMeta& meta, const RunConfi
   // --reproducible at the same micro-batch continues bit for bit at any rank count.
   const bool bitwise_at_any_ranks = config.training.reproducible && stored_setting("/training/reproducible") == true &&
                                     stored_setting("/training/micro_batch") == config.training.micro_batch;
+  const auto not_bitwise_because = [&]() -> std::string {
+    if (!config.training.reproducible) return "this run is not --reproducible";
+    if (stored_setting("/training/reproducible") != true) return "the checkpoint was written without --reproducible";
+    return "the checkpoint's micro-batch was " + stored_setting("/training/micro_batch").dump() + ", this run's is " +
+           std::to_string(config.training.micro_batch);
+  };
   // One line for an elastic restart's log: old P, new P, and whether the bits carry over.
   if (meta.ranks != ranks)
     warnings.push_back("resuming at another rank count: " + meta.path + " was written by " + std::to_string(meta.ranks) +
@@ -200,7 +206,7 @@ std::vector<std::string> check_resume(const CheckpointMeta& meta, const RunConfi
                        (bitwise_at_any_ranks
                             ? "; reproducible (--reproducible, micro-batch " +
                                   std::to_string(config.training.micro_batch) + "): bit for bit as without the change"
-                            : ": results match to rounding, not bit for bit (not --reproducible)"));
+                            : ": results match to rounding, not bit for bit (" + not_bitwise_because() + ")"));
   nlohmann::json stored = meta.config;
   if (meta.format_version < 2) {
     try {

@@ -128,7 +128,7 @@ std::string Checkpointer<T>::save(const TrainPosition& p) {
     if (size_error)
       std::snprintf(cost, sizeof cost, " in %.3f s", seconds);
     else
-      std::snprintf(cost, sizeof cost, " in %.3f s, %.3g MB", seconds, double(bytes) / 1e6);
+      std::snprintf(cost, sizeof cost, " in %.3f s, %.1f MB", seconds, double(bytes) / 1e6);
     log_.note("checkpoint " + path + " written (step " + std::to_string(p.step) + ")" + cost);
   });
   saved_step_ = p.step;

@@ -204,3 +204,27 @@ within_rounding() {
   awk -v r="$relative" 'BEGIN { exit !(r != "" && r >= 0 && r < 1e-5) }' \
     && pass "$3: within rounding of the reference (relative difference $relative)" || fail "$3: $compared"
 }
+
+# The EXIT trap of a cluster test: ends the jobs, stops the daemons by their
+# PIDs, removes the namespaces and $WORK, then fails the test if any of them,
+# or a mount under $WORK, is still there.
+cluster_cleanup_checked() {
+  local rc=$? pids="" pidfile pid ns left=""
+  for pidfile in "$SLURM_DIR"/*.pid "$SLURM_DIR/munge/run/munged.pid"; do
+    [ -f "$pidfile" ] && pids+=" $(cat "$pidfile")"
+  done
+  slurm_down
+  declare -F hosts_down > /dev/null && hosts_down
+  rm -rf "$WORK"
+  for pid in $pids; do kill -0 "$pid" 2>/dev/null && left+=" process $pid ($(ps -o comm= -p "$pid"))"; done
+  for ns in ${NS1:-} ${NS2:-}; do [ -e "/run/netns/$ns" ] && left+=" namespace $ns"; done
+  ip link show "dv$$a" > /dev/null 2>&1 && left+=" link dv$$a"
+  grep -qF "$WORK" /proc/mounts && left+=" a mount under $WORK"
+  [ -e "$WORK" ] && left+=" $WORK"
+  if [ -n "$left" ]; then
+    echo "FAIL: left behind:$left"
+    exit 1
+  fi
+  echo "ok:   nothing left behind (daemons, namespaces, mounts, files)"
+  exit "$rc"
+}

@@ -7,7 +7,7 @@
 source "$(dirname "$0")/../cli/lib.sh"
 [ "$(id -u)" -eq 0 ] || { echo "skipped: the test Slurm runs its daemons as root"; exit 77; }
 source "$(dirname "$0")/slurm.sh"
-trap 'slurm_down; rm -rf "$WORK"' EXIT
+trap cluster_cleanup_checked EXIT
 slurm_up || { fail "Slurm did not start"; finish; }
 make_job_data
 small=(--layers 784,32,10 --batch-size 64 --log-every 20 --checkpoint-every-seconds 0)

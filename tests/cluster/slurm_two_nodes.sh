@@ -9,7 +9,7 @@ source "$(dirname "$0")/../cli/lib.sh"
 [ "$(id -u)" -eq 0 ] || { echo "skipped: the test Slurm and the namespaces need root"; exit 77; }
 source "$(dirname "$0")/netns.sh"
 source "$(dirname "$0")/slurm.sh"
-trap 'slurm_down; hosts_down; rm -rf "$WORK"' EXIT
+trap cluster_cleanup_checked EXIT
 hosts_up || { fail "could not create the network namespaces"; finish; }
 slurm_up_two_nodes || { fail "the two-node Slurm did not start"; finish; }
 make_job_data
