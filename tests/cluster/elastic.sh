@@ -10,13 +10,16 @@
 #   - a run whose only host is lost ends with its failure's exit code and a
 #     message, with no restart; so does a Slurm job left with fewer nodes than
 #     DMLP_MIN_NODES.
-# The time from the loss to training again is printed, not judged.
+# The time from the loss to training again is printed, not judged. srun
+# waits KillWait + 2 s for the lost node's part of a step: Slurm's default
+# KillWait is 30 s; this test runs at SLURM_TEST_KILL_WAIT (10) to save time.
 source "$(dirname "$0")/../cli/lib.sh"
 [ "$(id -u)" -eq 0 ] || { echo "skipped: the test Slurm and the namespaces need root"; exit 77; }
 source "$(dirname "$0")/netns.sh"
 source "$(dirname "$0")/slurm.sh"
 trap cluster_cleanup_checked EXIT
 hosts_up || { fail "could not create the network namespaces"; finish; }
+export SLURM_TEST_KILL_WAIT=${SLURM_TEST_KILL_WAIT:-10}
 slurm_up_two_nodes || { fail "the two-node Slurm did not start"; finish; }
 make_job_data
 
@@ -30,7 +33,7 @@ last=ckpt-000000100.h5
 
 # wait_for PATTERN FILE: at most 120 s for a line of FILE to match
 wait_for() { for _ in $(seq 600); do grep -q "$1" "$2" 2>/dev/null && return 0; sleep 0.2; done; return 1; }
-# lost_then_back SECONDS_SINCE: how long since the loss until the resumed run logged step 60
+# since T: seconds from T (date +%s.%N) to now
 since() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
 
 # slurm_loses_h2 NAME HOW EXTRA_OPTIONS...: a 2x1 job that loses h2 (HOW: kill or link) after step 50
@@ -44,7 +47,7 @@ slurm_loses_h2() {
   lost_at=$(date +%s.%N)
   if [ "$how" = kill ]; then slurmd_down h2; else cut_h2; fi
   touch "$WORK/release-$name"  # the resumed run goes past step 50
-  wait_for "^step 60/" "$log" && echo "      $name: training again $(since "$lost_at") s after h2 was lost (--stall-timeout 5)"
+  wait_for "^step 60/" "$log" && echo "      $name: training again $(since "$lost_at") s after h2 was lost (--stall-timeout 5, KillWait $SLURM_TEST_KILL_WAIT)"
   # the batch script ends; the job completes once h2, which holds a part of its first step, is back
   wait_state "$id" COMPLETING COMPLETED FAILED
   [ "$how" = link ] && restore_h2
