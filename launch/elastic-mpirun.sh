@@ -91,22 +91,11 @@ while :; do
   launcher=
   case $rc in
     0|75) exit "$rc" ;;
-    2|3) echo "elastic-mpirun.sh: dmlp exited $rc ($([ "$rc" = 2 ] && echo "bad input" || echo "divergence")): not restarting" >&2
-      exit "$rc" ;;
   esac
+  fails_again "$rc" && exit "$rc"
   [ "$stop_requested" = 1 ] && { echo "elastic-mpirun.sh: stopped on a signal (mpirun exited $rc)" >&2; exit 75; }
-  alive=() lost=() probes=()
-  for h in "${hosts[@]}"; do (host_answers "$h" && touch "$work/answered-$h") 2> /dev/null & probes+=($!); done
-  wait "${probes[@]}"
-  for h in "${hosts[@]}"; do
-    if [ -e "$work/answered-$h" ]; then alive+=("$h"); else lost+=("$h"); fi
-    rm -f "$work/answered-$h"
-  done
+  probe_all host_answers "${hosts[@]}"
   [ "$stop_requested" = 1 ] && { echo "elastic-mpirun.sh: stopped on a signal" >&2; exit 75; }
-  if [ ${#lost[@]} -eq 0 ] && [ "$rc" -ne 4 ]; then
-    echo "elastic-mpirun.sh: mpirun exited $rc with every host answering: not restarting" >&2
-    exit "$rc"
-  fi
   elastic_decide "$rc" "$(rank_count "${hosts[@]}")" "$(rank_count ${alive[@]+"${alive[@]}"})" "$work/attempt.log" \
     "$run_dir/checkpoints" || exit "$rc"
   hosts=("${alive[@]}")

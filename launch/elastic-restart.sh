@@ -3,11 +3,15 @@
 # (its name, for messages) and ELASTIC_UNIT (node or host).
 #   elastic_settings            DMLP_MIN_NODES, DMLP_MAX_RESTARTS, DMLP_PROBE_SECONDS, checked
 #   newest_checkpoint DIR       the newest ckpt-*.h5 file in DIR, or nothing
+#   fails_again RC              0 and a line saying so for exits that a restart would
+#                               repeat: 2 (bad input), 3 (divergence)
+#   probe_all ANSWERS NAME...   runs `ANSWERS NAME` for every name at once; sets the
+#                               arrays alive and lost
 #   elastic_decide RC OLD NEW LOG DIR
 #                               after a failed run (exit RC, its output in LOG) and the
-#                               probes (the arrays alive and lost): 0 and a line saying so
-#                               when the run goes on on the nodes alive (OLD ranks, NEW
-#                               now); 1 and a line saying why not
+#                               probes: 0 and a line saying so when the run goes on on
+#                               the nodes alive (OLD ranks, NEW now); 1 and a line saying
+#                               why not
 elastic_settings() {
   min_nodes=${DMLP_MIN_NODES:-1} max_restarts=${DMLP_MAX_RESTARTS:-3} probe_seconds=${DMLP_PROBE_SECONDS:-30}
   restarts=0
@@ -34,8 +38,33 @@ failure_step() {
   return 0
 }
 
+fails_again() {
+  case $1 in
+    2|3) echo "$ELASTIC_NAME: dmlp exited $1 ($([ "$1" = 2 ] && echo "bad input" || echo "divergence")): not restarting" >&2
+      return 0 ;;
+  esac
+  return 1
+}
+
+probe_all() {
+  local answers=$1 name answered probes=()
+  shift
+  answered=$(mktemp -d)
+  for name in "$@"; do ("$answers" "$name" && touch "$answered/$name") 2> /dev/null & probes+=($!); done
+  wait "${probes[@]}" || true
+  alive=() lost=()
+  for name in "$@"; do
+    if [ -e "$answered/$name" ]; then alive+=("$name"); else lost+=("$name"); fi
+  done
+  rm -rf "$answered"
+}
+
 elastic_decide() {
   local rc=$1 old=$2 new=$3 log=$4 dir=$5 what checkpoint
+  if [ ${#lost[@]} -eq 0 ] && [ "$rc" -ne 4 ]; then  # not a stall, and no node lost: it would fail again
+    echo "$ELASTIC_NAME: the run exited $rc with every $ELASTIC_UNIT answering: not restarting" >&2
+    return 1
+  fi
   what="every $ELASTIC_UNIT answers"
   [ ${#lost[@]} -eq 0 ] || what="lost ${lost[*]}"
   what="$what (exit $rc$(failure_step "$log"))"

@@ -13,15 +13,17 @@
 # The time from the loss to training again is printed, not judged. srun
 # waits KillWait + 2 s for the lost node's part of a step: Slurm's default
 # KillWait is 30 s; this test runs at SLURM_TEST_KILL_WAIT (10) to save time.
+# Now and then (once in four runs here) rank 0 on h1 does not come back from
+# an MPI call to report the stall after a kill; Slurm then ends the step once
+# it declares h2 down (SlurmdTimeout, 60 s here rather than the default 300),
+# and the script restarts all the same, from srun's exit 137.
 source "$(dirname "$0")/../cli/lib.sh"
 [ "$(id -u)" -eq 0 ] || { echo "skipped: the test Slurm and the namespaces need root"; exit 77; }
 source "$(dirname "$0")/netns.sh"
 source "$(dirname "$0")/slurm.sh"
 trap cluster_cleanup_checked EXIT
-hosts_up || { fail "could not create the network namespaces"; finish; }
-export SLURM_TEST_KILL_WAIT=${SLURM_TEST_KILL_WAIT:-10}
-slurm_up_two_nodes || { fail "the two-node Slurm did not start"; finish; }
-make_job_data
+export SLURM_TEST_KILL_WAIT=${SLURM_TEST_KILL_WAIT:-10} SLURM_TEST_SLURMD_TIMEOUT=${SLURM_TEST_SLURMD_TIMEOUT:-60}
+two_node_test_up
 
 run=(--layers 784,32,10 --batch-size 64 --max-steps 100 --log-every 10 --checkpoint-every 20
      --checkpoint-every-seconds 0 --stall-timeout 5)
@@ -54,7 +56,7 @@ slurm_loses_h2() {
   slurmd_back h2 > /dev/null || fail "h2 did not come back"
   wait_state "$id" COMPLETED FAILED
   [ "$(job_state "$id")" = COMPLETED ] || { fail "$name: job $id ended $(job_state "$id")"; tail -8 "$log"; }
-  grep -q "^elastic restart 1 of at most 3: lost h2 (exit 4 at step 50); resuming from the newest good checkpoint in .*/$name/checkpoints (newest file ckpt-000000040.h5) on 1 node(s) (h1): 2 ranks -> 1$" "$log" \
+  grep -q "^elastic restart 1 of at most 3: lost h2 (exit \(4 at step 50\|137 after step 50 (the last logged)\)); resuming from the newest good checkpoint in .*/$name/checkpoints (newest file ckpt-000000040.h5) on 1 node(s) (h1): 2 ranks -> 1$" "$log" \
     && pass "$name: h2 lost at step 50 ($how), restarted on h1 from the step-40 checkpoint at 1 rank" \
     || { fail "$name: no restart line"; grep -E "elastic|stalled|srun: error" "$log"; }
 }
@@ -79,9 +81,9 @@ slurmd_down h2
 wait_state "$id" COMPLETING FAILED COMPLETED
 slurmd_back h2 > /dev/null || fail "h2 did not come back"
 wait_state "$id" FAILED COMPLETED
-[ "$(job_state "$id")" = FAILED ] && scontrol show job "$id" | grep -q "ExitCode=4:0" \
-  && grep -q "lost h2 (exit 4 at step 50); 1 node(s) left, fewer than DMLP_MIN_NODES=2: not restarting" "$log" \
-  && ! grep -q "^elastic restart" "$log" && pass "DMLP_MIN_NODES=2 with one node left: exit 4, no restart" \
+code=$(sed -n 's/.*lost h2 (exit \([0-9]*\).*); 1 node(s) left, fewer than DMLP_MIN_NODES=2: not restarting$/\1/p' "$log")
+[ "$(job_state "$id")" = FAILED ] && [ -n "$code" ] && scontrol show job "$id" | grep -q "ExitCode=$code:0" \
+  && ! grep -q "^elastic restart" "$log" && pass "DMLP_MIN_NODES=2 with one node left: exit $code, no restart" \
   || { fail "slurm-min: $(job_state "$id"), $(scontrol show job "$id" | grep -o "ExitCode=[0-9:]*")"; tail -5 "$log"; }
 
 # 3. plain mpirun with the two-host agent

@@ -67,7 +67,7 @@ SelectTypeParameters=CR_Core
 MpiDefault=pmix
 SchedulerType=sched/backfill
 ReturnToService=2
-SlurmdTimeout=300
+SlurmdTimeout=${SLURM_TEST_SLURMD_TIMEOUT:-300}
 KillWait=${SLURM_TEST_KILL_WAIT:-30}
 StateSaveLocation=$SLURM_DIR/state
 SlurmdSpoolDir=$SLURM_DIR/spool-%n
@@ -110,13 +110,6 @@ slurm_up() {
 # binding by Slurm, task/none), so that its ranks see one core, as on the
 # two-host tests.
 in_h1() { ip netns exec "$NS1" "$@"; }
-for command in squeue scontrol scancel sinfo; do
-  eval "two_node_$command() { in_h1 $command \"\$@\"; }"
-done
-# a job's ranks talk on the test subnet only, and yield when idle, as both nodes' ranks share 2 cores
-for command in sbatch srun; do
-  eval "two_node_$command() { in_h1 env OMPI_MCA_btl_tcp_if_include=\$SUBNET OMPI_MCA_mpi_yield_when_idle=1 $command \"\$@\"; }"
-done
 
 # on_node NODE COMMAND...: COMMAND in NODE's namespace, under its host name, on its core
 on_node() {
@@ -159,8 +152,19 @@ slurm_up_two_nodes() {
     "NodeName=h1 NodeAddr=10.77.0.1 $hw State=UNKNOWN" "NodeName=h2 NodeAddr=10.77.0.2 $hw State=UNKNOWN"
   on_node h1 slurmctld -f "$SLURM_CONF" || return 1
   slurmd_up h1 && slurmd_up h2 || return 1
-  for command in sbatch squeue scontrol scancel sinfo srun; do eval "$command() { two_node_$command \"\$@\"; }"; done
+  for command in squeue scontrol scancel sinfo; do eval "$command() { in_h1 $command \"\$@\"; }"; done
+  # a job's ranks talk on the test subnet only, and yield when idle, as both nodes' ranks share 2 cores
+  for command in sbatch srun; do
+    eval "$command() { in_h1 env OMPI_MCA_btl_tcp_if_include=\$SUBNET OMPI_MCA_mpi_yield_when_idle=1 $command \"\$@\"; }"
+  done
   wait_nodes_idle 2
+}
+
+# two_node_test_up: the namespaces, the two-node Slurm and the jobs' data, for a test script
+two_node_test_up() {
+  hosts_up || { fail "could not create the network namespaces"; finish; exit 1; }
+  slurm_up_two_nodes || { fail "the two-node Slurm did not start"; finish; exit 1; }
+  make_job_data
 }
 
 job_state() { scontrol show job "$1" 2>/dev/null | sed -n 's/.*JobState=\([A-Z_]*\).*/\1/p'; }

@@ -10,9 +10,7 @@ source "$(dirname "$0")/../cli/lib.sh"
 source "$(dirname "$0")/netns.sh"
 source "$(dirname "$0")/slurm.sh"
 trap cluster_cleanup_checked EXIT
-hosts_up || { fail "could not create the network namespaces"; finish; }
-slurm_up_two_nodes || { fail "the two-node Slurm did not start"; finish; }
-make_job_data
+two_node_test_up
 
 # 1. two nodes at one and at two tasks a node; the same layout under mpirun; one rank
 run=(--layers 784,32,10 --batch-size 64 --max-steps 200 --log-every 50 --checkpoint-every-seconds 0)
