@@ -1,9 +1,13 @@
 #include "dmlp/core/exact_sum.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <stdexcept>
 #include <string>
+
+#include <immintrin.h>
+#include <omp.h>
 
 #include "dmlp/core/parallel.hpp"
 
@@ -21,27 +25,29 @@ std::int64_t top_bin(double m) {
 }
 
 // The hot loops, compiled for AVX-512 and AVX2 as well as the baseline and
-// picked at load time: every operation in them is exact (integer pieces,
-// multiplications by powers of two) or one IEEE rounding, so each version
-// gives the same bits. This file is built with -ffp-contract=off.
-#define DMLP_CLONES __attribute__((target_clones("arch=skylake-avx512", "arch=haswell", "default")))
+// picked at load time by the CPU's features (not its model: "arch=haswell"
+// clones are never picked on AMD CPUs): every operation in them is exact
+// (integer pieces, multiplications by powers of two) or one IEEE rounding, so
+// each version gives the same bits. This file is built with -ffp-contract=off.
+#define DMLP_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 
-// Largest |x|, and whether every x is finite.
-#define DMLP_LARGEST(T)                                                      \
+// Largest |x|, and whether every x is finite, from the bits: with the sign
+// cleared, a float's bits order as its magnitude does, and infinity and NaN
+// lie at or above the bits of infinity. An integer max, which vectorises.
+#define DMLP_LARGEST(T, Bits)                                                \
   DMLP_CLONES double block_largest(const T* x, std::size_t n, int* finite) { \
-    double largest = 0;                                                      \
-    int bad = 0;                                                             \
+    constexpr Bits magnitude = std::numeric_limits<Bits>::max();            \
+    constexpr Bits infinity = std::bit_cast<Bits>(std::numeric_limits<T>::infinity()); \
+    Bits top = 0;                                                            \
     for (std::size_t i = 0; i < n; ++i) {                                    \
-      const double a = std::abs(double(x[i]));                               \
-      bad |= !(a <= std::numeric_limits<double>::max());                     \
-      largest = a > largest ? a : largest;                                   \
+      const Bits b = std::bit_cast<Bits>(x[i]) & magnitude;                  \
+      top = b > top ? b : top;                                               \
     }                                                                        \
-    *finite = !bad;                                                          \
-    return largest;                                                          \
+    *finite = top < infinity;                                                \
+    return double(std::bit_cast<T>(top));                                    \
   }
-DMLP_LARGEST(float)
-DMLP_LARGEST(double)
-#undef DMLP_LARGEST
+DMLP_LARGEST(float, std::int32_t)
+DMLP_LARGEST(double, std::int64_t)
 
 // words(n, K) += the pieces of x in the window whose top bin is j, where
 // y = x·2^(−jW) = x·scale_hi·scale_lo: two factors, so that neither overflows
@@ -65,6 +71,116 @@ DMLP_ADD_PIECES(double, 1)
 DMLP_ADD_PIECES(double, 2)
 DMLP_ADD_PIECES(double, 3)
 #undef DMLP_ADD_PIECES
+
+// The same pieces for AVX2 CPUs without AVX-512 (AMD Zen 1-3): AVX2 has no
+// double → int64 conversion, so the loop above stays scalar there. trunc(y)
+// is vroundpd, and for an integer |t| < 2^51 the bits of t + 1.5·2^52 less
+// those of 1.5·2^52 are t as an int64: both exact, the same pieces.
+template <int K>
+__attribute__((target("avx2"))) inline void pieces4(__m256d y, __m256i* piece) {
+  const __m256d magic = _mm256_set1_pd(0x1.8p52);
+  const __m256i magic_bits = _mm256_castpd_si256(magic);
+  const __m256d bin = _mm256_set1_pd(kBinScale);
+  for (int k = 0; k < K; ++k) {
+    const __m256d t = _mm256_round_pd(y, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+    piece[k] = _mm256_sub_epi64(_mm256_castpd_si256(_mm256_add_pd(t, magic)), magic_bits);
+    y = _mm256_mul_pd(_mm256_sub_pd(y, t), bin);
+  }
+}
+
+template <int K>
+__attribute__((target("avx2"))) inline void add_pieces4(__m256d y, std::int64_t* w) {  // 4 elements' K words
+  __m256i p[K];
+  pieces4<K>(y, p);
+  if constexpr (K == 2) {  // words in element order: (a0 b0 a1 b1) (a2 b2 a3 b3)
+    const __m256i lo = _mm256_unpacklo_epi64(p[0], p[1]), hi = _mm256_unpackhi_epi64(p[0], p[1]);
+    __m256i* out = reinterpret_cast<__m256i*>(w);
+    _mm256_storeu_si256(out, _mm256_add_epi64(_mm256_loadu_si256(out), _mm256_permute2x128_si256(lo, hi, 0x20)));
+    _mm256_storeu_si256(out + 1,
+                        _mm256_add_epi64(_mm256_loadu_si256(out + 1), _mm256_permute2x128_si256(lo, hi, 0x31)));
+  } else {
+    alignas(32) std::int64_t lanes[K][4];
+    for (int k = 0; k < K; ++k) _mm256_store_si256(reinterpret_cast<__m256i*>(lanes[k]), p[k]);
+    for (int l = 0; l < 4; ++l)
+      for (int k = 0; k < K; ++k) w[l * K + k] += lanes[k][l];
+  }
+}
+
+template <int K, class T>
+__attribute__((target("avx2"))) void block_add_pieces_avx2(const T* x, std::size_t n, double scale_hi,
+                                                           double scale_lo, std::int64_t* words) {
+  const __m256d hi = _mm256_set1_pd(scale_hi), lo = _mm256_set1_pd(scale_lo);
+  std::size_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    __m256d y;
+    if constexpr (sizeof(T) == 4) y = _mm256_cvtps_pd(_mm_loadu_ps(reinterpret_cast<const float*>(x + i)));
+    else y = _mm256_loadu_pd(reinterpret_cast<const double*>(x + i));
+    add_pieces4<K>(_mm256_mul_pd(_mm256_mul_pd(y, hi), lo), words + i * K);
+  }
+  for (; i < n; ++i) {  // the tail, one element at a time
+    double y = double(x[i]) * scale_hi * scale_lo;
+    for (int k = 0; k < K; ++k) {
+      const double t = std::trunc(y);
+      words[i * K + k] += static_cast<std::int64_t>(t);
+      y = (y - t) * kBinScale;
+    }
+  }
+}
+
+// Floats with K = 2 on AVX2, 8 at a time in float arithmetic, all exact: y =
+// x·2^s (factors f1·f2, each a float; where y underflows its pieces are 0
+// either way), p_0 = trunc(y) (|y| < 2^31, and p_0 has y's 24 bits at most,
+// so float(p_0) is exact), p_1 = trunc((y − p_0)·2^31). Leaves x zero, when
+// `zero`: the caller's next GEMM adds into it.
+__attribute__((target("avx2"))) void block_add_float_pieces_avx2(float* x, std::size_t n, int shift,
+                                                                std::int64_t* words, bool zero) {
+  const __m256 f1 = _mm256_set1_ps(std::ldexp(1.0f, shift / 2)), f2 = _mm256_set1_ps(std::ldexp(1.0f, shift - shift / 2));
+  const __m256 bin = _mm256_set1_ps(float(kBinScale));
+  std::size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 y = _mm256_mul_ps(_mm256_mul_ps(_mm256_loadu_ps(x + i), f1), f2);
+    const __m256i p0 = _mm256_cvttps_epi32(y);
+    const __m256i p1 = _mm256_cvttps_epi32(_mm256_mul_ps(_mm256_sub_ps(y, _mm256_cvtepi32_ps(p0)), bin));
+    if (zero) _mm256_storeu_ps(x + i, _mm256_setzero_ps());
+    // words in element order, (p0 p1) per element
+    const __m256i lo = _mm256_unpacklo_epi32(p0, p1), hi = _mm256_unpackhi_epi32(p0, p1);
+    const __m256i w[4] = {_mm256_cvtepi32_epi64(_mm256_castsi256_si128(lo)),
+                          _mm256_cvtepi32_epi64(_mm256_castsi256_si128(hi)),
+                          _mm256_cvtepi32_epi64(_mm256_extracti128_si256(lo, 1)),
+                          _mm256_cvtepi32_epi64(_mm256_extracti128_si256(hi, 1))};
+    __m256i* out = reinterpret_cast<__m256i*>(words + i * 2);
+    for (int q = 0; q < 4; ++q) _mm256_storeu_si256(out + q, _mm256_add_epi64(_mm256_loadu_si256(out + q), w[q]));
+  }
+  const double hi = std::ldexp(1.0, shift / 2), lo = std::ldexp(1.0, shift - shift / 2);
+  for (; i < n; ++i) {  // the tail, in doubles: the same pieces
+    double y = double(x[i]) * hi * lo;
+    for (int k = 0; k < 2; ++k) {
+      const double t = std::trunc(y);
+      words[i * 2 + k] += static_cast<std::int64_t>(t);
+      y = (y - t) * kBinScale;
+    }
+    if (zero) x[i] = 0;
+  }
+}
+
+// AVX2 without AVX-512: the intrinsics; otherwise the clones above.
+bool use_avx2_pieces() {
+  static const bool use = __builtin_cpu_supports("avx2") && !__builtin_cpu_supports("avx512dq");
+  return use;
+}
+
+template <class T>
+void block_add_pieces(const T* x, std::size_t n, double scale_hi, double scale_lo, std::int64_t* words, int K) {
+  if (use_avx2_pieces()) {
+    if (K == 1) block_add_pieces_avx2<1>(x, n, scale_hi, scale_lo, words);
+    else if (K == 2) block_add_pieces_avx2<2>(x, n, scale_hi, scale_lo, words);
+    else block_add_pieces_avx2<3>(x, n, scale_hi, scale_lo, words);
+  } else {
+    if (K == 1) block_add_pieces_1(x, n, scale_hi, scale_lo, words);
+    else if (K == 2) block_add_pieces_2(x, n, scale_hi, scale_lo, words);
+    else block_add_pieces_3(x, n, scale_hi, scale_lo, words);
+  }
+}
 
 // out = the sums the words hold, in sign and magnitude. The words of a
 // negative sum are negated; then each word's excess carries into the one
@@ -104,12 +220,16 @@ DMLP_RESULT(double, 3)
 
 constexpr std::size_t kBlock = 4096;  // elements per OpenMP work item
 
+// Large enough to split over threads, and not already on one of several
+// threads (--reproducible adds tiles from many threads at once).
+bool worth_threads(std::size_t n) { return n >= kParallelThreshold && !omp_in_parallel(); }
+
 template <class T>
 double largest_magnitude(const T* x, std::size_t n) {
   double largest = 0;
   int finite = 1;
   const std::size_t blocks = (n + kBlock - 1) / kBlock;
-#pragma omp parallel for schedule(static) reduction(max : largest) reduction(&& : finite) if (n >= kParallelThreshold)
+#pragma omp parallel for schedule(static) reduction(max : largest) reduction(&& : finite) if (worth_threads(n))
   for (std::size_t b = 0; b < blocks; ++b) {
     int block_finite = 1;
     largest = std::max(largest, block_largest(x + b * kBlock, std::min(kBlock, n - b * kBlock), &block_finite));
@@ -118,29 +238,84 @@ double largest_magnitude(const T* x, std::size_t n) {
   return finite ? largest : std::numeric_limits<double>::infinity();
 }
 
+// words += the pieces of x in the window 2^shift; x becomes zero if `zero`.
 template <class T>
-void add_pieces(const T* x, std::size_t n, double scale_hi, double scale_lo, std::int64_t* words, int K) {
+void add_pieces(T* x, std::size_t n, int shift, std::int64_t* words, int K, bool zero) {
   const std::size_t blocks = (n + kBlock - 1) / kBlock;
-#pragma omp parallel for schedule(static) if (n >= kParallelThreshold)
+  const double scale_hi = std::ldexp(1.0, shift / 2), scale_lo = std::ldexp(1.0, shift - shift / 2);
+#pragma omp parallel for schedule(static) if (worth_threads(n))
   for (std::size_t b = 0; b < blocks; ++b) {
-    const T* xb = x + b * kBlock;
+    T* xb = x + b * kBlock;
     const std::size_t nb = std::min(kBlock, n - b * kBlock);
     std::int64_t* wb = words + b * kBlock * std::size_t(K);
-    if (K == 1) block_add_pieces_1(xb, nb, scale_hi, scale_lo, wb);
-    else if (K == 2) block_add_pieces_2(xb, nb, scale_hi, scale_lo, wb);
-    else block_add_pieces_3(xb, nb, scale_hi, scale_lo, wb);
+    if constexpr (sizeof(T) == 4) {
+      if (K == 2 && use_avx2_pieces()) {
+        block_add_float_pieces_avx2(xb, nb, shift, wb, zero);
+        continue;
+      }
+    }
+    block_add_pieces(xb, nb, scale_hi, scale_lo, wb, K);
+    if (zero) std::fill_n(xb, nb, T(0));
   }
+}
+
+// block_result_2 on AVX2, 4 elements at a time, with the same operations:
+// AVX2 lacks the 64-bit arithmetic shift and int64 → double conversion, so
+// floor(c / 2^W) is built from a logical shift, and double(c) for c ≥ 0 as
+// double(c's high 32 bits)·2^32 + double(its low 32 bits): both terms exact,
+// the sum rounded once, as the scalar conversion rounds.
+__attribute__((target("avx2"))) inline __m256i floor_bins(__m256i c) {  // floor(c / 2^W)
+  const __m256i sign = _mm256_cmpgt_epi64(_mm256_setzero_si256(), c);
+  return _mm256_xor_si256(_mm256_srli_epi64(_mm256_xor_si256(c, sign), W), sign);
+}
+__attribute__((target("avx2"))) inline void carry_up(__m256i& top, __m256i& low) {  // low into [0, 2^W)
+  const __m256i carry = floor_bins(low);
+  low = _mm256_sub_epi64(low, _mm256_slli_epi64(carry, W));
+  top = _mm256_add_epi64(top, carry);
+}
+__attribute__((target("avx2"))) inline __m256d small_to_double(__m256i c) {  // 0 ≤ c < 2^52
+  const __m256d two52 = _mm256_set1_pd(0x1p52);
+  return _mm256_sub_pd(_mm256_castsi256_pd(_mm256_or_si256(c, _mm256_castpd_si256(two52))), two52);
+}
+template <class T>
+__attribute__((target("avx2"))) void block_result_2_avx2(const std::int64_t* words, std::size_t n, double factor,
+                                                          T* out) {
+  const __m256i low32 = _mm256_set1_epi64x(0xffffffff);
+  const __m256d bin_down = _mm256_set1_pd(1.0 / kBinScale), two32 = _mm256_set1_pd(0x1p32);
+  const __m256d scale = _mm256_set1_pd(factor), sign_bit = _mm256_set1_pd(-0.0);
+  std::size_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(words + i * 2));
+    const __m256i b = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(words + i * 2 + 4));
+    // (c0 c1) pairs of elements i…i+3 into c0 and c1, each in element order
+    __m256i top = _mm256_permute4x64_epi64(_mm256_unpacklo_epi64(a, b), 0xD8);
+    __m256i low = _mm256_permute4x64_epi64(_mm256_unpackhi_epi64(a, b), 0xD8);
+    carry_up(top, low);
+    const __m256i negative = _mm256_cmpgt_epi64(_mm256_setzero_si256(), top);
+    top = _mm256_sub_epi64(_mm256_xor_si256(top, negative), negative);
+    low = _mm256_sub_epi64(_mm256_xor_si256(low, negative), negative);
+    carry_up(top, low);
+    const __m256d top_double = _mm256_add_pd(_mm256_mul_pd(small_to_double(_mm256_srli_epi64(top, 32)), two32),
+                                             small_to_double(_mm256_and_si256(top, low32)));
+    __m256d v = _mm256_add_pd(_mm256_mul_pd(small_to_double(low), bin_down), top_double);
+    v = _mm256_xor_pd(v, _mm256_and_pd(_mm256_castsi256_pd(negative), sign_bit));
+    v = _mm256_mul_pd(v, scale);
+    if constexpr (sizeof(T) == 4) _mm_storeu_ps(reinterpret_cast<float*>(out + i), _mm256_cvtpd_ps(v));
+    else _mm256_storeu_pd(reinterpret_cast<double*>(out + i), v);
+  }
+  if (i < n) block_result_2(words + i * 2, n - i, factor, out + i);
 }
 
 template <class T>
 void convert_words(const std::int64_t* words, std::size_t n, double factor, T* out, int K) {
   const std::size_t blocks = (n + kBlock - 1) / kBlock;
-#pragma omp parallel for schedule(static) if (n >= kParallelThreshold)
+#pragma omp parallel for schedule(static) if (worth_threads(n))
   for (std::size_t b = 0; b < blocks; ++b) {
     const std::int64_t* wb = words + b * kBlock * std::size_t(K);
     const std::size_t nb = std::min(kBlock, n - b * kBlock);
     T* ob = out + b * kBlock;
     if (K == 1) block_result_1(wb, nb, factor, ob);
+    else if (K == 2 && use_avx2_pieces()) block_result_2_avx2(wb, nb, factor, ob);
     else if (K == 2) block_result_2(wb, nb, factor, ob);
     else block_result_3(wb, nb, factor, ob);
   }
@@ -165,6 +340,13 @@ void ExactSum::clear() {
   std::fill(words_buffer_.begin(), words_buffer_.end(), 0);
 }
 
+void ExactSum::clear(std::size_t first, std::size_t count) {
+  const auto [s0, s1] = segments_of(first, count);
+  std::fill(windows_.begin() + std::ptrdiff_t(s0), windows_.begin() + std::ptrdiff_t(s1), kEmpty);
+  std::fill(values_.begin() + std::ptrdiff_t(s0), values_.begin() + std::ptrdiff_t(s1), 0);
+  std::fill_n(words_buffer_.data() + first * std::size_t(words_), count * std::size_t(words_), 0);
+}
+
 std::pair<std::size_t, std::size_t> ExactSum::segments_of(std::size_t first, std::size_t count) const {
   // segment s is [ends[s-1], ends[s]); the ends rise strictly
   const auto& ends = segment_ends_;
@@ -187,37 +369,47 @@ void ExactSum::raise_window(std::size_t s, std::int64_t window) {
   std::int64_t* w = words_buffer_.data() + begin * std::size_t(words_);
   const int K = words_;
   // word k of the new window is word k − shift of the old one; the lowest fall off
-#pragma omp parallel for schedule(static) if (n >= kParallelThreshold)
+#pragma omp parallel for schedule(static) if (worth_threads(n))
   for (std::size_t i = 0; i < n; ++i)
     for (int k = K - 1; k >= 0; --k) w[i * K + k] = k - shift >= 0 ? w[i * K + std::size_t(k - shift)] : 0;
 }
 
 template <class T>
-void ExactSum::add_values(std::span<const T> x, std::size_t first) {
+void ExactSum::add_values(std::span<T> x, std::size_t first, bool zero) {
   const auto [s0, s1] = segments_of(first, x.size());
   for (std::size_t s = s0; s < s1; ++s) {
     const std::size_t begin = s == 0 ? 0 : segment_ends_[s - 1], n = segment_ends_[s] - begin;
     if (++values_[s] > kMaxValues)
       throw std::overflow_error("exact sum: more than " + std::to_string(kMaxValues) +
                                 " values added to one element would overflow its 64-bit words");
-    if (windows_[s] == kNonFinite) continue;
-    const T* xs = x.data() + (begin - first);
-    const double largest = largest_magnitude(xs, n);
-    if (std::isinf(largest)) {
-      windows_[s] = kNonFinite;
+    if (windows_[s] == kNonFinite) {
+      if (zero) std::fill_n(x.data() + (begin - first), n, T(0));
       continue;
     }
-    if (largest == 0) continue;  // adds nothing
+    T* xs = x.data() + (begin - first);
+    const double largest = largest_magnitude(xs, n);
+    if (std::isinf(largest) || largest == 0) {  // non-finite, or adds nothing
+      if (std::isinf(largest)) windows_[s] = kNonFinite;
+      if (zero) std::fill_n(xs, n, T(0));
+      continue;
+    }
     const std::int64_t top = top_bin(largest);
     if (windows_[s] == kEmpty || top > windows_[s]) raise_window(s, top);
     const int shift = int(-windows_[s] * W);  // |shift| < 1200: doubles' exponents are in [-1074, 1024)
     std::int64_t* w = words_buffer_.data() + begin * std::size_t(words_);
-    add_pieces(xs, n, std::ldexp(1.0, shift / 2), std::ldexp(1.0, shift - shift / 2), w, words_);
+    add_pieces(xs, n, shift, w, words_, zero);
   }
 }
 
-void ExactSum::add(std::span<const float> x, std::size_t first) { add_values(x, first); }
-void ExactSum::add(std::span<const double> x, std::size_t first) { add_values(x, first); }
+// add() only reads x: with zero = false, add_values leaves it as it was.
+void ExactSum::add(std::span<const float> x, std::size_t first) {
+  add_values(std::span<float>(const_cast<float*>(x.data()), x.size()), first, false);
+}
+void ExactSum::add(std::span<const double> x, std::size_t first) {
+  add_values(std::span<double>(const_cast<double*>(x.data()), x.size()), first, false);
+}
+void ExactSum::take(std::span<float> x, std::size_t first) { add_values(x, first, true); }
+void ExactSum::take(std::span<double> x, std::size_t first) { add_values(x, first, true); }
 
 void ExactSum::align_to(std::span<const std::int64_t> windows) {
   if (windows.size() != windows_.size()) throw std::invalid_argument("ExactSum::align_to: wrong number of windows");
@@ -249,10 +441,10 @@ void ExactSum::result_values(std::span<T> out, std::size_t first) const {
     if (exponent >= -1022 && exponent <= 1023) {
       convert_words(w, n, std::ldexp(1.0, exponent), o, K);  // 2^exponent: a multiply is exact
     } else {  // windows at the ends of the range: ldexp, one value at a time
-      std::vector<double> one(1);
       for (std::size_t i = 0; i < n; ++i) {
-        convert_words(w + i * K, 1, 1.0, one.data(), K);
-        o[i] = T(std::ldexp(one[0], exponent));
+        double one = 0;
+        convert_words(w + i * K, 1, 1.0, &one, K);
+        o[i] = T(std::ldexp(one, exponent));
       }
     }
   }

@@ -193,7 +193,7 @@ class Run final : public TrainingRun::Impl {
     outcome.peak_rss_bytes = std::int64_t(peak[0]);
     outcome.peak_rss_rank = rank[0];
     const TrainConfig& t = config_.training;
-    double bytes = training_memory(config_.model, t.optimizer, sizeof(T), trainer_->workspace_rows(),
+    double bytes = training_memory(config_.model, t.optimizer, sizeof(T), trainer_->memory_rows(),
                                    trainer_->workers(), t.reproducible)
                        .total();
     if (team_) {

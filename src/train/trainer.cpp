@@ -26,10 +26,11 @@ std::unique_ptr<GradientStep<T>> make_gradient_step(const TrainConfig& c, Networ
                                                     Collective& comm, GradientSync<T>& sync,
                                                     ParameterUpdate& updater, int rows, std::int64_t rank_rows) {
   if (!c.reproducible) return std::make_unique<AccumulatingStep<T>>(net, train, sync, updater, rows, c.tuning);
-  const int workers = ExactStep<T>::workers_for(rank_rows, rows);
-  require_memory(training_memory(net.spec(), c.optimizer, sizeof(T), rows, workers, true).total(),
+  const int workers = ExactStep<T>::workers_for();
+  const std::int64_t held = ExactStep<T>::group_rows(net.spec(), rank_rows, rows);
+  require_memory(training_memory(net.spec(), c.optimizer, sizeof(T), held, workers, true).total(),
                  "the model's parameters, gradients and optimizer state with " + setting("reproducible") + "'s exact sums and " +
-                     std::to_string(workers) + " threads' micro-batch buffers");
+                     std::to_string(held) + " rows' activations and deltas");
   return std::make_unique<ExactStep<T>>(net, train, comm, rows, rank_rows);
 }
 

@@ -51,10 +51,16 @@ class ExactSum {
   std::size_t size() const { return segment_ends_.empty() ? 0 : segment_ends_.back(); }
   int words_per_element() const { return words_; }
   void clear();
+  // Clears elements [first, first + count): whole segments. Threads may
+  // clear and add to different segments at once.
+  void clear(std::size_t first, std::size_t count);
 
   // Adds x[i] to element first + i. [first, first + x.size()) must be whole segments.
   void add(std::span<const float> x, std::size_t first = 0);
   void add(std::span<const double> x, std::size_t first = 0);
+  // add(), leaving x zero: a buffer ready for the next GEMM to add into.
+  void take(std::span<float> x, std::size_t first = 0);
+  void take(std::span<double> x, std::size_t first = 0);
 
   // Across processes: max-reduce windows(), then align_to() the result, then
   // sum-reduce words(); every process then holds the words of the total.
@@ -68,7 +74,7 @@ class ExactSum {
 
  private:
   template <class T>
-  void add_values(std::span<const T> x, std::size_t first);
+  void add_values(std::span<T> x, std::size_t first, bool zero);
   template <class T>
   void result_values(std::span<T> out, std::size_t first) const;
   std::pair<std::size_t, std::size_t> segments_of(std::size_t first, std::size_t count) const;

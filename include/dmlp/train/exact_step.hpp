@@ -1,10 +1,19 @@
 #pragma once
 // The --reproducible step: this rank's rows in micro-shards of m rows that lie
-// at multiples of m in the global batch whatever the rank count. Each
-// micro-shard runs on one worker thread with one BLAS thread, so it gives the
-// same floats on any rank; their gradients and losses are summed exactly
-// (ExactSum), over the workers and then over the ranks, so the total is the
-// same bits at every rank and thread count (docs/reproducibility.md).
+// at multiples of m in the global batch whatever the rank count. Every float
+// a micro-shard contributes is computed by one thread with one BLAS thread in
+// GEMMs whose shapes depend on the model alone, so it is the same float on
+// any rank; the contributions are summed exactly (ExactSum), over the
+// micro-shards and then over the ranks, so the total is the same bits at
+// every rank and thread count (docs/reproducibility.md).
+//
+// In two phases per group of micro-shards, so that the exact sums stay in cache:
+//  A. per micro-shard, on the threads: forward, the loss, and back-propagation
+//     of the deltas dZ_k through every layer (dX = dZ·W), keeping every dZ_k;
+//     the bias gradients and the loss go straight into the exact sums.
+//  B. per tile of some dW_k (rows × columns, a fixed cut of the layer), on the
+//     threads: for each micro-shard, tile(r,c) = dZ_kᵀ(r,m)·X_{k-1}(m,c), added
+//     at once into the tile's fixed-point words while both are in cache.
 #include <memory>
 #include <vector>
 
@@ -20,37 +29,67 @@ namespace dmlp {
 // total. `windows` is scratch, reserved by the caller to stay allocation-free.
 void reduce_exactly(ExactSum& sum, std::vector<std::int64_t>& windows, Collective& comm);
 
+// A block of dW_k: rows [row0, row1) and columns [col0, col1), summed as one
+// segment of the exact sums, from element `first` on, row by row.
+struct WeightTile {
+  int layer, row0, row1, col0, col1;
+  std::size_t first;
+  std::size_t size() const { return std::size_t(row1 - row0) * std::size_t(col1 - col0); }
+};
+
+// The fixed cut of every dW_k into tiles of at most `elements` values, each
+// with its place in the exact sums' order: the tiles of W_1, then b_1, then
+// W_2's … and the loss last. It depends on the model's shape alone.
+std::vector<WeightTile> weight_tiles(const ParameterLayout& layout, std::size_t elements);
+// Values per tile for `element`-byte numbers: the tile and its exact-sum
+// words (2 or 3 a value) fit in a core's L2, 320 or 256 KiB.
+constexpr std::size_t tile_elements(std::size_t element) {
+  return element <= 4 ? 16384 : 8192;
+}
+
 template <class T>
 class ExactStep final : public GradientStep<T> {
  public:
-  // Micro-shards of `m` rows; at most `max_rank_rows` rows a step on this
-  // rank, so at most that many micro-shards' worth of workers are made.
+  // Micro-shards of `m` rows; at most `max_rank_rows` rows a step on this rank.
   ExactStep(Network<T>& net, RowSource& train, Collective& comm, int m, std::int64_t max_rank_rows);
   LossSums compute(std::span<const std::int64_t> rows, std::int64_t batch, StepClock& clock) override;
   bool sums_over_ranks() const override { return true; }
-  int workers() const override { return int(workers_.size()); }
-  // Workers a rank uses: one per thread, no more than the micro-shards it holds.
-  static int workers_for(std::int64_t max_rank_rows, int m);
+  int workers() const override { return threads_; }
+  std::int64_t rows_held() const override { return std::int64_t(group_shards_) * m_; }
+  // Threads a rank uses: all of them (phase B has a tile for each).
+  static int workers_for();
+  // Rows held at once: whole groups of micro-shards, as many as fit a
+  // budget, the rank's whole share of a step where it fits.
+  static std::int64_t group_rows(const ModelSpec& spec, std::int64_t max_rank_rows, int m);
 
  private:
-  // One thread's micro-shard; worker 0 adds its gradient in the network's buffer.
-  struct Worker {
-    std::unique_ptr<Workspace<T>> ws;
-    AlignedBuffer<std::int32_t> labels;  // (m)
-    AlignedBuffer<T> targets;            // (m, k)
-    AlignedBuffer<T> grads;              // like the parameters; empty for worker 0
-    int rows = 0;
-    LossSums sums;
-  };
-  std::span<T> grads_of(std::size_t w) { return w == 0 ? net_.grads() : workers_[w].grads.span(); }
+  double forward_backward_shard(int shard, int rows, T scale);  // phase A; returns forward's seconds
+  // Phase B: `start` clears the sums first (the step's first group), `finish`
+  // writes the tile's result (alone, after the last group).
+  void sum_tile(const WeightTile& tile, int shards, std::span<const int> shard_rows, bool start, bool finish);
+  void sum_biases_and_losses(int shards, bool start);
+  void tile_result(const WeightTile& tile, T* buffer);  // the tile's sums into the gradient
 
   Network<T>& net_;
   RowSource& train_;
   Collective& comm_;
-  std::size_t m_;
-  std::vector<Worker> workers_;
-  ExactSum exact_;                    // (parameters + 1 loss)
-  std::vector<std::int64_t> windows_;  // the windows' all-reduce
+  int m_;
+  int threads_;
+  int group_shards_;
+  Workspace<T> ws_;                         // activations x_k (group rows, r_k)
+  std::vector<AlignedBuffer<T>> deltas_;    // per layer: dZ_k (group rows, r_k)
+  AlignedBuffer<std::int32_t> labels_;      // (group rows)
+  AlignedBuffer<T> targets_;                // (group rows, outputs)
+  AlignedBuffer<T> bias_grads_;             // per micro-shard: db_1 … db_K, (group shards, Σ r_k)
+  std::vector<LossSums> shard_sums_;        // (group shards)
+  std::vector<int> shard_rows_;             // (group shards)
+  std::vector<WeightTile> tiles_;           // the last layer's first: their sums are needed first
+  std::vector<AlignedBuffer<T>> tile_buffers_;  // per thread: one tile's floats
+  std::vector<std::size_t> bias_first_;     // per layer: where db_k lies in the exact sums
+  std::vector<std::size_t> bias_in_shard_;  // per layer: where db_k lies in a micro-shard's bias gradients
+  std::size_t bias_values_ = 0;             // Σ r_k
+  ExactSum exact_;                          // (parameters + 1 loss), in tile order
+  std::vector<std::int64_t> windows_;       // the windows' all-reduce
 };
 
 }  // namespace dmlp

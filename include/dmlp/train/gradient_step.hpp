@@ -20,6 +20,8 @@ class GradientStep {
   virtual bool sums_over_ranks() const = 0;
   // Threads that compute micro-shards at once (1: the BLAS threads share one).
   virtual int workers() const { return 1; }
+  // Rows whose activations it holds at once, where not the workspace's (0).
+  virtual std::int64_t rows_held() const { return 0; }
   // A timeline to record spans into (null: none). Not owned.
   void set_trace(Trace* trace) { trace_ = trace; }
 

@@ -50,6 +50,8 @@ class Trainer {
   const BatchPlan& plan() const { return plan_; }
   int workers() const { return gradient_->workers(); }  // threads on micro-shards at once
   int workspace_rows() const { return workspace_rows_; }
+  // The rows training_memory() is to count the workspace for.
+  std::int64_t memory_rows() const { return gradient_->rows_held() > 0 ? gradient_->rows_held() : workspace_rows_; }
   std::int64_t max_rows_per_rank() const { return plan_.max_rank_rows(comm_.size()); }
   TrainPosition& position() { return position_; }
   const TrainPosition& position() const { return position_; }
