@@ -163,6 +163,38 @@ __attribute__((target("avx2"))) void block_add_float_pieces_avx2(float* x, std::
   }
 }
 
+// Several parts at once into the same words, which are loaded and stored
+// once: words (= or +=) Σ_parts pieces(part[offset …]), the parts left zero
+// if `zero`. The pieces as block_add_float_pieces_avx2's.
+__attribute__((target("avx2"))) void block_add_float_parts_avx2(float* const* parts, std::size_t count,
+                                                               std::size_t offset, std::size_t n, int shift,
+                                                               std::int64_t* words, bool zero, bool overwrite) {
+  const __m256 f1 = _mm256_set1_ps(std::ldexp(1.0f, shift / 2)), f2 = _mm256_set1_ps(std::ldexp(1.0f, shift - shift / 2));
+  const __m256 bin = _mm256_set1_ps(float(kBinScale));
+  std::size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    __m256i* out = reinterpret_cast<__m256i*>(words + i * 2);
+    __m256i acc[4];
+    for (int q = 0; q < 4; ++q) acc[q] = overwrite ? _mm256_setzero_si256() : _mm256_loadu_si256(out + q);
+    for (std::size_t p = 0; p < count; ++p) {
+      float* x = parts[p] + offset + i;
+      const __m256 y = _mm256_mul_ps(_mm256_mul_ps(_mm256_loadu_ps(x), f1), f2);
+      const __m256i p0 = _mm256_cvttps_epi32(y);
+      const __m256i p1 = _mm256_cvttps_epi32(_mm256_mul_ps(_mm256_sub_ps(y, _mm256_cvtepi32_ps(p0)), bin));
+      if (zero) _mm256_storeu_ps(x, _mm256_setzero_ps());
+      const __m256i lo = _mm256_unpacklo_epi32(p0, p1), hi = _mm256_unpackhi_epi32(p0, p1);
+      acc[0] = _mm256_add_epi64(acc[0], _mm256_cvtepi32_epi64(_mm256_castsi256_si128(lo)));
+      acc[1] = _mm256_add_epi64(acc[1], _mm256_cvtepi32_epi64(_mm256_castsi256_si128(hi)));
+      acc[2] = _mm256_add_epi64(acc[2], _mm256_cvtepi32_epi64(_mm256_extracti128_si256(lo, 1)));
+      acc[3] = _mm256_add_epi64(acc[3], _mm256_cvtepi32_epi64(_mm256_extracti128_si256(hi, 1)));
+    }
+    for (int q = 0; q < 4; ++q) _mm256_storeu_si256(out + q, acc[q]);
+  }
+  if (i == n) return;
+  if (overwrite) std::fill_n(words + i * 2, (n - i) * 2, 0);
+  for (std::size_t p = 0; p < count; ++p) block_add_float_pieces_avx2(parts[p] + offset + i, n - i, shift, words + i * 2, zero);
+}
+
 // AVX2 without AVX-512: the intrinsics; otherwise the clones above.
 bool use_avx2_pieces() {
   static const bool use = __builtin_cpu_supports("avx2") && !__builtin_cpu_supports("avx512dq");
@@ -306,6 +338,16 @@ __attribute__((target("avx2"))) void block_result_2_avx2(const std::int64_t* wor
   if (i < n) block_result_2(words + i * 2, n - i, factor, out + i);
 }
 
+// block_add_float_parts_avx2 over blocks of kBlock elements, on the threads if worth it.
+void add_float_parts(std::span<float* const> parts, std::size_t offset, std::size_t n, int shift,
+                     std::int64_t* words, bool zero, bool overwrite) {
+  const std::size_t blocks = (n + kBlock - 1) / kBlock;
+#pragma omp parallel for schedule(static) if (worth_threads(n))
+  for (std::size_t b = 0; b < blocks; ++b)
+    block_add_float_parts_avx2(parts.data(), parts.size(), offset + b * kBlock, std::min(kBlock, n - b * kBlock),
+                               shift, words + b * kBlock * 2, zero, overwrite);
+}
+
 template <class T>
 void convert_words(const std::int64_t* words, std::size_t n, double factor, T* out, int K) {
   const std::size_t blocks = (n + kBlock - 1) / kBlock;
@@ -327,6 +369,7 @@ ExactSum::ExactSum(std::vector<std::size_t> segment_ends, int words)
       words_(words),
       windows_(segment_ends_.size(), kEmpty),
       values_(segment_ends_.size(), 0),
+      stale_(segment_ends_.size(), 0),
       words_buffer_(size() * std::size_t(words)) {
   if (words < 1 || words > 3) throw std::invalid_argument("ExactSum: 1 to 3 words per element");
   for (std::size_t s = 0; s < segment_ends_.size(); ++s)
@@ -337,6 +380,7 @@ ExactSum::ExactSum(std::vector<std::size_t> segment_ends, int words)
 void ExactSum::clear() {
   std::fill(windows_.begin(), windows_.end(), kEmpty);
   std::fill(values_.begin(), values_.end(), 0);
+  std::fill(stale_.begin(), stale_.end(), 0);
   std::fill(words_buffer_.begin(), words_buffer_.end(), 0);
 }
 
@@ -344,7 +388,7 @@ void ExactSum::clear(std::size_t first, std::size_t count) {
   const auto [s0, s1] = segments_of(first, count);
   std::fill(windows_.begin() + std::ptrdiff_t(s0), windows_.begin() + std::ptrdiff_t(s1), kEmpty);
   std::fill(values_.begin() + std::ptrdiff_t(s0), values_.begin() + std::ptrdiff_t(s1), 0);
-  std::fill_n(words_buffer_.data() + first * std::size_t(words_), count * std::size_t(words_), 0);
+  std::fill(stale_.begin() + std::ptrdiff_t(s0), stale_.begin() + std::ptrdiff_t(s1), 1);  // words cleared when next used
 }
 
 std::pair<std::size_t, std::size_t> ExactSum::segments_of(std::size_t first, std::size_t count) const {
@@ -363,10 +407,15 @@ std::pair<std::size_t, std::size_t> ExactSum::segments_of(std::size_t first, std
 void ExactSum::raise_window(std::size_t s, std::int64_t window) {
   const std::int64_t old = windows_[s];
   windows_[s] = window;
-  if (old == kEmpty || old == window) return;  // an empty segment's words are all zero
-  const std::int64_t shift = window - old;
   const std::size_t begin = s == 0 ? 0 : segment_ends_[s - 1], n = segment_ends_[s] - begin;
   std::int64_t* w = words_buffer_.data() + begin * std::size_t(words_);
+  if (old == kEmpty) {  // an empty segment's words are all zero, or stale
+    if (stale_[s]) std::fill_n(w, n * std::size_t(words_), 0);
+    stale_[s] = 0;
+    return;
+  }
+  if (old == window) return;
+  const std::int64_t shift = window - old;
   const int K = words_;
   // word k of the new window is word k − shift of the old one; the lowest fall off
 #pragma omp parallel for schedule(static) if (worth_threads(n))
@@ -375,51 +424,79 @@ void ExactSum::raise_window(std::size_t s, std::int64_t window) {
 }
 
 template <class T>
-void ExactSum::add_values(std::span<T> x, std::size_t first, bool zero) {
-  const auto [s0, s1] = segments_of(first, x.size());
+void ExactSum::add_parts(std::span<T* const> parts, std::size_t first, std::size_t count, bool zero) {
+  const auto [s0, s1] = segments_of(first, count);
+  const auto clear_parts = [&](std::size_t begin, std::size_t n) {
+    if (zero)
+      for (T* part : parts) std::fill_n(part + (begin - first), n, T(0));
+  };
   for (std::size_t s = s0; s < s1; ++s) {
     const std::size_t begin = s == 0 ? 0 : segment_ends_[s - 1], n = segment_ends_[s] - begin;
-    if (++values_[s] > kMaxValues)
+    values_[s] += std::int64_t(parts.size());
+    if (values_[s] > kMaxValues)
       throw std::overflow_error("exact sum: more than " + std::to_string(kMaxValues) +
                                 " values added to one element would overflow its 64-bit words");
     if (windows_[s] == kNonFinite) {
-      if (zero) std::fill_n(x.data() + (begin - first), n, T(0));
+      clear_parts(begin, n);
       continue;
     }
-    T* xs = x.data() + (begin - first);
-    const double largest = largest_magnitude(xs, n);
+    double largest = 0;
+    for (T* part : parts) largest = std::max(largest, largest_magnitude(part + (begin - first), n));
     if (std::isinf(largest) || largest == 0) {  // non-finite, or adds nothing
       if (std::isinf(largest)) windows_[s] = kNonFinite;
-      if (zero) std::fill_n(xs, n, T(0));
+      clear_parts(begin, n);
       continue;
     }
     const std::int64_t top = top_bin(largest);
-    if (windows_[s] == kEmpty || top > windows_[s]) raise_window(s, top);
+    const bool overwrite = stale_[s] != 0;  // words left from before clear(first, count): stored over, not added to
+    stale_[s] = 0;
+    if (windows_[s] == kEmpty) windows_[s] = top;  // its words are zero, or stale
+    else if (top > windows_[s]) raise_window(s, top);
     const int shift = int(-windows_[s] * W);  // |shift| < 1200: doubles' exponents are in [-1074, 1024)
     std::int64_t* w = words_buffer_.data() + begin * std::size_t(words_);
-    add_pieces(xs, n, shift, w, words_, zero);
+    if constexpr (sizeof(T) == 4) {
+      if (words_ == 2 && use_avx2_pieces()) {
+        add_float_parts(parts, begin - first, n, shift, w, zero, overwrite);
+        continue;
+      }
+    }
+    if (overwrite) std::fill_n(w, n * std::size_t(words_), 0);
+    for (T* part : parts) add_pieces(part + (begin - first), n, shift, w, words_, zero);
   }
 }
 
-// add() only reads x: with zero = false, add_values leaves it as it was.
+// add() only reads x: with zero = false, add_parts leaves it as it was.
 void ExactSum::add(std::span<const float> x, std::size_t first) {
-  add_values(std::span<float>(const_cast<float*>(x.data()), x.size()), first, false);
+  float* const part = const_cast<float*>(x.data());
+  add_parts(std::span<float* const>(&part, 1), first, x.size(), false);
 }
 void ExactSum::add(std::span<const double> x, std::size_t first) {
-  add_values(std::span<double>(const_cast<double*>(x.data()), x.size()), first, false);
+  double* const part = const_cast<double*>(x.data());
+  add_parts(std::span<double* const>(&part, 1), first, x.size(), false);
 }
-void ExactSum::take(std::span<float> x, std::size_t first) { add_values(x, first, true); }
-void ExactSum::take(std::span<double> x, std::size_t first) { add_values(x, first, true); }
+void ExactSum::take(std::span<float* const> parts, std::size_t first, std::size_t count) {
+  add_parts(parts, first, count, true);
+}
+void ExactSum::take(std::span<double* const> parts, std::size_t first, std::size_t count) {
+  add_parts(parts, first, count, true);
+}
 
 void ExactSum::align_to(std::span<const std::int64_t> windows) {
   if (windows.size() != windows_.size()) throw std::invalid_argument("ExactSum::align_to: wrong number of windows");
-  for (std::size_t s = 0; s < windows_.size(); ++s) {
-    if (windows[s] == kNonFinite) {
+  align_to(windows, 0);
+}
+
+void ExactSum::align_to(std::span<const std::int64_t> given, std::size_t first_segment) {
+  if (first_segment + given.size() > windows_.size())
+    throw std::invalid_argument("ExactSum::align_to: windows past the last segment");
+  for (std::size_t i = 0; i < given.size(); ++i) {
+    const std::size_t s = first_segment + i;
+    if (given[i] == kNonFinite) {
       windows_[s] = kNonFinite;
-    } else if (windows_[s] == kNonFinite || windows[s] < windows_[s]) {
+    } else if (windows_[s] == kNonFinite || given[i] < windows_[s]) {
       throw std::invalid_argument("ExactSum::align_to: a window below this accumulator's");
-    } else if (windows[s] != kEmpty) {
-      raise_window(s, windows[s]);
+    } else if (given[i] != kEmpty) {
+      raise_window(s, given[i]);
     }
   }
 }

@@ -17,6 +17,15 @@ std::optional<std::int64_t> test_hold_after_step() {
   return std::int64_t(step);
 }
 
+std::optional<std::int64_t> test_group_shards() {
+  const char* text = std::getenv("DMLP_TEST_GROUP_SHARDS");
+  if (!text || !*text) return std::nullopt;
+  char* end = nullptr;
+  const long long shards = std::strtoll(text, &end, 10);
+  if (*end != '\0' || shards < 1) return std::nullopt;
+  return std::int64_t(shards);
+}
+
 bool test_hold_released() {
   const char* path = std::getenv("DMLP_TEST_HOLD_RELEASE");
   return path && *path && ::access(path, F_OK) == 0;

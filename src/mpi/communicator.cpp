@@ -108,4 +108,40 @@ void Communicator::allreduce_max_with_rank(std::span<double> values, std::span<i
 
 void MpiCollective::agreed(const std::function<void()>& work) { collectively(comm_, work); }
 
+namespace {
+// MPI_Iallreduce on int64s, completed through the communicator's waiter (a
+// stall watchdog names a rank that never joins).
+class MpiBackgroundIntegers final : public BackgroundIntegers {
+ public:
+  MpiBackgroundIntegers(const Communicator& comm, int slots) : comm_(comm), requests_(std::size_t(slots), MPI_REQUEST_NULL) {}
+  // A request still active here follows a failure, and the job is ending:
+  // freeing a collective's request is erroneous, so it is left.
+  void start(int slot, std::span<std::int64_t> values, bool maximum) override {
+    if (values.size() > kMaxCount) throw std::logic_error("background all-reduce: too many values for one call");
+    check(MPI_Iallreduce(MPI_IN_PLACE, values.data(), int(values.size()), MPI_INT64_T, maximum ? MPI_MAX : MPI_SUM,
+                         comm_.get(), &requests_[std::size_t(slot)]),
+          "MPI_Iallreduce");
+  }
+  bool done(int slot) override {
+    MPI_Request& r = requests_[std::size_t(slot)];
+    if (r == MPI_REQUEST_NULL) return true;
+    int finished = 0;
+    check(MPI_Test(&r, &finished, MPI_STATUS_IGNORE), "MPI_Test");
+    return finished != 0;
+  }
+  void wait(int slot) override {
+    MPI_Request& r = requests_[std::size_t(slot)];
+    if (r != MPI_REQUEST_NULL) comm_.wait(std::span<MPI_Request>(&r, 1), Wait::gradient_sum);
+  }
+
+ private:
+  const Communicator& comm_;
+  std::vector<MPI_Request> requests_;
+};
+}  // namespace
+
+std::unique_ptr<BackgroundIntegers> MpiCollective::background_integers(int slots) {
+  return std::make_unique<MpiBackgroundIntegers>(comm_, slots);
+}
+
 }  // namespace dmlp::mpi

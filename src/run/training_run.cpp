@@ -349,6 +349,10 @@ class Run final : public TrainingRun::Impl {
     d.first_step = trainer_->position().step;
     const auto& b = team_ ? team_->buckets() : plain_sync_->buckets();
     d.buckets = b.size();
+    if (config_.training.reproducible) {
+      d.micro_shards_held = trainer_->memory_rows() / std::max<std::int64_t>(1, config_.training.micro_batch);
+      d.exact_buckets = trainer_->sum_buckets();
+    }
     // The last bucket holds layer 1, whose gradient is the last thing backward computes.
     const double total = double(net_.layout().size());
     d.overlappable = b.size() > 1 && total > 0 ? 1.0 - double(b.back().end - b.back().begin) / total : 0.0;

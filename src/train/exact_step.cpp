@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "dmlp/core/blas.hpp"
+#include "dmlp/core/test_hooks.hpp"
 #include "dmlp/train/threads.hpp"
 
 namespace dmlp {
@@ -14,32 +15,36 @@ constexpr int kTileColumns = 128;
 
 int ceil_div(int a, int b) { return (a + b - 1) / b; }
 
-// Where db_k lies in the exact sums' order: right after W_k's tiles.
-std::vector<std::size_t> bias_places(const ParameterLayout& layout, const std::vector<WeightTile>& tiles) {
-  std::vector<std::size_t> places(layout.layers().size(), 0);
-  for (const WeightTile& t : tiles) places[std::size_t(t.layer)] = std::max(places[std::size_t(t.layer)], t.first + t.size());
-  return places;
-}
+constexpr std::size_t kBucketElements = std::size_t{1} << 17;  // values a background all-reduce sums: 2 MiB of words
 
-// ExactSum's segments: every tile and every b_k on its own window (biases'
-// gradients often lie far from the weights'), and the loss last.
+// ExactSum's segments, in the order phase B completes them: every tile (on a
+// window of its own), then every b_k (biases' gradients often lie far from
+// the weights'), then the loss.
 std::vector<std::size_t> segment_ends(const ParameterLayout& layout, const std::vector<WeightTile>& tiles) {
-  const std::vector<std::size_t> biases = bias_places(layout, tiles);
   std::vector<std::size_t> ends;
-  for (std::size_t k = 0; k < biases.size(); ++k) {
-    for (const WeightTile& t : tiles)
-      if (std::size_t(t.layer) == k) ends.push_back(t.first + t.size());
-    ends.push_back(biases[k] + std::size_t(layout.layer(int(k)).out));
-  }
+  for (const WeightTile& t : tiles) ends.push_back(t.first + t.size());
+  for (const LayerSlots& s : layout.layers()) ends.push_back(ends.back() + std::size_t(s.out));
   ends.push_back(layout.size() + 1);
   return ends;
+}
+
+// Where each db_k lies in that order.
+std::vector<std::size_t> bias_places(const ParameterLayout& layout) {
+  std::size_t at = 0;
+  for (const LayerSlots& s : layout.layers()) at += s.weight_count();
+  std::vector<std::size_t> places;
+  for (const LayerSlots& s : layout.layers()) {
+    places.push_back(at);
+    at += std::size_t(s.out);
+  }
+  return places;
 }
 }  // namespace
 
 std::vector<WeightTile> weight_tiles(const ParameterLayout& layout, std::size_t elements) {
   std::vector<WeightTile> tiles;
   std::size_t first = 0;
-  for (int k = 0; k < int(layout.layers().size()); ++k) {
+  for (int k = int(layout.layers().size()) - 1; k >= 0; --k) {  // as backward reaches them
     const LayerSlots& s = layout.layer(k);
     // about square, kTileColumns wide, wider for a layer with few rows
     const int want_cols = std::min(s.in, std::max(kTileColumns, int(elements / std::size_t(s.out))));
@@ -53,7 +58,6 @@ std::vector<WeightTile> weight_tiles(const ParameterLayout& layout, std::size_t 
         first += t.size();
         tiles.push_back(t);
       }
-    first += std::size_t(s.out);  // b_k
   }
   return tiles;
 }
@@ -79,7 +83,8 @@ std::int64_t ExactStep<T>::group_rows(const ModelSpec& spec, std::int64_t max_ra
   row_values += spec.outputs() + 1;
   const std::int64_t shard_bytes = row_values * std::int64_t(sizeof(T)) * m;
   const std::int64_t rank_shards = std::max<std::int64_t>(1, (max_rank_rows + m - 1) / m);
-  const std::int64_t fit = std::max<std::int64_t>(std::int64_t(kGroupBudget) / shard_bytes, workers_for());
+  std::int64_t fit = std::max<std::int64_t>(std::int64_t(kGroupBudget) / shard_bytes, workers_for());
+  if (const auto cap = test_group_shards()) fit = std::min(fit, *cap);
   return std::min(rank_shards, fit) * m;
 }
 
@@ -97,7 +102,7 @@ ExactStep<T>::ExactStep(Network<T>& net, RowSource& train, Collective& comm, int
       shard_sums_(std::size_t(group_shards_)),
       shard_rows_(std::size_t(group_shards_)),
       tiles_(weight_tiles(net.layout(), tile_elements(sizeof(T)))),
-      bias_first_(bias_places(net.layout(), tiles_)),
+      bias_first_(bias_places(net.layout())),
       exact_(segment_ends(net.layout(), tiles_), exact_sum_words<T>()) {
   for (const LayerSlots& s : net.layout().layers()) {
     deltas_.emplace_back(std::size_t(group_shards_) * std::size_t(m) * std::size_t(s.out));
@@ -107,11 +112,75 @@ ExactStep<T>::ExactStep(Network<T>& net, RowSource& train, Collective& comm, int
   bias_grads_ = AlignedBuffer<T>(std::size_t(group_shards_) * bias_values_);
   std::size_t largest = 0;
   for (const WeightTile& t : tiles_) largest = std::max(largest, t.size());
-  for (int i = 0; i < threads_; ++i) tile_buffers_.emplace_back(largest);
-  // the last layer's tiles first: theirs are the first sums complete
-  std::stable_sort(tiles_.begin(), tiles_.end(), [](const WeightTile& a, const WeightTile& b) { return a.layer > b.layer; });
+  for (int i = 0; i < threads_; ++i) {
+    tile_buffers_.emplace_back(largest * kShardsAtOnce);
+    for (int j = 0; j < kShardsAtOnce; ++j) tile_parts_.push_back(tile_buffers_.back().data() + largest * std::size_t(j));
+  }
   windows_.reserve(exact_.windows().size());
+  if (comm.size() > 1) plan_buckets();
 }
+
+// Runs of work items (tiles, in order, then the biases and losses) whose
+// sums go over the ranks together, about kBucketElements values each.
+template <class T>
+void ExactStep<T>::plan_buckets() {
+  const std::size_t items = tiles_.size() + 1;
+  std::size_t begin = 0;
+  for (std::size_t i = 0; i < items; ++i) {
+    const bool last = i + 1 == items;
+    const std::size_t end = last ? exact_.size() : tiles_[i].first + tiles_[i].size();
+    if (!last && end - tiles_[begin].first < kBucketElements) continue;
+    Bucket b;
+    b.first = begin < tiles_.size() ? tiles_[begin].first : bias_first_[0];
+    b.count = end - b.first;
+    std::tie(b.segment0, b.segment1) = exact_.segments(b.first, b.count);
+    b.item0 = begin;
+    b.item1 = i + 1;
+    buckets_.push_back(b);
+    begin = i + 1;
+  }
+  for (std::size_t b = 0; b < buckets_.size(); ++b)
+    for (std::size_t i = buckets_[b].item0; i < buckets_[b].item1; ++i) bucket_of_.push_back(b);
+  items_done_ = std::make_unique<std::atomic<int>[]>(buckets_.size());
+  background_ = comm_.background_integers(int(buckets_.size()) + 1);  // the windows' slot, then one per bucket
+  windows_.resize(exact_.windows().size());
+}
+
+// Moves the buckets' sums along, from thread 0 between work items: the
+// windows' MAX of the next complete bucket, then its words' SUM, one bucket
+// after the other, in the same order on every rank; a summed bucket's tiles
+// become gradient. `finish`: waits for every bucket's sum to start.
+template <class T>
+void ExactStep<T>::push_buckets(bool finish) {
+  const std::size_t K = std::size_t(exact_.words_per_element());
+  while (true) {
+    if (windows_pending_) {
+      const Bucket& b = buckets_[started_];
+      if (finish) background_->wait(0);
+      else if (!background_->done(0)) break;
+      exact_.align_to(std::span<const std::int64_t>(windows_).subspan(b.segment0, b.segment1 - b.segment0), b.segment0);
+      background_->start(int(started_) + 1, exact_.words().subspan(b.first * K, b.count * K), false);
+      windows_pending_ = false;
+      ++started_;
+      continue;
+    }
+    const bool complete = started_ < buckets_.size() && items_done_[started_].load(std::memory_order_acquire) ==
+                                                            int(buckets_[started_].item1 - buckets_[started_].item0);
+    if (!complete) break;
+    const Bucket& b = buckets_[started_];
+    std::copy(exact_.windows().begin() + std::ptrdiff_t(b.segment0), exact_.windows().begin() + std::ptrdiff_t(b.segment1),
+              windows_.begin() + std::ptrdiff_t(b.segment0));
+    background_->start(0, std::span<std::int64_t>(windows_).subspan(b.segment0, b.segment1 - b.segment0), true);
+    windows_pending_ = true;
+  }
+  if (finish) return;  // compute() turns the rest into gradient, on every thread
+  while (converted_ < started_ && background_->done(int(converted_) + 1)) {
+    const Bucket& b = buckets_[converted_];
+    for (std::size_t i = b.item0; i < std::min(b.item1, tiles_.size()); ++i) tile_result(tiles_[i], tile_parts_[0]);
+    ++converted_;
+  }
+}
+
 
 // Phase A for micro-shard `shard` of the group, `rows` rows: the operations
 // and shapes of one micro-shard alone, on one BLAS thread.
@@ -146,25 +215,30 @@ double ExactStep<T>::forward_backward_shard(int shard, int rows, T scale) {
   return forward_seconds;
 }
 
-// Phase B for one tile: each micro-shard's part, added while in cache.
+// Phase B for one tile: each micro-shard's part, kShardsAtOnce at a time
+// into the thread's buffers, then added at once while in cache.
 template <class T>
 void ExactStep<T>::sum_tile(const WeightTile& t, int shards, std::span<const int> shard_rows, bool start,
                             bool finish) {
   const LayerSlots& s = net_.layout().layer(t.layer);
   const int rows = t.row1 - t.row0, cols = t.col1 - t.col0;
-  T* tile = tile_buffers_[std::size_t(omp_get_thread_num())].data();  // (rows, cols)
-  if (start) exact_.clear(t.first, t.size());  // in cache from here on
-  for (int j = 0; j < shards; ++j) {
-    const std::size_t row0 = std::size_t(j) * std::size_t(m_);
-    const T* dZ = deltas_[std::size_t(t.layer)].data() + row0 * s.out + t.row0;  // (m, out), columns row0…
-    const T* X = ws_.activation(t.layer) + row0 * s.in + t.col0;                // (m, in), columns col0…
-    // tile(rows,cols) = dZᵀ(rows,m)·X(m,cols), added to the zeros the last take() left:
-    // the same floats as β = 0, without OpenBLAS's pass that clears the tile
-    blas::gemm<T>(blas::Op::T, blas::Op::N, rows, cols, shard_rows[std::size_t(j)], T(1), dZ, s.out, X, s.in, T(1),
-                  tile, cols);
-    exact_.take(std::span<T>(tile, t.size()), t.first);
+  const std::size_t thread = std::size_t(omp_get_thread_num());
+  T* const* parts = tile_parts_.data() + thread * kShardsAtOnce;  // each (rows, cols), zero
+  if (start) exact_.clear(t.first, t.size());
+  for (int j0 = 0; j0 < shards; j0 += kShardsAtOnce) {
+    const int now = std::min(kShardsAtOnce, shards - j0);
+    for (int j = j0; j < j0 + now; ++j) {
+      const std::size_t row0 = std::size_t(j) * std::size_t(m_);
+      const T* dZ = deltas_[std::size_t(t.layer)].data() + row0 * s.out + t.row0;  // (m, out), columns row0…
+      const T* X = ws_.activation(t.layer) + row0 * s.in + t.col0;                // (m, in), columns col0…
+      // part(rows,cols) = dZᵀ(rows,m)·X(m,cols), added to the zeros take() left:
+      // the same floats as β = 0, without OpenBLAS's pass that clears the part
+      blas::gemm<T>(blas::Op::T, blas::Op::N, rows, cols, shard_rows[std::size_t(j)], T(1), dZ, s.out, X, s.in, T(1),
+                    parts[j - j0], cols);
+    }
+    exact_.take(std::span<T* const>(parts, std::size_t(now)), t.first, t.size());
   }
-  if (finish) tile_result(t, tile);
+  if (finish) tile_result(t, parts[0]);
 }
 
 template <class T>
@@ -201,6 +275,11 @@ LossSums ExactStep<T>::compute(std::span<const std::int64_t> rows, std::int64_t 
   const std::size_t shards = (rows.size() + m - 1) / m;  // whole micro-shards, from a multiple of m
   const T scale = batch_mean_scale<T>(batch);
   const bool alone = comm_.size() == 1;
+  if (!alone) {  // the buckets' sums start as their tiles complete
+    for (std::size_t b = 0; b < buckets_.size(); ++b) items_done_[b].store(0, std::memory_order_relaxed);
+    started_ = converted_ = 0;
+    windows_pending_ = false;
+  }
   double correct = 0;
   for (std::size_t first = 0; first < shards; first += std::size_t(group_shards_)) {
     const int in_group = int(std::min(std::size_t(group_shards_), shards - first));
@@ -227,19 +306,33 @@ LossSums ExactStep<T>::compute(std::span<const std::int64_t> rows, std::int64_t 
       for (int i = 0; i <= tiles; ++i) {
         if (i == tiles) sum_biases_and_losses(in_group, first == 0);
         else sum_tile(tiles_[std::size_t(i)], in_group, shard_rows_, first == 0, alone && last_group);
+        if (!alone && last_group) {
+          items_done_[bucket_of_[std::size_t(i)]].fetch_add(1, std::memory_order_release);
+          if (omp_get_thread_num() == 0) push_buckets(false);
+        }
       }
     }
     clock.move(Phase::backward, Phase::forward, forward_seconds);
     for (int j = 0; j < in_group; ++j) correct += shard_sums_[std::size_t(j)].correct;  // a count: exact in a double
   }
-  if (shards == 0) exact_.clear();  // nothing on this rank
-  if (!alone || shards == 0) {
-    const PhaseScope wait(clock, Phase::allreduce_wait, this->trace_);
-    reduce_exactly(exact_, windows_, comm_);
+  if (!alone) {
+    std::size_t from = 0;  // the first tile not yet gradient
+    {
+      const PhaseScope wait(clock, Phase::allreduce_wait, this->trace_);
+      if (shards == 0) {  // nothing on this rank: zeros, in the others' sequence of sums
+        exact_.clear();
+        for (std::size_t b = 0; b < buckets_.size(); ++b)
+          items_done_[b].store(int(buckets_[b].item1 - buckets_[b].item0), std::memory_order_relaxed);
+      }
+      push_buckets(true);
+      for (std::size_t b = converted_; b < buckets_.size(); ++b) background_->wait(int(b) + 1);
+      from = converted_ < buckets_.size() ? buckets_[converted_].item0 : tiles_.size();
+    }
     const PhaseScope results(clock, Phase::backward, this->trace_, "exact sums");
     const int tiles = int(tiles_.size());
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads_)
-    for (int i = 0; i < tiles; ++i) tile_result(tiles_[std::size_t(i)], tile_buffers_[std::size_t(omp_get_thread_num())].data());
+    for (int i = int(from); i < tiles; ++i)
+      tile_result(tiles_[std::size_t(i)], tile_parts_[std::size_t(omp_get_thread_num()) * kShardsAtOnce]);
   }
   for (int k = 0; k < net_.num_layers(); ++k)
     exact_.result(std::span<T>(net_.bias_grad(k), std::size_t(net_.layout().layer(k).out)), bias_first_[std::size_t(k)]);

@@ -15,7 +15,7 @@ TrainingMemory training_memory(const ModelSpec& spec, const OptimizerConfig& opt
     double outs = 0;
     for (const auto& layer : spec.layers) outs += layer.out;
     m.workspaces = workspace_bytes(spec, rows, element) + double(rows) * outs * double(element);
-    m.worker_gradients = double(workers) * double(tile_elements(element)) * double(element);
+    m.worker_gradients = double(workers) * kShardsAtOnce * double(tile_elements(element)) * double(element);
   } else {
     m.workspaces = double(workers) * workspace_bytes(spec, rows, element);
   }

@@ -35,6 +35,17 @@ for precision in float double; do
     if [ "$got" = "$reference" ] && [[ "$got" == *checksum* ]]; then pass "$precision P=$1 threads=$2: $got"
     else fail "$precision P=$1 threads=$2: $got, expected $reference"; fi
   done
+  # a rank holding its micro-shards in several groups a step (each group's
+  # tiles added to the sums the last one left): the same bits
+  for pt in "1 2 1" "2 1 2"; do
+    set -- $pt
+    dir="$WORK/$precision-$1-$2-groups-of-$3"
+    DMLP_TEST_GROUP_SHARDS=$3 train "$dir" "$1" "$2" --reproducible --precision "$precision"
+    got=$(fingerprint "$dir")
+    grep -q "held $3 at a time" "$dir/log" || fail "$precision P=$1 in groups of $3: the summary does not say so: $(grep micro "$dir/log")"
+    [ "$got" = "$reference" ] && pass "$precision P=$1 threads=$2 in groups of $3 micro-shards: the same bits" \
+      || fail "$precision P=$1 threads=$2 in groups of $3: $got, expected $reference"
+  done
 done
 # A layer wide enough for OpenBLAS to use several threads, and batches that
 # leave a rank one micro-batch in a round: that micro-batch's GEMMs must still
@@ -43,7 +54,7 @@ done
 wide=(train --synthetic blobs --samples 192 --test-samples 200 --layers 784,1024,10 --batch-size 96 --epochs 2
       --log-every 2 --reproducible)
 reference=""
-for pt in "1 1" "1 2" "3 2" "2 2"; do
+for pt in "1 1" "1 2" "3 2" "2 2" "4 1"; do  # at P = 4 one rank holds none of the 3 micro-shards
   set -- $pt
   dir="$WORK/wide-$1-$2"
   mkdir -p "$dir"

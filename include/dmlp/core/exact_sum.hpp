@@ -52,20 +52,30 @@ class ExactSum {
   int words_per_element() const { return words_; }
   void clear();
   // Clears elements [first, first + count): whole segments. Threads may
-  // clear and add to different segments at once.
+  // clear and add to different segments at once. Their words are cleared
+  // lazily, by the next add or align_to: until then words() holds stale
+  // values there, which the windows mark empty.
   void clear(std::size_t first, std::size_t count);
 
   // Adds x[i] to element first + i. [first, first + x.size()) must be whole segments.
   void add(std::span<const float> x, std::size_t first = 0);
   void add(std::span<const double> x, std::size_t first = 0);
-  // add(), leaving x zero: a buffer ready for the next GEMM to add into.
-  void take(std::span<float> x, std::size_t first = 0);
-  void take(std::span<double> x, std::size_t first = 0);
+  // Adds each of `parts`, `count` values each, to elements [first, first +
+  // count) in one pass over the words, leaving the parts zero: buffers ready
+  // for the next GEMM to add into.
+  void take(std::span<float* const> parts, std::size_t first, std::size_t count);
+  void take(std::span<double* const> parts, std::size_t first, std::size_t count);
 
   // Across processes: max-reduce windows(), then align_to() the result, then
   // sum-reduce words(); every process then holds the words of the total.
   std::span<std::int64_t> windows() { return windows_; }          // (segments)
   void align_to(std::span<const std::int64_t> windows);
+  // The same for segments [first_segment, first_segment + windows.size()) alone.
+  void align_to(std::span<const std::int64_t> windows, std::size_t first_segment);
+  // The segments [s0, s1) that elements [first, first + count) cover: whole ones.
+  std::pair<std::size_t, std::size_t> segments(std::size_t first, std::size_t count) const {
+    return segments_of(first, count);
+  }
   std::span<std::int64_t> words() { return words_buffer_.span(); }  // (elements, K)
 
   // The sums, rounded once: elements [first, first + out.size()), whole segments.
@@ -74,7 +84,7 @@ class ExactSum {
 
  private:
   template <class T>
-  void add_values(std::span<T> x, std::size_t first, bool zero);
+  void add_parts(std::span<T* const> parts, std::size_t first, std::size_t count, bool zero);
   template <class T>
   void result_values(std::span<T> out, std::size_t first) const;
   std::pair<std::size_t, std::size_t> segments_of(std::size_t first, std::size_t count) const;
@@ -84,6 +94,7 @@ class ExactSum {
   int words_;
   std::vector<std::int64_t> windows_;  // per segment: the top bin's index j, kEmpty or kNonFinite
   std::vector<std::int64_t> values_;   // per segment: values added, for the overflow check
+  std::vector<char> stale_;            // per segment: its words await clearing (clear(first, count))
   AlignedBuffer<std::int64_t> words_buffer_;
 };
 

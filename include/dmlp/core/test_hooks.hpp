@@ -19,6 +19,9 @@
 //                                 (in the write of a checkpoint), "node-sum"
 //                                 (--reduction node: about to sum its part of
 //                                 a bucket from its peers' shared memory).
+//   DMLP_TEST_GROUP_SHARDS=N      --reproducible holds at most N micro-shards'
+//                                 activations at once (default: 64 MiB's worth),
+//                                 so that a small test runs several groups a step.
 #include <cstdint>
 #include <optional>
 #include <string_view>
@@ -29,6 +32,9 @@ namespace dmlp {
 std::optional<std::int64_t> test_hold_after_step();
 // Whether the file DMLP_TEST_HOLD_RELEASE names exists (false when unset).
 bool test_hold_released();
+
+// The cap DMLP_TEST_GROUP_SHARDS sets, if set (a positive count).
+std::optional<std::int64_t> test_group_shards();
 
 // Sends this process SIGSTOP when DMLP_TEST_STOP_AT names `phase` and `rank`.
 void test_stop_point(std::string_view phase, int rank);

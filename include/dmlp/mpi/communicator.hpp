@@ -168,6 +168,7 @@ class MpiCollective final : public Collective {
   }
   void sum_integers(std::span<std::int64_t> values) override { comm_.allreduce(values, MPI_SUM); }
   void max_integers(std::span<std::int64_t> values) override { comm_.allreduce(values, MPI_MAX); }
+  std::unique_ptr<BackgroundIntegers> background_integers(int slots) override;
   void now_doing(Activity activity) override { comm_.waiter().now_doing(activity); }
   Activity doing() const override { return comm_.waiter().doing(); }
   void step_started(std::int64_t step) override { comm_.waiter().step_started(step); }

@@ -4,6 +4,7 @@
 // src/mpi implements them over MPI.
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <span>
 
 #include "dmlp/core/network.hpp"
@@ -22,6 +23,18 @@ enum class Activity : std::int64_t {
   finishing = 6,           // the final checkpoint, evaluation and reports
 };
 
+// Integer all-reduces in the background, in place (--reproducible's exact
+// sums, overlapped with the rest of the step): start(), then done() between
+// pieces of work to move them along, then wait(). The slots are made once,
+// so a step allocates nothing. Every rank starts them in the same order.
+class BackgroundIntegers {
+ public:
+  virtual ~BackgroundIntegers() = default;
+  virtual void start(int slot, std::span<std::int64_t> values, bool maximum) = 0;
+  virtual bool done(int slot) = 0;  // tests it, which moves it along
+  virtual void wait(int slot) = 0;
+};
+
 // Small blocking collectives over all ranks.
 class Collective {
  public:
@@ -36,6 +49,8 @@ class Collective {
   // Integer versions, exact in any order: what --reproducible's sums travel as.
   virtual void sum_integers(std::span<std::int64_t> values) = 0;
   virtual void max_integers(std::span<std::int64_t> values) = 0;
+  // `slots` background all-reduces; by default each runs blocking at its start.
+  virtual std::unique_ptr<BackgroundIntegers> background_integers(int slots);
   // What this rank does from now on; a stall watchdog tells the others.
   virtual void now_doing(Activity) {}
   virtual Activity doing() const { return Activity::training; }

@@ -14,6 +14,7 @@
 //  B. per tile of some dW_k (rows × columns, a fixed cut of the layer), on the
 //     threads: for each micro-shard, tile(r,c) = dZ_kᵀ(r,m)·X_{k-1}(m,c), added
 //     at once into the tile's fixed-point words while both are in cache.
+#include <atomic>
 #include <memory>
 #include <vector>
 
@@ -41,11 +42,12 @@ struct WeightTile {
 // with its place in the exact sums' order: the tiles of W_1, then b_1, then
 // W_2's … and the loss last. It depends on the model's shape alone.
 std::vector<WeightTile> weight_tiles(const ParameterLayout& layout, std::size_t elements);
-// Values per tile for `element`-byte numbers: the tile and its exact-sum
-// words (2 or 3 a value) fit in a core's L2, 320 or 256 KiB.
+// Values per tile for `element`-byte numbers: 8 micro-shards' tiles and
+// the exact-sum words (2 or 3 a value) fit in a core's L2, 384 or 320 KiB.
 constexpr std::size_t tile_elements(std::size_t element) {
-  return element <= 4 ? 16384 : 8192;
+  return element <= 4 ? 8192 : 4096;
 }
+inline constexpr int kShardsAtOnce = 8;  // micro-shards' parts of a tile held at once
 
 template <class T>
 class ExactStep final : public GradientStep<T> {
@@ -56,6 +58,7 @@ class ExactStep final : public GradientStep<T> {
   bool sums_over_ranks() const override { return true; }
   int workers() const override { return threads_; }
   std::int64_t rows_held() const override { return std::int64_t(group_shards_) * m_; }
+  std::size_t sum_buckets() const override { return buckets_.size(); }
   // Threads a rank uses: all of them (phase B has a tile for each).
   static int workers_for();
   // Rows held at once: whole groups of micro-shards, as many as fit a
@@ -69,6 +72,15 @@ class ExactStep final : public GradientStep<T> {
   void sum_tile(const WeightTile& tile, int shards, std::span<const int> shard_rows, bool start, bool finish);
   void sum_biases_and_losses(int shards, bool start);
   void tile_result(const WeightTile& tile, T* buffer);  // the tile's sums into the gradient
+  void plan_buckets();
+  void push_buckets(bool finish);
+
+  // Over several ranks: runs of work items summed over the ranks as soon as they are done.
+  struct Bucket {
+    std::size_t first = 0, count = 0;        // elements of the exact sums
+    std::size_t segment0 = 0, segment1 = 0;  // their segments
+    std::size_t item0 = 0, item1 = 0;        // work items: tiles, then the biases and losses
+  };
 
   Network<T>& net_;
   RowSource& train_;
@@ -84,12 +96,19 @@ class ExactStep final : public GradientStep<T> {
   std::vector<LossSums> shard_sums_;        // (group shards)
   std::vector<int> shard_rows_;             // (group shards)
   std::vector<WeightTile> tiles_;           // the last layer's first: their sums are needed first
-  std::vector<AlignedBuffer<T>> tile_buffers_;  // per thread: one tile's floats
+  std::vector<AlignedBuffer<T>> tile_buffers_;  // per thread: kShardsAtOnce tiles' floats, kept zero
+  std::vector<T*> tile_parts_;              // per thread, kShardsAtOnce pointers into its buffer
   std::vector<std::size_t> bias_first_;     // per layer: where db_k lies in the exact sums
   std::vector<std::size_t> bias_in_shard_;  // per layer: where db_k lies in a micro-shard's bias gradients
   std::size_t bias_values_ = 0;             // Σ r_k
   ExactSum exact_;                          // (parameters + 1 loss), in tile order
   std::vector<std::int64_t> windows_;       // the windows' all-reduce
+  std::vector<Bucket> buckets_;
+  std::vector<std::size_t> bucket_of_;      // per work item
+  std::unique_ptr<std::atomic<int>[]> items_done_;  // per bucket, this step
+  std::unique_ptr<BackgroundIntegers> background_;
+  std::size_t started_ = 0, converted_ = 0;  // buckets whose words' sum started, and turned into gradient
+  bool windows_pending_ = false;            // bucket started_'s windows are being summed
 };
 
 }  // namespace dmlp

@@ -22,6 +22,8 @@ class GradientStep {
   virtual int workers() const { return 1; }
   // Rows whose activations it holds at once, where not the workspace's (0).
   virtual std::int64_t rows_held() const { return 0; }
+  // Background all-reduces its sums over the ranks take, where it has its own (0).
+  virtual std::size_t sum_buckets() const { return 0; }
   // A timeline to record spans into (null: none). Not owned.
   void set_trace(Trace* trace) { trace_ = trace; }
 

@@ -138,3 +138,87 @@ TEST_CASE("exact sums keep small results of either sign, and subnormal windows",
   tiny.result(std::span<double>(&got, 1));
   CHECK(got == 2e-310);
 }
+
+namespace {
+// The result of words (c0 c1) in a window whose factor is 1, by the scalar
+// steps the header describes: carries into [0, 2^W), the sign, double(c0)
+// rounded once, c1·2^-W added, rounded to T.
+template <class T>
+T scalar_result(std::int64_t c0, std::int64_t c1) {
+  const int W = ExactSum::kBinBits;
+  auto carry = [&] {
+    const std::int64_t up = c1 >> W;
+    c1 -= up * (std::int64_t{1} << W);
+    c0 += up;
+  };
+  carry();
+  const bool negative = c0 < 0;
+  if (negative) c0 = -c0, c1 = -c1;
+  carry();
+  const double v = double(c1) / double(std::int64_t{1} << W) + double(c0);
+  return T(negative ? -v : v);
+}
+}  // namespace
+
+TEMPLATE_TEST_CASE("exact sums: the vector kernels give the scalar steps' bits", "[exact_sum]", float, double) {
+  using T = TestType;
+  // Two words an element, set directly: large, negative, carrying, odd tails.
+  std::mt19937_64 rng(11);
+  std::uniform_int_distribution<std::int64_t> word(-(std::int64_t{1} << 61), std::int64_t{1} << 61);
+  std::uniform_int_distribution<int> bits(0, 61);
+  for (std::size_t n : {1, 3, 4, 7, 8, 1001}) {
+    ExactSum sum({n}, 2);
+    const T one = 1;
+    sum.add(std::span<const T>(std::vector<T>(n, one)));  // the window of 1: bin 0, factor 1
+    std::vector<std::int64_t> c(2 * n);
+    for (std::size_t i = 0; i < c.size(); ++i) c[i] = word(rng) >> bits(rng);
+    c[0] = std::int64_t{1} << 61, c[1] = -1;  // a carry across the sign
+    std::copy(c.begin(), c.end(), sum.words().begin());
+    std::vector<T> out(n);
+    sum.result(std::span<T>(out));
+    for (std::size_t i = 0; i < n; ++i) {
+      INFO("n " << n << ", element " << i << ": words " << c[2 * i] << " " << c[2 * i + 1]);
+      const T expected = scalar_result<T>(c[2 * i], c[2 * i + 1]);
+      CHECK(std::memcmp(&out[i], &expected, sizeof(T)) == 0);
+    }
+  }
+}
+
+TEMPLATE_TEST_CASE("exact sums: take() of several parts equals their adds, and leaves them zero", "[exact_sum]", float,
+                   double) {
+  using T = TestType;
+  std::mt19937_64 rng(5);
+  std::uniform_real_distribution<double> mantissa(-1, 1);
+  std::uniform_int_distribution<int> exponent(-30, 30);
+  const std::size_t n = 1003;  // odd: the vector loops' tails
+  const std::vector<std::size_t> ends = {500, 501, n};
+  std::vector<std::vector<T>> parts(6, std::vector<T>(n));
+  for (auto& p : parts)
+    for (T& x : p) x = T(std::ldexp(mantissa(rng), exponent(rng)));
+  parts[5][7] = T(3e20);  // moves segment 0's window up in the second take
+  ExactSum one_by_one(ends, dmlp::exact_sum_words<T>()), at_once(ends, dmlp::exact_sum_words<T>());
+  for (const auto& p : parts) one_by_one.add(std::span<const T>(p));
+  // stale words, cleared lazily: a take after clear(first, count) must not see them
+  at_once.add(std::span<const T>(parts[0]));
+  at_once.clear(0, n);
+  std::vector<T*> first{parts[0].data(), parts[1].data(), parts[2].data()}, second{parts[3].data(), parts[4].data(),
+                                                                                   parts[5].data()};
+  auto copies = parts;
+  at_once.take(std::span<T* const>(first), 0, n);
+  at_once.take(std::span<T* const>(second), 0, n);
+  for (const auto& p : parts) CHECK(std::all_of(p.begin(), p.end(), [](T x) { return x == T(0); }));
+  std::vector<T> a(n), b(n);
+  one_by_one.result(std::span<T>(a));
+  at_once.result(std::span<T>(b));
+  CHECK(std::memcmp(a.data(), b.data(), n * sizeof(T)) == 0);
+  CHECK(std::equal(one_by_one.windows().begin(), one_by_one.windows().end(), at_once.windows().begin()));
+  // a segment cleared and never added to: empty, its result zero, even aligned to another's window
+  ExactSum stale(ends, dmlp::exact_sum_words<T>());
+  stale.add(std::span<const T>(copies[0]));
+  stale.clear(501, n - 501);
+  std::vector<std::int64_t> windows(one_by_one.windows().begin(), one_by_one.windows().end());
+  stale.align_to(std::span<const std::int64_t>(windows).subspan(2, 1), 2);
+  std::vector<T> tail(n - 501);
+  stale.result(std::span<T>(tail), 501);
+  CHECK(std::all_of(tail.begin(), tail.end(), [](T x) { return x == T(0); }));
+}

@@ -53,7 +53,13 @@ TEST_CASE("the summary of an uneven split and of the exact sums", "[summary]") {
   const std::string s = run::format_summary(d);
   CHECK_THAT(s, Contains("per rank 64-63"));
   CHECK_THAT(s, Contains("32 rows per micro-batch (--micro-batch), up to 2 per rank per step"));
-  CHECK_THAT(s, Contains("exact: 64-bit integer sums, 2 per parameter"));
+  CHECK_THAT(s, Contains("exact: 64-bit integer sums, 2 per parameter, added tile by tile in cache\n"));
+  d.micro_shards_held = 1;
+  d.exact_buckets = 14;
+  const std::string held = run::format_summary(d);
+  CHECK_THAT(held, Contains("up to 2 per rank per step, held 1 at a time, one gradient sum per step"));
+  CHECK_THAT(held, Contains("over the ranks in 14 buckets, each as soon as its tiles are summed"));
+  CHECK_THAT(held, Contains("slower than plain at 1 rank x 2 threads"));
 }
 
 TEST_CASE("the placement advice: nothing when it fits, the launchers' flags when it does not", "[summary]") {
