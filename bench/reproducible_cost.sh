@@ -9,8 +9,10 @@
 # 32 (the default), 64 and 128; and the reproducible runs' parameter checksum,
 # which must be one value per micro-batch across the configurations.
 # Each figure is the median over the logged intervals of a 60-step run,
-# skipping the first 10 steps. Run it with the CPU's own BLAS kernels (unset
-# OPENBLAS_CORETYPE).
+# skipping the first 10 steps. Then the cost of --reproducible against plain,
+# per configuration and m, and the BLAS kernels that ran. Run it with the
+# CPU's own BLAS kernels:
+#   env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE bash bench/reproducible_cost.sh
 source "$(dirname "$0")/lib.sh" "${1:-build}"
 
 # run NAME RANKS THREADS [extra dmlp options]: prints "samples/s checksum"
@@ -29,6 +31,7 @@ printf '%-22s' "ranks x threads"
 columns=("plain" "--micro-batch 32" "--reproducible m=32" "--reproducible m=64" "--reproducible m=128")
 for c in "${columns[@]}"; do printf '%24s' "$c"; done
 echo
+declare -A rates
 for config in "1 1" "1 2" "2 1"; do
   set -- $config
   printf '%-22s' "$1 x $2"
@@ -36,9 +39,19 @@ for config in "1 1" "1 2" "2 1"; do
   for extra in "" "--micro-batch 32" "--reproducible" "--reproducible --micro-batch 64" "--reproducible --micro-batch 128"; do
     # shellcheck disable=SC2086
     read -r rate sum < <(run "r$1$2_$i" "$1" "$2" $extra)
+    rates[$1x$2,$i]=$rate
     if [[ "$extra" == *reproducible* ]]; then printf '%24s' "$rate ($sum)"; else printf '%24s' "$rate"; fi
     i=$((i + 1))
   done
   echo
 done
 echo "samples/s (parameter checksum after 60 steps, the same per micro-batch at every ranks x threads)"
+echo
+echo "cost against plain (1 - samples/s / plain's): accumulated m = 32, then --reproducible m = 32, 64, 128"
+for config in 1x1 1x2 2x1; do
+  printf '%-22s' "${config/x/ x }"
+  for i in 1 2 3 4; do printf '%24s' "$(calc "int(100 * (1 - ${rates[$config,$i]} / ${rates[$config,0]}) + 0.5)")%"; done
+  echo
+done
+grep -h "^  blas" "$work/r12_2.out" | sed 's/^  blas */kernels: /'
+grep -m1 "^model name" /proc/cpuinfo | sed 's/.*: /cpu: /' || true

@@ -37,7 +37,7 @@ for precision in float double; do
   done
   # a rank holding its micro-shards in several groups a step (each group's
   # tiles added to the sums the last one left): the same bits
-  for pt in "1 2 1" "2 1 2"; do
+  for pt in "1 2 1" "1 1 3" "2 1 1"; do  # groups of 1 and of 3 (4 micro-shards a step at P = 1)
     set -- $pt
     dir="$WORK/$precision-$1-$2-groups-of-$3"
     DMLP_TEST_GROUP_SHARDS=$3 train "$dir" "$1" "$2" --reproducible --precision "$precision"
