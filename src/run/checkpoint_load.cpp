@@ -199,14 +199,6 @@ std::vector<std::string> check_resume(const CheckpointMeta& meta, const RunConfi
     return "the checkpoint's micro-batch was " + stored_setting("/training/micro_batch").dump() + ", this run's is " +
            std::to_string(config.training.micro_batch);
   };
-  // One line for an elastic restart's log: old P, new P, and whether the bits carry over.
-  if (meta.ranks != ranks)
-    warnings.push_back("resuming at another rank count: " + meta.path + " was written by " + std::to_string(meta.ranks) +
-                       " ranks and this run has " + std::to_string(ranks) +
-                       (bitwise_at_any_ranks
-                            ? "; reproducible (--reproducible, micro-batch " +
-                                  std::to_string(config.training.micro_batch) + "): bit for bit as without the change"
-                            : ": results match to rounding, not bit for bit (" + not_bitwise_because() + ")"));
   nlohmann::json stored = meta.config;
   if (meta.format_version < 2) {
     try {
@@ -261,6 +253,17 @@ std::vector<std::string> check_resume(const CheckpointMeta& meta, const RunConfi
                      ". Resume with the checkpoint's settings, or start a new run from its parameters with --init " +
                      meta.path);
   if (!changed.empty()) warnings.push_back("settings differ from the checkpoint's: " + changed);
+  // One line for an elastic restart's log, first: old P, new P, and whether
+  // the bits carry over, which any other changed setting rules out.
+  if (meta.ranks != ranks)
+    warnings.insert(warnings.begin(),
+                    "resuming at another rank count: " + meta.path + " was written by " + std::to_string(meta.ranks) +
+                        " ranks and this run has " + std::to_string(ranks) +
+                        (bitwise_at_any_ranks && changed.empty()
+                             ? "; reproducible (--reproducible, micro-batch " +
+                                   std::to_string(config.training.micro_batch) + "): bit for bit as without the change"
+                             : ": results match to rounding, not bit for bit (" +
+                                   (bitwise_at_any_ranks ? "settings differ: " + changed : not_bitwise_because()) + ")"));
   return warnings;
 }
 

@@ -10,7 +10,7 @@ std::string divergence_advice() { return "lower " + setting("lr_weights") + " (o
 std::string DivergenceNotes::message(std::int64_t step, const std::string& what) const {
   std::string text = "diverged at step " + std::to_string(step) + ": " + what;
   text += step_ >= 0 ? "; the last loss reported, at step " + std::to_string(step_) + ", was " + format_number(loss_)
-                     : "; no loss was reported yet in this run";
+                     : "; no loss was logged before it (" + setting("log_every") + ")";
   return text + ". Nothing non-finite was written; " + divergence_advice();
 }
 

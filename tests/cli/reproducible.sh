@@ -78,6 +78,12 @@ expected=$(fingerprint "$WORK/float-1-1" | cut -d' ' -f1-2)
 grep -q "resuming at another rank count: .* was written by 2 ranks and this run has 3; reproducible (--reproducible, micro-batch 32): bit for bit" "$dir/log" \
   && ! grep -q "match to rounding" "$dir/log" && pass "the resume says: 2 ranks then, 3 now, bit for bit" \
   || fail "resume line: $(grep "rank count\|rounding" "$dir/log")"
+# the same with another --weight-decay: the resume line must not promise the bits
+dir="$WORK/resumed-changed"
+train "$dir" 3 1 --reproducible --resume "$WORK/float-2-1/ckpt/ckpt-000000025.h5" --weight-decay 0.001 --max-steps 26
+grep -q "resuming at another rank count: .* was written by 2 ranks and this run has 3: results match to rounding, not bit for bit (settings differ: .*weight_decay" "$dir/log" \
+  && ! grep -q "bit for bit as without" "$dir/log" && pass "a resume with another setting does not promise the bits" \
+  || fail "resume line with another setting: $(grep "rank count" "$dir/log")"
 
 # without --reproducible: P = 1 and P = 3 differ in the last bits, and agree to 1e-5
 train "$WORK/plain-1" 1 1
