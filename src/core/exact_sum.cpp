@@ -491,6 +491,14 @@ void ExactSum::align_to(std::span<const std::int64_t> given, std::size_t first_s
     throw std::invalid_argument("ExactSum::align_to: windows past the last segment");
   for (std::size_t i = 0; i < given.size(); ++i) {
     const std::size_t s = first_segment + i;
+    if ((given[i] == kEmpty || given[i] == kNonFinite) && stale_[s]) {
+      // words left from before clear(first, count), about to be summed over
+      // the ranks: zeros, so that no sum of old words can grow without bound
+      const std::size_t begin = s == 0 ? 0 : segment_ends_[s - 1];
+      std::fill_n(words_buffer_.data() + begin * std::size_t(words_), (segment_ends_[s] - begin) * std::size_t(words_),
+                  std::int64_t{0});
+      stale_[s] = 0;
+    }
     if (given[i] == kNonFinite) {
       windows_[s] = kNonFinite;
     } else if (windows_[s] == kNonFinite || given[i] < windows_[s]) {

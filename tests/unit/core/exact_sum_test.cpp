@@ -221,4 +221,14 @@ TEMPLATE_TEST_CASE("exact sums: take() of several parts equals their adds, and l
   std::vector<T> tail(n - 501);
   stale.result(std::span<T>(tail), 501);
   CHECK(std::all_of(tail.begin(), tail.end(), [](T x) { return x == T(0); }));
+  // aligned to an empty window (the segment empty on every rank) or a
+  // non-finite one: its words, which an all-reduce then sums, are zeros
+  for (const std::int64_t agreed : {ExactSum::kEmpty, ExactSum::kNonFinite}) {
+    stale.add(std::span<const T>(copies[1]).subspan(501), 501);
+    stale.clear(501, n - 501);
+    const std::vector<std::int64_t> given{agreed};
+    stale.align_to(std::span<const std::int64_t>(given), 2);
+    const auto words = stale.words().subspan(501 * std::size_t(stale.words_per_element()));
+    CHECK(std::all_of(words.begin(), words.end(), [](std::int64_t w) { return w == 0; }));
+  }
 }
