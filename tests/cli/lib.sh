@@ -24,6 +24,11 @@ pass() { echo "ok:   $*"; }
 
 # expect_exit CODE PATTERN -- COMMAND...: the command exits with CODE and its
 # output (stdout and stderr) matches the extended regex PATTERN.
+show_output() {
+  if [ "$(wc -l <<<"$1")" -le 60 ]; then sed 's/^/      /' <<<"$1"
+  else head -30 <<<"$1" | sed 's/^/      /'; echo "      [...]"; tail -30 <<<"$1" | sed 's/^/      /'; fi
+}
+
 expect_exit() {
   local code=$1 pattern=$2
   shift 3
@@ -31,10 +36,11 @@ expect_exit() {
   out=$("$@" 2>&1)
   rc=$?
   if [ "$rc" -ne "$code" ]; then
-    fail "exit $rc, expected $code: $*"; echo "$out" | tail -5 | sed 's/^/      /'; return
+    fail "exit $rc, expected $code: $*"; show_output "$out"; return
   fi
   if ! grep -Eq -- "$pattern" <<<"$(tr '\n' ' ' <<<"$out")" && ! grep -Eq -- "$pattern" <<<"$out"; then
-    fail "output lacks /$pattern/: $*"; echo "$out" | tail -5 | sed 's/^/      /'; return
+    # all of it (up to 60 lines), so that a rare miss can be read from the CI log
+    fail "output lacks /$pattern/: $*"; show_output "$out"; return
   fi
   pass "exit $code /$pattern/: ${*:2}"
 }
