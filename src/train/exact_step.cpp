@@ -62,6 +62,14 @@ std::vector<WeightTile> weight_tiles(const ParameterLayout& layout, std::size_t 
   return tiles;
 }
 
+bool tile_meets(const ParameterLayout& layout, const WeightTile& tile, std::span<const Piece> pieces) {
+  const LayerSlots& s = layout.layer(tile.layer);
+  const std::size_t begin = s.weight_offset + std::size_t(tile.row0) * std::size_t(s.in) + std::size_t(tile.col0);
+  const std::size_t end = s.weight_offset + std::size_t(tile.row1 - 1) * std::size_t(s.in) + std::size_t(tile.col1);
+  return std::any_of(pieces.begin(), pieces.end(),
+                     [&](const Piece& p) { return !p.bias && p.layer == tile.layer && p.begin < end && begin < p.end; });
+}
+
 void reduce_exactly(ExactSum& sum, std::vector<std::int64_t>& windows, Collective& comm) {
   if (comm.size() == 1) return;
   windows.assign(sum.windows().begin(), sum.windows().end());
@@ -89,7 +97,8 @@ std::int64_t ExactStep<T>::group_rows(const ModelSpec& spec, std::int64_t max_ra
 }
 
 template <class T>
-ExactStep<T>::ExactStep(Network<T>& net, RowSource& train, Collective& comm, int m, std::int64_t max_rank_rows)
+ExactStep<T>::ExactStep(Network<T>& net, RowSource& train, Collective& comm, int m, std::int64_t max_rank_rows,
+                        std::span<const Piece> needed)
     : net_(net),
       train_(train),
       comm_(comm),
@@ -104,6 +113,7 @@ ExactStep<T>::ExactStep(Network<T>& net, RowSource& train, Collective& comm, int
       tiles_(weight_tiles(net.layout(), tile_elements(sizeof(T)))),
       bias_first_(bias_places(net.layout())),
       exact_(segment_ends(net.layout(), tiles_), exact_sum_words<T>()) {
+  for (const WeightTile& t : tiles_) tile_needed_.push_back(needed.empty() || tile_meets(net.layout(), t, needed));
   for (const LayerSlots& s : net.layout().layers()) {
     deltas_.emplace_back(std::size_t(group_shards_) * std::size_t(m) * std::size_t(s.out));
     bias_in_shard_.push_back(bias_values_);
@@ -176,7 +186,8 @@ void ExactStep<T>::push_buckets(bool finish) {
   if (finish) return;  // compute() turns the rest into gradient, on every thread
   while (converted_ < started_ && background_->done(int(converted_) + 1)) {
     const Bucket& b = buckets_[converted_];
-    for (std::size_t i = b.item0; i < std::min(b.item1, tiles_.size()); ++i) tile_result(tiles_[i], tile_parts_[0]);
+    for (std::size_t i = b.item0; i < std::min(b.item1, tiles_.size()); ++i)
+      if (tile_needed_[i]) tile_result(tiles_[i], tile_parts_[0]);
     ++converted_;
   }
 }
@@ -332,7 +343,8 @@ LossSums ExactStep<T>::compute(std::span<const std::int64_t> rows, std::int64_t 
     const int tiles = int(tiles_.size());
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads_)
     for (int i = int(from); i < tiles; ++i)
-      tile_result(tiles_[std::size_t(i)], tile_parts_[std::size_t(omp_get_thread_num()) * kShardsAtOnce]);
+      if (tile_needed_[std::size_t(i)])
+        tile_result(tiles_[std::size_t(i)], tile_parts_[std::size_t(omp_get_thread_num()) * kShardsAtOnce]);
   }
   for (int k = 0; k < net_.num_layers(); ++k)
     exact_.result(std::span<T>(net_.bias_grad(k), std::size_t(net_.layout().layer(k).out)), bias_first_[std::size_t(k)]);

@@ -24,14 +24,17 @@ const TrainConfig& checked(const TrainConfig& c, const RowSource& train, const R
 template <class T>
 std::unique_ptr<GradientStep<T>> make_gradient_step(const TrainConfig& c, Network<T>& net, RowSource& train,
                                                     Collective& comm, GradientSync<T>& sync,
-                                                    ParameterUpdate& updater, int rows, std::int64_t rank_rows) {
+                                                    ParameterUpdate& updater, int rows, std::int64_t rank_rows,
+                                                    NodeShare<T>* node) {
   if (!c.reproducible) return std::make_unique<AccumulatingStep<T>>(net, train, sync, updater, rows, c.tuning);
   const int workers = ExactStep<T>::workers_for();
   const std::int64_t held = ExactStep<T>::group_rows(net.spec(), rank_rows, rows);
   require_memory(training_memory(net.spec(), c.optimizer, sizeof(T), held, workers, true).total(),
                  "the model's parameters, gradients and optimizer state with " + setting("reproducible") + "'s exact sums and " +
                      std::to_string(held) + " rows' activations and deltas");
-  return std::make_unique<ExactStep<T>>(net, train, comm, rows, rank_rows);
+  // on a node, a rank's update reads its own pieces of the gradient alone
+  return std::make_unique<ExactStep<T>>(net, train, comm, rows, rank_rows,
+                                        node ? node->pieces() : std::span<const Piece>());
 }
 
 // The node's one shared copy of the state, or this rank's own.
@@ -62,7 +65,7 @@ Trainer<T>::Trainer(Network<T>& net, RowSource& train, RowSource* test, TrainCon
       total_steps_(dmlp::total_steps(config_, plan_.steps_per_epoch())),
       workspace_rows_(int(dmlp::workspace_rows(config_, train.shape().rows, comm.size()))),
       updater_(make_updater(config_, optimizer_, net, sync, comm.size(), node)),
-      gradient_(make_gradient_step(config_, net, train, comm, sync, *updater_, workspace_rows_, max_rows_per_rank())),
+      gradient_(make_gradient_step(config_, net, train, comm, sync, *updater_, workspace_rows_, max_rows_per_rank(), node)),
       read_ahead_(train, plan_, comm, max_rows_per_rank()),
       reports_(comm, train.shape().is_classification(), gradient_->sums_over_ranks()) {}
 

@@ -20,6 +20,7 @@
 
 #include "dmlp/core/exact_sum.hpp"
 #include "dmlp/core/network.hpp"
+#include "dmlp/core/shard_plan.hpp"
 #include "dmlp/data/dataset.hpp"
 #include "dmlp/train/collective.hpp"
 #include "dmlp/train/gradient_step.hpp"
@@ -38,6 +39,10 @@ struct WeightTile {
   std::size_t size() const { return std::size_t(row1 - row0) * std::size_t(col1 - col0); }
 };
 
+// Whether any value of `tile` lies in one of `pieces` (weight pieces only;
+// by the tile's span of the flat buffer, so a tile next to a piece may count).
+bool tile_meets(const ParameterLayout& layout, const WeightTile& tile, std::span<const Piece> pieces);
+
 // The fixed cut of every dW_k into tiles of at most `elements` values, each
 // with its place in the exact sums' order: the tiles of W_1, then b_1, then
 // W_2's … and the loss last. It depends on the model's shape alone.
@@ -53,7 +58,11 @@ template <class T>
 class ExactStep final : public GradientStep<T> {
  public:
   // Micro-shards of `m` rows; at most `max_rank_rows` rows a step on this rank.
-  ExactStep(Network<T>& net, RowSource& train, Collective& comm, int m, std::int64_t max_rank_rows);
+  // `needed`: the pieces of the gradient this rank's update reads (a node's
+  // sharded update, train/node_share.hpp); only the tiles that meet them are
+  // turned from exact sums into floats. Empty: all of them.
+  ExactStep(Network<T>& net, RowSource& train, Collective& comm, int m, std::int64_t max_rank_rows,
+            std::span<const Piece> needed = {});
   LossSums compute(std::span<const std::int64_t> rows, std::int64_t batch, StepClock& clock) override;
   bool sums_over_ranks() const override { return true; }
   int workers() const override { return threads_; }
@@ -96,6 +105,7 @@ class ExactStep final : public GradientStep<T> {
   std::vector<LossSums> shard_sums_;        // (group shards)
   std::vector<int> shard_rows_;             // (group shards)
   std::vector<WeightTile> tiles_;           // the last layer's first: their sums are needed first
+  std::vector<char> tile_needed_;           // per tile: it meets a piece this rank updates
   std::vector<AlignedBuffer<T>> tile_buffers_;  // per thread: kShardsAtOnce tiles' floats, kept zero
   std::vector<T*> tile_parts_;              // per thread, kShardsAtOnce pointers into its buffer
   std::vector<std::size_t> bias_first_;     // per layer: where db_k lies in the exact sums
