@@ -2,9 +2,11 @@
 
 #include <unistd.h>
 
+#include <chrono>
 #include <csignal>
 #include <cstdlib>
 #include <string>
+#include <thread>
 
 namespace dmlp {
 
@@ -31,14 +33,26 @@ bool test_hold_released() {
   return path && *path && ::access(path, F_OK) == 0;
 }
 
-void test_stop_point(std::string_view phase, int rank) {
-  const char* text = std::getenv("DMLP_TEST_STOP_AT");
-  if (!text) return;
+namespace {
+// Whether the PHASE[@RANK] in `variable` names `phase` and `rank` (RANK: 0 unless given).
+bool names_point(const char* variable, std::string_view phase, int rank) {
+  const char* text = std::getenv(variable);
+  if (!text) return false;
   const std::string spec(text);
   const auto at = spec.find('@');
   const std::string wanted = spec.substr(0, at);
   const int wanted_rank = at == std::string::npos ? 0 : std::atoi(spec.c_str() + at + 1);
-  if (wanted == phase && wanted_rank == rank) std::raise(SIGSTOP);
+  return wanted == phase && wanted_rank == rank;
+}
+}  // namespace
+
+void test_stop_point(std::string_view phase, int rank) {
+  if (names_point("DMLP_TEST_STOP_AT", phase, rank)) std::raise(SIGSTOP);
+}
+
+void test_stuck_point(std::string_view phase, int rank) {
+  if (!names_point("DMLP_TEST_STUCK_AT", phase, rank)) return;
+  for (;;) std::this_thread::sleep_for(std::chrono::milliseconds(10));
 }
 
 }  // namespace dmlp

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "dmlp/core/errors.hpp"
+#include "dmlp/core/test_hooks.hpp"
 #include "dmlp/mpi/communicator.hpp"
 #include "dmlp/mpi/consensus.hpp"
 #include "dmlp/mpi/liveness.hpp"
@@ -106,6 +107,10 @@ StallWatchdog::StallWatchdog(const Communicator& comm, double timeout_seconds)
     g_keep_alive = [](StallWatchdog* w) { w->keep_alive(); };
   }
   announce();
+  // A stuck MPI call on rank 0 ends the job when rank 0's wait would have;
+  // elsewhere, when the wait would have: after rank 0's chance to report.
+  guard_.emplace(rank_, timeout_,
+                 rank_ == 0 ? timeout_ : timeout_ + grace_seconds(timeout_) + (rank_ == 1 ? 0.0 : kDeputyHeadStartSeconds));
 }
 
 StallWatchdog::~StallWatchdog() noexcept {
@@ -184,7 +189,9 @@ void StallWatchdog::wait(std::span<MPI_Request> requests, Wait what) {
   }
   ++entered_;
   waiting_ = what;
+  const ArmedGuard armed(&*guard_, doing_, what, step_);
   announce();
+  if (what == Wait::gradient_sum) test_stuck_point("gradient-wait", rank_);
   Clock::time_point start = Clock::now(), last_poll = start;
   const double silent_after = 2 * beat_seconds(timeout_);
   for (unsigned spins = 0;; ++spins) {
@@ -193,6 +200,7 @@ void StallWatchdog::wait(std::span<MPI_Request> requests, Wait what) {
     if (done) break;
     if (spins % 64 != 0) continue;
     const Clock::time_point now = Clock::now();
+    guard_->turned();
     if (now - last_poll > kSuspendedGap) {
       start = now;
       for (Heard& h : heard_) h.when = std::max(h.when, now);  // everyone stood still with us
@@ -275,6 +283,7 @@ void StallWatchdog::stalled(double waited) {
     const std::string report = missing_report(waited);
     if (!stalled_elsewhere_) throw StalledError(report);
     report_failure({rank_, report, ErrorKind::stalled});
+    guard_->reported();  // should MPI get stuck below, the guard only ends the job
     // Tell the others not to report rank 0 while mpirun gets its chance.
     verdict_sends_.assign(std::size_t(size_), MPI_REQUEST_NULL);
     for (int r = 1; r < size_; ++r)
@@ -284,6 +293,7 @@ void StallWatchdog::stalled(double waited) {
     while (Clock::now() < until) {
       int sent = 0;  // pushes the verdicts out where the links still work
       MPI_Testall(int(verdict_sends_.size()), verdict_sends_.data(), &sent, MPI_STATUSES_IGNORE);
+      guard_->turned();
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     abort_job(exit_status_of(ErrorKind::stalled));

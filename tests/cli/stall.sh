@@ -98,6 +98,33 @@ stop_at 2 startup@0
 grep -q "^\[rank 1\] error: stalled: .*rank 0 on [^ ]* may itself be stalled or unreachable; it last said, [0-9.]* s ago, that it was starting up" <<<"$out" \
   && pass "rank 1 names rank 0, starting up" || { fail "start-up message (rank 0)"; grep error <<<"$out"; }
 
+# The thread that runs MPI stands still inside the wait for a gradient sum,
+# as one spinning inside an MPI call that never returns would (Open MPI's TCP
+# transport can, after a peer's connection broke): DMLP_TEST_STUCK_AT. On rank
+# 0 the watchdog's guard reports it and ends the job; elsewhere rank 0, whose
+# deadline comes first, names the rank that went silent (a rank of the node path
+# waits for a sum only when it is not done yet: the first such wait, at
+# whichever step, is the one that sticks).
+stuck_at() {  # NP SPEC: sets out, rc, elapsed
+  local start=$(date +%s)
+  out=$(DMLP_TEST_STUCK_AT=$2 timeout 90 "$MPIEXEC" -np "$1" "$DMLP" train --synthetic blobs --layers 10,16,4 \
+        --samples 2000 --max-steps 100 --threads 1 --stall-timeout 3 "${@:3}" 2>&1)
+  rc=$?
+  elapsed=$(( $(date +%s) - start ))
+}
+for reduction in node allreduce; do
+  stuck_at 2 gradient-wait --reduction $reduction
+  [ "$rc" -eq 4 ] && [ "$elapsed" -le 33 ] && pass "rank 0 stuck inside MPI ($reduction): exit 4 in ${elapsed}s" \
+    || { fail "rank 0 stuck inside MPI ($reduction): exit $rc in ${elapsed}s"; show_output "$out"; }
+  grep -q "^\[rank 0\] error: stalled: rank 0 has been inside one MPI call for [0-9.]* s (--stall-timeout 3), waiting in the gradient all-reduce of step 1: MPI itself does not return" <<<"$out" \
+    && pass "rank 0 says it is stuck inside an MPI call ($reduction)" || { fail "stuck message ($reduction)"; show_output "$out"; }
+done
+stuck_at 2 gradient-wait@1
+[ "$rc" -eq 4 ] && [ "$elapsed" -le 33 ] && grep -q "^\[rank 0\] error: stalled: rank 0 waited" <<<"$out" \
+  && grep -Eq "^  rank 1 on [^:]+: (reached it, then went silent|never reached it)" <<<"$out" \
+  && ! grep -q "inside one MPI call" <<<"$out" && pass "rank 1 stuck inside MPI: rank 0 names it first" \
+  || { fail "rank 1 stuck inside MPI: exit $rc in ${elapsed}s"; show_output "$out"; }
+
 # The whole job suspended (Ctrl-Z, a scheduler's suspend) for longer than the
 # timeout, then resumed: no rank stalled, and training goes on (it reports two
 # more progress lines; then stopped with SIGUSR1, exit 75) whatever the build's speed.

@@ -19,6 +19,11 @@
 //                                 (in the write of a checkpoint), "node-sum"
 //                                 (--reduction node: about to sum its part of
 //                                 a bucket from its peers' shared memory).
+//   DMLP_TEST_STUCK_AT=PHASE[@RANK] the rank's thread that runs MPI stands still
+//                                 there for good, as one spinning inside an MPI
+//                                 call that never returns; its other threads run
+//                                 on: "gradient-wait" (in the watchdog's wait for
+//                                 a gradient sum, before its first MPI call).
 //   DMLP_TEST_GROUP_SHARDS=N      --reproducible holds at most N micro-shards'
 //                                 activations at once (default: 64 MiB's worth),
 //                                 so that a small test runs several groups a step.
@@ -38,5 +43,7 @@ std::optional<std::int64_t> test_group_shards();
 
 // Sends this process SIGSTOP when DMLP_TEST_STOP_AT names `phase` and `rank`.
 void test_stop_point(std::string_view phase, int rank);
+// Never returns when DMLP_TEST_STUCK_AT names `phase` and `rank`.
+void test_stuck_point(std::string_view phase, int rank);
 
 }  // namespace dmlp

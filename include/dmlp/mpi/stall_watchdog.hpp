@@ -29,6 +29,7 @@
 
 #include <mpi.h>
 
+#include "dmlp/mpi/call_guard.hpp"
 #include "dmlp/mpi/communicator.hpp"
 #include "dmlp/mpi/stall_verdict.hpp"
 #include "dmlp/mpi/waiter.hpp"
@@ -102,6 +103,8 @@ class StallWatchdog final : public Waiter {
   MPI_Request verdict_request_ = MPI_REQUEST_NULL;
   std::vector<MPI_Request> verdict_sends_;
   bool verdict_heard_ = false;
+  // Ends the job when the wait loop stands still inside one MPI call (call_guard.hpp).
+  std::optional<CallGuard> guard_;
 };
 
 }  // namespace dmlp::mpi
