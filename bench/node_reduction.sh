@@ -62,15 +62,17 @@ for job in main wide; do
   echo
   echo "$job: samples/s, and per step: forward, backward, reduction (the node's slice sums), all-reduce wait,"
   echo "update (ms); the median of $repeats rounds"
-  printf '%-28s %10s %8s %9s %9s %8s %8s %7s\n' layout samples/s forward backward reduction wait update "vs 1x2"
-  base=
+  echo "vs 1x2: the median over the rounds of each round's ratio to that round's 1 x 2, then the lowest and highest"
+  printf '%-28s %10s %8s %9s %9s %8s %8s  %s\n' layout samples/s forward backward reduction wait update "vs 1x2 (range)"
+  base=$work/$job${configs[0]// /}.rounds
   for config in "${configs[@]}"; do
     set -- $config
     read -r rate fwd bwd red wait upd < <(sort -n "$work/$job$1$2$3.rounds" | sed -n "$(( (repeats + 1) / 2 ))p")
-    [ -n "$base" ] || base=$rate
     label="$1 x $2"
     [ "$1" -gt 1 ] && label="$label --reduction $3"
-    printf '%-28s %10s %8s %9s %9s %8s %8s %7s\n' "$label" "$rate" "$fwd" "$bwd" "$red" "$wait" "$upd" \
-      "$(calc "$rate / $base" | cut -c1-5)"
+    # rounds ran the layouts in turn: a ratio within a round is the least drifted
+    ratios=$(paste -d' ' "$work/$job$1$2$3.rounds" "$base" | awk '{ printf "%.3f\n", $1 / $7 }' | sort -n)
+    printf '%-28s %10s %8s %9s %9s %8s %8s  %s (%s-%s)\n' "$label" "$rate" "$fwd" "$bwd" "$red" "$wait" "$upd" \
+      "$(sed -n "$(( (repeats + 1) / 2 ))p" <<< "$ratios")" "$(head -1 <<< "$ratios")" "$(tail -1 <<< "$ratios")"
   done
 done

@@ -13,11 +13,13 @@
 # The time from the loss to training again is printed, not judged. srun
 # waits KillWait + 2 s for the lost node's part of a step: Slurm's default
 # KillWait is 30 s; this test runs at SLURM_TEST_KILL_WAIT (10) to save time.
-# Now and then (1 in 20 tries of the kill case under load) rank 0 on h1 does
-# not report the stall after a kill: it keeps polling in the watchdog's wait
-# loop without calling it (not understood yet); Slurm then ends the step once
-# it declares h2 down (SlurmdTimeout, 60 s here rather than the default 300),
-# and the script restarts all the same, from srun's exit 137.
+# Now and then (1 in 7 to 1 in 20 tries of the kill case under load) rank 0
+# on h1 got stuck inside one MPI call after its TCP transport's "writev
+# failed: Connection reset by peer": the stall watchdog's guard thread ends
+# the job then (mpi/call_guard.hpp). Should the report still be missed, Slurm
+# ends the step once it declares h2 down (SlurmdTimeout, 60 s here rather
+# than the default 300), and the script restarts all the same, from srun's
+# exit 137: the test accepts both.
 source "$(dirname "$0")/../cli/lib.sh"
 [ "$(id -u)" -eq 0 ] || { echo "skipped: the test Slurm and the namespaces need root"; exit 77; }
 source "$(dirname "$0")/netns.sh"
