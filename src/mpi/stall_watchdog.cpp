@@ -189,7 +189,7 @@ void StallWatchdog::wait(std::span<MPI_Request> requests, Wait what) {
   }
   ++entered_;
   waiting_ = what;
-  const ArmedGuard armed(&*guard_, doing_, what, step_);
+  const ArmedGuard armed(guard_ ? &*guard_ : nullptr, doing_, what, step_);
   announce();
   if (what == Wait::gradient_sum) test_stuck_point("gradient-wait", rank_);
   Clock::time_point start = Clock::now(), last_poll = start;
