@@ -366,12 +366,33 @@ void convert_words(const std::int64_t* words, std::size_t n, double factor, T* o
 
 ExactSum::ExactSum(std::vector<std::size_t> segment_ends, int words)
     : segment_ends_(std::move(segment_ends)),
-      words_(words),
-      windows_(segment_ends_.size(), kEmpty),
+      K_(words),
+      own_windows_(segment_ends_.size(), kEmpty),
+      own_words_(size() * std::size_t(std::max(words, 0))),
+      windows_(own_windows_),
+      words_(own_words_.span()),
       values_(segment_ends_.size(), 0),
-      stale_(segment_ends_.size(), 0),
-      words_buffer_(size() * std::size_t(words)) {
-  if (words < 1 || words > 3) throw std::invalid_argument("ExactSum: 1 to 3 words per element");
+      stale_(segment_ends_.size(), 0) {
+  check_layout();
+}
+
+ExactSum::ExactSum(std::vector<std::size_t> segment_ends, int words, std::span<std::int64_t> word_storage,
+                   std::span<std::int64_t> window_storage)
+    : segment_ends_(std::move(segment_ends)),
+      K_(words),
+      values_(segment_ends_.size(), 0),
+      stale_(segment_ends_.size(), 0) {
+  check_layout();
+  if (word_storage.size() < size() * std::size_t(words) || window_storage.size() < segment_ends_.size())
+    throw std::invalid_argument("ExactSum: the storage given holds fewer words or windows than the segments need");
+  words_ = word_storage.first(size() * std::size_t(words));
+  windows_ = window_storage.first(segment_ends_.size());
+  std::fill(windows_.begin(), windows_.end(), kEmpty);
+  std::fill(words_.begin(), words_.end(), 0);
+}
+
+void ExactSum::check_layout() const {
+  if (K_ < 1 || K_ > 3) throw std::invalid_argument("ExactSum: 1 to 3 words per element");
   for (std::size_t s = 0; s < segment_ends_.size(); ++s)
     if (segment_ends_[s] <= (s == 0 ? 0 : segment_ends_[s - 1]))
       throw std::invalid_argument("ExactSum: segments must be non-empty and in order");
@@ -381,7 +402,7 @@ void ExactSum::clear() {
   std::fill(windows_.begin(), windows_.end(), kEmpty);
   std::fill(values_.begin(), values_.end(), 0);
   std::fill(stale_.begin(), stale_.end(), 0);
-  std::fill(words_buffer_.begin(), words_buffer_.end(), 0);
+  std::fill(words_.begin(), words_.end(), 0);
 }
 
 void ExactSum::clear(std::size_t first, std::size_t count) {
@@ -408,15 +429,15 @@ void ExactSum::raise_window(std::size_t s, std::int64_t window) {
   const std::int64_t old = windows_[s];
   windows_[s] = window;
   const std::size_t begin = s == 0 ? 0 : segment_ends_[s - 1], n = segment_ends_[s] - begin;
-  std::int64_t* w = words_buffer_.data() + begin * std::size_t(words_);
+  std::int64_t* w = words_.data() + begin * std::size_t(K_);
   if (old == kEmpty) {  // an empty segment's words are all zero, or stale
-    if (stale_[s]) std::fill_n(w, n * std::size_t(words_), 0);
+    if (stale_[s]) std::fill_n(w, n * std::size_t(K_), 0);
     stale_[s] = 0;
     return;
   }
   if (old == window) return;
   const std::int64_t shift = window - old;
-  const int K = words_;
+  const int K = K_;
   // word k of the new window is word k − shift of the old one; the lowest fall off
 #pragma omp parallel for schedule(static) if (worth_threads(n))
   for (std::size_t i = 0; i < n; ++i)
@@ -453,15 +474,15 @@ void ExactSum::add_parts(std::span<T* const> parts, std::size_t first, std::size
     if (windows_[s] == kEmpty) windows_[s] = top;  // its words are zero, or stale
     else if (top > windows_[s]) raise_window(s, top);
     const int shift = int(-windows_[s] * W);  // |shift| < 1200: doubles' exponents are in [-1074, 1024)
-    std::int64_t* w = words_buffer_.data() + begin * std::size_t(words_);
+    std::int64_t* w = words_.data() + begin * std::size_t(K_);
     if constexpr (sizeof(T) == 4) {
-      if (words_ == 2 && use_avx2_pieces()) {
+      if (K_ == 2 && use_avx2_pieces()) {
         add_float_parts(parts, begin - first, n, shift, w, zero, overwrite);
         continue;
       }
     }
-    if (overwrite) std::fill_n(w, n * std::size_t(words_), 0);
-    for (T* part : parts) add_pieces(part + (begin - first), n, shift, w, words_, zero);
+    if (overwrite) std::fill_n(w, n * std::size_t(K_), 0);
+    for (T* part : parts) add_pieces(part + (begin - first), n, shift, w, K_, zero);
   }
 }
 
@@ -495,7 +516,7 @@ void ExactSum::align_to(std::span<const std::int64_t> given, std::size_t first_s
       // words left from before clear(first, count), about to be summed over
       // the ranks: zeros, so that no sum of old words can grow without bound
       const std::size_t begin = s == 0 ? 0 : segment_ends_[s - 1];
-      std::fill_n(words_buffer_.data() + begin * std::size_t(words_), (segment_ends_[s] - begin) * std::size_t(words_),
+      std::fill_n(words_.data() + begin * std::size_t(K_), (segment_ends_[s] - begin) * std::size_t(K_),
                   std::int64_t{0});
       stale_[s] = 0;
     }
@@ -509,33 +530,81 @@ void ExactSum::align_to(std::span<const std::int64_t> given, std::size_t first_s
   }
 }
 
+namespace {
+// One segment's n sums from its words w (n × K) on `window`, rounded once into out.
+template <class T>
+void segment_result(const std::int64_t* w, std::size_t n, std::int64_t window, int K, T* out) {
+  if (window == ExactSum::kNonFinite || window == ExactSum::kEmpty) {
+    std::fill_n(out, n, window == ExactSum::kEmpty ? T(0) : std::numeric_limits<T>::quiet_NaN());
+    return;
+  }
+  const int exponent = int(std::clamp<std::int64_t>(window * W, -100000, 100000));
+  if (exponent >= -1022 && exponent <= 1023) {
+    convert_words(w, n, std::ldexp(1.0, exponent), out, K);  // 2^exponent: a multiply is exact
+  } else {  // windows at the ends of the range: ldexp, one value at a time
+    for (std::size_t i = 0; i < n; ++i) {
+      double one = 0;
+      convert_words(w + i * std::size_t(K), 1, 1.0, &one, K);
+      out[i] = T(std::ldexp(one, exponent));
+    }
+  }
+}
+}  // namespace
+
 template <class T>
 void ExactSum::result_values(std::span<T> out, std::size_t first) const {
   const auto [s0, s1] = segments_of(first, out.size());
-  const int K = words_;
   for (std::size_t s = s0; s < s1; ++s) {
     const std::size_t begin = s == 0 ? 0 : segment_ends_[s - 1], n = segment_ends_[s] - begin;
-    T* o = out.data() + (begin - first);
-    const std::int64_t window = windows_[s];
-    if (window == kNonFinite || window == kEmpty) {
-      std::fill_n(o, n, window == kEmpty ? T(0) : std::numeric_limits<T>::quiet_NaN());
-      continue;
-    }
-    const std::int64_t* w = words_buffer_.data() + begin * std::size_t(K);
-    const int exponent = int(std::clamp<std::int64_t>(window * W, -100000, 100000));
-    if (exponent >= -1022 && exponent <= 1023) {
-      convert_words(w, n, std::ldexp(1.0, exponent), o, K);  // 2^exponent: a multiply is exact
-    } else {  // windows at the ends of the range: ldexp, one value at a time
-      for (std::size_t i = 0; i < n; ++i) {
-        double one = 0;
-        convert_words(w + i * K, 1, 1.0, &one, K);
-        o[i] = T(std::ldexp(one, exponent));
+    segment_result(words_.data() + begin * std::size_t(K_), n, windows_[s], K_, out.data() + (begin - first));
+  }
+}
+
+template <class T>
+void ExactSum::peer_sum_values(std::span<const Peer> peers, std::span<T> out, std::size_t first,
+                               std::span<std::int64_t> scratch) const {
+  const auto [s0, s1] = segments_of(first, out.size());
+  const std::size_t K = std::size_t(K_);
+  if (scratch.size() < out.size() * K) throw std::invalid_argument("ExactSum::result_of_sum: scratch too small");
+  for (const Peer& p : peers)
+    if (p.windows.size() < segment_ends_.size() || p.words.size() < size() * K)
+      throw std::invalid_argument("ExactSum::result_of_sum: a peer with other segments");
+  for (std::size_t s = s0; s < s1; ++s) {
+    const std::size_t begin = s == 0 ? 0 : segment_ends_[s - 1], n = segment_ends_[s] - begin;
+    // the windows' max: kEmpty is the lowest, kNonFinite the highest, as MPI_MAX finds them
+    std::int64_t window = kEmpty;
+    for (const Peer& p : peers) window = std::max(window, p.windows[s]);
+    std::int64_t* sum = scratch.data() + (begin - first) * K;
+    if (window != kEmpty && window != kNonFinite) {
+      std::fill_n(sum, n * K, std::int64_t{0});
+      for (const Peer& p : peers) {
+        const std::int64_t own = p.windows[s];
+        if (own == kEmpty) continue;  // adds nothing, and its words may be stale
+        const std::int64_t* w = p.words.data() + begin * K;
+        const std::size_t shift = std::size_t(window - own);  // word k of the window is word k − shift of the peer's
+        if (shift >= K) continue;  // every piece lies below the window
+        if (shift == 0) {
+#pragma omp simd
+          for (std::size_t i = 0; i < n * K; ++i) sum[i] += w[i];
+        } else {
+          for (std::size_t i = 0; i < n; ++i)
+            for (std::size_t k = shift; k < K; ++k) sum[i * K + k] += w[i * K + k - shift];
+        }
       }
     }
+    segment_result(sum, n, window, K_, out.data() + (begin - first));
   }
 }
 
 void ExactSum::result(std::span<float> out, std::size_t first) const { result_values(out, first); }
 void ExactSum::result(std::span<double> out, std::size_t first) const { result_values(out, first); }
+void ExactSum::result_of_sum(std::span<const Peer> peers, std::span<float> out, std::size_t first,
+                             std::span<std::int64_t> scratch) const {
+  peer_sum_values(peers, out, first, scratch);
+}
+void ExactSum::result_of_sum(std::span<const Peer> peers, std::span<double> out, std::size_t first,
+                             std::span<std::int64_t> scratch) const {
+  peer_sum_values(peers, out, first, scratch);
+}
 
 }  // namespace dmlp

@@ -87,6 +87,7 @@ void NodeTeam<T>::sync_all() const {
   grads_.sync();
   for (const auto& a : state_) a->sync();
   norms_.sync();
+  if (exact_) exact_->sync();
 }
 
 template <class T>
@@ -107,6 +108,18 @@ bool NodeTeam<T>::update_done(bool finite) {
 template <class T>
 void NodeTeam<T>::shared_written() {
   synced_barrier();
+}
+
+template <class T>
+NodeExactSums* NodeTeam<T>::share_exact_sums(std::size_t words, std::size_t windows, std::size_t buckets) {
+  exact_.reset();
+  if (cross_.size() > 1) return nullptr;  // several nodes: the sums cross them by all-reduce
+  // one node: it is the world, over which the room is checked
+  const std::size_t bytes = (words + windows) * sizeof(std::int64_t) * std::size_t(node_.size()) +
+                            std::size_t(2 * node_.size()) * (64 << 10);
+  if (!shared_memory_shortage(node_, node_, bytes, "the exact sums").empty()) return nullptr;
+  exact_ = std::make_unique<SharedExactSums>(node_, words, windows, buckets);
+  return exact_.get();
 }
 
 template <class T>

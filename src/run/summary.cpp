@@ -77,8 +77,10 @@ std::string format_summary(const RunDescription& d) {
     const int words = c.precision == Precision::Float ? exact_sum_words<float>() : exact_sum_words<double>();
     append(out, "  allreduce  exact: 64-bit integer sums, %d per parameter, added tile by tile in cache", words);
     if (p.ranks > 1 && d.exact_buckets > 0)
-      append(out, "; over the ranks in %zu bucket%s, each as soon as its tiles are summed\n", d.exact_buckets,
-             plural(static_cast<long long>(d.exact_buckets)));
+      append(out, "; over the ranks in %zu bucket%s, each as soon as its tiles are summed, %s\n", d.exact_buckets,
+             plural(static_cast<long long>(d.exact_buckets)),
+             d.exact_shared ? "each rank reading its peers' words for its own tiles from the node's shared memory"
+                            : "by all-reduce");
     else
       out += "\n";
   } else {

@@ -352,6 +352,7 @@ class Run final : public TrainingRun::Impl {
     if (config_.training.reproducible) {
       d.micro_shards_held = trainer_->memory_rows() / std::max<std::int64_t>(1, config_.training.micro_batch);
       d.exact_buckets = trainer_->sum_buckets();
+      d.exact_shared = trainer_->sums_shared();
     }
     // The last bucket holds layer 1, whose gradient is the last thing backward computes.
     const double total = double(net_.layout().size());

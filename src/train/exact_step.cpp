@@ -98,7 +98,7 @@ std::int64_t ExactStep<T>::group_rows(const ModelSpec& spec, std::int64_t max_ra
 
 template <class T>
 ExactStep<T>::ExactStep(Network<T>& net, RowSource& train, Collective& comm, int m, std::int64_t max_rank_rows,
-                        std::span<const Piece> needed)
+                        NodeShare<T>* node)
     : net_(net),
       train_(train),
       comm_(comm),
@@ -112,20 +112,33 @@ ExactStep<T>::ExactStep(Network<T>& net, RowSource& train, Collective& comm, int
       shard_rows_(std::size_t(group_shards_)),
       tiles_(weight_tiles(net.layout(), tile_elements(sizeof(T)))),
       bias_first_(bias_places(net.layout())),
-      exact_(segment_ends(net.layout(), tiles_), exact_sum_words<T>()) {
-  for (const WeightTile& t : tiles_) tile_needed_.push_back(needed.empty() || tile_meets(net.layout(), t, needed));
+      // a bucket holds a work item or more: at most one per tile, and the biases' and losses'
+      shared_(node && comm.size() > 1 ? node->share_exact_sums(segment_ends(net.layout(), tiles_).back() *
+                                                                   std::size_t(exact_sum_words<T>()),
+                                                               segment_ends(net.layout(), tiles_).size(), tiles_.size() + 1)
+                                      : nullptr),
+      exact_(shared_ ? ExactSum(segment_ends(net.layout(), tiles_), exact_sum_words<T>(),
+                                shared_->words_of(shared_->local_rank()), shared_->windows_of(shared_->local_rank()))
+                     : ExactSum(segment_ends(net.layout(), tiles_), exact_sum_words<T>())) {
+  for (const WeightTile& t : tiles_)
+    tile_needed_.push_back(!node || tile_meets(net.layout(), t, node->pieces()));
   for (const LayerSlots& s : net.layout().layers()) {
     deltas_.emplace_back(std::size_t(group_shards_) * std::size_t(m) * std::size_t(s.out));
     bias_in_shard_.push_back(bias_values_);
     bias_values_ += std::size_t(s.out);
   }
   bias_grads_ = AlignedBuffer<T>(std::size_t(group_shards_) * bias_values_);
-  std::size_t largest = 0;
+  std::size_t largest = 0, largest_bias = 1;
   for (const WeightTile& t : tiles_) largest = std::max(largest, t.size());
+  for (const LayerSlots& s : net.layout().layers()) largest_bias = std::max(largest_bias, std::size_t(s.out));
   for (int i = 0; i < threads_; ++i) {
     tile_buffers_.emplace_back(largest * kShardsAtOnce);
     for (int j = 0; j < kShardsAtOnce; ++j) tile_parts_.push_back(tile_buffers_.back().data() + largest * std::size_t(j));
+    if (shared_)
+      scratch_.emplace_back(std::max(largest, largest_bias) * std::size_t(exact_.words_per_element()));
   }
+  if (shared_)
+    for (int r = 0; r < shared_->local_size(); ++r) peers_.push_back({shared_->windows_of(r), shared_->words_of(r)});
   windows_.reserve(exact_.windows().size());
   if (comm.size() > 1) plan_buckets();
 }
@@ -152,6 +165,7 @@ void ExactStep<T>::plan_buckets() {
   for (std::size_t b = 0; b < buckets_.size(); ++b)
     for (std::size_t i = buckets_[b].item0; i < buckets_[b].item1; ++i) bucket_of_.push_back(b);
   items_done_ = std::make_unique<std::atomic<int>[]>(buckets_.size());
+  if (shared_) return;  // the node's barriers, one per bucket
   background_ = comm_.background_integers(int(buckets_.size()) + 1);  // the windows' slot, then one per bucket
   windows_.resize(exact_.windows().size());
 }
@@ -162,6 +176,19 @@ void ExactStep<T>::plan_buckets() {
 // become gradient. `finish`: waits for every bucket's sum to start.
 template <class T>
 void ExactStep<T>::push_buckets(bool finish) {
+  const auto complete = [&](std::size_t b) {
+    return items_done_[b].load(std::memory_order_acquire) == int(buckets_[b].item1 - buckets_[b].item0);
+  };
+  const auto convert = [&](std::size_t b) {
+    for (std::size_t i = buckets_[b].item0; i < std::min(buckets_[b].item1, tiles_.size()); ++i)
+      if (tile_needed_[i]) tile_result(tiles_[i], tile_parts_[0]);
+  };
+  if (shared_) {  // one node: a barrier per bucket, then each reads its peers' words of it
+    for (; started_ < buckets_.size() && complete(started_); ++started_) shared_->start(started_);
+    if (finish) return;
+    for (; converted_ < started_ && shared_->done(converted_); ++converted_) convert(converted_);
+    return;
+  }
   const std::size_t K = std::size_t(exact_.words_per_element());
   while (true) {
     if (windows_pending_) {
@@ -174,9 +201,7 @@ void ExactStep<T>::push_buckets(bool finish) {
       ++started_;
       continue;
     }
-    const bool complete = started_ < buckets_.size() && items_done_[started_].load(std::memory_order_acquire) ==
-                                                            int(buckets_[started_].item1 - buckets_[started_].item0);
-    if (!complete) break;
+    if (started_ == buckets_.size() || !complete(started_)) break;
     const Bucket& b = buckets_[started_];
     std::copy(exact_.windows().begin() + std::ptrdiff_t(b.segment0), exact_.windows().begin() + std::ptrdiff_t(b.segment1),
               windows_.begin() + std::ptrdiff_t(b.segment0));
@@ -184,12 +209,7 @@ void ExactStep<T>::push_buckets(bool finish) {
     windows_pending_ = true;
   }
   if (finish) return;  // compute() turns the rest into gradient, on every thread
-  while (converted_ < started_ && background_->done(int(converted_) + 1)) {
-    const Bucket& b = buckets_[converted_];
-    for (std::size_t i = b.item0; i < std::min(b.item1, tiles_.size()); ++i)
-      if (tile_needed_[i]) tile_result(tiles_[i], tile_parts_[0]);
-    ++converted_;
-  }
+  for (; converted_ < started_ && background_->done(int(converted_) + 1); ++converted_) convert(converted_);
 }
 
 
@@ -253,8 +273,15 @@ void ExactStep<T>::sum_tile(const WeightTile& t, int shards, std::span<const int
 }
 
 template <class T>
+template <class V>
+void ExactStep<T>::sums_into(std::span<V> out, std::size_t first) {
+  if (shared_) exact_.result_of_sum(peers_, out, first, scratch_[std::size_t(omp_get_thread_num())].span());
+  else exact_.result(out, first);
+}
+
+template <class T>
 void ExactStep<T>::tile_result(const WeightTile& t, T* tile) {
-  exact_.result(std::span<T>(tile, t.size()), t.first);
+  sums_into(std::span<T>(tile, t.size()), t.first);
   const LayerSlots& s = net_.layout().layer(t.layer);
   const int cols = t.col1 - t.col0;
   T* dW = net_.grads().data() + s.weight_offset;  // (out, in)
@@ -336,7 +363,9 @@ LossSums ExactStep<T>::compute(std::span<const std::int64_t> rows, std::int64_t 
           items_done_[b].store(int(buckets_[b].item1 - buckets_[b].item0), std::memory_order_relaxed);
       }
       push_buckets(true);
-      for (std::size_t b = converted_; b < buckets_.size(); ++b) background_->wait(int(b) + 1);
+      for (std::size_t b = converted_; b < buckets_.size(); ++b)
+        if (shared_) shared_->wait(b);
+        else background_->wait(int(b) + 1);
       from = converted_ < buckets_.size() ? buckets_[converted_].item0 : tiles_.size();
     }
     const PhaseScope results(clock, Phase::backward, this->trace_, "exact sums");
@@ -347,9 +376,9 @@ LossSums ExactStep<T>::compute(std::span<const std::int64_t> rows, std::int64_t 
         tile_result(tiles_[std::size_t(i)], tile_parts_[std::size_t(omp_get_thread_num()) * kShardsAtOnce]);
   }
   for (int k = 0; k < net_.num_layers(); ++k)
-    exact_.result(std::span<T>(net_.bias_grad(k), std::size_t(net_.layout().layer(k).out)), bias_first_[std::size_t(k)]);
+    sums_into(std::span<T>(net_.bias_grad(k), std::size_t(net_.layout().layer(k).out)), bias_first_[std::size_t(k)]);
   LossSums sums;
-  exact_.result(std::span<double>(&sums.loss, 1), net_.layout().size());
+  sums_into(std::span<double>(&sums.loss, 1), net_.layout().size());
   sums.correct = correct;
   return sums;
 }

@@ -33,8 +33,7 @@ std::unique_ptr<GradientStep<T>> make_gradient_step(const TrainConfig& c, Networ
                  "the model's parameters, gradients and optimizer state with " + setting("reproducible") + "'s exact sums and " +
                      std::to_string(held) + " rows' activations and deltas");
   // on a node, a rank's update reads its own pieces of the gradient alone
-  return std::make_unique<ExactStep<T>>(net, train, comm, rows, rank_rows,
-                                        node ? node->pieces() : std::span<const Piece>());
+  return std::make_unique<ExactStep<T>>(net, train, comm, rows, rank_rows, node);
 }
 
 // The node's one shared copy of the state, or this rank's own.

@@ -26,14 +26,23 @@ train() {  # DIR NP THREADS ARGS...
 
 for precision in float double; do
   reference=""
-  for pt in "1 1" "1 2" "2 1" "3 1" "4 1" "2 2"; do
+  # one host: the sums over the ranks read from the node's shared memory
+  # (the default), and by all-reduce (--reduction allreduce)
+  for pt in "1 1" "1 2" "2 1" "3 1" "4 1" "2 2" "2 1 allreduce" "3 1 allreduce"; do
     set -- $pt
-    dir="$WORK/$precision-$1-$2"
-    train "$dir" "$1" "$2" --reproducible --precision "$precision"
+    reduction=${3:-node}
+    dir="$WORK/$precision-$1-$2${3:+-$3}"
+    train "$dir" "$1" "$2" --reproducible --precision "$precision" --reduction "$reduction"
     got=$(fingerprint "$dir")
     [ -z "$reference" ] && reference=$got
-    if [ "$got" = "$reference" ] && [[ "$got" == *checksum* ]]; then pass "$precision P=$1 threads=$2: $got"
-    else fail "$precision P=$1 threads=$2: $got, expected $reference"; fi
+    if [ "$got" = "$reference" ] && [[ "$got" == *checksum* ]]; then pass "$precision P=$1 threads=$2 $reduction: $got"
+    else fail "$precision P=$1 threads=$2 $reduction: $got, expected $reference"; fi
+    if [ "$1" -gt 1 ]; then  # the summary says which way the sums went
+      way="from the node's shared memory"
+      [ "$reduction" = allreduce ] && way="by all-reduce"
+      grep -q "each as soon as its tiles are summed, .*$way\$" "$dir/log" && pass "$precision P=$1 $reduction: summed $way" \
+        || fail "$precision P=$1 $reduction: the summary does not say $way: $(grep 'allreduce  exact' "$dir/log")"
+    fi
   done
   # a rank holding its micro-shards in several groups a step (each group's
   # tiles added to the sums the last one left): the same bits

@@ -61,11 +61,12 @@ grep -Eq "^\[rank [12]\] error: stalled: .*rank 0 on [^ ]+ may itself be stalled
 # and a rank stopped during start-up (before it reads the data), are named
 # with what they were doing, and the job ends with exit 4 within
 # --stall-timeout + 30 s.
-stop_at() {  # NP SPEC: sets out, rc, elapsed
-  local start=$(date +%s)
-  out=$(DMLP_TEST_STOP_AT=$2 timeout 90 "$MPIEXEC" -np "$1" "$DMLP" train --synthetic blobs --layers 10,16,4 \
-        --samples 2000 --max-steps 100 --threads 1 --stall-timeout 3 --checkpoint-dir "$WORK/stop-$1-$2" \
-        --checkpoint-every 20 2>&1)
+stop_at() {  # NP SPEC [dmlp train options]: sets out, rc, elapsed
+  local start=$(date +%s) np=$1 spec=$2
+  shift 2
+  out=$(DMLP_TEST_STOP_AT=$spec timeout 90 "$MPIEXEC" -np "$np" "$DMLP" train --synthetic blobs --layers 10,16,4 \
+        --samples 2000 --max-steps 100 --threads 1 --stall-timeout 3 --checkpoint-dir "$WORK/stop-$np-$spec$*" \
+        --checkpoint-every 20 "$@" 2>&1)
   rc=$?
   elapsed=$(( $(date +%s) - start ))
 }
@@ -86,6 +87,15 @@ stop_at 3 node-sum@1
 grep -q "reduction  node: 3 ranks per node" <<<"$out" && grep -q "^\[rank 0\] error: stalled: rank 0 waited" <<<"$out" \
   && grep -Eq "^  rank 1 on [^:]+: " <<<"$out" && ! grep -Eq "^  rank 2 on " <<<"$out" \
   && pass "rank 0 names rank 1 alone: $(grep -E '^  rank 1 on ' <<<"$out")" || { fail "node-sum message"; grep -A3 error <<<"$out"; }
+# --reproducible on one node: a rank stopped as it was about to say its exact
+# sums are final; its peers wait for it before reading them
+stop_at 3 node-sum@1 --reproducible
+[ "$rc" -eq 4 ] && [ "$elapsed" -le 33 ] && pass "--reproducible: rank 1 stopped before the node's exact sums: exit 4 in ${elapsed}s" \
+  || { fail "--reproducible: rank 1 stopped before the node's exact sums: exit $rc in ${elapsed}s"; tail -3 <<<"$out"; }
+grep -q "from the node's shared memory" <<<"$out" && grep -q "^\[rank 0\] error: stalled: rank 0 waited" <<<"$out" \
+  && grep -Eq "^  rank 1 on [^:]+: " <<<"$out" && ! grep -Eq "^  rank 2 on " <<<"$out" \
+  && pass "--reproducible: rank 0 names rank 1 alone: $(grep -E '^  rank 1 on ' <<<"$out")" \
+  || { fail "--reproducible node-sum message"; grep -A3 "error\|allreduce  exact" <<<"$out"; }
 stop_at 3 startup@1
 [ "$rc" -eq 4 ] && [ "$elapsed" -le 33 ] && pass "rank 1 stopped in start-up: exit 4 in ${elapsed}s" \
   || { fail "rank 1 stopped in start-up: exit $rc in ${elapsed}s"; tail -3 <<<"$out"; }

@@ -47,9 +47,18 @@ class ExactSum {
   // Elements [0, segment_ends.back()), cut into segments [end_{s-1}, end_s),
   // each with its own window; `words` is K.
   ExactSum(std::vector<std::size_t> segment_ends, int words);
+  // The same, with the words (elements × K) and the windows (one per segment)
+  // kept in the caller's memory, e.g. a node's shared memory, where the
+  // node's other processes read them (result_of_sum).
+  ExactSum(std::vector<std::size_t> segment_ends, int words, std::span<std::int64_t> word_storage,
+           std::span<std::int64_t> window_storage);
+  ExactSum(ExactSum&&) = default;  // the storage moves along, or stays where the caller keeps it
+  ExactSum(const ExactSum&) = delete;
+  ExactSum& operator=(const ExactSum&) = delete;
+  std::size_t segment_count() const { return segment_ends_.size(); }
 
   std::size_t size() const { return segment_ends_.empty() ? 0 : segment_ends_.back(); }
-  int words_per_element() const { return words_; }
+  int words_per_element() const { return K_; }
   void clear();
   // Clears elements [first, first + count): whole segments. Threads may
   // clear and add to different segments at once. Their words are cleared
@@ -76,26 +85,48 @@ class ExactSum {
   std::pair<std::size_t, std::size_t> segments(std::size_t first, std::size_t count) const {
     return segments_of(first, count);
   }
-  std::span<std::int64_t> words() { return words_buffer_.span(); }  // (elements, K)
+  std::span<std::int64_t> words() { return words_; }  // (elements, K)
 
   // The sums, rounded once: elements [first, first + out.size()), whole segments.
   void result(std::span<float> out, std::size_t first = 0) const;
   void result(std::span<double> out, std::size_t first = 0) const;
+
+  // Another process's accumulator with these segments, in memory this one
+  // reads (a node's shared memory): its windows() and words(), final.
+  struct Peer {
+    std::span<const std::int64_t> windows, words;
+  };
+  // The sums over `peers`, rounded once: the bits that result() gives after
+  // the windows' max, align_to() and an integer sum of the words over the
+  // same accumulators, without changing any of them. A segment's window is
+  // the peers' largest; each peer's words move down to it as align_to moves
+  // them, and are added in 64-bit integers, whose sum has no order. Elements
+  // [first, first + out.size()), whole segments; `scratch`: K words each.
+  void result_of_sum(std::span<const Peer> peers, std::span<float> out, std::size_t first,
+                     std::span<std::int64_t> scratch) const;
+  void result_of_sum(std::span<const Peer> peers, std::span<double> out, std::size_t first,
+                     std::span<std::int64_t> scratch) const;
 
  private:
   template <class T>
   void add_parts(std::span<T* const> parts, std::size_t first, std::size_t count, bool zero);
   template <class T>
   void result_values(std::span<T> out, std::size_t first) const;
+  template <class T>
+  void peer_sum_values(std::span<const Peer> peers, std::span<T> out, std::size_t first,
+                       std::span<std::int64_t> scratch) const;
   std::pair<std::size_t, std::size_t> segments_of(std::size_t first, std::size_t count) const;
+  void check_layout() const;
   void raise_window(std::size_t segment, std::int64_t window);
 
   std::vector<std::size_t> segment_ends_;
-  int words_;
-  std::vector<std::int64_t> windows_;  // per segment: the top bin's index j, kEmpty or kNonFinite
-  std::vector<std::int64_t> values_;   // per segment: values added, for the overflow check
-  std::vector<char> stale_;            // per segment: its words await clearing (clear(first, count))
-  AlignedBuffer<std::int64_t> words_buffer_;
+  int K_;
+  std::vector<std::int64_t> own_windows_;   // the windows' storage, unless the caller keeps it
+  AlignedBuffer<std::int64_t> own_words_;    // the words' storage, likewise
+  std::span<std::int64_t> windows_;          // per segment: the top bin's index j, kEmpty or kNonFinite
+  std::span<std::int64_t> words_;            // (elements, K)
+  std::vector<std::int64_t> values_;         // per segment: values added, for the overflow check
+  std::vector<char> stale_;                  // per segment: its words await clearing (clear(first, count))
 };
 
 // K for gradients of type T: 2 words for float, 3 for double.

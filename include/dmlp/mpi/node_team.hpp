@@ -16,6 +16,7 @@
 #include "dmlp/core/model_spec.hpp"
 #include "dmlp/mpi/communicator.hpp"
 #include "dmlp/mpi/gradient_sync.hpp"
+#include "dmlp/mpi/shared_exact_sums.hpp"
 #include "dmlp/mpi/shared_window.hpp"
 #include "dmlp/train/node_share.hpp"
 
@@ -52,6 +53,7 @@ class NodeTeam final : public NodeShare<T> {
   bool update_done(bool finite) override;
   bool writes_shared() const override { return node_.rank() == 0; }
   void shared_written() override;
+  NodeExactSums* share_exact_sums(std::size_t words, std::size_t windows, std::size_t buckets) override;
 
  private:
   void synced_barrier();
@@ -67,6 +69,7 @@ class NodeTeam final : public NodeShare<T> {
   std::vector<std::unique_ptr<SharedArray<T>>> state_;  // not movable: the window's handle
   SharedArray<double> norms_;
   std::vector<std::size_t> norm_offsets_;  // per layer, into norms_
+  std::unique_ptr<SharedExactSums> exact_;  // --reproducible on one node
 };
 
 // A team for the world's ranks, or none where no node holds two of them

@@ -52,7 +52,8 @@ struct RunDescription {
   std::int64_t first_step = 0;  // > 0 when resumed
   std::size_t buckets = 0;      // gradient all-reduce buckets
   std::int64_t micro_shards_held = 0;  // --reproducible: micro-shards whose activations a rank holds at once
-  std::size_t exact_buckets = 0;       // --reproducible over several ranks: the exact sums' background all-reduces
+  std::size_t exact_buckets = 0;       // --reproducible over several ranks: the exact sums' buckets
+  bool exact_shared = false;           // … read from the node's shared memory (else all-reduced)
   std::string reduction;        // how the gradient is summed and the update applied, in words
   double overlappable = 0;      // share of the gradient's bytes in buckets that start before backward ends
   std::vector<std::string> warnings;

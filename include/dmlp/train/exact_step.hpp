@@ -24,6 +24,7 @@
 #include "dmlp/data/dataset.hpp"
 #include "dmlp/train/collective.hpp"
 #include "dmlp/train/gradient_step.hpp"
+#include "dmlp/train/node_share.hpp"
 
 namespace dmlp {
 
@@ -58,16 +59,19 @@ template <class T>
 class ExactStep final : public GradientStep<T> {
  public:
   // Micro-shards of `m` rows; at most `max_rank_rows` rows a step on this rank.
-  // `needed`: the pieces of the gradient this rank's update reads (a node's
-  // sharded update, train/node_share.hpp); only the tiles that meet them are
-  // turned from exact sums into floats. Empty: all of them.
+  // `node`: the ranks of this node share the update (train/node_share.hpp);
+  // only the tiles that meet this rank's pieces are turned from exact sums
+  // into floats, and where the node is the whole job, the sums are read from
+  // the peers' shared memory rather than all-reduced. Null: all tiles, by
+  // all-reduce.
   ExactStep(Network<T>& net, RowSource& train, Collective& comm, int m, std::int64_t max_rank_rows,
-            std::span<const Piece> needed = {});
+            NodeShare<T>* node = nullptr);
   LossSums compute(std::span<const std::int64_t> rows, std::int64_t batch, StepClock& clock) override;
   bool sums_over_ranks() const override { return true; }
   int workers() const override { return threads_; }
   std::int64_t rows_held() const override { return std::int64_t(group_shards_) * m_; }
   std::size_t sum_buckets() const override { return buckets_.size(); }
+  bool sums_shared() const override { return shared_ != nullptr; }
   // Threads a rank uses: all of them (phase B has a tile for each).
   static int workers_for();
   // Rows held at once: whole groups of micro-shards, as many as fit a
@@ -81,6 +85,8 @@ class ExactStep final : public GradientStep<T> {
   void sum_tile(const WeightTile& tile, int shards, std::span<const int> shard_rows, bool start, bool finish);
   void sum_biases_and_losses(int shards, bool start);
   void tile_result(const WeightTile& tile, T* buffer);  // the tile's sums into the gradient
+  template <class V>
+  void sums_into(std::span<V> out, std::size_t first);  // the sums over the ranks, on the shared path or after the all-reduce
   void plan_buckets();
   void push_buckets(bool finish);
 
@@ -111,7 +117,10 @@ class ExactStep final : public GradientStep<T> {
   std::vector<std::size_t> bias_first_;     // per layer: where db_k lies in the exact sums
   std::vector<std::size_t> bias_in_shard_;  // per layer: where db_k lies in a micro-shard's bias gradients
   std::size_t bias_values_ = 0;             // Σ r_k
+  NodeExactSums* shared_ = nullptr;         // the node's shared memory for the sums: the job is one node
   ExactSum exact_;                          // (parameters + 1 loss), in tile order
+  std::vector<ExactSum::Peer> peers_;       // shared: every local rank's sums
+  std::vector<AlignedBuffer<std::int64_t>> scratch_;  // shared: per thread, a segment's summed words
   std::vector<std::int64_t> windows_;       // the windows' all-reduce
   std::vector<Bucket> buckets_;
   std::vector<std::size_t> bucket_of_;      // per work item

@@ -24,6 +24,8 @@ class GradientStep {
   virtual std::int64_t rows_held() const { return 0; }
   // Background all-reduces its sums over the ranks take, where it has its own (0).
   virtual std::size_t sum_buckets() const { return 0; }
+  // --reproducible: whether the exact sums go through the node's shared memory (else by all-reduce)
+  virtual bool sums_shared() const { return false; }
   // A timeline to record spans into (null: none). Not owned.
   void set_trace(Trace* trace) { trace_ = trace; }
 

@@ -4,12 +4,33 @@
 // optimizer state, and each updates its own pieces of them
 // (train/sharded_updater.hpp). The interface keeps training free of MPI;
 // mpi/node_team.hpp implements it over a node's shared memory.
+#include <cstdint>
 #include <span>
 #include <vector>
 
 #include "dmlp/core/shard_plan.hpp"
 
 namespace dmlp {
+
+// --reproducible's exact sums on one node: each rank keeps its accumulator's
+// words and windows in the node's shared memory, and once every rank's part
+// of a bucket is final, each reads its peers' words there for the tiles it
+// needs (ExactSum::result_of_sum), with no all-reduce and no copy.
+class NodeExactSums {
+ public:
+  virtual ~NodeExactSums() = default;
+  virtual int local_rank() const = 0;
+  virtual int local_size() const = 0;
+  virtual std::span<std::int64_t> words_of(int local_rank) const = 0;    // (elements, K)
+  virtual std::span<std::int64_t> windows_of(int local_rank) const = 0;  // (segments)
+  // This rank's words and windows of bucket b are final: starts the node's
+  // barrier b, after ordering them before it.
+  virtual void start(std::size_t b) = 0;
+  // Whether every rank of the node has started barrier b (tested, which
+  // moves it along); then every rank's words of b may be read.
+  virtual bool done(std::size_t b) = 0;
+  virtual void wait(std::size_t b) = 0;  // the same, waiting (and watched, as every wait)
+};
 
 template <class T>
 class NodeShare {
@@ -34,6 +55,11 @@ class NodeShare {
   virtual bool writes_shared() const = 0;
   // After such a write: every rank waits for it.
   virtual void shared_written() = 0;
+  // Shared room for every rank's exact sums (`words` and `windows` values
+  // each) and `buckets` barriers, owned by this share; null where the sums
+  // must cross nodes or the node's shared memory has no room (then they go
+  // by all-reduce). Collective over the node's ranks.
+  virtual NodeExactSums* share_exact_sums(std::size_t words, std::size_t windows, std::size_t buckets) = 0;
 };
 
 }  // namespace dmlp

@@ -50,6 +50,7 @@ class Trainer {
   const BatchPlan& plan() const { return plan_; }
   int workers() const { return gradient_->workers(); }  // threads on micro-shards at once
   std::size_t sum_buckets() const { return gradient_->sum_buckets(); }
+  bool sums_shared() const { return gradient_->sums_shared(); }
   int workspace_rows() const { return workspace_rows_; }
   // The rows training_memory() is to count the workspace for.
   std::int64_t memory_rows() const { return gradient_->rows_held() > 0 ? gradient_->rows_held() : workspace_rows_; }

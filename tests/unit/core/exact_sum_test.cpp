@@ -20,12 +20,20 @@ template <class T>
 std::vector<T> grouped_sum(const std::vector<std::vector<T>>& values, const std::vector<std::size_t>& ends,
                            const std::vector<std::size_t>& order, int groups) {
   const int K = dmlp::exact_sum_words<T>();
-  std::vector<ExactSum> parts(std::size_t(groups), ExactSum(ends, K));
+  std::vector<ExactSum> parts;
+  for (int g = 0; g < groups; ++g) parts.emplace_back(ends, K);
   for (std::size_t i = 0; i < order.size(); ++i)
     parts[i * std::size_t(groups) / order.size()].add(std::span<const T>(values[order[i]]));
   std::vector<std::int64_t> windows(parts[0].windows().size(), ExactSum::kEmpty);
   for (auto& p : parts)
     for (std::size_t s = 0; s < windows.size(); ++s) windows[s] = std::max(windows[s], p.windows()[s]);
+  // as a node's ranks sum them from shared memory, without aligning anything:
+  // the same bits, checked against the all-reduce's below
+  std::vector<ExactSum::Peer> peers;
+  for (auto& p : parts) peers.push_back({p.windows(), p.words()});
+  std::vector<T> from_peers(values[0].size());
+  std::vector<std::int64_t> scratch(from_peers.size() * std::size_t(K));
+  parts[0].result_of_sum(peers, std::span<T>(from_peers), 0, scratch);
   std::vector<std::int64_t> words(parts[0].words().size(), 0);
   for (auto& p : parts) {
     p.align_to(windows);
@@ -34,9 +42,50 @@ std::vector<T> grouped_sum(const std::vector<std::vector<T>>& values, const std:
   std::copy(words.begin(), words.end(), parts[0].words().begin());
   std::vector<T> out(values[0].size());
   parts[0].result(std::span<T>(out));
+  CHECK(std::memcmp(out.data(), from_peers.data(), out.size() * sizeof(T)) == 0);
   return out;
 }
 }  // namespace
+
+TEST_CASE("the sum over peers in shared memory: stale, empty, far-below and non-finite segments", "[exact_sum]") {
+  // segments [0,4) [4,8) [8,12) [12,16), in storage the test owns, as a shared window would be
+  const std::vector<std::size_t> ends = {4, 8, 12, 16};
+  std::vector<std::int64_t> words_a(32, 7), windows_a(4, 99), words_b(32, 7), windows_b(4, 99);
+  ExactSum a(ends, 2, words_a, windows_a), b(ends, 2, words_b, windows_b);
+  CHECK(windows_a[0] == ExactSum::kEmpty);  // the given storage starts empty and zero
+  CHECK(words_a[5] == 0);
+  const std::vector<float> big(4, 3.0f), huge(4, 0x1p70f), small(4, 0x1p-70f);
+  a.add(std::span<const float>(big), 0);  // a's segment 0 is then cleared: stale words, empty window
+  a.clear(0, 4);
+  b.add(std::span<const float>(big), 0);
+  a.add(std::span<const float>(huge), 4);  // b's segment 1 lies far below a's window: nothing of it survives
+  b.add(std::span<const float>(small), 4);
+  a.add(std::span<const float>(big), 8);
+  const std::vector<float> nan(4, std::numeric_limits<float>::quiet_NaN());
+  b.add(std::span<const float>(nan), 8);
+  // segment 3: empty on both
+  const std::vector<ExactSum::Peer> peers = {{windows_a, words_a}, {windows_b, words_b}};
+  std::vector<float> out(16, -1.0f);
+  std::vector<std::int64_t> scratch(32, 12345);
+  a.result_of_sum(peers, std::span<float>(out), 0, scratch);
+  CHECK(out[0] == 3.0f);     // b's alone: a's stale words are not read
+  CHECK(out[4] == 0x1p70f);  // the tiny values fall below the window
+  CHECK(std::isnan(out[8]));
+  CHECK(out[12] == 0.0f);
+  // the same as the ranks' all-reduce: max of windows, align, sum
+  std::vector<std::int64_t> windows(4);
+  for (std::size_t s = 0; s < 4; ++s) windows[s] = std::max(windows_a[s], windows_b[s]);
+  a.align_to(windows);
+  b.align_to(windows);
+  for (std::size_t w = 0; w < 32; ++w) words_a[w] += words_b[w];
+  std::vector<float> reduced(16);
+  a.result(std::span<float>(reduced));
+  CHECK(std::memcmp(out.data(), reduced.data(), 3 * 4 * sizeof(float)) == 0);  // NaN bits aside
+  CHECK(reduced[12] == 0.0f);
+  CHECK_THROWS_AS(a.result_of_sum(peers, std::span<float>(out), 0, std::span<std::int64_t>(scratch).first(8)),
+                  std::invalid_argument);
+  CHECK_THROWS_AS(ExactSum(ends, 2, std::span<std::int64_t>(words_a).first(31), windows_a), std::invalid_argument);
+}
 
 TEMPLATE_TEST_CASE("exact sums are the same bits in any order and grouping", "[exact_sum]", float, double) {
   using T = TestType;

@@ -58,7 +58,11 @@ TEST_CASE("the summary of an uneven split and of the exact sums", "[summary]") {
   d.exact_buckets = 14;
   const std::string held = run::format_summary(d);
   CHECK_THAT(held, Contains("up to 2 per rank per step, held 1 at a time, one gradient sum per step"));
-  CHECK_THAT(held, Contains("over the ranks in 14 buckets, each as soon as its tiles are summed"));
+  CHECK_THAT(held, Contains("over the ranks in 14 buckets, each as soon as its tiles are summed, by all-reduce\n"));
+  d.exact_shared = true;
+  CHECK_THAT(run::format_summary(d),
+             Contains("each as soon as its tiles are summed, each rank reading its peers' words for its own tiles from "
+                      "the node's shared memory\n"));
   CHECK_THAT(held, Contains("slower than plain at 1 rank x 2 threads"));
 }
 
