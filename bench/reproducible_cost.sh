@@ -4,7 +4,9 @@
 #
 #   bash bench/reproducible_cost.sh [BUILD_DIR]      (default: build)
 #
-# For 1 rank x 1 thread, 1 x 2 and 2 x 1: samples/s plain, with
+# For 1 rank x 1 thread, 1 x 2 and 2 x 1 (and 2 x 1 with --reduction
+# allreduce, whose exact sums go by all-reduce rather than through the
+# node's shared memory): samples/s plain, with
 # --micro-batch 32 (accumulation), and with --reproducible at micro-batches of
 # 32 (the default), 64 and 128; and the reproducible runs' parameter checksum,
 # which must be one value per micro-batch across the configurations.
@@ -32,14 +34,16 @@ columns=("plain" "--micro-batch 32" "--reproducible m=32" "--reproducible m=64" 
 for c in "${columns[@]}"; do printf '%24s' "$c"; done
 echo
 declare -A rates
-for config in "1 1" "1 2" "2 1"; do
+for config in "1 1" "1 2" "2 1" "2 1 allreduce"; do
   set -- $config
-  printf '%-22s' "$1 x $2"
+  label="$1 x $2"
+  key="$1x$2${3:+-$3}"
+  printf '%-22s' "$label${3:+ $3}"
   i=0
   for extra in "" "--micro-batch 32" "--reproducible" "--reproducible --micro-batch 64" "--reproducible --micro-batch 128"; do
     # shellcheck disable=SC2086
-    read -r rate sum < <(run "r$1$2_$i" "$1" "$2" $extra)
-    rates[$1x$2,$i]=$rate
+    read -r rate sum < <(run "r$1$2${3:-}_$i" "$1" "$2" $extra --reduction "${3:-node}")
+    rates[$key,$i]=$rate
     if [[ "$extra" == *reproducible* ]]; then printf '%24s' "$rate ($sum)"; else printf '%24s' "$rate"; fi
     i=$((i + 1))
   done
@@ -48,8 +52,8 @@ done
 echo "samples/s (parameter checksum after 60 steps, the same per micro-batch at every ranks x threads)"
 echo
 echo "cost against plain (1 - samples/s / plain's): accumulated m = 32, then --reproducible m = 32, 64, 128"
-for config in 1x1 1x2 2x1; do
-  printf '%-22s' "${config/x/ x }"
+for config in 1x1 1x2 2x1 2x1-allreduce; do
+  printf '%-22s' "$(sed 's/x/ x /; s/-/ /' <<< "$config")"
   for i in 1 2 3 4; do printf '%24s' "$(calc "int(100 * (1 - ${rates[$config,$i]} / ${rates[$config,0]}) + 0.5)")%"; done
   echo
 done

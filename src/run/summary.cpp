@@ -30,7 +30,7 @@ const char* plural(long long n) { return n == 1 ? "" : "s"; }
 // What --reproducible cost when last measured (bench/reproducible_cost.sh),
 // with the kernels it ran: docs/reproducibility.md has the table.
 constexpr const char* kReproducibleCost =
-    "measured at micro-batch 32 on 784-1024-1024-10, B 256: 42% slower than plain at 1 rank x 2 threads, 51% at "
+    "measured at micro-batch 32 on 784-1024-1024-10, B 256: 40% slower than plain at 1 rank x 2 threads, 34-46% at "
     "2 x 1 (OpenBLAS 0.3.21's Zen kernels, AMD EPYC)";
 
 }  // namespace
