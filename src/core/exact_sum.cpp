@@ -425,14 +425,20 @@ std::pair<std::size_t, std::size_t> ExactSum::segments_of(std::size_t first, std
   return {s0, s1};
 }
 
+void ExactSum::zero_if_stale(std::size_t s) {
+  if (!stale_[s]) return;
+  const std::size_t begin = s == 0 ? 0 : segment_ends_[s - 1];
+  std::fill_n(words_.data() + begin * std::size_t(K_), (segment_ends_[s] - begin) * std::size_t(K_), std::int64_t{0});
+  stale_[s] = 0;
+}
+
 void ExactSum::raise_window(std::size_t s, std::int64_t window) {
   const std::int64_t old = windows_[s];
   windows_[s] = window;
   const std::size_t begin = s == 0 ? 0 : segment_ends_[s - 1], n = segment_ends_[s] - begin;
   std::int64_t* w = words_.data() + begin * std::size_t(K_);
   if (old == kEmpty) {  // an empty segment's words are all zero, or stale
-    if (stale_[s]) std::fill_n(w, n * std::size_t(K_), 0);
-    stale_[s] = 0;
+    zero_if_stale(s);
     return;
   }
   if (old == window) return;
@@ -512,14 +518,9 @@ void ExactSum::align_to(std::span<const std::int64_t> given, std::size_t first_s
     throw std::invalid_argument("ExactSum::align_to: windows past the last segment");
   for (std::size_t i = 0; i < given.size(); ++i) {
     const std::size_t s = first_segment + i;
-    if ((given[i] == kEmpty || given[i] == kNonFinite) && stale_[s]) {
-      // words left from before clear(first, count), about to be summed over
-      // the ranks: zeros, so that no sum of old words can grow without bound
-      const std::size_t begin = s == 0 ? 0 : segment_ends_[s - 1];
-      std::fill_n(words_.data() + begin * std::size_t(K_), (segment_ends_[s] - begin) * std::size_t(K_),
-                  std::int64_t{0});
-      stale_[s] = 0;
-    }
+    // words left from before clear(first, count), about to be summed over
+    // the ranks: zeros, so that no sum of old words can grow without bound
+    if (given[i] == kEmpty || given[i] == kNonFinite) zero_if_stale(s);
     if (given[i] == kNonFinite) {
       windows_[s] = kNonFinite;
     } else if (windows_[s] == kNonFinite || given[i] < windows_[s]) {

@@ -118,6 +118,7 @@ class ExactSum {
   std::pair<std::size_t, std::size_t> segments_of(std::size_t first, std::size_t count) const;
   void check_layout() const;
   void raise_window(std::size_t segment, std::int64_t window);
+  void zero_if_stale(std::size_t segment);  // a cleared segment's old words, as zeros
 
   std::vector<std::size_t> segment_ends_;
   int K_;
