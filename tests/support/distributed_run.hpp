@@ -24,6 +24,7 @@ struct RunSettings {
   OptimizerKind optimizer = OptimizerKind::Sgd;
   bool node = false;  // --reduction node: the ranks of a node share one model and split its update
   std::int64_t micro_batch = 0;
+  bool reproducible = false;  // needs micro_batch > 0
 };
 
 // Each optimizer's settings for the equivalence runs: weight decay on, and
@@ -57,6 +58,7 @@ inline TrainConfig equivalence_config(const RunSettings& s) {
   c.log_every = 1000;
   c.early_update = s.early_update;
   c.micro_batch = s.micro_batch;
+  c.reproducible = s.reproducible;
   return c;
 }
 
@@ -77,35 +79,48 @@ std::vector<T> train_alone(const RunSettings& s) {
   return {net.params().begin(), net.params().end()};
 }
 
-// All ranks of `comm` together; rank 0 initialises and broadcasts. With
-// s.node, the ranks of each node share one model (the node path), when some
-// node holds two ranks.
+// All ranks of `comm` together, ready to step; rank 0 initialises and
+// broadcasts. With s.node, the ranks of each node share one model (the node
+// path), when some node holds two ranks.
 template <class T>
-std::vector<T> train_together(const mpi::Communicator& comm, const RunSettings& s) {
-  const auto data = equivalence_data(s);
-  const TrainConfig config = equivalence_config(s);
-  auto team = s.node ? mpi::make_node_team<T>(comm, ParameterLayout(equivalence_model()),
-                                              state_arrays(effective_optimizer(config)), s.bucket_mb)
-                     : std::nullopt;
-  Network<T> net = team ? Network<T>(equivalence_model(), team->params(), team->grads()) : Network<T>(equivalence_model());
-  if (comm.rank() == 0) initialize_parameters(net, 17);
-  if (team) {
-    if (team->local_rank() == 0) team->cross().broadcast(net.params(), 0);
-    team->shared_written();
-  } else {
-    comm.broadcast(net.params(), 0);
+struct DistributedRun {
+  DistributedRun(const mpi::Communicator& comm, const RunSettings& s)
+      : data(equivalence_data(s)),
+        config(equivalence_config(s)),
+        team(s.node ? mpi::make_node_team<T>(comm, ParameterLayout(equivalence_model()),
+                                             state_arrays(effective_optimizer(config)), s.bucket_mb)
+                    : std::nullopt),
+        net(team ? Network<T>(equivalence_model(), team->params(), team->grads()) : Network<T>(equivalence_model())),
+        collective(comm) {
+    if (comm.rank() == 0) initialize_parameters(net, 17);
+    if (team) {
+      if (team->local_rank() == 0) team->cross().broadcast(net.params(), 0);
+      team->shared_written();
+      node.emplace(*team, s.overlap);
+    } else {
+      comm.broadcast(net.params(), 0);
+      plain.emplace(comm, net.layout(), s.bucket_mb, s.overlap);
+    }
+    GradientSync<T>& sync = team ? static_cast<GradientSync<T>&>(*node) : *plain;
+    trainer.emplace(net, *data, nullptr, config, collective, sync, team ? &*team : nullptr);
   }
-  mpi::MpiCollective collective(comm);
+  std::vector<T> params() const { return {net.params().begin(), net.params().end()}; }
+
+  std::unique_ptr<InMemoryDataset> data;
+  TrainConfig config;
+  std::optional<mpi::NodeTeam<T>> team;
+  Network<T> net;
+  mpi::MpiCollective collective;
   std::optional<mpi::MpiGradientSync<T>> plain;
   std::optional<mpi::NodeGradientSync<T>> node;
-  if (team)
-    node.emplace(*team, s.overlap);
-  else
-    plain.emplace(comm, net.layout(), s.bucket_mb, s.overlap);
-  GradientSync<T>& sync = team ? static_cast<GradientSync<T>&>(*node) : *plain;
-  Trainer<T> trainer(net, *data, nullptr, config, collective, sync, team ? &*team : nullptr);
-  trainer.run();
-  return {net.params().begin(), net.params().end()};
+  std::optional<Trainer<T>> trainer;
+};
+
+template <class T>
+std::vector<T> train_together(const mpi::Communicator& comm, const RunSettings& s) {
+  DistributedRun<T> run(comm, s);
+  run.trainer->run();
+  return run.params();
 }
 
 // max |a − b| / max |b|

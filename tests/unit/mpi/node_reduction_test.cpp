@@ -80,3 +80,30 @@ TEST_CASE("node path: bucket sizes, --no-overlap and micro-batches sum the same"
   const auto micro = test::train_together<float>(world(), s);
   CHECK(test::relative_difference(micro, test::train_alone<float>(s)) <= 1e-5);
 }
+
+TEST_CASE("node path, --reproducible: the exact sums read from shared memory give one process's bits", "[node]") {
+  test::RunSettings s;
+  s.micro_batch = 8;  // 6 micro-shards a step, 2 in the epoch's last: at P = 3 and 4 some ranks hold none
+  s.reproducible = true;
+  s.node = true;
+  {
+    test::DistributedRun<float> run(world(), s);
+    INFO("P = " << world().size());
+    CHECK(run.trainer->sums_shared() == (world().size() > 1));  // one host: no all-reduce of the words
+  }
+  for (const OptimizerKind kind : {OptimizerKind::Sgd, OptimizerKind::Lamb}) {
+    s.optimizer = kind;
+    INFO("--optimizer " << to_string(kind) << ", P = " << world().size());
+    s.node = true;
+    const auto alone_f = test::train_alone<float>(s);
+    CHECK(bitwise_equal(test::train_together<float>(world(), s), alone_f));
+    const auto alone_d = test::train_alone<double>(s);
+    CHECK(bitwise_equal(test::train_together<double>(world(), s), alone_d));
+    s.node = false;  // the words all-reduced
+    CHECK(bitwise_equal(test::train_together<float>(world(), s), alone_f));
+    // the training moved the parameters well away from the start
+    test::RunSettings one = s;
+    one.steps = 1;
+    CHECK(test::relative_difference(test::train_alone<float>(one), alone_f) > 1e-2);
+  }
+}
