@@ -113,11 +113,13 @@ void NodeTeam<T>::shared_written() {
 template <class T>
 NodeExactSums* NodeTeam<T>::share_exact_sums(std::size_t words, std::size_t windows, std::size_t buckets) {
   exact_.reset();
+  exact_declined_.clear();
   if (cross_.size() > 1) return nullptr;  // several nodes: the sums cross them by all-reduce
   // one node: it is the world, over which the room is checked
   const std::size_t bytes = (words + windows) * sizeof(std::int64_t) * std::size_t(node_.size()) +
                             std::size_t(2 * node_.size()) * (64 << 10);
-  if (!shared_memory_shortage(node_, node_, bytes, "the exact sums").empty()) return nullptr;
+  exact_declined_ = shared_memory_shortage(node_, node_, bytes, "--reproducible's accumulator");
+  if (!exact_declined_.empty()) return nullptr;
   exact_ = std::make_unique<SharedExactSums>(node_, words, windows, buckets);
   return exact_.get();
 }

@@ -361,6 +361,8 @@ class Run final : public TrainingRun::Impl {
     if (!team_ && config_.execution.reduction == Reduction::node && world_.size() > 1 &&
         team_declined_ != "one rank per node")
       warnings.push_back("--reduction node: " + team_declined_ + "; the plain all-reduce runs instead");
+    if (team_ && !team_->exact_sums_declined().empty())
+      warnings.push_back(team_->exact_sums_declined() + "; the exact sums go by all-reduce instead");
     d.warnings = std::move(warnings);
     for (const std::string& w : {data_.train.warning, data_.test.warning, placement_warning(placement), blas_threading_warning(),
                                  blas_kernel_warning(), optimizer_warning(effective_optimizer(config_.training))})

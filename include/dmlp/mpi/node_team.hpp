@@ -54,6 +54,8 @@ class NodeTeam final : public NodeShare<T> {
   bool writes_shared() const override { return node_.rank() == 0; }
   void shared_written() override;
   NodeExactSums* share_exact_sums(std::size_t words, std::size_t windows, std::size_t buckets) override;
+  // Why the last share_exact_sums found no room (empty: it did, or was not asked).
+  const std::string& exact_sums_declined() const { return exact_declined_; }
 
  private:
   void synced_barrier();
@@ -70,6 +72,7 @@ class NodeTeam final : public NodeShare<T> {
   SharedArray<double> norms_;
   std::vector<std::size_t> norm_offsets_;  // per layer, into norms_
   std::unique_ptr<SharedExactSums> exact_;  // --reproducible on one node
+  std::string exact_declined_;
 };
 
 // A team for the world's ranks, or none where no node holds two of them
