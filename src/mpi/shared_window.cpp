@@ -54,9 +54,17 @@ SharedBytes::SharedBytes(const Communicator& node, std::size_t bytes, std::size_
   try {
     check(rc, "MPI_Win_allocate_shared");
   } catch (const MpiError& e) {  // MPI's text, and what it means here
+    const std::string directory = backing_directory();
+    struct statvfs fs {};
+    const bool room = ::statvfs(directory.c_str(), &fs) == 0 &&
+                      double(fs.f_bavail) * double(fs.f_frsize) >= 2.0 * double(bytes) + double(16 << 20);
+    // with room to spare, the cause is MPI's: its one-sided osc/sm component off, say
+    const std::string cause =
+        room ? " (it has room: is MPI's shared-memory window component off, e.g. --mca osc ^sm or "
+               "OMPI_MCA_osc set without sm?); run with --reduction allreduce, which needs no shared window"
+             : " (full, or filled by another job since dmlp looked?)" + std::string(kRoomAdvice);
     throw MpiError(std::string(e.what()) + ": cannot place " + std::to_string((bytes + (1 << 20) - 1) >> 20) +
-                       " MiB of the node's shared memory in " + backing_directory() +
-                       " (full, or filled by another job since dmlp looked?)" + kRoomAdvice,
+                       " MiB of the node's shared memory in " + directory + cause,
                    rc);
   }
   check(MPI_Win_lock_all(MPI_MODE_NOCHECK, window_), "MPI_Win_lock_all");

@@ -99,6 +99,11 @@ rc=$?
 [ "$rc" -eq 0 ] && grep -q "from the node's shared memory$" <<<"$out" && ! grep -q "warning: .*accumulator" <<<"$out" \
   && pass "room for the exact sums: read from shared memory, no warning" \
   || { fail "room for the exact sums: exit $rc"; grep -i "warning\|allreduce\|error" <<<"$out"; }
+# MPI's shared-memory window component switched off (--mca osc ^sm): the
+# allocation fails with room to spare, and the message says so rather than
+# blaming a full directory.
+expect_exit 1 "cannot place [0-9]+ MiB of the node's shared memory in .* \(it has room: is MPI's shared-memory window component off.*--reduction allreduce" \
+  -- timeout 120 "$MPIEXEC" -np 2 --mca osc ^sm "$DMLP" train --synthetic blobs --layers 20,10 --samples 300 --max-steps 3 --threads 1
 # A backing directory that is missing, not a directory, or read-only is named as such.
 mkdir "$WORK/shm-ro"
 mount -t tmpfs -o ro,size=40m dmlp-test "$WORK/shm-ro" && mounted+=("$WORK/shm-ro") || fail "cannot mount a tmpfs"
