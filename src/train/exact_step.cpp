@@ -112,14 +112,7 @@ ExactStep<T>::ExactStep(Network<T>& net, RowSource& train, Collective& comm, int
       shard_rows_(std::size_t(group_shards_)),
       tiles_(weight_tiles(net.layout(), tile_elements(sizeof(T)))),
       bias_first_(bias_places(net.layout())),
-      // a bucket holds a work item or more: at most one per tile, and the biases' and losses'
-      shared_(node && comm.size() > 1 ? node->share_exact_sums(segment_ends(net.layout(), tiles_).back() *
-                                                                   std::size_t(exact_sum_words<T>()),
-                                                               segment_ends(net.layout(), tiles_).size(), tiles_.size() + 1)
-                                      : nullptr),
-      exact_(shared_ ? ExactSum(segment_ends(net.layout(), tiles_), exact_sum_words<T>(),
-                                shared_->words_of(shared_->local_rank()), shared_->windows_of(shared_->local_rank()))
-                     : ExactSum(segment_ends(net.layout(), tiles_), exact_sum_words<T>())) {
+      exact_(exact_sums(segment_ends(net.layout(), tiles_), node && comm.size() > 1 ? node : nullptr)) {
   for (const WeightTile& t : tiles_)
     tile_needed_.push_back(!node || tile_meets(net.layout(), t, node->pieces()));
   for (const LayerSlots& s : net.layout().layers()) {
@@ -141,6 +134,18 @@ ExactStep<T>::ExactStep(Network<T>& net, RowSource& train, Collective& comm, int
     for (int r = 0; r < shared_->local_size(); ++r) peers_.push_back({shared_->windows_of(r), shared_->words_of(r)});
   windows_.reserve(exact_.windows().size());
   if (comm.size() > 1) plan_buckets();
+}
+
+// The exact sums in the node's shared memory where `node` gives room
+// (setting shared_), else in this rank's own.
+template <class T>
+ExactSum ExactStep<T>::exact_sums(std::vector<std::size_t> ends, NodeShare<T>* node) {
+  const int K = exact_sum_words<T>();
+  // a bucket holds a work item or more: at most one per tile, and the biases' and losses'
+  shared_ = node ? node->share_exact_sums(ends.back() * std::size_t(K), ends.size(), tiles_.size() + 1) : nullptr;
+  if (!shared_) return ExactSum(std::move(ends), K);
+  const int me = shared_->local_rank();
+  return ExactSum(std::move(ends), K, shared_->words_of(me), shared_->windows_of(me));
 }
 
 // Runs of work items (tiles, in order, then the biases and losses) whose

@@ -55,7 +55,6 @@ class ExactSum {
   ExactSum(ExactSum&&) = default;  // the storage moves along, or stays where the caller keeps it
   ExactSum(const ExactSum&) = delete;
   ExactSum& operator=(const ExactSum&) = delete;
-  std::size_t segment_count() const { return segment_ends_.size(); }
 
   std::size_t size() const { return segment_ends_.empty() ? 0 : segment_ends_.back(); }
   int words_per_element() const { return K_; }

@@ -87,6 +87,7 @@ class ExactStep final : public GradientStep<T> {
   void tile_result(const WeightTile& tile, T* buffer);  // the tile's sums into the gradient
   template <class V>
   void sums_into(std::span<V> out, std::size_t first);  // the sums over the ranks, on the shared path or after the all-reduce
+  ExactSum exact_sums(std::vector<std::size_t> segment_ends, NodeShare<T>* node);  // sets shared_
   void plan_buckets();
   void push_buckets(bool finish);
 
