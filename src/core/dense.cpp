@@ -4,6 +4,7 @@
 
 #include "dmlp/core/blas.hpp"
 #include "dmlp/core/parallel.hpp"
+#include "dmlp/core/row_stable_gemm.hpp"
 
 namespace dmlp {
 
@@ -72,6 +73,20 @@ void dense_backward_input(const DenseParams<T>& p, int rows, const T* dZ, T* dX,
                   p.in, T(0), dX + std::size_t(r0) * p.in, p.in);
     if (s + 1 < slices) push();
   }
+}
+
+void dense_forward_row_stable(const DenseParams<float>& p, Activation act, float leaky_slope, int rows,
+                              const float* X, float* A) {
+  if (rows == 0) return;
+  // Z(B,out) = X(B,in)·Wᵀ(in,out), each row alone
+  row_stable_forward(rows, p.in, p.out, X, p.W, A);
+  // A = σ(Z + b)
+  bias_activation_forward(act, leaky_slope, rows, p.out, p.b, A);
+}
+
+void dense_backward_input_row_stable(const DenseParams<float>& p, int rows, const float* dZ, float* dX) {
+  // dX(B,in) = dZ(B,out)·W(out,in), each row alone
+  row_stable_input_grad(rows, p.out, p.in, dZ, p.W, dX);
 }
 
 #define DMLP_INSTANTIATE(T)                                                                     \

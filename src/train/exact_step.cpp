@@ -3,6 +3,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <type_traits>
 
 #include "dmlp/core/blas.hpp"
 #include "dmlp/core/test_hooks.hpp"
@@ -230,8 +231,12 @@ double ExactStep<T>::forward_backward_shard(int shard, int rows, T scale) {
   for (int k = 0; k < K; ++k) {
     const LayerSlots& s = net_.layout().layer(k);
     // A(m,out) = σ(X(m,in)·Wᵀ + b)
-    dense_forward(net_.layer(k), spec.activations[std::size_t(k)], slope, rows, ws_.activation(k) + row0 * s.in,
-                  ws_.activation(k + 1) + row0 * s.out);
+    if constexpr (std::is_same_v<T, float>)
+      dense_forward_row_stable(net_.layer(k), spec.activations[std::size_t(k)], slope, rows,
+                               ws_.activation(k) + row0 * s.in, ws_.activation(k + 1) + row0 * s.out);
+    else
+      dense_forward(net_.layer(k), spec.activations[std::size_t(k)], slope, rows, ws_.activation(k) + row0 * s.in,
+                    ws_.activation(k + 1) + row0 * s.out);
   }
   const double forward_seconds = std::chrono::duration<double>(StepClock::Clock::now() - start).count();
   const int outputs = spec.outputs();
@@ -246,7 +251,11 @@ double ExactStep<T>::forward_backward_shard(int shard, int rows, T scale) {
     activation_backward_and_bias_grad(spec.activations[std::size_t(k)], slope, rows, s.out,
                                       ws_.activation(k + 1) + row0 * s.out, dZ, db + bias_in_shard_[std::size_t(k)], true);
     // dX(m,in) = dZ(m,out)·W(out,in): the layer below's dA
-    if (k > 0) dense_backward_input(net_.layer(k), rows, dZ, deltas_[std::size_t(k - 1)].data() + row0 * s.in);
+    if (k == 0) continue;
+    if constexpr (std::is_same_v<T, float>)
+      dense_backward_input_row_stable(net_.layer(k), rows, dZ, deltas_[std::size_t(k - 1)].data() + row0 * s.in);
+    else
+      dense_backward_input(net_.layer(k), rows, dZ, deltas_[std::size_t(k - 1)].data() + row0 * s.in);
   }
   return forward_seconds;
 }

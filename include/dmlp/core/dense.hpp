@@ -60,6 +60,14 @@ void dense_backward_params(const DenseParams<T>& p, Activation act, T leaky_slop
 template <class T>
 void dense_backward_input(const DenseParams<T>& p, int rows, const T* dZ, T* dX, const CommunicationPush& push = {});
 
+// dense_forward and dense_backward_input with each row computed alone, its
+// bits the same in a call of any number of rows (core/row_stable_gemm.hpp):
+// what --reproducible runs, so that a rank need not call BLAS once per
+// micro-shard. Floats only.
+void dense_forward_row_stable(const DenseParams<float>& p, Activation act, float leaky_slope, int rows,
+                              const float* X, float* A);
+void dense_backward_input_row_stable(const DenseParams<float>& p, int rows, const float* dZ, float* dX);
+
 // db(cols) (+)= Σ_rows M(rows, cols), in row order for every thread count.
 template <class T>
 void column_sums(int rows, int cols, const T* M, T* db, GradMode mode);
