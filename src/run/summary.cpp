@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "dmlp/core/blas.hpp"
+#include "dmlp/core/row_stable_gemm.hpp"
 #include "dmlp/core/errors.hpp"
 #include "dmlp/core/exact_sum.hpp"
 #include "dmlp/run/training_run.hpp"
@@ -105,9 +106,15 @@ std::string format_summary(const RunDescription& d) {
                : "off (--stall-timeout 0)");
   if (t.reproducible) {
     const blas::LibraryInfo blas = blas::library_info();
+    // float: forward and dX by dmlp's own kernels, whose bits are the same on every CPU; dW by BLAS
+    const std::string products = c.precision == Precision::Float
+                                     ? std::string("dW by ") + blas.name + "'s " + blas.core +
+                                           " kernels, forward and dX by dmlp's row-stable " +
+                                           row_stable_kernels_name(row_stable_kernels()) + " kernels"
+                                     : blas.name + "'s " + blas.core + " kernels";
     append(out, "  reproducible: yes (micro-batch %lld, exact sums): the same bits at any rank and thread count with "
-                "%s's %s kernels; %s (docs/reproducibility.md)\n",
-           micro, blas.name.c_str(), blas.core.c_str(), kReproducibleCost);
+                "%s; %s (docs/reproducibility.md)\n",
+           micro, products.c_str(), kReproducibleCost);
   } else {
     append(out, "  reproducible: no: the same bits at the same rank and thread counts (--reproducible: at any)\n");
   }

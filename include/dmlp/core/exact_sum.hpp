@@ -129,6 +129,14 @@ class ExactSum {
   std::vector<char> stale_;                  // per segment: its words await clearing (clear(first, count))
 };
 
+// The CPU versions of the float kernels (two words a value): each gives the
+// same bits, which the tests check by running every version this CPU has.
+enum class ExactSumKernels { avx512, avx2, portable };
+bool exact_sum_kernels_run_here(ExactSumKernels k);
+ExactSumKernels exact_sum_kernels();  // in use: the fastest here, unless forced
+void force_exact_sum_kernels(ExactSumKernels k);  // for tests; throws if this CPU cannot run k
+const char* exact_sum_kernels_name(ExactSumKernels k);
+
 // K for gradients of type T: 2 words for float, 3 for double.
 template <class T>
 constexpr int exact_sum_words() {

@@ -281,3 +281,55 @@ TEMPLATE_TEST_CASE("exact sums: take() of several parts equals their adds, and l
     CHECK(std::all_of(words.begin(), words.end(), [](std::int64_t w) { return w == 0; }));
   }
 }
+
+TEST_CASE("exact sums: every CPU version of the float kernels gives the same words and results", "[exact_sum]") {
+  const dmlp::ExactSumKernels in_use = dmlp::exact_sum_kernels();
+  std::mt19937_64 rng(9);
+  std::uniform_real_distribution<double> mantissa(-1, 1);
+  std::uniform_int_distribution<int> exponent(-40, 40), kind(0, 29);
+  std::uniform_int_distribution<std::int64_t> word(-(std::int64_t{1} << 61), std::int64_t{1} << 61);
+  const std::size_t n = 1037;  // the vector loops' tails, and blocks of 8 and 16
+  const std::vector<std::size_t> ends = {300, 301, 777, n};
+  std::vector<std::vector<float>> parts(9, std::vector<float>(n));
+  for (auto& p : parts)
+    for (float& x : p) {
+      const int k = kind(rng);
+      x = k == 0 ? 0.0f : k == 1 ? -0.0f : k == 2 ? 1e-40f : float(std::ldexp(mantissa(rng), exponent(rng)));
+    }
+  parts[6][5] = 1e30f;  // raises segment 0's window in the last take
+  std::vector<std::int64_t> raw(2 * n);
+  for (auto& w : raw) w = word(rng) >> (rng() % 62);
+  // the words and windows after the takes, the results, and the results of raw words
+  struct Outcome {
+    std::vector<std::int64_t> words, windows;
+    std::vector<float> result, raw_result;
+  };
+  const auto run = [&](dmlp::ExactSumKernels k) {
+    dmlp::force_exact_sum_kernels(k);
+    ExactSum sum(ends, 2);
+    auto copies = parts;
+    for (std::size_t p0 = 0; p0 < copies.size(); p0 += 3) {
+      std::vector<float*> group{copies[p0].data(), copies[p0 + 1].data(), copies[p0 + 2].data()};
+      sum.take(std::span<float* const>(group), 0, n);
+    }
+    Outcome o{{sum.words().begin(), sum.words().end()}, {sum.windows().begin(), sum.windows().end()},
+              std::vector<float>(n), std::vector<float>(n)};
+    sum.result(std::span<float>(o.result));
+    ExactSum words_set({n}, 2);
+    words_set.add(std::span<const float>(std::vector<float>(n, 1.0f)));  // window 0: factor 1
+    std::copy(raw.begin(), raw.end(), words_set.words().begin());
+    words_set.result(std::span<float>(o.raw_result));
+    return o;
+  };
+  const Outcome portable = run(dmlp::ExactSumKernels::portable);
+  for (const auto k : {dmlp::ExactSumKernels::avx2, dmlp::ExactSumKernels::avx512}) {
+    if (!dmlp::exact_sum_kernels_run_here(k)) continue;
+    INFO(dmlp::exact_sum_kernels_name(k));
+    const Outcome o = run(k);
+    CHECK(o.words == portable.words);
+    CHECK(o.windows == portable.windows);
+    CHECK(std::memcmp(o.result.data(), portable.result.data(), n * sizeof(float)) == 0);
+    CHECK(std::memcmp(o.raw_result.data(), portable.raw_result.data(), n * sizeof(float)) == 0);
+  }
+  dmlp::force_exact_sum_kernels(in_use);
+}
