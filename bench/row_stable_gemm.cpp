@@ -5,6 +5,7 @@
 // rounds of enough calls for about 0.2 s, one thread.
 //
 //   env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE build/bench/dmlp_bench_row_stable_gemm [784,1024,1024,10] [m]
+//       [avx512|avx2|portable]      (default: the fastest this CPU runs; name only one it runs)
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -42,10 +43,15 @@ int main(int argc, char** argv) {
   std::stringstream spec(argc > 1 ? argv[1] : "784,1024,1024,10");
   for (std::string w; std::getline(spec, w, ',');) widths.push_back(std::stoi(w));
   const int m = argc > 2 ? std::stoi(argv[2]) : 32;
+  // the fastest version here, or the one named: avx512, avx2, portable
+  dmlp::RowStableKernels kernels = dmlp::row_stable_kernels();
+  if (argc > 3) kernels = std::string(argv[3]) == "avx2"       ? dmlp::RowStableKernels::avx2
+                          : std::string(argv[3]) == "portable" ? dmlp::RowStableKernels::portable
+                                                               : dmlp::RowStableKernels::avx512;
   dmlp::blas::set_threads(1);
   const auto info = dmlp::blas::library_info();
   std::printf("%s (%s kernels) against row-stable %s, one thread, %d rows a call; GFLOPS\n", info.name.c_str(),
-              info.core.c_str(), dmlp::row_stable_kernels_name(dmlp::row_stable_kernels()), m);
+              info.core.c_str(), dmlp::row_stable_kernels_name(kernels), m);
   std::printf("%-12s %12s %12s %12s %12s\n", "layer", "fwd OpenBLAS", "fwd stable", "dX OpenBLAS", "dX stable");
   std::mt19937 rng(1);
   std::normal_distribution<float> normal(0, 1);
@@ -59,11 +65,11 @@ int main(int argc, char** argv) {
     const double fb = gflops(flops, [&] {
       dmlp::blas::gemm<float>(Op::N, Op::T, m, out, in, 1.0f, X.data(), in, W.data(), in, 0.0f, Z.data(), out);
     });
-    const double fs = gflops(flops, [&] { dmlp::row_stable_forward(m, in, out, X.data(), W.data(), Z.data()); });
+    const double fs = gflops(flops, [&] { dmlp::row_stable_forward(kernels, m, in, out, X.data(), W.data(), Z.data()); });
     const double db = gflops(flops, [&] {
       dmlp::blas::gemm<float>(Op::N, Op::N, m, in, out, 1.0f, Z.data(), out, W.data(), in, 0.0f, dX.data(), in);
     });
-    const double ds = gflops(flops, [&] { dmlp::row_stable_input_grad(m, out, in, Z.data(), W.data(), dX.data()); });
+    const double ds = gflops(flops, [&] { dmlp::row_stable_input_grad(kernels, m, out, in, Z.data(), W.data(), dX.data()); });
     std::printf("%5d-%-6d %12.1f %12.1f %12.1f %12.1f\n", in, out, fb, fs, db, ds);
   }
 }

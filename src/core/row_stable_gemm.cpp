@@ -130,54 +130,62 @@ DMLP_AVX2 inline __m256i lanes_below(int n) {  // lane l set where l < n
   return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
-template <int R, int O>
-DMLP_AVX2 void forward_block_256(int in, int out, const float* X, const float* W, float* Z) {
-  __m256 acc[R][O][2];
-#pragma GCC unroll 2
-  for (int r = 0; r < R; ++r)
-#pragma GCC unroll 2
-    for (int o = 0; o < O; ++o) acc[r][o][0] = acc[r][o][1] = _mm256_setzero_ps();
-  const __m256i all = _mm256_set1_epi32(-1);
-  for (int i = 0; i < in; i += kLanes) {  // the last step masked: the lanes past `in` load zeros
-    const bool whole = in - i >= kLanes;
-    const __m256i m0 = whole ? all : lanes_below(in - i), m1 = whole ? all : lanes_below(in - i - 8);
-    __m256 w[O][2];
-#pragma GCC unroll 2
-    for (int o = 0; o < O; ++o) {
-      w[o][0] = _mm256_maskload_ps(W + std::size_t(o) * in + i, m0);
-      w[o][1] = _mm256_maskload_ps(W + std::size_t(o) * in + i + 8, m1);
-    }
-#pragma GCC unroll 2
-    for (int r = 0; r < R; ++r) {
-      const __m256 x0 = _mm256_maskload_ps(X + std::size_t(r) * in + i, m0);
-      const __m256 x1 = _mm256_maskload_ps(X + std::size_t(r) * in + i + 8, m1);
-#pragma GCC unroll 2
-      for (int o = 0; o < O; ++o) {
-        acc[r][o][0] = _mm256_fmadd_ps(x0, w[o][0], acc[r][o][0]);
-        acc[r][o][1] = _mm256_fmadd_ps(x1, w[o][1], acc[r][o][1]);
-      }
-    }
+// The lanes 0…7 and 8…15 of each element's sum in two accumulators, a half
+// of the 16 at a time; plain loads but in the last, partial step, where
+// masked loads give zeros past `in` (vmaskmovps is slow on AMD).
+template <int R, int O, bool Masked>
+DMLP_AVX2 __attribute__((always_inline)) inline void forward_half_256(int in, const float* X, const float* W, __m256 (&acc)[R][O], __m256i mask) {
+  __m256 w[O];
+#pragma GCC unroll 4
+  for (int o = 0; o < O; ++o)
+    w[o] = Masked ? _mm256_maskload_ps(W + std::size_t(o) * in, mask) : _mm256_loadu_ps(W + std::size_t(o) * in);
+#pragma GCC unroll 4
+  for (int r = 0; r < R; ++r) {
+    __m256 x = Masked ? _mm256_maskload_ps(X + std::size_t(r) * in, mask) : _mm256_loadu_ps(X + std::size_t(r) * in);
+    __asm__("" : "+x"(x));  // one load, in a register: GCC would fold it into each FMA, loading it O times
+#pragma GCC unroll 4
+    for (int o = 0; o < O; ++o) acc[r][o] = _mm256_fmadd_ps(x, w[o], acc[r][o]);
   }
-#pragma GCC unroll 2
-  for (int r = 0; r < R; ++r)
-#pragma GCC unroll 2
-    for (int o = 0; o < O; ++o) Z[std::size_t(r) * out + o] = tree_256(acc[r][o][0], acc[r][o][1]);
 }
 
-template <int R, int V>
-DMLP_AVX2 void input_grad_block_256(int out, int in, const float* dZ, const float* W, float* dX, int last_cols) {
-  const __m256i last = lanes_below(last_cols);
+template <int R, int O>
+DMLP_AVX2 void forward_block_256(int in, int out, const float* X, const float* W, float* Z) {
+  __m256 lo[R][O], hi[R][O];
+#pragma GCC unroll 4
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+    for (int o = 0; o < O; ++o) lo[r][o] = hi[r][o] = _mm256_setzero_ps();
+  const __m256i all = _mm256_set1_epi32(-1);
+  int i = 0;
+  for (; i + kLanes <= in; i += kLanes) {
+    forward_half_256<R, O, false>(in, X + i, W + i, lo, all);
+    forward_half_256<R, O, false>(in, X + i + 8, W + i + 8, hi, all);
+  }
+  if (i < in) {
+    forward_half_256<R, O, true>(in, X + i, W + i, lo, lanes_below(in - i));
+    forward_half_256<R, O, true>(in, X + i + 8, W + i + 8, hi, lanes_below(in - i - 8));
+  }
+#pragma GCC unroll 4
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+    for (int o = 0; o < O; ++o) Z[std::size_t(r) * out + o] = tree_256(lo[r][o], hi[r][o]);
+}
+
+// dX(R rows, V vectors of 8 columns): the last vector masked only when it is
+// partial (vmaskmovps is slow on AMD).
+template <int R, int V, bool MaskedLast>
+DMLP_AVX2 void input_grad_columns_256(int out, int in, const float* dZ, const float* W, float* dX, __m256i last) {
   __m256 acc[R][V];
 #pragma GCC unroll 4
   for (int r = 0; r < R; ++r)
 #pragma GCC unroll 3
     for (int v = 0; v < V; ++v) acc[r][v] = _mm256_setzero_ps();
-  const __m256i all = _mm256_set1_epi32(-1);
   for (int o = 0; o < out; ++o) {
     const float* w_row = W + std::size_t(o) * in;
     __m256 w[V];
 #pragma GCC unroll 3
-    for (int v = 0; v < V; ++v) w[v] = _mm256_maskload_ps(w_row + 8 * v, v + 1 == V ? last : all);
+    for (int v = 0; v < V; ++v)
+      w[v] = MaskedLast && v + 1 == V ? _mm256_maskload_ps(w_row + 8 * v, last) : _mm256_loadu_ps(w_row + 8 * v);
 #pragma GCC unroll 4
     for (int r = 0; r < R; ++r) {
       const __m256 g = _mm256_broadcast_ss(dZ + std::size_t(r) * out + o);
@@ -188,7 +196,17 @@ DMLP_AVX2 void input_grad_block_256(int out, int in, const float* dZ, const floa
 #pragma GCC unroll 4
   for (int r = 0; r < R; ++r)
 #pragma GCC unroll 3
-    for (int v = 0; v < V; ++v) _mm256_maskstore_ps(dX + std::size_t(r) * in + 8 * v, v + 1 == V ? last : all, acc[r][v]);
+    for (int v = 0; v < V; ++v) {
+      float* d = dX + std::size_t(r) * in + 8 * v;
+      if (MaskedLast && v + 1 == V) _mm256_maskstore_ps(d, last, acc[r][v]);
+      else _mm256_storeu_ps(d, acc[r][v]);
+    }
+}
+
+template <int R, int V>
+DMLP_AVX2 void input_grad_block_256(int out, int in, const float* dZ, const float* W, float* dX, int last_cols) {
+  if (last_cols == 8) input_grad_columns_256<R, V, false>(out, in, dZ, W, dX, _mm256_set1_epi32(-1));
+  else input_grad_columns_256<R, V, true>(out, in, dZ, W, dX, lanes_below(last_cols));
 }
 
 // ---- the drivers: blocks of rows and outputs (or columns), tails included ---
@@ -290,7 +308,7 @@ void row_stable_forward(RowStableKernels k, int rows, int in, int out, const flo
   if (rows <= 0 || out <= 0) return;
   switch (k) {
     case RowStableKernels::avx512: return forward_blocks<Forward512, 4, 4>(rows, in, out, X, W, Z);
-    case RowStableKernels::avx2: return forward_blocks<Forward256, 2, 2>(rows, in, out, X, W, Z);
+    case RowStableKernels::avx2: return forward_blocks<Forward256, 3, 2>(rows, in, out, X, W, Z);
     default: return forward_portable(rows, in, out, X, W, Z);
   }
 }
