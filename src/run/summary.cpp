@@ -31,8 +31,8 @@ const char* plural(long long n) { return n == 1 ? "" : "s"; }
 // What --reproducible cost when last measured (bench/reproducible_cost.sh),
 // with the kernels it ran: docs/reproducibility.md has the table.
 constexpr const char* kReproducibleCost =
-    "measured at micro-batch 32 on 784-1024-1024-10, B 256: 40% slower than plain at 1 rank x 2 threads, 34-46% at "
-    "2 x 1 (OpenBLAS 0.3.21's Zen kernels, AMD EPYC)";
+    "measured at micro-batch 32 on 784-1024-1024-10, B 256: 28% slower than plain at 1 rank x 2 threads, 40% at "
+    "2 x 1 (OpenBLAS 0.3.21's Cooperlake kernels and the row-stable AVX-512 ones, AMD EPYC Zen 4)";
 
 }  // namespace
 
