@@ -14,6 +14,11 @@
 //            `in` adding 0·0), then the tree ((l, l+8), then (l, l+4), then
 //            (l, l+2), then (0, 1));
 //   dX:      dX[r][i] = Σ_o dZ[r][o]·W[o][i] by fused multiply-adds in rising o.
+// One exception: where a result is NaN, which NaN (its sign and payload) can
+// differ between versions and row blocks, since x86 passes on the first NaN
+// operand and the blocks order a multiply-add's operands differently. Every
+// other result, ±0, subnormals and ±inf included, has the same bits; a NaN
+// stays a NaN, and training stops at the same step either way (divergence).
 // Floats only: doubles keep OpenBLAS, one micro-shard a call.
 namespace dmlp {
 
