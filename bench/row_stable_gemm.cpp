@@ -44,14 +44,14 @@ int main(int argc, char** argv) {
   for (std::string w; std::getline(spec, w, ',');) widths.push_back(std::stoi(w));
   const int m = argc > 2 ? std::stoi(argv[2]) : 32;
   // the fastest version here, or the one named: avx512, avx2, portable
-  dmlp::RowStableKernels kernels = dmlp::row_stable_kernels();
-  if (argc > 3) kernels = std::string(argv[3]) == "avx2"       ? dmlp::RowStableKernels::avx2
-                          : std::string(argv[3]) == "portable" ? dmlp::RowStableKernels::portable
-                                                               : dmlp::RowStableKernels::avx512;
+  dmlp::CpuKernels kernels = dmlp::row_stable_kernels();
+  if (argc > 3) kernels = std::string(argv[3]) == "avx2"       ? dmlp::CpuKernels::avx2
+                          : std::string(argv[3]) == "portable" ? dmlp::CpuKernels::portable
+                                                               : dmlp::CpuKernels::avx512;
   dmlp::blas::set_threads(1);
   const auto info = dmlp::blas::library_info();
   std::printf("%s (%s kernels) against row-stable %s, one thread, %d rows a call; GFLOPS\n", info.name.c_str(),
-              info.core.c_str(), dmlp::row_stable_kernels_name(kernels), m);
+              info.core.c_str(), dmlp::cpu_kernels_name(kernels), m);
   std::printf("%-12s %12s %12s %12s %12s\n", "layer", "fwd OpenBLAS", "fwd stable", "dX OpenBLAS", "dX stable");
   std::mt19937 rng(1);
   std::normal_distribution<float> normal(0, 1);

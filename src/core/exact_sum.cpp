@@ -216,13 +216,13 @@ bool use_avx2_pieces() {
 // AVX-512 Zen 4, --reproducible's step at 1 x 2 fell from 31 to 25 ms when
 // the AVX2 one replaced the clones there).
 std::atomic<int>& kernels_in_use() {
-  static std::atomic<int> k{int(exact_sum_kernels_run_here(ExactSumKernels::avx512) ? ExactSumKernels::avx512
-                                : exact_sum_kernels_run_here(ExactSumKernels::avx2) ? ExactSumKernels::avx2
-                                                                                    : ExactSumKernels::portable)};
+  static std::atomic<int> k{int(exact_sum_kernels_run_here(CpuKernels::avx512) ? CpuKernels::avx512
+                                : exact_sum_kernels_run_here(CpuKernels::avx2) ? CpuKernels::avx2
+                                                                                    : CpuKernels::portable)};
   return k;
 }
-bool use_avx2_float_pieces() { return exact_sum_kernels() != ExactSumKernels::portable; }
-bool use_avx512_float_pieces() { return exact_sum_kernels() == ExactSumKernels::avx512; }
+bool use_avx2_float_pieces() { return exact_sum_kernels() != CpuKernels::portable; }
+bool use_avx512_float_pieces() { return exact_sum_kernels() == CpuKernels::avx512; }
 
 // block_add_float_parts_avx2 on AVX-512, 8 elements a step: the same pieces,
 // p_0 = trunc(y) and p_1 = trunc((y − p_0)·2^31), each exact, converted
@@ -454,25 +454,18 @@ void convert_words(const std::int64_t* words, std::size_t n, double factor, T* o
 }
 }  // namespace
 
-bool exact_sum_kernels_run_here(ExactSumKernels k) {
+bool exact_sum_kernels_run_here(CpuKernels k) {
   switch (k) {
-    case ExactSumKernels::avx512: return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+    case CpuKernels::avx512: return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
                                          __builtin_cpu_supports("avx512vl");
-    case ExactSumKernels::avx2: return __builtin_cpu_supports("avx2");
+    case CpuKernels::avx2: return __builtin_cpu_supports("avx2");
     default: return true;
   }
 }
-ExactSumKernels exact_sum_kernels() { return ExactSumKernels(kernels_in_use().load(std::memory_order_relaxed)); }
-void force_exact_sum_kernels(ExactSumKernels k) {
+CpuKernels exact_sum_kernels() { return CpuKernels(kernels_in_use().load(std::memory_order_relaxed)); }
+void force_exact_sum_kernels(CpuKernels k) {
   if (!exact_sum_kernels_run_here(k)) throw std::invalid_argument("force_exact_sum_kernels: this CPU cannot run them");
   kernels_in_use().store(int(k), std::memory_order_relaxed);
-}
-const char* exact_sum_kernels_name(ExactSumKernels k) {
-  switch (k) {
-    case ExactSumKernels::avx512: return "AVX-512";
-    case ExactSumKernels::avx2: return "AVX2";
-    default: return "portable";
-  }
 }
 
 ExactSum::ExactSum(std::vector<std::size_t> segment_ends, int words)

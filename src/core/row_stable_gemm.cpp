@@ -289,36 +289,28 @@ void input_grad_256(int rows, int out, int in, const float* dZ, const float* W, 
 }
 }  // namespace
 
-RowStableKernels row_stable_kernels() {
-  static const RowStableKernels best = __builtin_cpu_supports("avx512f")                                   ? RowStableKernels::avx512
-                                       : __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? RowStableKernels::avx2
-                                                                                                          : RowStableKernels::portable;
+CpuKernels row_stable_kernels() {
+  static const CpuKernels best = __builtin_cpu_supports("avx512f")                                   ? CpuKernels::avx512
+                                       : __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? CpuKernels::avx2
+                                                                                                          : CpuKernels::portable;
   return best;
 }
 
-const char* row_stable_kernels_name(RowStableKernels k) {
-  switch (k) {
-    case RowStableKernels::avx512: return "AVX-512";
-    case RowStableKernels::avx2: return "AVX2";
-    default: return "portable";
-  }
-}
-
-void row_stable_forward(RowStableKernels k, int rows, int in, int out, const float* X, const float* W, float* Z) {
+void row_stable_forward(CpuKernels k, int rows, int in, int out, const float* X, const float* W, float* Z) {
   if (rows <= 0 || out <= 0) return;
   switch (k) {
-    case RowStableKernels::avx512: return forward_blocks<Forward512, 4, 4>(rows, in, out, X, W, Z);
-    case RowStableKernels::avx2: return forward_blocks<Forward256, 3, 2>(rows, in, out, X, W, Z);
+    case CpuKernels::avx512: return forward_blocks<Forward512, 4, 4>(rows, in, out, X, W, Z);
+    case CpuKernels::avx2: return forward_blocks<Forward256, 3, 2>(rows, in, out, X, W, Z);
     default: return forward_portable(rows, in, out, X, W, Z);
   }
 }
 
-void row_stable_input_grad(RowStableKernels k, int rows, int out, int in, const float* dZ, const float* W,
+void row_stable_input_grad(CpuKernels k, int rows, int out, int in, const float* dZ, const float* W,
                            float* dX) {
   if (rows <= 0 || in <= 0) return;
   switch (k) {
-    case RowStableKernels::avx512: return input_grad_512(rows, out, in, dZ, W, dX);
-    case RowStableKernels::avx2: return input_grad_256(rows, out, in, dZ, W, dX);
+    case CpuKernels::avx512: return input_grad_512(rows, out, in, dZ, W, dX);
+    case CpuKernels::avx2: return input_grad_256(rows, out, in, dZ, W, dX);
     default: return input_grad_portable(rows, out, in, dZ, W, dX);
   }
 }

@@ -110,7 +110,7 @@ std::string format_summary(const RunDescription& d) {
     const std::string products = c.precision == Precision::Float
                                      ? std::string("dW by ") + blas.name + "'s " + blas.core +
                                            " kernels, forward and dX by dmlp's row-stable " +
-                                           row_stable_kernels_name(row_stable_kernels()) + " kernels"
+                                           cpu_kernels_name(row_stable_kernels()) + " kernels"
                                      : blas.name + "'s " + blas.core + " kernels";
     append(out, "  reproducible: yes (micro-batch %lld, exact sums): the same bits at any rank and thread count with "
                 "%s; %s (docs/reproducibility.md)\n",

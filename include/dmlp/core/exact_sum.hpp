@@ -34,6 +34,7 @@
 #include <vector>
 
 #include "dmlp/core/aligned_buffer.hpp"
+#include "dmlp/core/cpu_kernels.hpp"
 
 namespace dmlp {
 
@@ -131,11 +132,9 @@ class ExactSum {
 
 // The CPU versions of the float kernels (two words a value): each gives the
 // same bits, which the tests check by running every version this CPU has.
-enum class ExactSumKernels { avx512, avx2, portable };
-bool exact_sum_kernels_run_here(ExactSumKernels k);
-ExactSumKernels exact_sum_kernels();  // in use: the fastest here, unless forced
-void force_exact_sum_kernels(ExactSumKernels k);  // for tests; throws if this CPU cannot run k
-const char* exact_sum_kernels_name(ExactSumKernels k);
+bool exact_sum_kernels_run_here(CpuKernels k);
+CpuKernels exact_sum_kernels();  // in use: the fastest here, unless forced
+void force_exact_sum_kernels(CpuKernels k);  // for tests; throws if this CPU cannot run k
 
 // K for gradients of type T: 2 words for float, 3 for double.
 template <class T>

@@ -20,11 +20,11 @@
 // other result, ±0, subnormals and ±inf included, has the same bits; a NaN
 // stays a NaN, and training stops at the same step either way (divergence).
 // Floats only: doubles keep OpenBLAS, one micro-shard a call.
+#include "dmlp/core/cpu_kernels.hpp"
+
 namespace dmlp {
 
-enum class RowStableKernels { avx512, avx2, portable };
-RowStableKernels row_stable_kernels();  // the fastest this CPU runs
-const char* row_stable_kernels_name(RowStableKernels k);
+CpuKernels row_stable_kernels();  // the fastest this CPU runs
 
 // Z(rows,out) = X(rows,in)·Wᵀ, W (out,in); all row-major and dense.
 void row_stable_forward(int rows, int in, int out, const float* X, const float* W, float* Z);
@@ -32,8 +32,8 @@ void row_stable_forward(int rows, int in, int out, const float* X, const float* 
 void row_stable_input_grad(int rows, int out, int in, const float* dZ, const float* W, float* dX);
 
 // The same with the kernels named (tests compare them).
-void row_stable_forward(RowStableKernels k, int rows, int in, int out, const float* X, const float* W, float* Z);
-void row_stable_input_grad(RowStableKernels k, int rows, int out, int in, const float* dZ, const float* W,
+void row_stable_forward(CpuKernels k, int rows, int in, int out, const float* X, const float* W, float* Z);
+void row_stable_input_grad(CpuKernels k, int rows, int out, int in, const float* dZ, const float* W,
                            float* dX);
 
 }  // namespace dmlp

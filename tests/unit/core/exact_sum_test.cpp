@@ -283,7 +283,7 @@ TEMPLATE_TEST_CASE("exact sums: take() of several parts equals their adds, and l
 }
 
 TEST_CASE("exact sums: every CPU version of the float kernels gives the same words and results", "[exact_sum]") {
-  const dmlp::ExactSumKernels in_use = dmlp::exact_sum_kernels();
+  const dmlp::CpuKernels in_use = dmlp::exact_sum_kernels();
   std::mt19937_64 rng(9);
   std::uniform_real_distribution<double> mantissa(-1, 1);
   std::uniform_int_distribution<int> exponent(-40, 40), kind(0, 29);
@@ -304,7 +304,7 @@ TEST_CASE("exact sums: every CPU version of the float kernels gives the same wor
     std::vector<std::int64_t> words, windows;
     std::vector<float> result, raw_result;
   };
-  const auto run = [&](dmlp::ExactSumKernels k) {
+  const auto run = [&](dmlp::CpuKernels k) {
     dmlp::force_exact_sum_kernels(k);
     ExactSum sum(ends, 2);
     auto copies = parts;
@@ -321,10 +321,10 @@ TEST_CASE("exact sums: every CPU version of the float kernels gives the same wor
     words_set.result(std::span<float>(o.raw_result));
     return o;
   };
-  const Outcome portable = run(dmlp::ExactSumKernels::portable);
-  for (const auto k : {dmlp::ExactSumKernels::avx2, dmlp::ExactSumKernels::avx512}) {
+  const Outcome portable = run(dmlp::CpuKernels::portable);
+  for (const auto k : {dmlp::CpuKernels::avx2, dmlp::CpuKernels::avx512}) {
     if (!dmlp::exact_sum_kernels_run_here(k)) continue;
-    INFO(dmlp::exact_sum_kernels_name(k));
+    INFO(dmlp::cpu_kernels_name(k));
     const Outcome o = run(k);
     CHECK(o.words == portable.words);
     CHECK(o.windows == portable.windows);
