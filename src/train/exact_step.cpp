@@ -3,6 +3,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <bit>
 #include <type_traits>
 
 #include "dmlp/core/blas.hpp"
@@ -19,14 +20,22 @@ int ceil_div(int a, int b) { return (a + b - 1) / b; }
 constexpr std::size_t kBucketElements = std::size_t{1} << 17;  // values a background all-reduce sums: 2 MiB of words
 
 // ExactSum's segments, in the order phase B completes them: every tile (on a
-// window of its own), then every b_k (biases' gradients often lie far from
-// the weights'), then the loss.
-std::vector<std::size_t> segment_ends(const ParameterLayout& layout, const std::vector<WeightTile>& tiles) {
+// window of its own) unless the tiles are summed in fixed point, then every
+// b_k (biases' gradients often lie far from the weights'), then the loss.
+std::vector<std::size_t> segment_ends(const ParameterLayout& layout, const std::vector<WeightTile>& tiles,
+                                      bool fixed_tiles) {
   std::vector<std::size_t> ends;
-  for (const WeightTile& t : tiles) ends.push_back(t.first + t.size());
-  for (const LayerSlots& s : layout.layers()) ends.push_back(ends.back() + std::size_t(s.out));
-  ends.push_back(layout.size() + 1);
+  if (!fixed_tiles)
+    for (const WeightTile& t : tiles) ends.push_back(t.first + t.size());
+  for (const LayerSlots& s : layout.layers()) ends.push_back((ends.empty() ? 0 : ends.back()) + std::size_t(s.out));
+  ends.push_back(ends.back() + 1);
   return ends;
+}
+
+std::size_t weight_count(const ParameterLayout& layout) {
+  std::size_t n = 0;
+  for (const LayerSlots& s : layout.layers()) n += s.weight_count();
+  return n;
 }
 
 // Where each db_k lies in that order.
@@ -113,7 +122,8 @@ ExactStep<T>::ExactStep(Network<T>& net, RowSource& train, Collective& comm, int
       shard_rows_(std::size_t(group_shards_)),
       tiles_(weight_tiles(net.layout(), tile_elements(sizeof(T)))),
       bias_first_(bias_places(net.layout())),
-      exact_(exact_sums(segment_ends(net.layout(), tiles_), node && comm.size() > 1 ? node : nullptr)) {
+      exact_base_(kFixedTiles ? weight_count(net.layout()) : 0),
+      exact_(exact_sums(segment_ends(net.layout(), tiles_, kFixedTiles), node && comm.size() > 1 ? node : nullptr)) {
   for (const WeightTile& t : tiles_)
     tile_needed_.push_back(!node || tile_meets(net.layout(), t, node->pieces()));
   for (const LayerSlots& s : net.layout().layers()) {
@@ -132,21 +142,40 @@ ExactStep<T>::ExactStep(Network<T>& net, RowSource& train, Collective& comm, int
       scratch_.emplace_back(std::max(largest, largest_bias) * std::size_t(exact_.words_per_element()));
   }
   if (shared_)
-    for (int r = 0; r < shared_->local_size(); ++r) peers_.push_back({shared_->windows_of(r), shared_->words_of(r)});
+    for (int r = 0; r < shared_->local_size(); ++r) {
+      peers_.push_back({shared_->windows_of(r), shared_->words_of(r).subspan(tile_words_.size())});
+      tile_sources_.push_back(shared_->words_of(r).data());
+    }
+  else
+    tile_sources_.push_back(tile_words_.data());
+  if constexpr (kFixedTiles) {
+    shard_largest_.resize(std::size_t(group_shards_) * 2 * std::size_t(net.num_layers()));
+    step_largest_.resize(2 * std::size_t(net.num_layers()));
+    shifts_.resize(std::size_t(net.num_layers()));
+  }
   windows_.reserve(exact_.windows().size());
   if (comm.size() > 1) plan_buckets();
 }
 
 // The exact sums in the node's shared memory where `node` gives room
 // (setting shared_), else in this rank's own.
+// With fixed tiles, each rank's words there are its tiles' (one a weight),
+// then its ExactSum's (K an element).
 template <class T>
 ExactSum ExactStep<T>::exact_sums(std::vector<std::size_t> ends, NodeShare<T>* node) {
   const int K = exact_sum_words<T>();
+  const std::size_t tile_words = kFixedTiles ? exact_base_ : 0;
   // a bucket holds a work item or more: at most one per tile, and the biases' and losses'
-  shared_ = node ? node->share_exact_sums(ends.back() * std::size_t(K), ends.size(), tiles_.size() + 1) : nullptr;
-  if (!shared_) return ExactSum(std::move(ends), K);
+  shared_ = node ? node->share_exact_sums(tile_words + ends.back() * std::size_t(K), ends.size(), tiles_.size() + 1)
+                 : nullptr;
+  if (!shared_) {
+    own_tile_words_ = AlignedBuffer<std::int64_t>(tile_words);
+    tile_words_ = own_tile_words_.span();
+    return ExactSum(std::move(ends), K);
+  }
   const int me = shared_->local_rank();
-  return ExactSum(std::move(ends), K, shared_->words_of(me), shared_->windows_of(me));
+  tile_words_ = shared_->words_of(me).first(tile_words);
+  return ExactSum(std::move(ends), K, shared_->words_of(me).subspan(tile_words), shared_->windows_of(me));
 }
 
 // Runs of work items (tiles, in order, then the biases and losses) whose
@@ -157,12 +186,13 @@ void ExactStep<T>::plan_buckets() {
   std::size_t begin = 0;
   for (std::size_t i = 0; i < items; ++i) {
     const bool last = i + 1 == items;
-    const std::size_t end = last ? exact_.size() : tiles_[i].first + tiles_[i].size();
-    if (!last && end - tiles_[begin].first < kBucketElements) continue;
+    const bool last_tile = kFixedTiles && i + 2 == items;  // fixed-point tiles and exact sums go in buckets apart
+    const std::size_t end = last ? exact_base_ + exact_.size() : tiles_[i].first + tiles_[i].size();
+    if (!last && !last_tile && end - tiles_[begin].first < kBucketElements) continue;
     Bucket b;
     b.first = begin < tiles_.size() ? tiles_[begin].first : bias_first_[0];
     b.count = end - b.first;
-    std::tie(b.segment0, b.segment1) = exact_.segments(b.first, b.count);
+    if (b.first >= exact_base_) std::tie(b.segment0, b.segment1) = exact_.segments(exact_index(b.first), b.count);
     b.item0 = begin;
     b.item1 = i + 1;
     buckets_.push_back(b);
@@ -202,13 +232,18 @@ void ExactStep<T>::push_buckets(bool finish) {
       if (finish) background_->wait(0);
       else if (!background_->done(0)) break;
       exact_.align_to(std::span<const std::int64_t>(windows_).subspan(b.segment0, b.segment1 - b.segment0), b.segment0);
-      background_->start(int(started_) + 1, exact_.words().subspan(b.first * K, b.count * K), false);
+      background_->start(int(started_) + 1, exact_.words().subspan(exact_index(b.first) * K, b.count * K), false);
       windows_pending_ = false;
       ++started_;
       continue;
     }
     if (started_ == buckets_.size() || !complete(started_)) break;
     const Bucket& b = buckets_[started_];
+    if (b.first < exact_base_) {  // fixed-point tiles: their scale is agreed already, so only the words' SUM
+      background_->start(int(started_) + 1, tile_words_.subspan(b.first, b.count), false);
+      ++started_;
+      continue;
+    }
     std::copy(exact_.windows().begin() + std::ptrdiff_t(b.segment0), exact_.windows().begin() + std::ptrdiff_t(b.segment1),
               windows_.begin() + std::ptrdiff_t(b.segment0));
     background_->start(0, std::span<std::int64_t>(windows_).subspan(b.segment0, b.segment1 - b.segment0), true);
@@ -250,6 +285,11 @@ double ExactStep<T>::forward_backward_shard(int shard, int rows, T scale) {
     // dZ(m,out) = dA ⊙ σ'(z) and db(out) = Σ_rows dZ, in row order
     activation_backward_and_bias_grad(spec.activations[std::size_t(k)], slope, rows, s.out,
                                       ws_.activation(k + 1) + row0 * s.out, dZ, db + bias_in_shard_[std::size_t(k)], true);
+    if constexpr (kFixedTiles) {  // the largest |X_{k-1}| and |dZ_k|, for the scale of dW_k's words
+      double* largest = shard_largest_.data() + std::size_t(shard) * 2 * std::size_t(K) + 2 * std::size_t(k);
+      largest[0] = largest_magnitude(std::span<const T>(ws_.activation(k) + row0 * s.in, std::size_t(rows) * s.in));
+      largest[1] = largest_magnitude(std::span<const T>(dZ, std::size_t(rows) * s.out));
+    }
     // dX(m,in) = dZ(m,out)·W(out,in): the layer below's dA
     if (k == 0) continue;
     if constexpr (std::is_same_v<T, float>)
@@ -269,7 +309,7 @@ void ExactStep<T>::sum_tile(const WeightTile& t, int shards, std::span<const int
   const int rows = t.row1 - t.row0, cols = t.col1 - t.col0;
   const std::size_t thread = std::size_t(omp_get_thread_num());
   T* const* parts = tile_parts_.data() + thread * kShardsAtOnce;  // each (rows, cols), zero
-  if (start) exact_.clear(t.first, t.size());
+  if (start && !kFixedTiles) exact_.clear(t.first, t.size());
   for (int j0 = 0; j0 < shards; j0 += kShardsAtOnce) {
     const int now = std::min(kShardsAtOnce, shards - j0);
     for (int j = j0; j < j0 + now; ++j) {
@@ -281,7 +321,11 @@ void ExactStep<T>::sum_tile(const WeightTile& t, int shards, std::span<const int
       blas::gemm<T>(blas::Op::T, blas::Op::N, rows, cols, shard_rows[std::size_t(j)], T(1), dZ, s.out, X, s.in, T(1),
                     parts[j - j0], cols);
     }
-    exact_.take(std::span<T* const>(parts, std::size_t(now)), t.first, t.size());
+    if constexpr (kFixedTiles)  // the step's first parts overwrite last step's words
+      fixed_point_add(std::span<T* const>(parts, std::size_t(now)), t.size(), shifts_[std::size_t(t.layer)],
+                      tile_words_.data() + t.first, start && j0 == 0);
+    else
+      exact_.take(std::span<T* const>(parts, std::size_t(now)), t.first, t.size());
   }
   if (finish) tile_result(t, parts[0]);
 }
@@ -289,16 +333,22 @@ void ExactStep<T>::sum_tile(const WeightTile& t, int shards, std::span<const int
 template <class T>
 template <class V>
 void ExactStep<T>::sums_into(std::span<V> out, std::size_t first) {
-  if (shared_) exact_.result_of_sum(peers_, out, first, scratch_[std::size_t(omp_get_thread_num())].span());
-  else exact_.result(out, first);
+  if (shared_) exact_.result_of_sum(peers_, out, exact_index(first), scratch_[std::size_t(omp_get_thread_num())].span());
+  else exact_.result(out, exact_index(first));
 }
 
 template <class T>
 void ExactStep<T>::tile_result(const WeightTile& t, T* tile) {
-  sums_into(std::span<T>(tile, t.size()), t.first);
   const LayerSlots& s = net_.layout().layer(t.layer);
   const int cols = t.col1 - t.col0;
   T* dW = net_.grads().data() + s.weight_offset;  // (out, in)
+  if constexpr (kFixedTiles) {  // straight into dW's rows: the tile's words over the node's ranks, or the summed ones
+    for (int r = t.row0; r < t.row1; ++r)
+      fixed_point_result(tile_sources_, t.first + std::size_t(r - t.row0) * std::size_t(cols),
+                         shifts_[std::size_t(t.layer)], std::span<T>(dW + std::size_t(r) * s.in + t.col0, std::size_t(cols)));
+    return;
+  }
+  sums_into(std::span<T>(tile, t.size()), t.first);
   for (int r = t.row0; r < t.row1; ++r)
     std::copy_n(tile + std::size_t(r - t.row0) * cols, cols, dW + std::size_t(r) * s.in + t.col0);
   std::fill_n(tile, t.size(), T(0));  // as sum_tile expects it
@@ -309,15 +359,48 @@ void ExactStep<T>::sum_biases_and_losses(int shards, bool start) {
   const std::size_t params = net_.layout().size();
   if (start) {
     for (int k = 0; k < net_.num_layers(); ++k)
-      exact_.clear(bias_first_[std::size_t(k)], std::size_t(net_.layout().layer(k).out));
-    exact_.clear(params, 1);
+      exact_.clear(exact_index(bias_first_[std::size_t(k)]), std::size_t(net_.layout().layer(k).out));
+    exact_.clear(exact_index(params), 1);
   }
   for (int j = 0; j < shards; ++j) {
     const T* db = bias_grads_.data() + std::size_t(j) * bias_values_;
     for (int k = 0; k < net_.num_layers(); ++k)
       exact_.add(std::span<const T>(db + bias_in_shard_[std::size_t(k)], std::size_t(net_.layout().layer(k).out)),
-                 bias_first_[std::size_t(k)]);
-    exact_.add(std::span<const double>(&shard_sums_[std::size_t(j)].loss, 1), params);
+                 exact_index(bias_first_[std::size_t(k)]));
+    exact_.add(std::span<const double>(&shard_sums_[std::size_t(j)].loss, 1), exact_index(params));
+  }
+}
+
+// Phase A over the group's micro-shards, on the threads.
+template <class T>
+void ExactStep<T>::phase_a(int shards, T scale, double& forward_seconds) {
+#pragma omp parallel num_threads(threads_)
+  {
+    double mine = 0;
+#pragma omp for schedule(static)
+    for (int j = 0; j < shards; ++j) mine += forward_backward_shard(j, shard_rows_[std::size_t(j)], scale);
+    if (omp_get_thread_num() == 0) forward_seconds += mine;
+  }
+  if constexpr (kFixedTiles) {  // the maxima as bits: a non-negative double's order as an integer's
+    for (int j = 0; j < shards; ++j)
+      for (std::size_t i = 0; i < step_largest_.size(); ++i)
+        step_largest_[i] = std::max(step_largest_[i],
+                                    std::bit_cast<std::int64_t>(shard_largest_[std::size_t(j) * step_largest_.size() + i]));
+  }
+}
+
+// Every rank's maxima, then per layer the bound on Σ|dW_k's parts| over the
+// whole global batch, B·max|dZ_k|·max|X_{k-1}| with float_dot_bound's
+// margins, and its scale. The maxima do not depend on how the rows are split
+// over ranks, threads or groups, so neither do the scales.
+template <class T>
+void ExactStep<T>::agree_scales(std::int64_t batch) {
+  if (comm_.size() > 1) comm_.max_integers(step_largest_);
+  for (std::size_t k = 0; k < shifts_.size(); ++k) {
+    const double largest_x = std::bit_cast<double>(step_largest_[2 * k]);
+    const double largest_dz = std::bit_cast<double>(step_largest_[2 * k + 1]);
+    const double rows = double(batch);
+    shifts_[k] = fixed_point_shift(float_dot_bound(rows * largest_dz * largest_x, rows));
   }
 }
 
@@ -332,10 +415,8 @@ LossSums ExactStep<T>::compute(std::span<const std::int64_t> rows, std::int64_t 
     started_ = converted_ = 0;
     windows_pending_ = false;
   }
-  double correct = 0;
-  for (std::size_t first = 0; first < shards; first += std::size_t(group_shards_)) {
+  const auto group_of = [&](std::size_t first) {  // the group's rows, and the rows of each of its micro-shards
     const int in_group = int(std::min(std::size_t(group_shards_), shards - first));
-    const bool last_group = first + std::size_t(in_group) == shards;
     const auto group = rows.subspan(first * m, std::min(std::size_t(in_group) * m, rows.size() - first * m));
     {  // the data on this thread: a source need not be thread-safe
       const PhaseScope data(clock, Phase::data, this->trace_);
@@ -343,36 +424,52 @@ LossSums ExactStep<T>::compute(std::span<const std::int64_t> rows, std::int64_t 
     }
     for (int j = 0; j < in_group; ++j)
       shard_rows_[std::size_t(j)] = int(std::min(m, group.size() - std::size_t(j) * m));
+    return in_group;
+  };
+  if constexpr (kFixedTiles) {
+    std::fill(step_largest_.begin(), step_largest_.end(), 0);
+    if (shards > std::size_t(group_shards_))  // several groups: their maxima first, before any group's words
+      for (std::size_t first = 0; first < shards; first += std::size_t(group_shards_)) {
+        const int in_group = group_of(first);
+        const PhaseScope backward_phase(clock, Phase::backward, this->trace_, "micro-batches, for the scales", in_group);
+        const SerialBlas serial;
+        double forward_seconds = 0;
+        phase_a(in_group, scale, forward_seconds);
+        clock.move(Phase::backward, Phase::forward, forward_seconds);
+      }
+  }
+  double correct = 0;
+  for (std::size_t first = 0; first < shards; first += std::size_t(group_shards_)) {
+    const int in_group = group_of(first);
+    const bool last_group = first + std::size_t(in_group) == shards;
     const PhaseScope backward_phase(clock, Phase::backward, this->trace_, "micro-batches", in_group);
     const SerialBlas serial;  // one BLAS thread per GEMM: the same floats on any rank
     double forward_seconds = 0;  // thread 0's, as the phase's measure
+    phase_a(in_group, scale, forward_seconds);
+    if constexpr (kFixedTiles)
+      if (first == 0) agree_scales(batch);
     const int tiles = int(tiles_.size());
-#pragma omp parallel num_threads(threads_)
-    {
-      double mine = 0;
-#pragma omp for schedule(static)
-      for (int j = 0; j < in_group; ++j) mine += forward_backward_shard(j, shard_rows_[std::size_t(j)], scale);
-      if (omp_get_thread_num() == 0) forward_seconds = mine;
-      // the bias sums and losses as one more work item
-#pragma omp for schedule(dynamic, 1)
-      for (int i = 0; i <= tiles; ++i) {
-        if (i == tiles) sum_biases_and_losses(in_group, first == 0);
-        else sum_tile(tiles_[std::size_t(i)], in_group, shard_rows_, first == 0, alone && last_group);
-        if (!alone && last_group) {
-          items_done_[bucket_of_[std::size_t(i)]].fetch_add(1, std::memory_order_release);
-          if (omp_get_thread_num() == 0) push_buckets(false);
-        }
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads_)
+    for (int i = 0; i <= tiles; ++i) {  // the bias sums and losses as one more work item
+      if (i == tiles) sum_biases_and_losses(in_group, first == 0);
+      else sum_tile(tiles_[std::size_t(i)], in_group, shard_rows_, first == 0, alone && last_group);
+      if (!alone && last_group) {
+        items_done_[bucket_of_[std::size_t(i)]].fetch_add(1, std::memory_order_release);
+        if (omp_get_thread_num() == 0) push_buckets(false);
       }
     }
     clock.move(Phase::backward, Phase::forward, forward_seconds);
     for (int j = 0; j < in_group; ++j) correct += shard_sums_[std::size_t(j)].correct;  // a count: exact in a double
   }
+  if constexpr (kFixedTiles)
+    if (shards == 0) agree_scales(batch);  // every rank joins the maxima's all-reduce, once a step
   if (!alone) {
     std::size_t from = 0;  // the first tile not yet gradient
     {
       const PhaseScope wait(clock, Phase::allreduce_wait, this->trace_);
       if (shards == 0) {  // nothing on this rank: zeros, in the others' sequence of sums
         exact_.clear();
+        std::fill(tile_words_.begin(), tile_words_.end(), 0);
         for (std::size_t b = 0; b < buckets_.size(); ++b)
           items_done_[b].store(int(buckets_[b].item1 - buckets_[b].item0), std::memory_order_relaxed);
       }

@@ -14,11 +14,19 @@
 //  B. per tile of some dW_k (rows × columns, a fixed cut of the layer), on the
 //     threads: for each micro-shard, tile(r,c) = dZ_kᵀ(r,m)·X_{k-1}(m,c), added
 //     at once into the tile's fixed-point words while both are in cache.
+// Float runs sum the weight tiles in one int64 word a value
+// (core/fixed_point_sum.hpp), at a scale every rank derives, between the
+// phases, from the largest |X_{k-1}| and |dZ_k| of the whole global batch (a
+// maximum over the ranks, which depends on no split of the rows); a rank that
+// holds its rows in several groups runs phase A over them all once first, for
+// those maxima. Double runs, and every bias and loss sum, use ExactSum.
 #include <atomic>
+#include <type_traits>
 #include <memory>
 #include <vector>
 
 #include "dmlp/core/exact_sum.hpp"
+#include "dmlp/core/fixed_point_sum.hpp"
 #include "dmlp/core/network.hpp"
 #include "dmlp/core/shard_plan.hpp"
 #include "dmlp/data/dataset.hpp"
@@ -79,7 +87,10 @@ class ExactStep final : public GradientStep<T> {
   static std::int64_t group_rows(const ModelSpec& spec, std::int64_t max_rank_rows, int m);
 
  private:
+  static constexpr bool kFixedTiles = std::is_same_v<T, float>;  // weight tiles in fixed point
   double forward_backward_shard(int shard, int rows, T scale);  // phase A; returns forward's seconds
+  void phase_a(int shards, T scale, double& forward_seconds);  // every micro-shard of the group, on the threads
+  void agree_scales(std::int64_t batch);  // the fixed-point scales of this step, from every rank's maxima
   // Phase B: `start` clears the sums first (the step's first group), `finish`
   // writes the tile's result (alone, after the last group).
   void sum_tile(const WeightTile& tile, int shards, std::span<const int> shard_rows, bool start, bool finish);
@@ -89,11 +100,12 @@ class ExactStep final : public GradientStep<T> {
   void sums_into(std::span<V> out, std::size_t first);  // the sums over the ranks, on the shared path or after the all-reduce
   ExactSum exact_sums(std::vector<std::size_t> segment_ends, NodeShare<T>* node);  // sets shared_
   void plan_buckets();
+  std::size_t exact_index(std::size_t element) const { return element - exact_base_; }  // an element's place in exact_
   void push_buckets(bool finish);
 
   // Over several ranks: runs of work items summed over the ranks as soon as they are done.
   struct Bucket {
-    std::size_t first = 0, count = 0;        // elements of the exact sums
+    std::size_t first = 0, count = 0;        // elements: of the tiles' fixed-point words below exact_base_, else of exact_
     std::size_t segment0 = 0, segment1 = 0;  // their segments
     std::size_t item0 = 0, item1 = 0;        // work items: tiles, then the biases and losses
   };
@@ -111,6 +123,9 @@ class ExactStep final : public GradientStep<T> {
   AlignedBuffer<T> bias_grads_;             // per micro-shard: db_1 … db_K, (group shards, Σ r_k)
   std::vector<LossSums> shard_sums_;        // (group shards)
   std::vector<int> shard_rows_;             // (group shards)
+  std::vector<double> shard_largest_;       // fixed tiles: per micro-shard, max |X_{k-1}| and max |dZ_k|, (group shards, 2K)
+  std::vector<std::int64_t> step_largest_;  // the same over this step's micro-shards, then every rank's, as bits (2K)
+  std::vector<int> shifts_;                 // fixed tiles: per layer, the scale 2^s of its words this step
   std::vector<WeightTile> tiles_;           // the last layer's first: their sums are needed first
   std::vector<char> tile_needed_;           // per tile: it meets a piece this rank updates
   std::vector<AlignedBuffer<T>> tile_buffers_;  // per thread: kShardsAtOnce tiles' floats, kept zero
@@ -119,7 +134,11 @@ class ExactStep final : public GradientStep<T> {
   std::vector<std::size_t> bias_in_shard_;  // per layer: where db_k lies in a micro-shard's bias gradients
   std::size_t bias_values_ = 0;             // Σ r_k
   NodeExactSums* shared_ = nullptr;         // the node's shared memory for the sums: the job is one node
-  ExactSum exact_;                          // (parameters + 1 loss), in tile order
+  std::size_t exact_base_ = 0;              // the first element exact_ holds: the biases' (fixed tiles), else 0
+  AlignedBuffer<std::int64_t> own_tile_words_;  // the tiles' words, unless in the node's shared memory
+  std::span<std::int64_t> tile_words_;          // fixed tiles: (weights), in tile order
+  std::vector<const std::int64_t*> tile_sources_;  // whose tile words a result sums: this rank's, or the node's
+  ExactSum exact_;                          // (parameters + 1 loss) in tile order; with fixed tiles, (biases + 1 loss)
   std::vector<ExactSum::Peer> peers_;       // shared: every local rank's sums
   std::vector<AlignedBuffer<std::int64_t>> scratch_;  // shared: per thread, a segment's summed words
   std::vector<std::int64_t> windows_;       // the windows' all-reduce
