@@ -31,8 +31,8 @@ const char* plural(long long n) { return n == 1 ? "" : "s"; }
 // What --reproducible cost when last measured (bench/reproducible_cost.sh),
 // with the kernels it ran: docs/reproducibility.md has the table.
 constexpr const char* kReproducibleCost =
-    "measured at micro-batch 32 on 784-1024-1024-10, B 256: 28% slower than plain at 1 rank x 2 threads, 40% at "
-    "2 x 1 (OpenBLAS 0.3.21's Cooperlake kernels and the row-stable AVX-512 ones, AMD EPYC Zen 4)";
+    "measured at micro-batch 32 on 784-1024-1024-10, B 256: 11-15% slower than plain at 1 rank x 2 threads, "
+    "14-16% at 2 x 1 (OpenBLAS 0.3.21's Cooperlake kernels and the row-stable AVX-512 ones, AMD EPYC Zen 4)";
 
 }  // namespace
 
@@ -106,11 +106,12 @@ std::string format_summary(const RunDescription& d) {
                : "off (--stall-timeout 0)");
   if (t.reproducible) {
     const blas::LibraryInfo blas = blas::library_info();
-    // float: forward and dX by dmlp's own kernels, whose bits are the same on every CPU; dW by BLAS
+    // float: forward and dX by dmlp's own kernels, whose bits are the same on every CPU; dW by BLAS,
+    // its parts summed in fixed point
     const std::string products = c.precision == Precision::Float
                                      ? std::string("dW by ") + blas.name + "'s " + blas.core +
-                                           " kernels, forward and dX by dmlp's row-stable " +
-                                           cpu_kernels_name(row_stable_kernels()) + " kernels"
+                                           " kernels (its parts summed in 64-bit fixed point), forward and dX by "
+                                           "dmlp's row-stable " + cpu_kernels_name(row_stable_kernels()) + " kernels"
                                      : blas.name + "'s " + blas.core + " kernels";
     append(out, "  reproducible: yes (micro-batch %lld, exact sums): the same bits at any rank and thread count with "
                 "%s; %s (docs/reproducibility.md)\n",
