@@ -75,8 +75,13 @@ std::string format_summary(const RunDescription& d) {
     out += "one gradient sum per step\n";
   }
   if (t.reproducible) {
-    const int words = c.precision == Precision::Float ? exact_sum_words<float>() : exact_sum_words<double>();
-    append(out, "  allreduce  exact: 64-bit integer sums, %d per parameter, added tile by tile in cache", words);
+    // float: one fixed-point word a weight (core/fixed_point_sum.hpp), the binned words for the biases
+    if (c.precision == Precision::Float)
+      append(out, "  allreduce  exact: 64-bit integer sums, 1 per weight at a scale agreed each step and %d per bias, "
+                  "added tile by tile in cache", exact_sum_words<float>());
+    else
+      append(out, "  allreduce  exact: 64-bit integer sums, %d per parameter, added tile by tile in cache",
+             exact_sum_words<double>());
     if (p.ranks > 1 && d.exact_buckets > 0)
       append(out, "; over the ranks in %zu bucket%s, each as soon as its tiles are summed, %s\n", d.exact_buckets,
              plural(static_cast<long long>(d.exact_buckets)),

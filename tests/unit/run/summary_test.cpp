@@ -53,7 +53,11 @@ TEST_CASE("the summary of an uneven split and of the exact sums", "[summary]") {
   const std::string s = run::format_summary(d);
   CHECK_THAT(s, Contains("per rank 64-63"));
   CHECK_THAT(s, Contains("32 rows per micro-batch (--micro-batch), up to 2 per rank per step"));
-  CHECK_THAT(s, Contains("exact: 64-bit integer sums, 2 per parameter, added tile by tile in cache\n"));
+  CHECK_THAT(s, Contains("exact: 64-bit integer sums, 1 per weight at a scale agreed each step and 2 per bias, added "
+                         "tile by tile in cache\n"));
+  d.config.precision = run::Precision::Double;
+  CHECK_THAT(run::format_summary(d), Contains("exact: 64-bit integer sums, 3 per parameter, added tile by tile in cache\n"));
+  d.config.precision = run::Precision::Float;
   d.micro_shards_held = 1;
   d.exact_buckets = 14;
   const std::string held = run::format_summary(d);
