@@ -156,7 +156,7 @@ DMLP_CLONES std::uint32_t largest_bits(const float* x, std::size_t n) {
 }  // namespace
 
 int fixed_point_shift(double bound) {
-  if (!(bound < 0x1p127)) return kFixedPointNonFinite;  // NaN too
+  if (!(bound < 0x1p300)) return kFixedPointNonFinite;  // NaN too; 2^s must stay two floats' product
   if (bound <= 0) return 0;
   int e = 0;
   std::frexp(bound, &e);  // bound < 2^e

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <cmath>
 #include <type_traits>
 
 #include "dmlp/core/blas.hpp"
@@ -149,8 +150,8 @@ ExactStep<T>::ExactStep(Network<T>& net, RowSource& train, Collective& comm, int
   else
     tile_sources_.push_back(tile_words_.data());
   if constexpr (kFixedTiles) {
-    shard_largest_.resize(std::size_t(group_shards_) * 2 * std::size_t(net.num_layers()));
-    step_largest_.resize(2 * std::size_t(net.num_layers()));
+    shard_largest_.resize(std::size_t(group_shards_) * std::size_t(net.num_layers()));
+    step_largest_.resize(std::size_t(net.num_layers()));
     shifts_.resize(std::size_t(net.num_layers()));
   }
   windows_.reserve(exact_.windows().size());
@@ -285,10 +286,16 @@ double ExactStep<T>::forward_backward_shard(int shard, int rows, T scale) {
     // dZ(m,out) = dA ⊙ σ'(z) and db(out) = Σ_rows dZ, in row order
     activation_backward_and_bias_grad(spec.activations[std::size_t(k)], slope, rows, s.out,
                                       ws_.activation(k + 1) + row0 * s.out, dZ, db + bias_in_shard_[std::size_t(k)], true);
-    if constexpr (kFixedTiles) {  // the largest |X_{k-1}| and |dZ_k|, for the scale of dW_k's words
-      double* largest = shard_largest_.data() + std::size_t(shard) * 2 * std::size_t(K) + 2 * std::size_t(k);
-      largest[0] = largest_magnitude(std::span<const T>(ws_.activation(k) + row0 * s.in, std::size_t(rows) * s.in));
-      largest[1] = largest_magnitude(std::span<const T>(dZ, std::size_t(rows) * s.out));
+    if constexpr (kFixedTiles) {  // the largest |X_{k-1}(b,·)|·|dZ_k(b,·)| of a row b, for the scale of dW_k's words
+      double largest = 0;
+      for (int b = 0; b < rows; ++b) {
+        const double x = largest_magnitude(std::span<const T>(ws_.activation(k) + (row0 + b) * s.in, s.in));
+        const double dz = largest_magnitude(std::span<const T>(dZ + std::size_t(b) * s.out, s.out));
+        // exact: two floats' product in a double; infinity (a NaN or ∞ met) wins even against a zero
+        const double product = std::isinf(x) || std::isinf(dz) ? HUGE_VAL : x * dz;
+        largest = std::max(largest, product);
+      }
+      shard_largest_[std::size_t(shard) * std::size_t(K) + std::size_t(k)] = largest;
     }
     // dX(m,in) = dZ(m,out)·W(out,in): the layer below's dA
     if (k == 0) continue;
@@ -390,17 +397,21 @@ void ExactStep<T>::phase_a(int shards, T scale, double& forward_seconds) {
 }
 
 // Every rank's maxima, then per layer the bound on Σ|dW_k's parts| over the
-// whole global batch, B·max|dZ_k|·max|X_{k-1}| with float_dot_bound's
-// margins, and its scale. The maxima do not depend on how the rows are split
-// over ranks, threads or groups, so neither do the scales.
+// whole global batch: with R the largest |X_{k-1}(b,·)|·|dZ_k(b,·)| of any row
+// b, every term dZ(b,i)·X(b,j) is at most R, so B·R with float_dot_bound's
+// margins; and its scale. A row whose dZ is zero (an outlier classified
+// right) adds nothing to R. The maximum does not depend on how the rows are
+// split over ranks, threads or groups, so neither do the scales. A part of m
+// rows that could reach 2^127, where its float might overflow, or a NaN or
+// infinity met, makes the layer non-finite: its dW is NaN, as a plain run's.
 template <class T>
 void ExactStep<T>::agree_scales(std::int64_t batch) {
   if (comm_.size() > 1) comm_.max_integers(step_largest_);
   for (std::size_t k = 0; k < shifts_.size(); ++k) {
-    const double largest_x = std::bit_cast<double>(step_largest_[2 * k]);
-    const double largest_dz = std::bit_cast<double>(step_largest_[2 * k + 1]);
-    const double rows = double(batch);
-    shifts_[k] = fixed_point_shift(float_dot_bound(rows * largest_dz * largest_x, rows));
+    const double row_bound = std::bit_cast<double>(step_largest_[k]);
+    const bool finite_parts = float_dot_bound(double(m_) * row_bound, double(m_)) < 0x1p127;
+    shifts_[k] = finite_parts ? fixed_point_shift(float_dot_bound(double(batch) * row_bound, double(batch)))
+                              : kFixedPointNonFinite;
   }
 }
 

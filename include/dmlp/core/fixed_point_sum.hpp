@@ -17,9 +17,9 @@
 // The bound must itself be agreed (a maximum over the ranks of quantities
 // that do not depend on how the values are split, see exact_step.cpp).
 //
-// A bound that is not finite, or not below 2^127 (where a float part could
-// overflow), gives kNonFinite: its results are NaN, as an exact sum's are for
-// a segment that met a NaN or infinity.
+// A bound that is not finite (or not below 2^300) gives kFixedPointNonFinite:
+// its results are NaN, as an exact sum's are for a segment that met a NaN or
+// infinity. The caller makes sure the float parts themselves are finite.
 #include <cstddef>
 #include <cstdint>
 #include <limits>

@@ -16,8 +16,8 @@
 //     at once into the tile's fixed-point words while both are in cache.
 // Float runs sum the weight tiles in one int64 word a value
 // (core/fixed_point_sum.hpp), at a scale every rank derives, between the
-// phases, from the largest |X_{k-1}| and |dZ_k| of the whole global batch (a
-// maximum over the ranks, which depends on no split of the rows); a rank that
+// phases, from the largest |X_{k-1}(b,·)|·|dZ_k(b,·)| of any row b of the
+// global batch (a maximum over the ranks, which depends on no split of the rows); a rank that
 // holds its rows in several groups runs phase A over them all once first, for
 // those maxima. Double runs, and every bias and loss sum, use ExactSum.
 #include <atomic>
@@ -123,8 +123,8 @@ class ExactStep final : public GradientStep<T> {
   AlignedBuffer<T> bias_grads_;             // per micro-shard: db_1 … db_K, (group shards, Σ r_k)
   std::vector<LossSums> shard_sums_;        // (group shards)
   std::vector<int> shard_rows_;             // (group shards)
-  std::vector<double> shard_largest_;       // fixed tiles: per micro-shard, max |X_{k-1}| and max |dZ_k|, (group shards, 2K)
-  std::vector<std::int64_t> step_largest_;  // the same over this step's micro-shards, then every rank's, as bits (2K)
+  std::vector<double> shard_largest_;       // fixed tiles: per micro-shard, max over rows of |X_{k-1}(b,·)|·|dZ_k(b,·)|, (group shards, K)
+  std::vector<std::int64_t> step_largest_;  // the same over this step's micro-shards, then every rank's, as bits (K)
   std::vector<int> shifts_;                 // fixed tiles: per layer, the scale 2^s of its words this step
   std::vector<WeightTile> tiles_;           // the last layer's first: their sums are needed first
   std::vector<char> tile_needed_;           // per tile: it meets a piece this rank updates
